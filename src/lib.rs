@@ -1,0 +1,2 @@
+//! complaint-gateway: one durable, searchable place for every complaint channel of a city
+//! government.
