@@ -1,2 +1,35 @@
 //! complaint-gateway: one durable, searchable place for every complaint channel of a city
-//! government.
+//! government — petitions, the 12345 hotline, the online portal, news media.
+//!
+//! Data flow: items arrive by webhook ([`webhook`]) or file import ([`cli`]), pass through
+//! [`intake`] (validate, decode, normalise) into the [`store`] (SQLite, the system of record,
+//! group-committed), and are followed by the search [`index`] (tantivy, rebuildable). The
+//! [`api`] serves search, complaints and dead letters; [`app`] wires it all and shuts down
+//! gracefully.
+//!
+//! Modules:
+//! - [`config`]: the TOML configuration, strict, defaults in one place.
+//! - [`store`]: SQLite store, schema, group-commit writer, read queries.
+//! - [`intake`]: raw items → stored complaints or dead letters.
+//! - [`replay`]: replaying dead letters after a fix.
+//! - [`pipeline`]: derived data and `reprocess`.
+//! - [`index`]: Chinese full-text search (bigrams + jieba, folding), the indexer, queries.
+//! - [`webhook`]: signed webhook intake (HMAC, replay protection, rate limits).
+//! - [`api`]: the HTTP API and its OpenAPI document.
+//! - [`app`]: running the server and shutting it down.
+//! - [`cli`]: the command line.
+//! - [`bench`]: benchmarks run as subcommands.
+//! - [`telemetry`]: logs and Prometheus metrics as named events.
+
+pub mod api;
+pub mod app;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod index;
+pub mod intake;
+pub mod pipeline;
+pub mod replay;
+pub mod store;
+pub mod telemetry;
+pub mod webhook;

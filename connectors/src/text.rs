@@ -187,6 +187,14 @@ pub fn normalize(input: &str) -> String {
     collapse_whitespace(&simplified)
 }
 
+/// The matching form of a complaint: its title and body, normalised together.
+pub fn matching_text(title: Option<&str>, body: &str) -> String {
+    match title {
+        Some(title) => normalize(&format!("{title}\n{body}")),
+        None => normalize(body),
+    }
+}
+
 /// Collapses every run of whitespace to one ASCII space and trims the ends.
 pub fn collapse_whitespace(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
@@ -255,7 +263,10 @@ mod tests {
 
     #[test]
     fn normalisation_folds_width_script_and_whitespace() {
-        assert_eq!(normalize("ＡＢＣ１２３\u{3000}投訴  電話"), "ABC123 投诉 电话");
+        assert_eq!(
+            normalize("ＡＢＣ１２３\u{3000}投訴  電話"),
+            "ABC123 投诉 电话"
+        );
         assert_eq!(normalize(" 多行\n\n文本\t内容 "), "多行 文本 内容");
     }
 }

@@ -1,0 +1,154 @@
+//! The HTTP API: one router built from the application state (STYLE #6), so tests drive it with
+//! `tower::ServiceExt::oneshot` or over a real socket.
+//!
+//! - [`error`]: the error type and its JSON shape.
+//! - [`complaints`]: one complaint with revisions and raw payload.
+//! - [`search`]: full-text search.
+//! - [`dead_letters`]: list, inspect, replay.
+//!
+//! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
+//! API token is configured; webhooks authenticate by signature; health and metrics are open.
+
+pub mod complaints;
+pub mod dead_letters;
+pub mod error;
+pub mod search;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use error::ApiError;
+
+/// The OpenAPI document served at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "complaint-gateway",
+        description = "Durable intake, search and triage of citizen complaints from every channel."
+    ),
+    paths(
+        crate::webhook::receive,
+        search::search,
+        complaints::get_complaint,
+        dead_letters::list,
+        dead_letters::get_one,
+        dead_letters::replay_one,
+        healthz,
+        readyz,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail))
+)]
+pub struct ApiDoc;
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let staff = Router::new()
+        .route("/v1/search", get(search::search))
+        .route("/v1/complaints/{id}", get(complaints::get_complaint))
+        .route("/v1/dead-letters", get(dead_letters::list))
+        .route("/v1/dead-letters/{id}", get(dead_letters::get_one))
+        .route(
+            "/v1/dead-letters/{id}/replay",
+            post(dead_letters::replay_one),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    Router::new()
+        .route("/v1/webhooks/{source}", post(crate::webhook::receive))
+        .merge(staff)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.api_tokens.is_empty() {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let valid = presented.is_some_and(|token| {
+        state
+            .api_tokens
+            .iter()
+            .any(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
+    });
+    if valid {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_invalid",
+            "this endpoint needs `Authorization: Bearer <API token>`",
+        )
+        .into_response()
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
+pub async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers and the search index is within reach of the store.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Not ready; see body"))
+)]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let store_seq = match state.store.max_seq().await {
+        Ok(seq) => seq,
+        Err(error) => {
+            tracing::warn!(%error, "readiness: store unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "store unavailable"})),
+            )
+                .into_response();
+        }
+    };
+    let index_seq = state.index.progress().map(|p| p.seq).unwrap_or(0);
+    let ready = state.index_ready.load(std::sync::atomic::Ordering::Relaxed);
+    let body = json!({
+        "status": if ready { "ready" } else { "indexing" },
+        "store_seq": store_seq,
+        "index_seq": index_seq,
+        "index_lag": (store_seq - index_seq).max(0),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::prometheus().render(),
+    )
+}

@@ -1,0 +1,213 @@
+//! Running the gateway: open the store and the index, start the indexer, serve HTTP until the
+//! shutdown future resolves, then stop accepting, finish in-flight requests, commit the index
+//! and close the store — within [`SHUTDOWN_BUDGET`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::index::indexer::{IndexerSettings, follow};
+use crate::index::{OpenState, SearchIndex};
+use crate::store::{CommitSettings, Store};
+use crate::webhook::WebhookRuntime;
+
+/// Longest time from the shutdown signal to exit.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(9);
+
+/// Shared state of every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub index: SearchIndex,
+    pub webhooks: Arc<BTreeMap<String, Arc<WebhookRuntime>>>,
+    /// Bearer tokens for staff endpoints; empty = open.
+    pub api_tokens: Arc<Vec<String>>,
+    /// Set once the indexer has caught up with the store after start.
+    pub index_ready: Arc<AtomicBool>,
+}
+
+/// Store settings from the configuration.
+pub fn commit_settings(config: &Config) -> CommitSettings {
+    CommitSettings {
+        max_items: config.intake.commit_max_items,
+        linger: Duration::from_micros(config.intake.commit_linger_us),
+    }
+}
+
+/// Indexer settings from the configuration.
+pub fn indexer_settings(config: &Config) -> IndexerSettings {
+    IndexerSettings {
+        commit_interval: Duration::from_millis(config.search.commit_interval_ms),
+        writer_heap_bytes: config.search.writer_heap_mb << 20,
+    }
+}
+
+/// Opens the index, logging what was found (a missing or corrupt index is replaced and then
+/// rebuilt by the indexer).
+pub fn open_index(config: &Config) -> anyhow::Result<SearchIndex> {
+    let (index, state) = SearchIndex::open_or_create(&config.data_dir)?;
+    match state {
+        OpenState::Existing { seq } => tracing::info!(seq, "search index opened"),
+        OpenState::Created => tracing::info!("search index created; indexing the store"),
+        OpenState::Replaced { reason } => {
+            tracing::warn!(%reason, "search index was unusable and is rebuilt from the store")
+        }
+    }
+    Ok(index)
+}
+
+/// Serves on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    crate::index::analyzer::warm_up();
+    let store = Store::open(&config.data_dir, commit_settings(&config)).await?;
+    let index = open_index(&config)?;
+    let writer = index.writer(indexer_settings(&config).writer_heap_bytes)?;
+    let index_ready = Arc::new(AtomicBool::new(false));
+    let stop_indexer = CancellationToken::new();
+    let indexer = {
+        let (index, store, token, ready) = (
+            index.clone(),
+            store.clone(),
+            stop_indexer.clone(),
+            index_ready.clone(),
+        );
+        let settings = indexer_settings(&config);
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("indexer".into())
+            .spawn(move || {
+                supervise_indexer(index, writer, store, settings, runtime, token, ready)
+            })?
+    };
+    let state = AppState {
+        webhooks: Arc::new(crate::webhook::runtimes(&config)),
+        api_tokens: Arc::new(config.api.tokens()),
+        config: config.clone(),
+        store: store.clone(),
+        index,
+        index_ready,
+    };
+    if state.api_tokens.is_empty() && !config.listen.ip().is_loopback() {
+        tracing::warn!(listen = %config.listen, "staff API has no token and listens beyond loopback; set an API token");
+    }
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, data_dir = %config.data_dir.display(), "complaint-gateway listening");
+    let stop_http = CancellationToken::new();
+    let server = {
+        let stop = stop_http.clone();
+        axum::serve(listener, crate::api::router(state))
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+    };
+    let server = tokio::spawn(async move { server.await });
+    shutdown.await;
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    stop_http.cancel();
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_BUDGET;
+    if tokio::time::timeout_at(deadline - Duration::from_secs(3), server)
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the grace period; closing them");
+    }
+    stop_indexer.cancel();
+    let joined = tokio::time::timeout_at(
+        deadline - Duration::from_secs(1),
+        tokio::task::spawn_blocking(move || indexer.join()),
+    )
+    .await;
+    match joined {
+        Ok(Ok(Ok(()))) => tracing::info!("search index committed"),
+        _ => tracing::warn!("indexer did not stop in time; the index resumes from its last commit"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the indexer until `shutdown`; when it fails (a full disk, a bug), the failure is
+/// logged, readiness drops, and it restarts from its last commit with a fresh writer.
+fn supervise_indexer(
+    index: SearchIndex,
+    writer: tantivy::IndexWriter,
+    store: Store,
+    settings: IndexerSettings,
+    runtime: tokio::runtime::Handle,
+    shutdown: CancellationToken,
+    ready: Arc<AtomicBool>,
+) {
+    let mut writer = Some(writer);
+    let mut failures = 0u32;
+    while !shutdown.is_cancelled() {
+        let result = (|| -> Result<(), crate::index::IndexError> {
+            let mut current = match writer.take() {
+                Some(w) => w,
+                None => index.writer(settings.writer_heap_bytes)?,
+            };
+            let mut logged = 0;
+            index.catch_up(&mut current, &store, &runtime, &mut |n| {
+                if n >= logged + 50_000 {
+                    logged = n;
+                    tracing::info!(rows = n, "indexing the store");
+                }
+            })?;
+            ready.store(true, Ordering::Relaxed);
+            follow(
+                index.clone(),
+                current,
+                store.clone(),
+                settings,
+                runtime.clone(),
+                shutdown.clone(),
+            )
+        })();
+        match result {
+            Ok(()) => return,
+            Err(error) => {
+                failures += 1;
+                ready.store(false, Ordering::Relaxed);
+                tracing::error!(%error, failures, "indexer failed; restarting from its last commit");
+                let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
+                runtime.block_on(async {
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

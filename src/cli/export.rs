@@ -1,0 +1,136 @@
+//! `complaint-gateway export`: every complaint, streamed in sequence order (constant memory).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::store::{ExportRow, Store};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Include the complainant's identity (name, phone, email, id, address). Off by default:
+    /// exports travel further than the gateway.
+    #[arg(long)]
+    pub include_personal_data: bool,
+}
+
+/// Columns of the CSV export, in order.
+pub const CSV_COLUMNS: [&str; 16] = [
+    "id",
+    "seq",
+    "source",
+    "channel",
+    "external_id",
+    "revision",
+    "received_at",
+    "submitted_at",
+    "title",
+    "body",
+    "target_unit",
+    "location.district",
+    "location.address",
+    "url",
+    "complainant",
+    "content_hash",
+];
+
+pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let out = std::io::BufWriter::new(sink);
+    let mut rows = store.export_stream();
+    let mut count = 0u64;
+    match args.format {
+        ExportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(CSV_COLUMNS)?;
+            while let Some(row) = rows.next().await {
+                let value = export_value(&row?, args.include_personal_data);
+                writer.write_record(CSV_COLUMNS.iter().map(|c| csv_cell(&value, c)))?;
+                count += 1;
+            }
+            writer.flush()?;
+        }
+        ExportFormat::Jsonl => {
+            let mut out = out;
+            while let Some(row) = rows.next().await {
+                serde_json::to_writer(&mut out, &export_value(&row?, args.include_personal_data))?;
+                out.write_all(b"\n")?;
+                count += 1;
+            }
+            out.flush()?;
+        }
+    }
+    drop(rows);
+    store.close().await;
+    eprintln!("exported {count} complaints");
+    Ok(())
+}
+
+/// The exported object of one complaint.
+pub fn export_value(row: &ExportRow, personal: bool) -> Value {
+    let item = &row.item;
+    let complainant = item.complainant.as_ref().map(|c| {
+        if personal {
+            serde_json::to_value(c).unwrap_or(Value::Null)
+        } else {
+            json!({"anonymous": c.anonymous, "redacted": true})
+        }
+    });
+    json!({
+        "id": row.id,
+        "seq": row.seq,
+        "source": row.source,
+        "channel": row.channel,
+        "external_id": row.external_id,
+        "revision": row.revision,
+        "received_at": row.received_at,
+        "submitted_at": row.submitted_at,
+        "title": row.title,
+        "body": row.body,
+        "target_unit": item.target_unit,
+        "location": item.location,
+        "url": item.url,
+        "attachments": item.attachments,
+        "meta": item.meta,
+        "complainant": complainant,
+        "content_hash": row.content_hash,
+    })
+}
+
+fn csv_cell(value: &Value, column: &str) -> String {
+    let mut current = value;
+    for part in column.split('.') {
+        match current.get(part) {
+            Some(v) => current = v,
+            None => return String::new(),
+        }
+    }
+    match current {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

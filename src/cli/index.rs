@@ -1,0 +1,188 @@
+//! `search`, `reindex`, `reprocess` and the index catch-up other commands use.
+
+use std::io::{IsTerminal, Write};
+
+use clap::Args;
+
+use crate::config::Config;
+use crate::index::IndexError;
+use crate::index::search::{SearchRequest, Sort};
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Query: terms (all required), "phrases", -excluded.
+    pub query: String,
+    /// Number of hits.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Hits to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Only this channel.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Submitted at or after (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Submitted before (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Newest first instead of by relevance.
+    #[arg(long)]
+    pub newest: bool,
+    /// Print the API's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Brings the index up to date when no gateway process holds it; returns a note for summaries.
+pub async fn catch_up_if_free(config: &Config) -> String {
+    match catch_up(config).await {
+        Ok(Some(rows)) if rows > 0 => format!("; indexed {rows} for search"),
+        Ok(Some(_)) => String::new(),
+        Ok(None) => "; the running gateway indexes them for search".to_string(),
+        Err(error) => format!("; search index not updated: {error}"),
+    }
+}
+
+/// `Ok(None)` when another process writes the index.
+async fn catch_up(config: &Config) -> anyhow::Result<Option<u64>> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let index = crate::app::open_index(config)?;
+    let heap = crate::app::indexer_settings(config).writer_heap_bytes;
+    let result = tokio::task::spawn_blocking({
+        let (index, store) = (index.clone(), store.clone());
+        let runtime = tokio::runtime::Handle::current();
+        move || -> Result<Option<u64>, IndexError> {
+            let mut writer = match index.writer(heap) {
+                Ok(writer) => writer,
+                Err(IndexError::Locked) => return Ok(None),
+                Err(other) => return Err(other),
+            };
+            let bar = super::progress_bar(None, "indexing");
+            let mut added = 0;
+            index.catch_up(&mut writer, &store, &runtime, &mut |n| {
+                added = n;
+                bar.set_position(n);
+            })?;
+            bar.finish_and_clear();
+            writer.wait_merging_threads()?;
+            Ok(Some(added))
+        }
+    })
+    .await?;
+    store.close().await;
+    Ok(result?)
+}
+
+pub async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
+    let _ = catch_up(config).await?;
+    let index = crate::app::open_index(config)?;
+    let params = crate::api::search::SearchParams {
+        q: args.query,
+        channel: args.channel,
+        source: args.source,
+        from: args.from,
+        to: args.to,
+        limit: Some(args.limit),
+        offset: Some(args.offset),
+        sort: Some(if args.newest {
+            Sort::Newest
+        } else {
+            Sort::Relevance
+        }),
+    };
+    let request: SearchRequest =
+        crate::api::search::request_from_params(params, config.parse_options().default_offset)
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    let results = tokio::task::spawn_blocking(move || index.search(&request)).await??;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &results)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let (bold, plain) = if std::io::stdout().is_terminal() {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    writeln!(out, "{} matching complaints", results.total)?;
+    for hit in &results.hits {
+        writeln!(
+            out,
+            "\n{bold}{}{plain}  [{} / {}]  {}  id {}",
+            hit.title.as_deref().unwrap_or("(no title)"),
+            hit.channel,
+            hit.source,
+            hit.submitted_at,
+            hit.id
+        )?;
+        let snippet = html_to_terminal(&hit.snippet, bold, plain);
+        writeln!(out, "  {snippet}")?;
+    }
+    Ok(())
+}
+
+fn html_to_terminal(snippet: &str, bold: &str, plain: &str) -> String {
+    snippet
+        .replace("<b>", bold)
+        .replace("</b>", plain)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+        .replace('\n', " ")
+}
+
+pub async fn reindex(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let index = crate::app::open_index(config)?;
+    let total = store.complaint_count().await? as u64;
+    let heap = crate::app::indexer_settings(config).writer_heap_bytes;
+    let started = std::time::Instant::now();
+    let seq = tokio::task::spawn_blocking({
+        let (index, store) = (index.clone(), store.clone());
+        let runtime = tokio::runtime::Handle::current();
+        move || -> Result<i64, IndexError> {
+            let mut writer = index.writer(heap)?;
+            let bar = super::progress_bar(Some(total), "indexing");
+            let seq = index.rebuild(&mut writer, &store, &runtime, &mut |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            writer.wait_merging_threads()?;
+            Ok(seq)
+        }
+    })
+    .await?
+    .map_err(|e| match e {
+        IndexError::Locked => anyhow::anyhow!("{e}; stop it first, or let it follow the store"),
+        other => other.into(),
+    })?;
+    store.close().await;
+    println!(
+        "reindexed {total} complaints up to sequence {seq} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let total = store.complaint_count().await? as u64;
+    let bar = super::progress_bar(Some(total), "reprocessing");
+    let started = std::time::Instant::now();
+    let changed = crate::pipeline::reprocess(&store, &mut |n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    store.close().await;
+    let indexed = catch_up_if_free(config).await;
+    println!(
+        "reprocessed {total} complaints ({changed} changed) in {:.1}s{indexed}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
+//! `dead-letters` and `bench`. Every command takes `--config` and `--data-dir`.
+
+mod dead_letters;
+mod export;
+mod import;
+mod index;
+mod push;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// complaint-gateway: every complaint channel of a city government in one durable, searchable
+/// place.
+#[derive(Debug, Parser)]
+#[command(name = "complaint-gateway", version, about)]
+pub struct Cli {
+    /// Configuration file (default: the embedded `config/gateway.toml`).
+    #[arg(long, global = true, env = "COMPLAINT_GATEWAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides `data_dir` of the configuration).
+    #[arg(long, global = true, env = "COMPLAINT_GATEWAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log as JSON lines.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: HTTP API, webhooks, indexer.
+    Serve {
+        /// Listen address (overrides `listen` of the configuration).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Import complaints from files (JSON Lines, CSV or XLSX; `-` reads standard input).
+    Import(import::ImportArgs),
+    /// Sign and send a file of items to a gateway's webhook (reference client for channel
+    /// operators; the secret comes from the environment).
+    Push(push::PushArgs),
+    /// Search complaints.
+    Search(index::SearchArgs),
+    /// Write every complaint to standard output or a file, streaming.
+    Export(export::ExportArgs),
+    /// Rebuild the search index from the store (stop `serve` first).
+    Reindex,
+    /// Recompute every derived field from the store, then bring the index up to date.
+    Reprocess,
+    /// List and replay dead letters.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(dead_letters::DeadLetterCommand),
+    /// Benchmarks, run on this machine.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+impl Cli {
+    /// The configuration with command-line overrides applied.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = cli.load_config()?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+            crate::app::run(config, listener, crate::app::shutdown_signal()).await
+        }
+        Command::Import(args) => import::run(&config, args).await,
+        Command::Push(args) => push::run(args).await,
+        Command::Search(args) => index::search(&config, args).await,
+        Command::Export(args) => export::run(&config, args).await,
+        Command::Reindex => index::reindex(&config).await,
+        Command::Reprocess => index::reprocess(&config).await,
+        Command::DeadLetters(command) => dead_letters::run(&config, command).await,
+        Command::Bench(command) => crate::bench::run(&config, command).await,
+    }
+}
+
+/// A progress bar on a terminal, hidden otherwise.
+pub fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = match total {
+        Some(total) => indicatif::ProgressBar::new(total),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let template = if total.is_some() {
+        "{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)"
+    } else {
+        "{msg:>10} {spinner} {pos} ({per_sec})"
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}

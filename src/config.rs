@@ -1,0 +1,326 @@
+//! Gateway configuration: a TOML file, strict (unknown keys are errors naming the key), with
+//! every default in one place ([`Config::default`] mirrors `config/gateway.toml`, which is
+//! embedded in the binary and used when no file is given).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use connectors::Channel;
+use serde::Deserialize;
+
+/// The embedded default configuration file.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config {origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Directory of the SQLite store and the search index.
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    /// UTC offset, in hours, of timestamps that carry none.
+    #[serde(default = "defaults::utc_offset_hours")]
+    pub default_utc_offset_hours: i32,
+    /// Intake limits and group commit.
+    #[serde(default)]
+    pub intake: IntakeConfig,
+    /// Search index settings.
+    #[serde(default)]
+    pub search: SearchConfig,
+    /// Access to the staff API.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// Webhook senders, by source name.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, WebhookSource>,
+}
+
+/// Access to the staff API (search, complaints, dead letters).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Environment variables holding bearer tokens; when none is set the staff API is open
+    /// (acceptable only on a loopback listener).
+    #[serde(default = "defaults::api_token_envs")]
+    pub token_envs: Vec<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token_envs: defaults::api_token_envs(),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The tokens currently set in the environment.
+    pub fn tokens(&self) -> Vec<String> {
+        self.token_envs
+            .iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+}
+
+/// Intake limits and the group-commit writer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    /// Largest accepted webhook body, in bytes (larger: 413).
+    #[serde(default = "defaults::max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Most items per webhook request (more: 413).
+    #[serde(default = "defaults::max_batch_items")]
+    pub max_batch_items: usize,
+    /// Most items committed in one transaction.
+    #[serde(default = "defaults::commit_max_items")]
+    pub commit_max_items: usize,
+    /// Microseconds the writer waits for more work before committing a partial batch.
+    #[serde(default = "defaults::commit_linger_us")]
+    pub commit_linger_us: u64,
+}
+
+/// Search index settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Milliseconds between index commits while new complaints arrive.
+    #[serde(default = "defaults::commit_interval_ms")]
+    pub commit_interval_ms: u64,
+    /// Memory budget of the index writer, in MiB.
+    #[serde(default = "defaults::writer_heap_mb")]
+    pub writer_heap_mb: usize,
+}
+
+/// One webhook sender.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSource {
+    /// Channel of the complaints this sender pushes.
+    pub channel: Channel,
+    /// Environment variables holding the HMAC secrets (at most two: current and next).
+    #[serde(default)]
+    pub secret_envs: Vec<String>,
+    /// Files holding the HMAC secrets (one secret per file, surrounding whitespace ignored).
+    #[serde(default)]
+    pub secret_files: Vec<PathBuf>,
+    /// Sustained requests per second allowed.
+    #[serde(default = "defaults::rate_limit_per_sec")]
+    pub rate_limit_per_sec: u32,
+    /// Requests allowed in a burst.
+    #[serde(default = "defaults::rate_limit_burst")]
+    pub rate_limit_burst: u32,
+    /// Largest accepted difference between the signature timestamp and now, in seconds.
+    #[serde(default = "defaults::max_clock_skew_secs")]
+    pub max_clock_skew_secs: u64,
+}
+
+mod defaults {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from("data")
+    }
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    }
+    pub fn utc_offset_hours() -> i32 {
+        8
+    }
+    pub fn max_body_bytes() -> usize {
+        10 * 1024 * 1024
+    }
+    pub fn max_batch_items() -> usize {
+        1000
+    }
+    pub fn commit_max_items() -> usize {
+        2000
+    }
+    pub fn commit_linger_us() -> u64 {
+        500
+    }
+    pub fn commit_interval_ms() -> u64 {
+        300
+    }
+    pub fn writer_heap_mb() -> usize {
+        128
+    }
+    pub fn rate_limit_per_sec() -> u32 {
+        50
+    }
+    pub fn rate_limit_burst() -> u32 {
+        100
+    }
+    pub fn max_clock_skew_secs() -> u64 {
+        300
+    }
+    pub fn api_token_envs() -> Vec<String> {
+        vec!["COMPLAINT_GATEWAY_API_TOKEN".to_string()]
+    }
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            max_body_bytes: defaults::max_body_bytes(),
+            max_batch_items: defaults::max_batch_items(),
+            commit_max_items: defaults::commit_max_items(),
+            commit_linger_us: defaults::commit_linger_us(),
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            commit_interval_ms: defaults::commit_interval_ms(),
+            writer_heap_mb: defaults::writer_heap_mb(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses configuration text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads `path`, or the embedded default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Config::from_toml(EMBEDDED_DEFAULT, "(embedded default)"),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Config::from_toml(&text, &path.display().to_string())
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(-12..=14).contains(&self.default_utc_offset_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "default_utc_offset_hours = {} is not between -12 and 14",
+                self.default_utc_offset_hours
+            )));
+        }
+        for (name, source) in &self.webhooks {
+            validate_source_name(name).map_err(ConfigError::Invalid)?;
+            if source.secret_envs.len() + source.secret_files.len() > 2 {
+                return Err(ConfigError::Invalid(format!(
+                    "webhooks.{name}: at most two secrets (current and next) may be active"
+                )));
+            }
+            if source.rate_limit_per_sec == 0 || source.rate_limit_burst == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "webhooks.{name}: rate_limit_per_sec and rate_limit_burst must be at least 1"
+                )));
+            }
+        }
+        if self.intake.max_batch_items == 0 || self.intake.commit_max_items == 0 {
+            return Err(ConfigError::Invalid(
+                "intake.max_batch_items and intake.commit_max_items must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Options for parsing items under this configuration.
+    pub fn parse_options(&self) -> connectors::item::ParseOptions {
+        connectors::item::ParseOptions {
+            default_offset: chrono::FixedOffset::east_opt(self.default_utc_offset_hours * 3600)
+                .expect("validated offset"),
+        }
+    }
+
+    /// The channel of `source`: the webhook's configured channel, else `fallback`.
+    pub fn channel_of(&self, source: &str) -> Option<Channel> {
+        self.webhooks.get(source).map(|w| w.channel)
+    }
+}
+
+/// Source names appear in URLs, metrics and file names: lowercase letters, digits, `-` and `_`.
+pub fn validate_source_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "source name `{name}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses_and_defines_demo() {
+        let config = Config::load(None).unwrap();
+        let demo = &config.webhooks["demo"];
+        assert_eq!(demo.channel, Channel::Online);
+        assert_eq!(demo.secret_envs[0], "COMPLAINT_GATEWAY_DEMO_SECRET");
+        assert_eq!(config.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn misspelt_key_is_an_error_naming_the_key() {
+        let err = Config::from_toml("data_dri = \"x\"", "test")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("data_dri"), "{err}");
+        let err = Config::from_toml("[intake]\nmax_body_byte = 1", "test")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_body_byte"), "{err}");
+        let err = Config::from_toml("[webhooks.x]\nchannel = \"fax\"", "test")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fax"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_explained() {
+        let err = Config::from_toml("[webhooks.Bad]\nchannel = \"online\"", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Bad"), "{err}");
+        let three = "[webhooks.x]\nchannel = \"online\"\nsecret_envs = [\"A\", \"B\", \"C\"]";
+        let err = Config::from_toml(three, "t").unwrap_err().to_string();
+        assert!(err.contains("at most two"), "{err}");
+    }
+}

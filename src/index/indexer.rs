@@ -1,0 +1,211 @@
+//! Keeping the index in step with the store.
+//!
+//! The indexer reads complaints with `seq` greater than what it has added, adds them (deleting
+//! the previous version of a revised complaint first), and commits at most every
+//! `commit_interval` with the last added `seq` as the commit payload — so after a crash it
+//! resumes exactly where its last commit stopped, and nothing acknowledged is ever missing for
+//! longer than one interval plus one batch. It runs on its own OS thread: tantivy commits block.
+
+use std::time::{Duration, Instant};
+
+use tantivy::schema::TantivyDocument;
+use tantivy::{DateTime, IndexWriter, Term};
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
+use super::{IndexError, Progress, SCHEMA_VERSION, SearchIndex};
+use crate::store::{IndexRow, Store};
+
+/// Rows read from the store per query.
+const BATCH_ROWS: i64 = 2000;
+
+/// Indexer settings.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexerSettings {
+    /// Longest time between a complaint's commit in the store and the index commit holding it
+    /// (plus one batch).
+    pub commit_interval: Duration,
+    /// Memory budget of the tantivy writer, in bytes.
+    pub writer_heap_bytes: usize,
+}
+
+impl Default for IndexerSettings {
+    fn default() -> Self {
+        IndexerSettings {
+            commit_interval: Duration::from_millis(300),
+            writer_heap_bytes: 128 << 20,
+        }
+    }
+}
+
+impl SearchIndex {
+    /// Takes the index's single writer lock.
+    pub fn writer(&self, heap_bytes: usize) -> Result<IndexWriter, IndexError> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get().min(2))
+            .unwrap_or(1);
+        let heap = heap_bytes.max(threads * 20 << 20);
+        self.index
+            .writer_with_num_threads(threads, heap)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => IndexError::Locked,
+                other => IndexError::Tantivy(other),
+            })
+    }
+
+    fn document(&self, row: &IndexRow) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &row.id);
+        doc.add_text(f.external_id, &row.external_id);
+        doc.add_text(f.source, &row.source);
+        doc.add_text(f.channel, &row.channel);
+        doc.add_date(
+            f.submitted_at,
+            DateTime::from_timestamp_secs(row.submitted_at.timestamp()),
+        );
+        doc.add_text(f.submitted_text, row.submitted_at.to_rfc3339());
+        if let Some(title) = &row.title {
+            doc.add_text(f.title, title);
+            doc.add_text(f.words, title);
+        }
+        doc.add_text(f.body, &row.body);
+        doc.add_text(f.words, &row.body);
+        doc
+    }
+
+    /// Adds `rows` to the writer (deleting earlier versions of revised complaints first).
+    pub fn add_rows(&self, writer: &IndexWriter, rows: &[IndexRow]) -> Result<(), IndexError> {
+        for row in rows {
+            if row.revision > 1 {
+                writer.delete_term(Term::from_field_text(self.fields.id, &row.id));
+            }
+            writer.add_document(self.document(row))?;
+        }
+        Ok(())
+    }
+
+    /// Commits with `seq` as the progress payload and makes it visible.
+    pub fn commit(&self, writer: &mut IndexWriter, seq: i64) -> Result<(), IndexError> {
+        let payload = serde_json::to_string(&Progress {
+            schema_version: SCHEMA_VERSION,
+            seq,
+        })
+        .expect("progress serialises");
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Indexes everything after the committed progress and commits. Blocking: call from a
+    /// blocking thread. `on_rows` is told how many rows were added so far (for progress bars).
+    pub fn catch_up(
+        &self,
+        writer: &mut IndexWriter,
+        store: &Store,
+        runtime: &Handle,
+        on_rows: &mut dyn FnMut(u64),
+    ) -> Result<i64, IndexError> {
+        let mut seq = self.progress()?.seq;
+        let mut added = 0u64;
+        let start_seq = seq;
+        loop {
+            let rows = runtime.block_on(store.index_rows_after(seq, BATCH_ROWS))?;
+            let Some(last) = rows.last() else { break };
+            seq = last.seq;
+            self.add_rows(writer, &rows)?;
+            added += rows.len() as u64;
+            on_rows(added);
+        }
+        if seq > start_seq {
+            self.commit(writer, seq)?;
+        }
+        Ok(seq)
+    }
+
+    /// Rebuilds the whole index from the store in one commit: until it commits, searches see
+    /// the previous index.
+    pub fn rebuild(
+        &self,
+        writer: &mut IndexWriter,
+        store: &Store,
+        runtime: &Handle,
+        on_rows: &mut dyn FnMut(u64),
+    ) -> Result<i64, IndexError> {
+        writer.delete_all_documents()?;
+        let mut seq = 0;
+        let mut added = 0u64;
+        loop {
+            let rows = runtime.block_on(store.index_rows_after(seq, BATCH_ROWS))?;
+            let Some(last) = rows.last() else { break };
+            seq = last.seq;
+            for row in &rows {
+                writer.add_document(self.document(row))?;
+            }
+            added += rows.len() as u64;
+            on_rows(added);
+        }
+        self.commit(writer, seq)?;
+        Ok(seq)
+    }
+}
+
+/// Follows the store until `shutdown`, then commits what it added and returns. Run it on a
+/// dedicated thread (`std::thread::spawn`), handing it the runtime's handle.
+pub fn follow(
+    index: SearchIndex,
+    mut writer: IndexWriter,
+    store: Store,
+    settings: IndexerSettings,
+    runtime: Handle,
+    shutdown: CancellationToken,
+) -> Result<(), IndexError> {
+    let mut committed = index.progress()?.seq;
+    let mut added = committed;
+    let mut last_commit = Instant::now();
+    let mut store_seq_rx = store.committed_seq();
+    loop {
+        let rows = runtime.block_on(store.index_rows_after(added, BATCH_ROWS))?;
+        if let Some(last) = rows.last() {
+            added = last.seq;
+            index.add_rows(&writer, &rows)?;
+        }
+        let stopping = shutdown.is_cancelled();
+        let due = last_commit.elapsed() >= settings.commit_interval;
+        if added > committed && (due || stopping) {
+            let started = Instant::now();
+            index.commit(&mut writer, added)?;
+            crate::telemetry::index_commit(started.elapsed());
+            committed = added;
+            last_commit = Instant::now();
+        }
+        let store_seq = *store_seq_rx.borrow();
+        crate::telemetry::index_lag(store_seq.saturating_sub(committed));
+        if stopping {
+            return Ok(());
+        }
+        if rows.len() as i64 == BATCH_ROWS {
+            continue;
+        }
+        let wait = if added > committed {
+            settings
+                .commit_interval
+                .saturating_sub(last_commit.elapsed())
+        } else {
+            Duration::from_secs(1)
+        };
+        runtime.block_on(async {
+            tokio::select! {
+                changed = store_seq_rx.changed() => {
+                    if changed.is_err() {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => {}
+            }
+        });
+    }
+}

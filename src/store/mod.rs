@@ -1,0 +1,240 @@
+//! The store: the system of record.
+//!
+//! SQLite in WAL mode with `synchronous=FULL`. Every complaint keeps its raw payload verbatim,
+//! its parsed item, its normalised text and a content hash; `(source, external_id)` is unique.
+//! All writes go through one [`writer::Writer`] that group-commits concurrent requests, and a
+//! caller is answered only after its transaction is durably committed: acknowledge nothing
+//! before [`writer::Writer::submit`] returns `Ok`.
+//!
+//! Everything else (search index, derived fields) is rebuilt from here.
+
+mod read;
+mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use connectors::{Channel, Item};
+use serde::Serialize;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::watch;
+
+pub use read::{DeadLetterFilter, ExportRow};
+pub use writer::{WriteBatch, WriteOp, WriteOutcome, Writer};
+
+/// Store failures. Callers answer 5xx / exit non-zero; the message is logged, not shown.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("the store writer has stopped")]
+    WriterGone,
+}
+
+/// A complaint ready to be stored (parsed, validated, normalised).
+#[derive(Debug, Clone)]
+pub struct NewComplaint {
+    pub source: String,
+    pub channel: Channel,
+    pub item: Item,
+    pub content_hash: String,
+    pub text_norm: String,
+    pub raw: Vec<u8>,
+    pub raw_content_type: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// An item that could not be accepted, kept verbatim.
+#[derive(Debug, Clone)]
+pub struct NewDeadLetter {
+    pub source: String,
+    pub channel: Option<Channel>,
+    pub external_id: Option<String>,
+    pub reason: String,
+    pub raw: Vec<u8>,
+    pub raw_content_type: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stored complaint, current version.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComplaintRecord {
+    pub id: String,
+    pub seq: i64,
+    pub source: String,
+    pub channel: String,
+    pub external_id: String,
+    pub revision: i64,
+    pub received_at: String,
+    pub submitted_at: String,
+    pub title: Option<String>,
+    pub body: String,
+    pub text_norm: String,
+    pub item: Item,
+    pub content_hash: String,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub raw_content_type: String,
+}
+
+/// A superseded version of a complaint.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionRecord {
+    pub revision: i64,
+    pub received_at: String,
+    pub submitted_at: String,
+    pub title: Option<String>,
+    pub body: String,
+    pub item: Item,
+    pub content_hash: String,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub raw_content_type: String,
+    pub superseded_at: String,
+}
+
+/// A dead-lettered item.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetterRecord {
+    pub id: String,
+    pub source: String,
+    pub channel: Option<String>,
+    pub external_id: Option<String>,
+    pub received_at: String,
+    pub reason: String,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub raw_content_type: String,
+    pub replayed_at: Option<String>,
+    pub replayed_as: Option<String>,
+}
+
+/// The minimum the search indexer needs of a complaint.
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub id: String,
+    pub seq: i64,
+    pub source: String,
+    pub channel: String,
+    pub external_id: String,
+    pub revision: i64,
+    pub submitted_at: DateTime<FixedOffset>,
+    pub title: Option<String>,
+    pub body: String,
+}
+
+/// Handle to the store: a pool of readers plus the single group-commit writer.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    writer: Writer,
+    committed_seq: watch::Receiver<i64>,
+    path: PathBuf,
+}
+
+/// Name of the SQLite file inside the data directory.
+pub const DB_FILE: &str = "gateway.sqlite3";
+
+/// Group-commit settings of the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitSettings {
+    /// Most operations per transaction.
+    pub max_items: usize,
+    /// How long to wait for more work before committing a partial batch.
+    pub linger: Duration,
+}
+
+impl Default for CommitSettings {
+    fn default() -> Self {
+        CommitSettings {
+            max_items: 2000,
+            linger: Duration::from_micros(500),
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts the
+    /// writer task.
+    pub async fn open(data_dir: &Path, settings: CommitSettings) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        schema::migrator().run(&pool).await?;
+        let (writer, committed_seq) = Writer::start(options, settings).await?;
+        Ok(Store {
+            pool,
+            writer,
+            committed_seq,
+            path,
+        })
+    }
+
+    /// The writer, for submitting batches.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Receives the highest committed sequence number after each commit of this process.
+    pub fn committed_seq(&self) -> watch::Receiver<i64> {
+        self.committed_seq.clone()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The reader pool (for modules that run their own read queries).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Stops the writer after it has committed everything submitted so far, and closes the pool.
+    pub async fn close(self) {
+        self.writer.shutdown().await;
+        self.pool.close().await;
+    }
+}
+
+/// Formats a UTC time the way the store keeps it (fixed width, sortable).
+pub fn format_utc(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_item(json: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

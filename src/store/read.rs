@@ -1,0 +1,249 @@
+//! Read queries of the store. Readers use the pool and never block the writer (WAL).
+
+use chrono::DateTime;
+use futures::{Stream, StreamExt};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{
+    ComplaintRecord, DeadLetterRecord, IndexRow, RevisionRecord, Store, StoreError, parse_item,
+};
+
+/// Which dead letters to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeadLetterFilter {
+    pub source: Option<String>,
+    /// Include dead letters that were replayed successfully.
+    pub include_replayed: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One row of `export`: the complaint as stored.
+pub type ExportRow = ComplaintRecord;
+
+const COMPLAINT_COLUMNS: &str = "id, seq, source, channel, external_id, revision, received_at,
+    submitted_at, title, body, text_norm, item, content_hash, raw, raw_content_type";
+
+fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
+    Ok(ComplaintRecord {
+        id: row.get("id"),
+        seq: row.get("seq"),
+        source: row.get("source"),
+        channel: row.get("channel"),
+        external_id: row.get("external_id"),
+        revision: row.get("revision"),
+        received_at: row.get("received_at"),
+        submitted_at: row.get("submitted_at"),
+        title: row.get("title"),
+        body: row.get("body"),
+        text_norm: row.get("text_norm"),
+        item: parse_item(row.get("item"))?,
+        content_hash: row.get("content_hash"),
+        raw: row.get("raw"),
+        raw_content_type: row.get("raw_content_type"),
+    })
+}
+
+fn dead_letter_from_row(row: &SqliteRow) -> DeadLetterRecord {
+    DeadLetterRecord {
+        id: row.get("id"),
+        source: row.get("source"),
+        channel: row.get("channel"),
+        external_id: row.get("external_id"),
+        received_at: row.get("received_at"),
+        reason: row.get("reason"),
+        raw: row.get("raw"),
+        raw_content_type: row.get("raw_content_type"),
+        replayed_at: row.get("replayed_at"),
+        replayed_as: row.get("replayed_as"),
+    }
+}
+
+impl Store {
+    /// One complaint by gateway id.
+    pub async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError> {
+        let sql = format!("SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(complaint_from_row).transpose()
+    }
+
+    /// One complaint by `(source, external_id)`.
+    pub async fn complaint_by_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> Result<Option<ComplaintRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE source = ? AND external_id = ?"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(complaint_from_row).transpose()
+    }
+
+    /// Superseded versions of a complaint, oldest first.
+    pub async fn revisions(&self, id: &str) -> Result<Vec<RevisionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT revision, received_at, submitted_at, title, body, item, content_hash, raw,
+                raw_content_type, superseded_at
+             FROM complaint_revisions WHERE complaint_id = ? ORDER BY revision",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RevisionRecord {
+                    revision: row.get("revision"),
+                    received_at: row.get("received_at"),
+                    submitted_at: row.get("submitted_at"),
+                    title: row.get("title"),
+                    body: row.get("body"),
+                    item: parse_item(row.get("item"))?,
+                    content_hash: row.get("content_hash"),
+                    raw: row.get("raw"),
+                    raw_content_type: row.get("raw_content_type"),
+                    superseded_at: row.get("superseded_at"),
+                })
+            })
+            .collect()
+    }
+
+    /// Number of complaints stored.
+    pub async fn complaint_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM complaints")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Highest sequence number in the store (0 when empty).
+    pub async fn max_seq(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Complaints with `seq > after`, in sequence order, at most `limit`.
+    pub async fn index_rows_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<IndexRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, seq, source, channel, external_id, revision, submitted_at, title, body
+             FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let submitted: String = row.get("submitted_at");
+                Ok(IndexRow {
+                    id: row.get("id"),
+                    seq: row.get("seq"),
+                    source: row.get("source"),
+                    channel: row.get("channel"),
+                    external_id: row.get("external_id"),
+                    revision: row.get("revision"),
+                    submitted_at: DateTime::parse_from_rfc3339(&submitted).map_err(|e| {
+                        StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}"))
+                    })?,
+                    title: row.get("title"),
+                    body: row.get("body"),
+                })
+            })
+            .collect()
+    }
+
+    /// Every complaint in sequence order, streamed (constant memory).
+    pub fn export_stream(&self) -> impl Stream<Item = Result<ExportRow, StoreError>> + '_ {
+        let sql: &'static str =
+            "SELECT id, seq, source, channel, external_id, revision, received_at,
+            submitted_at, title, body, text_norm, item, content_hash, raw, raw_content_type
+            FROM complaints ORDER BY seq";
+        sqlx::query(sql)
+            .fetch(&self.pool)
+            .map(|row| complaint_from_row(&row?))
+    }
+
+    /// Dead letters, newest first.
+    pub async fn dead_letters(
+        &self,
+        filter: &DeadLetterFilter,
+    ) -> Result<(i64, Vec<DeadLetterRecord>), StoreError> {
+        let condition = "(? IS NULL OR source = ?) AND (? OR replayed_at IS NULL)";
+        let count_sql = format!("SELECT COUNT(*) FROM dead_letters WHERE {condition}");
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
+            .bind(&filter.source)
+            .bind(&filter.source)
+            .bind(filter.include_replayed)
+            .fetch_one(&self.pool)
+            .await?;
+        let list_sql = format!(
+            "SELECT * FROM dead_letters WHERE {condition} ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(list_sql))
+            .bind(&filter.source)
+            .bind(&filter.source)
+            .bind(filter.include_replayed)
+            .bind(filter.limit)
+            .bind(filter.offset)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((total, rows.iter().map(dead_letter_from_row).collect()))
+    }
+
+    /// One dead letter.
+    pub async fn dead_letter(&self, id: &str) -> Result<Option<DeadLetterRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM dead_letters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(dead_letter_from_row))
+    }
+
+    /// The saved cursor of a connector source.
+    pub async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT cursor FROM source_cursors WHERE source = ?")
+                .bind(source)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A value of the derived stages' state.
+    pub async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Sets a value of the derived stages' state (outside the group-commit path: derived state is
+    /// rebuildable, so it needs no fsync ordering with intake).
+    pub async fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO gateway_state (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

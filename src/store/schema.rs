@@ -1,0 +1,90 @@
+//! The store's schema, as embedded migrations applied at open.
+//!
+//! Migrations only ever add: a released migration is never edited (its checksum is recorded).
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+const V1_INIT: &str = r#"
+-- Every complaint, current version. `seq` is bumped whenever the row changes (a new revision),
+-- so the search index and the pipeline follow one increasing number.
+CREATE TABLE complaints (
+    id               TEXT PRIMARY KEY,
+    seq              INTEGER NOT NULL UNIQUE,
+    source           TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    external_id      TEXT NOT NULL,
+    revision         INTEGER NOT NULL DEFAULT 1,
+    received_at      TEXT NOT NULL,
+    submitted_at     TEXT NOT NULL,
+    submitted_ms     INTEGER NOT NULL,
+    title            TEXT,
+    body             TEXT NOT NULL,
+    text_norm        TEXT NOT NULL,
+    item             TEXT NOT NULL,
+    content_hash     TEXT NOT NULL,
+    raw              BLOB NOT NULL,
+    raw_content_type TEXT NOT NULL,
+    UNIQUE (source, external_id)
+);
+CREATE INDEX complaints_submitted ON complaints (submitted_ms);
+
+-- Superseded versions of a complaint: a re-delivery with different content moves the previous
+-- version here before the complaint row takes the new one. Nothing is overwritten.
+CREATE TABLE complaint_revisions (
+    complaint_id     TEXT NOT NULL REFERENCES complaints (id),
+    revision         INTEGER NOT NULL,
+    received_at      TEXT NOT NULL,
+    submitted_at     TEXT NOT NULL,
+    title            TEXT,
+    body             TEXT NOT NULL,
+    item             TEXT NOT NULL,
+    content_hash     TEXT NOT NULL,
+    raw              BLOB NOT NULL,
+    raw_content_type TEXT NOT NULL,
+    superseded_at    TEXT NOT NULL,
+    PRIMARY KEY (complaint_id, revision)
+);
+CREATE INDEX complaint_revisions_hash ON complaint_revisions (complaint_id, content_hash);
+
+-- Items that could not be parsed or validated, verbatim, with the reason.
+CREATE TABLE dead_letters (
+    id               TEXT PRIMARY KEY,
+    source           TEXT NOT NULL,
+    channel          TEXT,
+    external_id      TEXT,
+    received_at      TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    raw              BLOB NOT NULL,
+    raw_content_type TEXT NOT NULL,
+    raw_hash         TEXT NOT NULL,
+    replayed_at      TEXT,
+    replayed_as      TEXT
+);
+CREATE INDEX dead_letters_source ON dead_letters (source, raw_hash);
+CREATE INDEX dead_letters_received ON dead_letters (received_at);
+
+-- Connector cursors, saved in the same transaction as the items they cover.
+CREATE TABLE source_cursors (
+    source     TEXT PRIMARY KEY,
+    cursor     TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- Small key/value state of derived stages (e.g. how far the pipeline has processed).
+CREATE TABLE gateway_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+/// Every migration of the store, in order.
+pub fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        V1_INIT.into_sql_str(),
+        false,
+    )])
+}

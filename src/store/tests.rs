@@ -1,0 +1,262 @@
+use std::collections::HashSet;
+
+use chrono::Utc;
+use connectors::item::ParseOptions;
+use connectors::{Channel, Item};
+use serde_json::json;
+
+use super::*;
+
+fn item(external_id: &str, body: &str) -> Item {
+    Item::from_value(
+        json!({"external_id": external_id, "body": body}),
+        &ParseOptions::default(),
+    )
+    .unwrap()
+}
+
+fn complaint(source: &str, item: Item) -> WriteOp {
+    WriteOp::Complaint(NewComplaint {
+        source: source.into(),
+        channel: Channel::Hotline,
+        content_hash: item.content_hash(),
+        text_norm: item.normalized_text(),
+        raw: serde_json::to_vec(&item).unwrap(),
+        raw_content_type: "application/json".into(),
+        item,
+        received_at: Utc::now(),
+    })
+}
+
+fn dead(source: &str, raw: &[u8]) -> WriteOp {
+    WriteOp::DeadLetter(NewDeadLetter {
+        source: source.into(),
+        channel: None,
+        external_id: None,
+        reason: "malformed JSON at line 1, column 2: oops".into(),
+        raw: raw.to_vec(),
+        raw_content_type: "application/json".into(),
+        received_at: Utc::now(),
+    })
+}
+
+fn batch(ops: Vec<WriteOp>) -> WriteBatch {
+    WriteBatch {
+        ops,
+        ..WriteBatch::default()
+    }
+}
+
+async fn open(dir: &std::path::Path) -> Store {
+    Store::open(dir, CommitSettings::default()).await.unwrap()
+}
+
+#[tokio::test]
+async fn create_duplicate_and_revision_keep_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let w = store.writer();
+    let first = w
+        .submit(batch(vec![complaint("hotline", item("a", "路灯不亮"))]))
+        .await
+        .unwrap();
+    let WriteOutcome::Created { id, seq } = first[0].clone() else {
+        panic!("{first:?}")
+    };
+    assert_eq!(seq, 1);
+
+    let again = w
+        .submit(batch(vec![complaint("hotline", item("a", "路灯不亮"))]))
+        .await
+        .unwrap();
+    assert_eq!(again[0], WriteOutcome::Duplicate { id: id.clone() });
+
+    let changed = w
+        .submit(batch(vec![complaint(
+            "hotline",
+            item("a", "路灯不亮，已经一周"),
+        )]))
+        .await
+        .unwrap();
+    assert_eq!(
+        changed[0],
+        WriteOutcome::Revised {
+            id: id.clone(),
+            revision: 2,
+            seq: 2
+        }
+    );
+
+    // Re-delivery of the first version is recognised, not stored as revision 3.
+    let old = w
+        .submit(batch(vec![complaint("hotline", item("a", "路灯不亮"))]))
+        .await
+        .unwrap();
+    assert_eq!(old[0], WriteOutcome::Duplicate { id: id.clone() });
+
+    // Same external id from another source is another complaint.
+    let other = w
+        .submit(batch(vec![complaint("petition", item("a", "路灯不亮"))]))
+        .await
+        .unwrap();
+    assert!(matches!(other[0], WriteOutcome::Created { seq: 3, .. }));
+
+    let current = store.complaint(&id).await.unwrap().unwrap();
+    assert_eq!(current.body, "路灯不亮，已经一周");
+    assert_eq!(current.revision, 2);
+    let revisions = store.revisions(&id).await.unwrap();
+    assert_eq!(revisions.len(), 1);
+    assert_eq!(revisions[0].body, "路灯不亮");
+    assert_eq!(revisions[0].revision, 1);
+    assert_eq!(store.complaint_count().await.unwrap(), 2);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn dead_letters_are_kept_verbatim_once_and_cursor_commits_with_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let mut b = batch(vec![
+        complaint("hotline", item("1", "井盖缺失")),
+        dead("hotline", b"{oops"),
+    ]);
+    b.cursor = Some(("hotline".into(), "page=7".into()));
+    let outcomes = store.writer().submit(b).await.unwrap();
+    let WriteOutcome::DeadLettered {
+        id,
+        existing: false,
+    } = outcomes[1].clone()
+    else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(
+        store.cursor("hotline").await.unwrap().as_deref(),
+        Some("page=7")
+    );
+    let again = store
+        .writer()
+        .submit(batch(vec![dead("hotline", b"{oops")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        again[0],
+        WriteOutcome::DeadLettered {
+            id: id.clone(),
+            existing: true
+        }
+    );
+    let letter = store.dead_letter(&id).await.unwrap().unwrap();
+    assert_eq!(letter.raw, b"{oops");
+    let (total, listed) = store
+        .dead_letters(&DeadLetterFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((total, listed.len()), (1, 1));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn concurrent_submissions_share_commits_and_get_unique_increasing_seqs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let mut tasks = Vec::new();
+    for client in 0..32 {
+        let writer = store.writer().clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for n in 0..20 {
+                let op = complaint(
+                    "load",
+                    item(
+                        &format!("{client}-{n}"),
+                        &format!("第{client}号用户第{n}条投诉"),
+                    ),
+                );
+                let outcome = writer.submit(batch(vec![op])).await.unwrap();
+                let WriteOutcome::Created { seq, .. } = outcome[0] else {
+                    panic!("{outcome:?}")
+                };
+                seqs.push(seq);
+            }
+            seqs
+        }));
+    }
+    let mut all = HashSet::new();
+    for task in tasks {
+        let seqs = task.await.unwrap();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "one client's seqs increase: {seqs:?}"
+        );
+        all.extend(seqs);
+    }
+    assert_eq!(all.len(), 640);
+    assert_eq!(store.max_seq().await.unwrap(), 640);
+    assert_eq!(*store.committed_seq().borrow(), 640);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn two_handles_on_one_file_never_reuse_a_seq() {
+    // Like `import` running while `serve` holds the store.
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path()).await;
+    let b = open(dir.path()).await;
+    let (wa, wb) = (a.writer().clone(), b.writer().clone());
+    let ta = tokio::spawn(async move {
+        for n in 0..50 {
+            wa.submit(batch(vec![complaint("a", item(&n.to_string(), "甲"))]))
+                .await
+                .unwrap();
+        }
+    });
+    let tb = tokio::spawn(async move {
+        for n in 0..50 {
+            wb.submit(batch(vec![complaint("b", item(&n.to_string(), "乙"))]))
+                .await
+                .unwrap();
+        }
+    });
+    ta.await.unwrap();
+    tb.await.unwrap();
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM complaints ORDER BY seq")
+        .fetch_all(a.pool())
+        .await
+        .unwrap();
+    assert_eq!(seqs, (1..=100).collect::<Vec<i64>>());
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_continues_the_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store
+        .writer()
+        .submit(batch(vec![complaint("s", item("x", "一"))]))
+        .await
+        .unwrap();
+    store.close().await;
+    let store = open(dir.path()).await;
+    let out = store
+        .writer()
+        .submit(batch(vec![complaint("s", item("y", "二"))]))
+        .await
+        .unwrap();
+    assert!(matches!(out[0], WriteOutcome::Created { seq: 2, .. }));
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+    store.close().await;
+}

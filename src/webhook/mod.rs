@@ -1,0 +1,287 @@
+//! Webhook intake: `POST /v1/webhooks/{source}` for channel operators who push.
+//!
+//! Order of checks, each with its own answer: unknown source (404), body too large (413),
+//! authentication (401), rate limit (429 + `Retry-After`), body not JSON (400 naming line and
+//! column; the body is dead-lettered), too many items (413). Then the valid items are stored
+//! and the invalid ones dead-lettered, and only after the durable commit the gateway answers
+//! 202 with one entry per item.
+
+pub mod auth;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use connectors::body::{BodyError, BodyFormat, split_body};
+use connectors::{Channel, ItemError, RawItem};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::api::error::ApiError;
+use crate::app::AppState;
+use crate::config::{Config, WebhookSource};
+use crate::intake::{IntakeReport, Origin, ingest};
+use auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier};
+
+/// A configured webhook sender at run time.
+pub struct WebhookRuntime {
+    pub channel: Channel,
+    pub verifier: Verifier,
+    pub limiter: DefaultDirectRateLimiter,
+}
+
+/// Builds the run-time state of every configured sender, reading secrets from the environment
+/// and files. A sender without any secret is reported and refuses every request.
+pub fn runtimes(config: &Config) -> std::collections::BTreeMap<String, Arc<WebhookRuntime>> {
+    config
+        .webhooks
+        .iter()
+        .map(|(name, source)| {
+            let secrets = load_secrets(name, source);
+            if secrets.is_empty() {
+                tracing::warn!(
+                    source = %name,
+                    envs = ?source.secret_envs,
+                    "webhook source has no secret; it will refuse every request until one is set"
+                );
+            }
+            let quota = Quota::per_second(nonzero(source.rate_limit_per_sec))
+                .allow_burst(nonzero(source.rate_limit_burst));
+            let runtime = WebhookRuntime {
+                channel: source.channel,
+                verifier: Verifier::new(secrets, source.max_clock_skew_secs),
+                limiter: RateLimiter::direct(quota),
+            };
+            (name.clone(), Arc::new(runtime))
+        })
+        .collect()
+}
+
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+fn load_secrets(name: &str, source: &WebhookSource) -> Vec<Vec<u8>> {
+    let mut secrets: Vec<Vec<u8>> = source
+        .secret_envs
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .map(|s| s.trim().as_bytes().to_vec())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for path in &source.secret_files {
+        match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => secrets.push(text.trim().as_bytes().to_vec()),
+            Ok(_) => tracing::warn!(source = name, path = %path.display(), "secret file is empty"),
+            Err(error) => {
+                tracing::warn!(source = name, path = %path.display(), %error, "cannot read secret file")
+            }
+        }
+    }
+    secrets
+}
+
+/// The 202 answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookAnswer {
+    pub accepted: Vec<crate::intake::Accepted>,
+    pub rejected: Vec<crate::intake::Rejected>,
+}
+
+impl From<IntakeReport> for WebhookAnswer {
+    fn from(report: IntakeReport) -> Self {
+        WebhookAnswer {
+            accepted: report.accepted,
+            rejected: report.rejected,
+        }
+    }
+}
+
+/// Receives pushed complaints.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/{source}",
+    tag = "intake",
+    params(("source" = String, Path, description = "Configured webhook source name")),
+    request_body(
+        content = String,
+        description = "One canonical item, a JSON array of up to `max_batch_items` items, or JSON Lines (`application/x-ndjson`). UTF-8 or the charset named in Content-Type (GB18030/GBK common).",
+        content_type = "application/json"
+    ),
+    responses(
+        (status = 202, description = "Stored (valid items) and dead-lettered (invalid items)", body = WebhookAnswer),
+        (status = 400, description = "Body is not JSON (line and column given) or holds no item", body = crate::api::error::ErrorBody),
+        (status = 401, description = "Missing, wrong, expired or replayed signature", body = crate::api::error::ErrorBody),
+        (status = 404, description = "Unknown source", body = crate::api::error::ErrorBody),
+        (status = 413, description = "Body or batch too large", body = crate::api::error::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = crate::api::error::ErrorBody),
+        (status = 503, description = "Store unavailable; retry", body = crate::api::error::ErrorBody),
+    )
+)]
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Some(runtime) = state.webhooks.get(&source).cloned() else {
+        crate::telemetry::webhook_rejected("unknown", "unknown_source");
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_source",
+            format!("no webhook source named `{source}` is configured"),
+        ));
+    };
+    let max_body = state.config.intake.max_body_bytes;
+    let bytes = read_body(&headers, body, max_body).await.inspect_err(|_| {
+        crate::telemetry::webhook_rejected(&source, "too_large");
+    })?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    if let Err(error) = runtime.verifier.verify(
+        header(TIMESTAMP_HEADER),
+        header(SIGNATURE_HEADER),
+        &bytes,
+        now,
+    ) {
+        crate::telemetry::webhook_rejected(&source, error.code());
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            error.code(),
+            error.to_string(),
+        ));
+    }
+    if let Err(not_until) = runtime.limiter.check() {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        crate::telemetry::webhook_rejected(&source, "rate_limited");
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "source `{source}` is over its rate limit; retry after {} s",
+                secs.max(1)
+            ),
+        );
+        error.retry_after_secs = Some(secs.max(1));
+        return Err(error);
+    }
+    let content_type = header(header::CONTENT_TYPE.as_str()).map(str::to_string);
+    let origin = Origin {
+        source: source.clone(),
+        channel: runtime.channel,
+    };
+    let report = accept_body(&state, &origin, bytes, content_type.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, Json(WebhookAnswer::from(report))).into_response())
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("body is larger than {max} bytes"),
+        )
+        .with("max_body_bytes", max)
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// Splits, stores and dead-letters a body: the shared path of the webhook and the dead-letter
+/// replay of a whole body.
+pub async fn accept_body(
+    state: &AppState,
+    origin: &Origin,
+    bytes: Bytes,
+    content_type: Option<&str>,
+) -> Result<IntakeReport, ApiError> {
+    let format = BodyFormat::from_content_type(content_type);
+    let charset = content_type.and_then(connectors::text::charset_of_content_type);
+    let options = state.config.parse_options();
+    let max_items = state.config.intake.max_batch_items;
+    let split = split_body(&bytes, format, charset, max_items, &options);
+    let items = match split {
+        Ok(items) => items,
+        Err(BodyError::TooManyItems { count, max }) => {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                BodyError::TooManyItems { count, max }.to_string(),
+            )
+            .with("max_batch_items", max));
+        }
+        Err(error) => return Err(dead_letter_body(state, origin, bytes, content_type, error).await),
+    };
+    Ok(ingest(&state.store, origin, items, None).await?)
+}
+
+/// Keeps a body that could not be split at all, and builds the 400 answer naming the problem.
+async fn dead_letter_body(
+    state: &AppState,
+    origin: &Origin,
+    bytes: Bytes,
+    content_type: Option<&str>,
+    error: BodyError,
+) -> ApiError {
+    let item_error = match &error {
+        BodyError::Json {
+            line,
+            column,
+            message,
+        } => ItemError::Json {
+            line: *line,
+            column: *column,
+            message: message.clone(),
+        },
+        other => ItemError::Mapping(other.to_string()),
+    };
+    let raw = RawItem::failed(
+        bytes.to_vec(),
+        content_type
+            .unwrap_or("application/octet-stream")
+            .to_string(),
+        item_error,
+    );
+    let report = match ingest(&state.store, origin, vec![raw], None).await {
+        Ok(report) => report,
+        Err(store_error) => return ApiError::from(store_error),
+    };
+    let (code, mut answer) = match &error {
+        BodyError::Json { line, column, .. } => (
+            "malformed_json",
+            ApiError::bad_request("malformed_json", error.to_string())
+                .with("line", *line)
+                .with("column", *column),
+        ),
+        BodyError::Decode(_) => (
+            "undecodable_body",
+            ApiError::bad_request("undecodable_body", error.to_string()),
+        ),
+        BodyError::Empty => (
+            "empty_body",
+            ApiError::bad_request("empty_body", error.to_string()),
+        ),
+        _ => (
+            "invalid_body",
+            ApiError::bad_request("invalid_body", error.to_string()),
+        ),
+    };
+    crate::telemetry::webhook_rejected(&origin.source, code);
+    if let Some(rejected) = report.rejected.first() {
+        answer = answer.with("dead_letter_id", rejected.dead_letter_id.clone());
+    }
+    answer
+}
