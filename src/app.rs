@@ -70,6 +70,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    let _ = crate::telemetry::prometheus();
     crate::index::analyzer::warm_up();
     let store = Store::open(&config.data_dir, commit_settings(&config)).await?;
     let index = open_index(&config)?;

@@ -135,7 +135,14 @@ impl SearchIndex {
         };
         let existed = path.join("meta.json").exists();
         if existed {
-            match Self::open_existing(&path) {
+            // tantivy may panic on damaged files instead of returning an error.
+            let opened =
+                std::panic::catch_unwind(|| Self::open_existing(&path)).unwrap_or_else(|_| {
+                    Err(IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(
+                        "index files are damaged".into(),
+                    )))
+                });
+            match opened {
                 Ok((index, progress)) if progress.schema_version == SCHEMA_VERSION => {
                     return Ok((index, OpenState::Existing { seq: progress.seq }));
                 }

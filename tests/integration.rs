@@ -1,0 +1,13 @@
+//! The gateway's integration tests: one binary, a module per area (faster linking, shared
+//! setup). `common` starts the app in a temporary directory on a free loopback port.
+
+mod common;
+
+mod integration {
+    mod crash;
+    mod dead_letters;
+    mod import_export;
+    mod operations;
+    mod search;
+    mod webhook;
+}

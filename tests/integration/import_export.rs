@@ -1,0 +1,227 @@
+//! `import` (GB18030 CSV, XLSX, JSON Lines on stdin) and `export`, through the real binary.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::binary;
+
+fn run(data: &Path, args: &[&str], stdin: Option<&[u8]>) -> (bool, String, String) {
+    let mut child = Command::new(binary())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("COMPLAINT_GATEWAY_CONFIG")
+        .env_remove("COMPLAINT_GATEWAY_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const CSV: &str = "external_id,title,body,submitted_at,complainant.name,complainant.phone,location.district,信访件类别\n\
+xf-001,征地补偿不到位,\"城东新区征地补偿款迟迟未发放，\n村民多次上访无果。\",2024-03-01 09:00,孙某,13600000001,城东区,初信\n\
+xf-002,拖欠工资,某建筑公司拖欠农民工工资半年，劳动监察大队推诿。,2024-03-02 10:30,,,城西区,重信\n\
+xf-003,,,2024-03-03,,,,初信\n";
+
+#[test]
+fn gb18030_csv_import_with_duplicates_revisions_and_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv_path = dir.path().join("petitions.csv");
+    std::fs::write(&csv_path, encoding_rs::GB18030.encode(CSV).0).unwrap();
+    let csv_arg = csv_path.to_str().unwrap();
+    let (ok, stdout, stderr) = run(
+        &data,
+        &[
+            "import",
+            csv_arg,
+            "--source",
+            "petition-office",
+            "--channel",
+            "petition",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("imported 2 new, 0 duplicates, 0 revisions, 1 dead-lettered"),
+        "{stdout}"
+    );
+
+    // Again: all duplicates (the dead letter is recognised too, not doubled).
+    let (ok, stdout, _) = run(
+        &data,
+        &[
+            "import",
+            csv_arg,
+            "--source",
+            "petition-office",
+            "--channel",
+            "petition",
+        ],
+        None,
+    );
+    assert!(ok);
+    assert!(
+        stdout.contains("imported 0 new, 2 duplicates, 0 revisions, 1 dead-lettered"),
+        "{stdout}"
+    );
+
+    // A changed row becomes a revision.
+    let changed = CSV.replace("劳动监察大队推诿", "劳动监察大队至今未处理");
+    std::fs::write(&csv_path, encoding_rs::GB18030.encode(&changed).0).unwrap();
+    let (ok, stdout, _) = run(
+        &data,
+        &[
+            "import",
+            csv_arg,
+            "--source",
+            "petition-office",
+            "--channel",
+            "petition",
+        ],
+        None,
+    );
+    assert!(ok);
+    assert!(
+        stdout.contains("imported 0 new, 1 duplicates, 1 revisions"),
+        "{stdout}"
+    );
+
+    let (ok, stdout, _) = run(&data, &["search", "劳动监察", "--json"], None);
+    assert!(ok);
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result["total"], 1);
+    assert_eq!(result["hits"][0]["channel"], "petition");
+
+    let (ok, stdout, _) = run(&data, &["dead-letters", "list"], None);
+    assert!(ok);
+    assert!(stdout.starts_with("1 dead letters"), "{stdout}");
+    assert!(stdout.contains("missing required field `body`"), "{stdout}");
+}
+
+#[test]
+fn xlsx_import_and_exports_mask_personal_data_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = dir.path().join("hotline.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let rows = [
+        [
+            "external_id",
+            "title",
+            "body",
+            "complainant.phone",
+            "location.district",
+        ],
+        [
+            "rx-1",
+            "噪音扰民",
+            "滨江花园小区旁工地夜间施工_x000D_\n噪音扰民。",
+            "13700000002",
+            "滨江区",
+        ],
+        ["rx-2", "违建", "阳光苑小区顶楼违建无人查处。", "", "城北区"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    sheet.write_number(3, 0, 12345.0).unwrap();
+    sheet
+        .write_string(3, 2, "数字编号的工单也能导入。")
+        .unwrap();
+    workbook.save(&path).unwrap();
+
+    let (ok, stdout, stderr) = run(
+        &data,
+        &[
+            "import",
+            path.to_str().unwrap(),
+            "--source",
+            "hotline-export",
+            "--channel",
+            "hotline",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("imported 3 new"), "{stdout}");
+
+    let (ok, stdout, _) = run(&data, &["export"], None);
+    assert!(ok);
+    let rows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["external_id"], "rx-1");
+    assert_eq!(
+        rows[0]["body"], "滨江花园小区旁工地夜间施工\n噪音扰民。",
+        "Excel's _x000D_ artefact removed"
+    );
+    assert_eq!(rows[0]["complainant"]["redacted"], true);
+    assert!(
+        !stdout.contains("13700000002"),
+        "phone numbers are not exported by default"
+    );
+    assert_eq!(rows[2]["external_id"], "12345");
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64())
+    );
+
+    let (ok, stdout, _) = run(
+        &data,
+        &["export", "--include-personal-data", "--format", "csv"],
+        None,
+    );
+    assert!(ok);
+    let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "id");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), 3);
+    let channel = headers.iter().position(|h| h == "channel").unwrap();
+    assert_eq!(&records[1][channel], "hotline");
+    assert!(stdout.contains("13700000002"));
+}
+
+#[test]
+fn jsonl_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let input = "{\"external_id\":\"s1\",\"body\":\"学校周边黑车拉客。\"}\n{not json}\n{\"external_id\":\"s2\",\"body\":\"菜市场油烟扰民。\"}\n";
+    let (ok, stdout, stderr) = run(
+        &data,
+        &["import", "-", "--source", "stdin-test"],
+        Some(input.as_bytes()),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("imported 2 new, 0 duplicates, 0 revisions, 1 dead-lettered"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = run(&data, &["import", "nowhere.pdf", "--source", "x"], None);
+    assert!(!ok);
+    assert!(stderr.contains("--format"), "{stderr}");
+    let (ok, _, stderr) = run(&data, &["import", "-", "--source", "Bad Name"], Some(b""));
+    assert!(!ok);
+    assert!(stderr.contains("source name"), "{stderr}");
+}
