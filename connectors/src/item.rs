@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::text::{clean_display, normalize};
+use crate::text::clean_display;
 
 /// Longest accepted `external_id`, in characters.
 pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
@@ -189,7 +189,7 @@ impl Item {
         let body = take_text(&mut object, "body")?
             .map(|b| clean_display(&b))
             .unwrap_or_default();
-        if normalize(&body).is_empty() {
+        if body.trim().is_empty() {
             return Err(ItemError::Missing("body"));
         }
         let submitted_at = match object.remove("submitted_at") {

@@ -1,11 +1,63 @@
-//! Benchmarks (placeholder during development).
+//! Benchmarks as subcommands, so operators run them on their own hardware:
+//! - `bench intake`: durable webhook intake vs. a no-op handler under the same load.
+//! - `bench search`: query latency over a generated corpus of N complaints.
+//!
+//! Figures are printed, never asserted: timings do not gate tests.
+
+pub mod corpus;
+mod intake;
+mod search;
+
 use clap::Subcommand;
+
+use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    Intake,
+    /// Signed webhook load from concurrent loopback clients: items/s and ack latency, durable
+    /// vs. a no-op handler.
+    Intake(intake::IntakeArgs),
+    /// Query latency p50/p99 over a generated corpus, and memory.
+    Search(search::SearchArgs),
 }
 
-pub async fn run(_config: &crate::config::Config, _command: BenchCommand) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub async fn run(_config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Intake(args) => intake::run(args).await,
+        BenchCommand::Search(args) => search::run(args).await,
+    }
+}
+
+/// Resident and peak memory of this process, in MiB, from /proc (Linux).
+pub fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Latency percentiles of a histogram in microseconds, as milliseconds.
+pub fn percentiles_ms(h: &hdrhistogram::Histogram<u64>) -> (f64, f64, f64) {
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    (ms(0.5), ms(0.99), h.max() as f64 / 1000.0)
+}
+
+/// Median of a few figures.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `dead-letters` and `bench`. Every command takes `--config` and `--data-dir`.
+//! `backup`, `dead-letters` and `bench`. Every command takes `--config` and `--data-dir`.
 
 mod dead_letters;
 mod export;
@@ -52,6 +52,12 @@ pub enum Command {
     Reindex,
     /// Recompute every derived field from the store, then bring the index up to date.
     Reprocess,
+    /// Write a consistent copy of the store to FILE while the gateway keeps running (the
+    /// search index is derived and rebuilt from the store when missing).
+    Backup {
+        /// Destination file; must not exist.
+        output: PathBuf,
+    },
     /// List and replay dead letters.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(dead_letters::DeadLetterCommand),
@@ -90,9 +96,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&config, args).await,
         Command::Reindex => index::reindex(&config).await,
         Command::Reprocess => index::reprocess(&config).await,
+        Command::Backup { output } => backup(&config, &output).await,
         Command::DeadLetters(command) => dead_letters::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
     }
+}
+
+async fn backup(config: &Config, output: &std::path::Path) -> anyhow::Result<()> {
+    if output.exists() {
+        anyhow::bail!("{} already exists; choose a new file", output.display());
+    }
+    let store =
+        crate::store::Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let started = std::time::Instant::now();
+    store.backup_to(output).await?;
+    let count = store.complaint_count().await?;
+    store.close().await;
+    println!(
+        "backed up {count} complaints to {} in {:.1}s",
+        output.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// A progress bar on a terminal, hidden otherwise.

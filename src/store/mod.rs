@@ -8,6 +8,7 @@
 //!
 //! Everything else (search index, derived fields) is rebuilt from here.
 
+mod commit;
 mod read;
 mod schema;
 pub mod writer;

@@ -233,6 +233,16 @@ impl Store {
         )
     }
 
+    /// Writes a consistent copy of the database to `path` (SQLite `VACUUM INTO`); safe while
+    /// the gateway writes.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Sets a value of the derived stages' state (outside the group-commit path: derived state is
     /// rebuildable, so it needs no fsync ordering with intake).
     pub async fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -260,3 +260,54 @@ async fn reopening_keeps_everything_and_continues_the_sequence() {
     assert_eq!(sync, 2, "synchronous=FULL");
     store.close().await;
 }
+
+#[tokio::test]
+async fn one_batch_holding_repeats_behaves_like_separate_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let ops = vec![
+        complaint("s", item("k", "第一版")),
+        complaint("s", item("k", "第一版")),
+        complaint("s", item("k", "第二版")),
+        complaint("s", item("k", "第一版")),
+        complaint("s", item("j", "另一件")),
+        dead("s", b"\xff\xfe"),
+        dead("s", b"\xff\xfe"),
+    ];
+    let out = store.writer().submit(batch(ops)).await.unwrap();
+    let WriteOutcome::Created { id, seq: 1 } = out[0].clone() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(out[1], WriteOutcome::Duplicate { id: id.clone() });
+    assert_eq!(
+        out[2],
+        WriteOutcome::Revised {
+            id: id.clone(),
+            revision: 2,
+            seq: 2
+        }
+    );
+    assert_eq!(
+        out[3],
+        WriteOutcome::Duplicate { id: id.clone() },
+        "an earlier version in the same batch"
+    );
+    assert!(matches!(out[4], WriteOutcome::Created { seq: 3, .. }));
+    let WriteOutcome::DeadLettered {
+        id: letter,
+        existing: false,
+    } = out[5].clone()
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        out[6],
+        WriteOutcome::DeadLettered {
+            id: letter,
+            existing: true
+        }
+    );
+    assert_eq!(store.complaint(&id).await.unwrap().unwrap().body, "第二版");
+    assert_eq!(store.revisions(&id).await.unwrap()[0].body, "第一版");
+    store.close().await;
+}

@@ -112,6 +112,21 @@ fn gb18030_csv_import_with_duplicates_revisions_and_dead_letters() {
     assert!(ok);
     assert!(stdout.starts_with("1 dead letters"), "{stdout}");
     assert!(stdout.contains("missing required field `body`"), "{stdout}");
+
+    // A backup is a complete store: export from it matches export from the original.
+    let backup = dir.path().join("backup.sqlite3");
+    let (ok, stdout, stderr) = run(&data, &["backup", backup.to_str().unwrap()], None);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("backed up 2 complaints"), "{stdout}");
+    let restored = dir.path().join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(&backup, restored.join("gateway.sqlite3")).unwrap();
+    let (_, original, _) = run(&data, &["export"], None);
+    let (ok, copy, _) = run(&restored, &["export"], None);
+    assert!(ok);
+    assert_eq!(original, copy);
+    let (ok, _, stderr) = run(&data, &["backup", backup.to_str().unwrap()], None);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
 }
 
 #[test]

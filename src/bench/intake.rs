@@ -1,0 +1,229 @@
+//! `bench intake`: the same signed webhook load against the real, durable gateway and against
+//! a no-op handler (read the body, answer 202) on the same HTTP stack, in one run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::post;
+use clap::Args;
+use hdrhistogram::Histogram;
+use tokio::sync::Mutex;
+
+use crate::config::Config;
+use crate::webhook::auth::sign;
+
+const SECRET: &str = "bench-secret";
+
+#[derive(Debug, Args)]
+pub struct IntakeArgs {
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// Items per request (1 = one webhook call per complaint).
+    #[arg(long, default_value_t = 1)]
+    pub items_per_request: usize,
+    /// Seconds of load per phase.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Runs (each: no-op phase, then durable phase); the median ratio is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}
+
+struct Phase {
+    items_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+pub async fn run(args: IntakeArgs) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    println!(
+        "bench intake: {} clients, {} item(s)/request, {} s per phase, {} run(s), {} CPU(s)",
+        args.clients,
+        args.items_per_request,
+        args.seconds,
+        args.runs,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let mut ratios = Vec::new();
+    let mut durable_rates = Vec::new();
+    for run in 1..=args.runs {
+        let noop = noop_phase(&args).await?;
+        print_phase(run, "no-op handler", &noop);
+        let durable = durable_phase(&args, run).await?;
+        print_phase(run, "durable intake", &durable);
+        let ratio = durable.items_per_sec / noop.items_per_sec;
+        println!("run {run}: durable / no-op = {ratio:.2}");
+        ratios.push(ratio);
+        durable_rates.push(durable.items_per_sec);
+    }
+    println!(
+        "median of {} runs: durable {:.0} items/s, ratio {:.2} (target >= 0.5)",
+        args.runs,
+        super::median(&mut durable_rates),
+        super::median(&mut ratios)
+    );
+    Ok(())
+}
+
+fn print_phase(run: usize, name: &str, p: &Phase) {
+    println!(
+        "run {run}: {name:<15} {:>8.0} items/s   ack latency p50 {:.2} ms  p99 {:.2} ms  max {:.1} ms",
+        p.items_per_sec, p.p50_ms, p.p99_ms, p.max_ms
+    );
+}
+
+async fn noop_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
+    let router = Router::new().route(
+        "/v1/webhooks/{source}",
+        post(|body: axum::body::Bytes| async move {
+            let _ = body.len();
+            (
+                axum::http::StatusCode::ACCEPTED,
+                "{\"accepted\":[],\"rejected\":[]}",
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let phase = load(args, &base, "noop").await;
+    server.abort();
+    phase
+}
+
+async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
+    let dir = tempfile_dir()?;
+    std::fs::write(dir.join("secret"), SECRET)?;
+    let text = format!(
+        "data_dir = \"{}\"\n[api]\ntoken_envs = []\n[webhooks.bench]\nchannel = \"online\"\nsecret_files = [\"{}\"]\nrate_limit_per_sec = 1000000\nrate_limit_burst = 1000000\n",
+        dir.join("data").display(),
+        dir.join("secret").display()
+    );
+    let config = Config::from_toml(&text, "bench")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::app::run(config, listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let phase = load(args, &base, &format!("run{run}")).await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    phase
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "cg-bench-intake-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+async fn load(args: &IntakeArgs, base: &str, tag: &str) -> anyhow::Result<Phase> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
+        1, 60_000_000, 3,
+    )?));
+    let items = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds);
+    let mut generator = super::corpus::CorpusGenerator::new(42);
+    let texts: Arc<Vec<(String, String)>> = Arc::new(
+        (0..512)
+            .map(|_| {
+                let (t, b, _) = generator.complaint();
+                (t, b)
+            })
+            .collect(),
+    );
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let (client, histogram, items, failures, texts) = (
+            client.clone(),
+            histogram.clone(),
+            items.clone(),
+            failures.clone(),
+            texts.clone(),
+        );
+        let url = format!("{base}/v1/webhooks/bench");
+        let (per_request, tag) = (args.items_per_request, tag.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let mut body = String::new();
+                for k in 0..per_request {
+                    let (title, text) = &texts[(c * 7919 + n + k) % texts.len()];
+                    let item = serde_json::json!({"external_id": format!("{tag}-{c}-{n}-{k}"), "title": title, "body": text});
+                    body.push_str(&item.to_string());
+                    body.push('\n');
+                }
+                n += 1;
+                let ts = chrono::Utc::now().timestamp();
+                let signature = sign(SECRET.as_bytes(), ts, body.as_bytes());
+                let sent = Instant::now();
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/x-ndjson")
+                    .header("x-signature-timestamp", ts.to_string())
+                    .header("x-signature", signature)
+                    .body(body)
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status() == 202 => {
+                        let _ = r.bytes().await;
+                        local.record(sent.elapsed().as_micros() as u64).ok();
+                        items.fetch_add(per_request as u64, Ordering::Relaxed);
+                    }
+                    _ => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            histogram.lock().await.add(&local).ok();
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let failed = failures.load(Ordering::Relaxed);
+    if failed > 0 {
+        println!("  ({failed} requests failed)");
+    }
+    let h = histogram.lock().await;
+    let (p50_ms, p99_ms, max_ms) = super::percentiles_ms(&h);
+    Ok(Phase {
+        items_per_sec: items.load(Ordering::Relaxed) as f64 / elapsed,
+        p50_ms,
+        p99_ms,
+        max_ms,
+    })
+}
