@@ -125,11 +125,42 @@ async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let before = commit_totals(&client, &base).await;
     let phase = load(args, &base, &format!("run{run}")).await;
+    let after = commit_totals(&client, &base).await;
+    let commits = after.0 - before.0;
+    if commits > 0.0 {
+        println!(
+            "  {:.0} commits: {:.1} items and {:.1} ms per commit on average",
+            commits,
+            (after.1 - before.1) / commits,
+            (after.2 - before.2) / commits * 1000.0
+        );
+    }
     let _ = stop_tx.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
     phase
+}
+
+/// (commits, items committed, seconds spent committing) from the gateway's metrics.
+async fn commit_totals(client: &reqwest::Client, base: &str) -> (f64, f64, f64) {
+    let text = match client.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        value("gateway_commit_seconds_count"),
+        value("gateway_commit_batch_items_sum"),
+        value("gateway_commit_seconds_sum"),
+    )
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

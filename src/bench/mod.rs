@@ -19,13 +19,49 @@ pub enum BenchCommand {
     Intake(intake::IntakeArgs),
     /// Query latency p50/p99 over a generated corpus, and memory.
     Search(search::SearchArgs),
+    /// Write N generated complaints as JSON Lines (canonical items), e.g. to time `import`.
+    Corpus {
+        /// Number of complaints.
+        #[arg(long, default_value_t = 100_000)]
+        docs: u64,
+        /// Generator seed.
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        /// Output file.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
 }
 
 pub async fn run(_config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Intake(args) => intake::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
     }
+}
+
+fn write_corpus(docs: u64, seed: u64, output: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let file = std::fs::File::create(output)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", output.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut generator = corpus::CorpusGenerator::new(seed);
+    for n in 0..docs {
+        let row = generator.index_row(n as i64 + 1);
+        let item = serde_json::json!({
+            "external_id": format!("gen-{seed}-{n}"),
+            "title": row.title,
+            "body": row.body,
+            "submitted_at": row.submitted_at.to_rfc3339(),
+            "meta": {"generated_channel": row.channel},
+        });
+        serde_json::to_writer(&mut out, &item)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    println!("wrote {docs} generated complaints to {}", output.display());
+    Ok(())
 }
 
 /// Resident and peak memory of this process, in MiB, from /proc (Linux).

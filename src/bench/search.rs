@@ -79,13 +79,17 @@ fn run_blocking(args: SearchArgs) -> anyhow::Result<()> {
         order.shuffle(&mut rng);
         let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
         let mut matched = 0usize;
+        let mut slowest: Vec<(u64, &SearchRequest, usize)> = Vec::new();
         let started = Instant::now();
         for request in order {
             let t = Instant::now();
             let results = index.search(request)?;
-            histogram.record(t.elapsed().as_micros() as u64)?;
+            let micros = t.elapsed().as_micros() as u64;
+            histogram.record(micros)?;
             matched += results.total;
+            slowest.push((micros, request, results.total));
         }
+        slowest.sort_by(|a, b| b.0.cmp(&a.0));
         let elapsed = started.elapsed().as_secs_f64();
         let (p50, p99, max) = super::percentiles_ms(&histogram);
         println!(
@@ -95,6 +99,19 @@ fn run_blocking(args: SearchArgs) -> anyhow::Result<()> {
         );
         p50s.push(p50);
         p99s.push(p99);
+        if run == args.runs {
+            println!("slowest queries of the last run:");
+            for (micros, request, total) in slowest.iter().take(5) {
+                println!(
+                    "  {:>7.2} ms  {:?} channel={:?} from={:?} sort={:?} ({total} matches)",
+                    *micros as f64 / 1000.0,
+                    request.query,
+                    request.filters.channel,
+                    request.filters.from.map(|f| f.date_naive()),
+                    request.sort
+                );
+            }
+        }
     }
     let (rss, peak) = super::memory_mib();
     println!(

@@ -17,8 +17,16 @@ use std::sync::OnceLock;
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
+/// Separates the parts of one indexed value (title, title again, body): no bigram and no phrase
+/// spans it, because it opens a gap of [`FIELD_GAP`] positions.
+pub const FIELD_SEPARATOR: char = '\u{1e}';
+/// Positions skipped at a [`FIELD_SEPARATOR`].
+const FIELD_GAP: usize = 8;
+
 /// Registered name of the bigram analyzer (title, body).
 pub const BIGRAM: &str = "cg_bigram";
+/// Registered name of the trigram analyzer (the `text3` field).
+pub const TRIGRAM: &str = "cg_trigram";
 /// Registered name of the jieba words analyzer (ranking field).
 pub const WORDS: &str = "cg_words";
 
@@ -154,6 +162,22 @@ struct Folded {
 
 /// Appends the bigram analysis of `text` to `tokens`.
 pub fn bigram_tokens(text: &str, tokens: &mut Vec<Token>) {
+    ngram_tokens(text, 2, tokens)
+}
+
+/// Appends the trigram analysis of `text`: trigrams of CJK runs of three or more characters,
+/// nothing else (the bigram analysis covers words and shorter runs). A three-character query
+/// is then one term, and a longer one a phrase of far rarer terms than its bigrams.
+pub fn trigram_tokens(text: &str, tokens: &mut Vec<Token>) {
+    ngram_tokens(text, 3, tokens)
+}
+
+/// Folded characters of `text` (for deciding how to query a clause).
+pub fn folded_chars(text: &str) -> Vec<char> {
+    fold(text).chars().collect()
+}
+
+fn ngram_tokens(text: &str, n: usize, tokens: &mut Vec<Token>) {
     let mut folded: Vec<Folded> = Vec::with_capacity(text.len() / 2);
     let mut buf = String::new();
     for (from, c) in text.char_indices() {
@@ -172,7 +196,20 @@ pub fn bigram_tokens(text: &str, tokens: &mut Vec<Token>) {
         }
         let run = &folded[start..i];
         match class {
-            Class::Other => {}
+            Class::Other => {
+                if run.iter().any(|f| f.c == FIELD_SEPARATOR) {
+                    position += FIELD_GAP;
+                }
+            }
+            Class::Word | Class::Cjk if n == 3 => {
+                if class == Class::Cjk && run.len() >= 3 {
+                    for triple in run.windows(3) {
+                        let text: String = triple.iter().map(|f| f.c).collect();
+                        push_token(tokens, text, triple, &mut position);
+                    }
+                }
+                position += 1;
+            }
             Class::Word => {
                 push_token(
                     tokens,
@@ -260,6 +297,30 @@ pub fn words_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The trigram analyzer.
+pub fn trigram_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(TrigramTokenizer::default()).build()
+}
+
+/// Trigram tokenizer; see [`trigram_tokens`].
+#[derive(Clone, Default)]
+pub struct TrigramTokenizer {
+    tokens: Vec<Token>,
+}
+
+impl Tokenizer for TrigramTokenizer {
+    type TokenStream<'a> = VecTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream<'a> {
+        self.tokens.clear();
+        trigram_tokens(text, &mut self.tokens);
+        VecTokenStream {
+            tokens: &mut self.tokens,
+            next: 0,
+        }
+    }
+}
+
 /// [`BigramTokenizer`] followed by an English stemmer on Latin words only.
 #[derive(Clone)]
 pub struct StemmingBigrams {
@@ -328,6 +389,15 @@ mod tests {
     }
 
     #[test]
+    fn trigrams_cover_long_cjk_runs_only() {
+        let mut tokens = Vec::new();
+        trigram_tokens("工单号A12扣费，噪音扰民", &mut tokens);
+        let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["工单号", "噪音扰", "音扰民"]);
+        assert_eq!(tokens[2].position, tokens[1].position + 1);
+    }
+
+    #[test]
     fn folding_handles_traditional_and_full_width() {
         assert_eq!(texts("投訴"), texts("投诉"));
         assert_eq!(texts("ＡＢＣ１２３"), ["abc123"]);
@@ -346,6 +416,9 @@ mod tests {
         assert_eq!(originals, ["市民", "民投", "投訴", "ＡＢ"]);
         let positions: Vec<usize> = tokens.iter().map(|t| t.position).collect();
         assert_eq!(positions, [0, 1, 2, 3]);
+        let mut gapped = Vec::new();
+        bigram_tokens("甲乙\u{1e}丙丁", &mut gapped);
+        assert_eq!(gapped[1].position - gapped[0].position, FIELD_GAP + 1);
     }
 
     #[test]

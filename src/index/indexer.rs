@@ -13,7 +13,7 @@ use tantivy::{DateTime, IndexWriter, Term};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::{IndexError, Progress, SCHEMA_VERSION, SearchIndex};
+use super::{IndexError, Progress, SCHEMA_VERSION, SearchIndex, analyzer};
 use crate::store::{IndexRow, Store};
 
 /// Rows read from the store per query.
@@ -65,12 +65,22 @@ impl SearchIndex {
             DateTime::from_timestamp_secs(row.submitted_at.timestamp()),
         );
         doc.add_text(f.submitted_text, row.submitted_at.to_rfc3339());
-        if let Some(title) = &row.title {
-            doc.add_text(f.title, title);
-            doc.add_text(f.words, title);
+        let sep = analyzer::FIELD_SEPARATOR;
+        match &row.title {
+            Some(title) => {
+                let text = format!("{title}{sep}{title}{sep}{}", row.body);
+                doc.add_text(f.title, title);
+                doc.add_text(f.text3, &text);
+                doc.add_text(f.text, text);
+                doc.add_text(f.words, format!("{title}\n{}", row.body));
+            }
+            None => {
+                doc.add_text(f.text, &row.body);
+                doc.add_text(f.text3, &row.body);
+                doc.add_text(f.words, &row.body);
+            }
         }
         doc.add_text(f.body, &row.body);
-        doc.add_text(f.words, &row.body);
         doc
     }
 

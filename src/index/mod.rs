@@ -8,12 +8,14 @@
 //! - [`analyzer`]: Chinese bigrams + jieba words, folding, English stemming.
 //! - [`indexer`]: the task that follows the store and commits in batches; `reindex`.
 //! - [`query`]: the user query language and filters → a tantivy query.
-//! - [`search`]: running a query, counting, paging and highlighting.
+//! - [`search`]: running a query, counting and paging.
+//! - [`snippet`]: highlighted excerpts.
 
 pub mod analyzer;
 pub mod indexer;
 pub mod query;
 pub mod search;
+pub mod snippet;
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Directory of the index inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -56,8 +58,15 @@ pub struct Fields {
     pub submitted_at: Field,
     /// The submission time as RFC 3339 with its original offset (stored only).
     pub submitted_text: Field,
+    /// Stored only: the title as received.
     pub title: Field,
+    /// Stored only: the body as received.
     pub body: Field,
+    /// Indexed only: bigrams of the title (twice, as a title boost) and the body.
+    pub text: Field,
+    /// Indexed only: trigrams of the same text's longer CJK runs (fast 3+ character queries).
+    pub text3: Field,
+    /// Indexed only: jieba words of title and body, a ranking signal.
     pub words: Field,
 }
 
@@ -70,13 +79,16 @@ pub struct Progress {
 
 fn build_schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let bigram = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(analyzer::BIGRAM)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        )
-        .set_stored();
+    let bigram = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analyzer::BIGRAM)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let trigram = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analyzer::TRIGRAM)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let words = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(analyzer::WORDS)
@@ -97,8 +109,10 @@ fn build_schema() -> (Schema, Fields) {
                 .set_precision(DateTimePrecision::Seconds),
         ),
         submitted_text: builder.add_text_field("submitted_text", STORED),
-        title: builder.add_text_field("title", bigram.clone()),
-        body: builder.add_text_field("body", bigram),
+        title: builder.add_text_field("title", STORED),
+        body: builder.add_text_field("body", STORED),
+        text: builder.add_text_field("text", bigram),
+        text3: builder.add_text_field("text3", trigram),
         words: builder.add_text_field("words", words),
     };
     (builder.build(), fields)
@@ -219,6 +233,9 @@ impl SearchIndex {
         index
             .tokenizers()
             .register(analyzer::BIGRAM, analyzer::bigram_analyzer());
+        index
+            .tokenizers()
+            .register(analyzer::TRIGRAM, analyzer::trigram_analyzer());
         index
             .tokenizers()
             .register(analyzer::WORDS, analyzer::words_analyzer());

@@ -3,8 +3,8 @@
 //! A query is whitespace-separated terms, all required. A term matches wherever its characters
 //! appear in the title or body after folding (so `扣费` finds `被扣费`, `投訴` finds `投诉`);
 //! `"quoted words"` match as a phrase; a leading `-` excludes. Latin words are matched after
-//! lowercasing and English stemming. Ranking is BM25 over the bigram fields, title boosted, plus
-//! the query's jieba words in the `words` field.
+//! lowercasing and English stemming. Ranking is BM25 over the bigrams of title (counted twice) and
+//! body, plus the query's jieba words in the `words` field.
 
 use std::ops::Bound;
 
@@ -16,11 +16,9 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
+use super::SearchIndex;
 use super::analyzer::{self, is_cjk};
-use super::{Fields, SearchIndex};
 
-/// Weight of a title match relative to a body match.
-const TITLE_BOOST: f32 = 2.0;
 /// Weight of the jieba-words ranking signal.
 const WORDS_BOOST: f32 = 0.5;
 
@@ -80,49 +78,89 @@ pub struct Filters {
     pub to: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
-/// The tantivy query for a user query and filters, and whether it has any text clause.
-pub fn build_query(index: &SearchIndex, query: &str, filters: &Filters) -> (Box<dyn Query>, bool) {
+/// A user query compiled for tantivy.
+pub struct CompiledQuery {
+    /// Exactly the matching documents (used to count, and to rank when `ranking` is `None`).
+    pub matching: Box<dyn Query>,
+    /// A query with the same top hits that tantivy can rank with block-max WAND, when the
+    /// query's shape allows one; else `None` and `matching` ranks.
+    pub fast_ranking: Option<Box<dyn Query>>,
+    /// Whether the query has any text clause (else results list newest first).
+    pub has_text: bool,
+    /// The analysed tokens of the included clauses, to highlight.
+    pub highlight: Vec<String>,
+}
+
+/// Compiles a user query and filters.
+///
+/// Matching uses the bigram field `text`; the jieba `words` field only adds to the score.
+/// When every clause is a single token and nothing else constrains the query, ranking runs on
+/// pure term queries (a union with the words for one clause, an intersection for several),
+/// which tantivy evaluates with block-max pruning instead of scoring every match.
+pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQuery {
     let fields = index.fields;
     let mut analyzer = analyzer::bigram_analyzer();
-    let mut subqueries: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut has_text = false;
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut single_terms: Vec<Term> = Vec::new();
+    let mut complex = false;
     let mut included_text = String::new();
+    let mut highlight = Vec::new();
+    let mut trigrams = analyzer::trigram_analyzer();
     for clause in parse_clauses(query) {
-        let Some(matcher) = clause_query(&mut analyzer, &fields, &clause.text) else {
+        let tokens = analyse(&mut analyzer, &clause.text);
+        // A run of three or more CJK characters is looked up by its trigrams: one term for three
+        // characters, a phrase of rare terms for more.
+        let folded = analyzer::folded_chars(&clause.text);
+        let one_cjk_run = folded.len() >= 3 && folded.iter().all(|c| is_cjk(*c));
+        let trigram_tokens = if one_cjk_run {
+            analyse(&mut trigrams, &clause.text)
+        } else {
+            Vec::new()
+        };
+        let (field, lookup) = if trigram_tokens.is_empty() {
+            (fields.text, &tokens)
+        } else {
+            (fields.text3, &trigram_tokens)
+        };
+        let Some(matcher) = token_query(field, lookup) else {
             continue;
         };
         if clause.exclude {
-            subqueries.push((Occur::MustNot, matcher));
-        } else {
-            has_text = true;
-            included_text.push_str(&clause.text);
-            included_text.push(' ');
-            subqueries.push((Occur::Must, matcher));
+            complex = true;
+            parts.push((Occur::MustNot, matcher));
+            continue;
         }
+        match lookup.as_slice() {
+            [only] if !is_single_cjk(only) => single_terms.push(Term::from_field_text(field, only)),
+            _ => complex = true,
+        }
+        included_text.push_str(&clause.text);
+        included_text.push(' ');
+        highlight.extend(tokens);
+        parts.push((Occur::Must, matcher));
     }
-    if has_text {
-        if let Some(words) = words_query(fields.words, &included_text) {
-            subqueries.push((Occur::Should, words));
-        }
-    } else {
-        subqueries.push((Occur::Must, Box::new(AllQuery)));
+    let has_text = !highlight.is_empty();
+    if !has_text {
+        parts.push((Occur::Must, Box::new(AllQuery)));
     }
     for (field, value) in [
         (fields.channel, &filters.channel),
         (fields.source, &filters.source),
     ] {
         if let Some(value) = value {
+            complex = true;
             let term = TermQuery::new(
                 Term::from_field_text(field, value),
                 IndexRecordOption::Basic,
             );
-            subqueries.push((
+            parts.push((
                 Occur::Must,
                 Box::new(ConstScoreQuery::new(Box::new(term), 0.0)),
             ));
         }
     }
     if filters.from.is_some() || filters.to.is_some() {
+        complex = true;
         let bound = |t: Option<chrono::DateTime<chrono::FixedOffset>>, inclusive: bool| match t {
             None => Bound::Unbounded,
             Some(t) => {
@@ -139,57 +177,95 @@ pub fn build_query(index: &SearchIndex, query: &str, filters: &Filters) -> (Box<
         };
         let range =
             tantivy::query::RangeQuery::new(bound(filters.from, true), bound(filters.to, false));
-        subqueries.push((
+        parts.push((
             Occur::Must,
             Box::new(ConstScoreQuery::new(Box::new(range), 0.0)),
         ));
     }
-    (Box::new(BooleanQuery::new(subqueries)), has_text)
-}
-
-/// Title-or-body match of one clause.
-fn clause_query(
-    analyzer: &mut TextAnalyzer,
-    fields: &Fields,
-    text: &str,
-) -> Option<Box<dyn Query>> {
-    let title = field_query(analyzer, fields.title, text)?;
-    let body = field_query(analyzer, fields.body, text)?;
-    Some(Box::new(BooleanQuery::new(vec![
-        (
-            Occur::Should,
-            Box::new(BoostQuery::new(title, TITLE_BOOST)) as Box<dyn Query>,
-        ),
-        (Occur::Should, body),
-    ])))
-}
-
-fn field_query(analyzer: &mut TextAnalyzer, field: Field, text: &str) -> Option<Box<dyn Query>> {
-    let mut stream = analyzer.token_stream(text);
-    let mut terms: Vec<String> = Vec::new();
-    while let Some(token) = stream.next() {
-        terms.push(token.text.clone());
-    }
-    let term = |t: &str| Term::from_field_text(field, t);
-    let single_cjk = |t: &str| {
-        let mut chars = t.chars();
-        matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
+    let words = if has_text {
+        words_terms(fields.words, &included_text)
+    } else {
+        Vec::new()
     };
-    match terms.as_slice() {
+    let term_query =
+        |t: Term| -> Box<dyn Query> { Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) };
+    let fast_ranking: Option<Box<dyn Query>> = match (complex, single_terms.len()) {
+        (false, 1) => {
+            let mut union = vec![(Occur::Should, term_query(single_terms[0].clone()))];
+            union.extend(
+                words
+                    .iter()
+                    .cloned()
+                    .map(|w| (Occur::Should, term_query(w))),
+            );
+            Some(Box::new(BooleanQuery::new(union)))
+        }
+        (false, n) if n > 1 => Some(Box::new(BooleanQuery::new(
+            single_terms
+                .into_iter()
+                .map(|t| (Occur::Must, term_query(t)))
+                .collect(),
+        ))),
+        _ => None,
+    };
+    let matching: Box<dyn Query> = if fast_ranking.is_none() && !words.is_empty() {
+        // Musts decide the matches; the words only add to the score.
+        let words_part: Vec<(Occur, Box<dyn Query>)> = words
+            .into_iter()
+            .map(|w| (Occur::Should, term_query(w)))
+            .collect();
+        let mut with_words = parts;
+        with_words.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                Box::new(BooleanQuery::new(words_part)),
+                WORDS_BOOST,
+            )),
+        ));
+        Box::new(BooleanQuery::new(with_words))
+    } else {
+        Box::new(BooleanQuery::new(parts))
+    };
+    CompiledQuery {
+        matching,
+        fast_ranking,
+        has_text,
+        highlight,
+    }
+}
+
+fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut tokens = Vec::new();
+    while let Some(token) = stream.next() {
+        tokens.push(token.text.clone());
+    }
+    tokens
+}
+
+fn is_single_cjk(token: &str) -> bool {
+    let mut chars = token.chars();
+    matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
+}
+
+/// The query matching the analysed tokens of one clause as a contiguous sequence.
+fn token_query(field: Field, tokens: &[String]) -> Option<Box<dyn Query>> {
+    let term = |t: &str| Term::from_field_text(field, t);
+    match tokens {
         [] => None,
-        [only] if single_cjk(only) => Some(single_char_query(field, only)),
+        [only] if is_single_cjk(only) => Some(single_char_query(field, only)),
         [only] => Some(Box::new(TermQuery::new(
             term(only),
             IndexRecordOption::WithFreqs,
         ))),
-        [.., last] if single_cjk(last) => {
+        [.., last] if is_single_cjk(last) => {
             // The last character may be the start of a bigram in the document.
-            let mut query = PhrasePrefixQuery::new(terms.iter().map(|t| term(t)).collect());
+            let mut query = PhrasePrefixQuery::new(tokens.iter().map(|t| term(t)).collect());
             query.set_max_expansions(10_000);
             Some(Box::new(query))
         }
         _ => Some(Box::new(PhraseQuery::new(
-            terms.iter().map(|t| term(t)).collect(),
+            tokens.iter().map(|t| term(t)).collect(),
         ))),
     }
 }
@@ -224,30 +300,16 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-fn words_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
+fn words_terms(field: Field, text: &str) -> Vec<Term> {
     let mut analyzer = analyzer::words_analyzer();
     let mut stream = analyzer.token_stream(text);
     let mut seen = std::collections::BTreeSet::new();
     while let Some(token) = stream.next() {
         seen.insert(token.text.clone());
     }
-    if seen.is_empty() {
-        return None;
-    }
-    let parts: Vec<(Occur, Box<dyn Query>)> = seen
-        .into_iter()
-        .map(|w| {
-            let q: Box<dyn Query> = Box::new(TermQuery::new(
-                Term::from_field_text(field, &w),
-                IndexRecordOption::WithFreqs,
-            ));
-            (Occur::Should, q)
-        })
-        .collect();
-    Some(Box::new(BoostQuery::new(
-        Box::new(BooleanQuery::new(parts)),
-        WORDS_BOOST,
-    )))
+    seen.into_iter()
+        .map(|w| Term::from_field_text(field, &w))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Running a search: count, page, highlight.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::schema::{TantivyDocument, Value};
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Score};
 
-use super::query::{Filters, build_query};
+use super::query::{Filters, compile};
+use super::snippet::snippet;
 use super::{IndexError, SearchIndex};
 
 /// Longest snippet, in characters.
@@ -59,28 +61,27 @@ impl SearchIndex {
     /// Runs `request`. Blocking (tantivy): call from a blocking thread in async code.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
         let searcher = self.reader.searcher();
-        let (query, has_text) = build_query(self, &request.query, &request.filters);
+        let compiled = compile(self, &request.query, &request.filters);
         let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+        let by_relevance = compiled.has_text && request.sort == Sort::Relevance;
         let (total, addresses): (usize, Vec<(Score, DocAddress)>) =
-            if has_text && request.sort == Sort::Relevance {
-                searcher.search(&query, &(Count, top.order_by_score()))?
-            } else {
-                let (total, newest) = searcher.search(
-                    &query,
-                    &(
-                        Count,
-                        top.order_by_fast_field::<tantivy::DateTime>("submitted_at", Order::Desc),
-                    ),
-                )?;
-                (total, newest.into_iter().map(|(_, a)| (0.0, a)).collect())
+            match (&compiled.fast_ranking, by_relevance) {
+                // Count without scoring, rank with block-max pruning: two cheap passes.
+                (Some(ranking), true) => (
+                    searcher.search(&compiled.matching, &Count)?,
+                    searcher.search(ranking, &top.order_by_score())?,
+                ),
+                (None, true) => {
+                    searcher.search(&compiled.matching, &(Count, top.order_by_score()))?
+                }
+                (_, false) => {
+                    let newest =
+                        top.order_by_fast_field::<tantivy::DateTime>("submitted_at", Order::Desc);
+                    let (total, newest) = searcher.search(&compiled.matching, &(Count, newest))?;
+                    (total, newest.into_iter().map(|(_, a)| (0.0, a)).collect())
+                }
             };
-        let snippets = if has_text {
-            let mut generator = SnippetGenerator::create(&searcher, &*query, self.fields.body)?;
-            generator.set_max_num_chars(SNIPPET_CHARS);
-            Some(generator)
-        } else {
-            None
-        };
+        let highlight: HashSet<String> = compiled.highlight.into_iter().collect();
         let f = self.fields;
         let mut hits = Vec::with_capacity(addresses.len());
         for (score, address) in addresses {
@@ -91,37 +92,17 @@ impl SearchIndex {
                     .map(str::to_string)
             };
             let body = text(f.body).unwrap_or_default();
-            let snippet = snippets
-                .as_ref()
-                .map(|g| g.snippet_from_doc(&doc))
-                .filter(|s| !s.is_empty())
-                .map(|s| s.to_html())
-                .unwrap_or_else(|| leading_excerpt(&body));
-            let submitted_at = text(f.submitted_text).unwrap_or_default();
             hits.push(SearchHit {
                 id: text(f.id).unwrap_or_default(),
                 external_id: text(f.external_id).unwrap_or_default(),
                 source: text(f.source).unwrap_or_default(),
                 channel: text(f.channel).unwrap_or_default(),
                 title: text(f.title),
-                snippet,
-                submitted_at,
+                snippet: snippet(&body, &highlight, SNIPPET_CHARS),
+                submitted_at: text(f.submitted_text).unwrap_or_default(),
                 score,
             });
         }
         Ok(SearchResults { total, hits })
-    }
-}
-
-fn leading_excerpt(body: &str) -> String {
-    let excerpt: String = body.chars().take(SNIPPET_CHARS).collect();
-    let escaped = excerpt
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    if body.chars().count() > SNIPPET_CHARS {
-        format!("{escaped}…")
-    } else {
-        escaped
     }
 }

@@ -51,6 +51,11 @@ async fn substrings_folding_phrases_and_english() {
     traditional.sort();
     assert_eq!(traditional, ["s-2", "s-3"]);
     assert_eq!(ids(&app.search(&[("q", "审批")]).await), ["s-2"]);
+    // Three and more characters from the middle of a run (looked up by trigrams).
+    assert_eq!(ids(&app.search(&[("q", "业执照")]).await), ["s-2"]);
+    assert_eq!(ids(&app.search(&[("q", "执照审批超过")]).await), ["s-2"]);
+    assert!(ids(&app.search(&[("q", "执照超过审批")]).await).is_empty());
+    assert_eq!(ids(&app.search(&[("q", "乱收停车费")]).await), ["s-3"]);
     // Full-width digits fold to ASCII.
     assert_eq!(ids(&app.search(&[("q", "１２３４５热线")]).await), ["s-5"]);
     // All terms required; exclusion.
