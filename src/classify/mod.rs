@@ -20,7 +20,8 @@
 //! - [`persist`]: the versioned, self-describing model file format.
 //! - [`store`]: a directory of model versions with an atomically switched "active" pointer.
 //! - [`bench`]: prediction throughput measurement.
-//! - `svm`, `calibration`, `hashing`: the solver, the probability calibration, stable hashing.
+//! - `svm`, `calibration`, `offsets`, `hashing`: the solver, probability calibration, per-class
+//!   decision offsets for macro-F1, stable hashing.
 
 pub mod bench;
 mod calibration;
@@ -30,6 +31,7 @@ mod hashing;
 pub mod metadata;
 pub mod metrics;
 pub mod model;
+mod offsets;
 pub mod persist;
 pub mod store;
 mod svm;

@@ -63,15 +63,19 @@ pub(crate) struct BinarySvm {
 }
 
 /// Trains on the rows `subset` of `x`, where `positive[i]` tells the label of row `subset[i]`
-/// and `costs[i]` its misclassification cost (C times its class weight).
+/// and `costs[i]` its misclassification cost (C times its class weight). Every value in
+/// column `c` is multiplied by `column_scale[c]` first; the returned weights apply to the
+/// unscaled values (they are multiplied by the scale), so callers score plain rows.
 pub(crate) fn train_binary(
     x: &SparseRows,
     subset: &[u32],
     positive: &[bool],
     costs: &[f64],
+    column_scale: &[f32],
     params: &SvmParams,
     seed: u64,
 ) -> BinarySvm {
+    let scaled = |c: u32, v: f32| f64::from(v * column_scale[c as usize]);
     let l = subset.len();
     let mut w = vec![0.0f64; x.n_cols];
     let mut w_bias = 0.0f64;
@@ -86,10 +90,11 @@ pub(crate) fn train_binary(
         .iter()
         .zip(&diag)
         .map(|(&row, d)| {
-            let (_, vals) = x.row(row as usize);
-            d + vals
+            let (cols, vals) = x.row(row as usize);
+            d + cols
                 .iter()
-                .map(|&v| f64::from(v) * f64::from(v))
+                .zip(vals)
+                .map(|(&c, &v)| scaled(c, v) * scaled(c, v))
                 .sum::<f64>()
                 + params.bias * params.bias
         })
@@ -109,7 +114,7 @@ pub(crate) fn train_binary(
             let (cols, vals) = x.row(subset[i] as usize);
             let mut dot = w_bias * params.bias;
             for (&c, &v) in cols.iter().zip(vals) {
-                dot += w[c as usize] * f64::from(v);
+                dot += w[c as usize] * scaled(c, v);
             }
             let g = y[i] * dot - 1.0 + diag[i] * alpha[i];
             let mut pg = g;
@@ -129,7 +134,7 @@ pub(crate) fn train_binary(
                 alpha[i] = (old - g / qd[i]).max(0.0);
                 let step = (alpha[i] - old) * y[i];
                 for (&c, &v) in cols.iter().zip(vals) {
-                    w[c as usize] += step * f64::from(v);
+                    w[c as usize] += step * scaled(c, v);
                 }
                 w_bias += step * params.bias;
             }
@@ -146,6 +151,9 @@ pub(crate) fn train_binary(
             continue;
         }
         pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
+    }
+    for (weight, &scale) in w.iter_mut().zip(column_scale) {
+        *weight *= f64::from(scale);
     }
     BinarySvm {
         weights: w,
@@ -191,7 +199,7 @@ mod tests {
             positive.push(i % 2 == 0);
         }
         let subset: Vec<u32> = (0..20).collect();
-        let model = train_binary(&x, &subset, &positive, &[1.0; 20], &params(), 1);
+        let model = train_binary(&x, &subset, &positive, &[1.0; 20], &[1.0; 3], &params(), 1);
         for i in 0..20 {
             let (cols, vals) = x.row(i);
             let score = model.score(cols, vals, 1.0);
@@ -210,7 +218,7 @@ mod tests {
             bias: 0.0,
             ..params()
         };
-        let model = train_binary(&x, &[0], &[true], &[1.0], &p, 9);
+        let model = train_binary(&x, &[0], &[true], &[1.0], &[1.0], &p, 9);
         assert!(
             (model.weights[0] - 2.0 / 3.0).abs() < 1e-6,
             "w = {}",

@@ -134,3 +134,23 @@ fn invalid_configurations_are_rejected() {
     let unknown = serde_json::from_str::<FeatureConfig>(r#"{"hash_bit": 20}"#).unwrap_err();
     assert!(unknown.to_string().contains("hash_bit"));
 }
+
+#[test]
+fn words_past_the_jieba_limit_still_count_when_they_are_not_han() {
+    let limited = FeatureConfig {
+        jieba_max_chars: 4,
+        char_weight: 0.0,
+        title_weight: 0.0,
+        word_ngrams: 1,
+        ..FeatureConfig::default()
+    };
+    let f = featurizer(limited);
+    let [_, words, _] = counts(&f, None, "噪音扰民 the construction noise 工地施工");
+    // "噪音扰民" is cut by jieba; "the", "construction", "noise" are whole words; the Han text
+    // past the limit ("工地施工") is left to the character block.
+    let [_, english, _] = counts(&f, None, "the construction noise");
+    assert!(english.iter().all(|e| words.contains(e)));
+    let [_, past_limit, _] = counts(&f, None, "噪音扰民 工地施工");
+    let [_, prefix_only, _] = counts(&f, None, "噪音扰民");
+    assert_eq!(past_limit, prefix_only);
+}

@@ -247,3 +247,22 @@ fn single_pass_scoring_matches_the_explicit_weighted_vector() {
         }
     }
 }
+
+#[test]
+fn nb_ratios_favour_columns_that_separate_the_class() {
+    // Column 0 only in positives, column 1 in every row, column 2 only in negatives.
+    let mut x = SparseRows::new(3);
+    for positive in [true, true, false, false] {
+        if positive {
+            x.push_row(&[(0, 1.0), (1, 1.0)]);
+        } else {
+            x.push_row(&[(1, 1.0), (2, 1.0)]);
+        }
+    }
+    let ratios = nb_log_ratios(&x, &[0, 1, 2, 3], &[true, true, false, false]);
+    assert!(ratios[0] > 0.5 && ratios[2] > 0.5, "{ratios:?}");
+    assert!(
+        ratios[1] < 1e-6,
+        "a column as common in both sides says nothing: {ratios:?}"
+    );
+}
