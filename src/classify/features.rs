@@ -63,7 +63,8 @@ pub struct FeatureConfig {
     pub fold_digits: bool,
     /// Use `1 + ln(tf)` instead of the raw term frequency.
     pub sublinear_tf: bool,
-    /// Buckets seen in fewer training messages than this are dropped.
+    /// Buckets seen in fewer training messages than this are dropped (lowered to
+    /// `1 + messages / 2000` on smaller training sets).
     pub min_df: u32,
     /// Weight of the character block relative to the word block.
     pub char_weight: f32,

@@ -1,7 +1,9 @@
 //! Training: examples → [`Model`].
 //!
 //! 1. Every example's text is normalised and counted into hashed features (in parallel).
-//! 2. Buckets seen in fewer than `min_df` messages are dropped; idf is the smoothed
+//! 2. Buckets seen in fewer than `min(min_df, 1 + n / 2000)` of the `n` messages are dropped
+//!    (a rare feature is noise only once there is enough data to see features repeat; on a
+//!    few dozen examples every feature counts); idf is the smoothed
 //!    `ln((1 + n) / (1 + df)) + 1` of scikit-learn, so figures compare with its TF-IDF.
 //! 3. One binary L2-loss linear SVM per label (one-vs-rest) by dual coordinate descent, on
 //!    features scaled by their naive-Bayes log-count ratio for that label (NB-SVM, optional;
@@ -10,7 +12,7 @@
 //!    fold (stratified folds), which gives out-of-fold scores for every example; one softmax
 //!    temperature is fitted on them, and they are also reported as cross-validated metrics.
 //!    (The idf is computed once on the whole set: a small optimism of the estimate, accepted.)
-//! 5. Optionally, per-class score offsets that maximise the out-of-fold macro-F1 (`offsets`),
+//! 5. Optionally (and only when every label has at least 30 examples), per-class score offsets that maximise the out-of-fold macro-F1 (`offsets`),
 //!    applied before the temperature is fitted. The reported cross-validated metrics then
 //!    include that tuning, so they are slightly optimistic.
 //!
@@ -86,6 +88,23 @@ impl Default for TrainConfig {
             threads: 0,
         }
     }
+}
+
+/// Offsets are tuned only when every label has this many examples: on fewer, one message
+/// moves macro-F1 so much that the offsets would fit noise.
+const MIN_EXAMPLES_FOR_OFFSETS: usize = 30;
+
+/// The document-frequency threshold applied to `n` training messages.
+fn effective_min_df(min_df: u32, n: usize) -> u32 {
+    min_df.min(1 + (n / 2000) as u32)
+}
+
+fn examples_per_label(y: &[usize], k: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; k];
+    for &label in y {
+        counts[label] += 1;
+    }
+    counts
 }
 
 /// Value of the constant bias feature (LIBLINEAR's `-B 1`, scikit-learn's `intercept_scaling`).
@@ -208,7 +227,8 @@ pub fn train(
     );
 
     let mut fitted = fitted;
-    let offsets = if config.macro_f1_offsets {
+    let smallest_class = examples_per_label(&y, k).into_iter().min().unwrap_or(0);
+    let offsets = if config.macro_f1_offsets && smallest_class >= MIN_EXAMPLES_FOR_OFFSETS {
         offsets::fit(&fitted.oof_scores, k, &y)
     } else {
         vec![0.0; k]
@@ -229,10 +249,7 @@ pub fn train(
             .zip(oof_predicted)
             .map(|(&t, p)| (labels[t].as_str(), labels[p].as_str())),
     );
-    let mut examples_per_label = vec![0usize; k];
-    for &label in &y {
-        examples_per_label[label] += 1;
-    }
+    let examples_per_label = examples_per_label(&y, k);
     let meta = ModelMeta {
         format_version: FORMAT_VERSION,
         labels,
@@ -336,11 +353,12 @@ impl Vocabulary {
             }
         }
         let n = counts.len() as f64;
+        let min_df = effective_min_df(config.min_df, counts.len());
         let mut column_of = vec![UNUSED; df.len()];
         let mut columns = Vec::new();
         let mut idf = Vec::new();
         for (bucket, &d) in df.iter().enumerate() {
-            if d > 0 && d >= config.min_df {
+            if d > 0 && d >= min_df {
                 column_of[bucket] = columns.len() as u32;
                 columns.push(bucket as u32);
                 idf.push((((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32);

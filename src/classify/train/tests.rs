@@ -266,3 +266,11 @@ fn nb_ratios_favour_columns_that_separate_the_class() {
         "a column as common in both sides says nothing: {ratios:?}"
     );
 }
+
+#[test]
+fn the_frequency_threshold_relaxes_on_small_training_sets() {
+    assert_eq!(effective_min_df(3, 40), 1);
+    assert_eq!(effective_min_df(3, 2500), 2);
+    assert_eq!(effective_min_df(3, 6000), 3);
+    assert_eq!(effective_min_df(1, 6000), 1);
+}
