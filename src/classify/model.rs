@@ -140,7 +140,10 @@ impl Model {
             // weights, fetching a few rows ahead. Rows are spread over megabytes, so waiting for
             // memory one row at a time would dominate prediction.
             scratch.hits.clear();
-            for &(bucket, count) in counts {
+            for (i, &(bucket, count)) in counts.iter().enumerate() {
+                if let Some(&(ahead, _)) = counts.get(i + PREFETCH_DISTANCE) {
+                    prefetch(&self.index[ahead as usize]);
+                }
                 let row = self.index[bucket as usize];
                 if row != UNUSED {
                     scratch.hits.push((row, count));
@@ -242,13 +245,13 @@ const PREFETCH_DISTANCE: usize = 12;
 
 /// Hints the CPU to bring the cache line holding `value` closer; a no-op where unsupported.
 #[inline(always)]
-fn prefetch(value: &f32) {
+fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // SAFETY: prefetching is only a hint; it never faults, even for invalid addresses, and
         // `value` is a valid reference anyway. SSE is part of the x86_64 baseline.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((value as *const f32).cast::<i8>()) };
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast::<i8>()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
