@@ -18,12 +18,15 @@
 //! - [`api`]: the HTTP API and its OpenAPI document.
 //! - [`app`]: running the server and shutting it down.
 //! - [`cli`]: the command line.
+//! - [`classify`]: the trainable complaint classifier (features, training, calibrated
+//!   prediction, evaluation, versioned model files).
 //! - [`bench`]: benchmarks run as subcommands.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
 pub mod api;
 pub mod app;
 pub mod bench;
+pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod index;
