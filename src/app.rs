@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
+use crate::pipeline::{Pipeline, PipelineLock};
 use crate::store::{CommitSettings, Store};
 use crate::webhook::WebhookRuntime;
 
@@ -73,6 +74,12 @@ pub async fn run(
     let _ = crate::telemetry::prometheus();
     crate::index::analyzer::warm_up();
     let store = Store::open(&config.data_dir, commit_settings(&config)).await?;
+    let pipeline_lock = PipelineLock::try_acquire(&config.data_dir)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "another gateway process runs on {}; one `serve` per data directory",
+            config.data_dir.display()
+        )
+    })?;
     let index = open_index(&config)?;
     let writer = index.writer(indexer_settings(&config).writer_heap_bytes)?;
     let index_ready = Arc::new(AtomicBool::new(false));
@@ -92,6 +99,12 @@ pub async fn run(
                 supervise_indexer(index, writer, store, settings, runtime, token, ready)
             })?
     };
+    let stop_pipeline = CancellationToken::new();
+    let pipeline_task = tokio::spawn(run_pipeline(
+        store.clone(),
+        pipeline_lock,
+        stop_pipeline.clone(),
+    ));
     let state = AppState {
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         api_tokens: Arc::new(config.api.tokens()),
@@ -122,6 +135,13 @@ pub async fn run(
     {
         tracing::warn!("requests still in flight after the grace period; closing them");
     }
+    stop_pipeline.cancel();
+    if tokio::time::timeout_at(deadline - Duration::from_secs(2), pipeline_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("pipeline did not stop in time; it resumes from its last batch");
+    }
     stop_indexer.cancel();
     let joined = tokio::time::timeout_at(
         deadline - Duration::from_secs(1),
@@ -135,6 +155,36 @@ pub async fn run(
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs the pipeline over every new complaint until `shutdown`; failures are logged and retried
+/// with a growing pause (the batch is repeated, nothing is skipped).
+async fn run_pipeline(store: Store, lock: PipelineLock, shutdown: CancellationToken) {
+    let mut pipeline = Pipeline::standard();
+    let mut committed = store.committed_seq();
+    let mut failures = 0u32;
+    loop {
+        let pause = match pipeline.run_pending(&store, &lock, &mut |_| {}).await {
+            Ok(_) => {
+                failures = 0;
+                Duration::from_secs(1)
+            }
+            Err(error) => {
+                failures += 1;
+                tracing::error!(%error, failures, "pipeline failed; retrying");
+                Duration::from_secs(u64::from(failures.min(6)) * 5)
+            }
+        };
+        tokio::select! {
+            changed = committed.changed(), if failures == 0 => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// Runs the indexer until `shutdown`; when it fails (a full disk, a bug), the failure is

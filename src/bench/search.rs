@@ -33,6 +33,55 @@ pub struct SearchArgs {
     /// Generator seed.
     #[arg(long, default_value_t = 2024)]
     pub seed: u64,
+    /// Build the corpus from this file of real complaints (JSON Lines or CSV of canonical items),
+    /// replicated with variations (digits changed, sentences reordered) up to `--docs`, and
+    /// draw part of the queries from its text; default: the built-in generator.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+}
+
+/// Title and body of the complaints of `--from`.
+type Seeds = Vec<(Option<String>, String)>;
+
+fn load_seeds(path: &std::path::Path) -> anyhow::Result<Seeds> {
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let format = connectors::tabular::TableFormat::from_path(&path.to_string_lossy())
+        .unwrap_or(connectors::tabular::TableFormat::Jsonl);
+    let rows =
+        connectors::tabular::read_table(&bytes, format, &Default::default(), &Default::default())?;
+    let seeds: Seeds = rows
+        .into_iter()
+        .filter_map(|r| r.parsed.ok())
+        .map(|item| (item.title, item.body))
+        .collect();
+    anyhow::ensure!(!seeds.is_empty(), "{} holds no complaint", path.display());
+    Ok(seeds)
+}
+
+/// Copy `copy` of a seed: digits replaced and sentences rotated, so copies differ as reposts
+/// and similar complaints do while keeping the real vocabulary.
+fn vary(text: &str, copy: u64, rng: &mut impl Rng) -> String {
+    if copy == 0 {
+        return text.to_string();
+    }
+    let digits: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from(b'0' + rng.random_range(0..10u8))
+            } else {
+                c
+            }
+        })
+        .collect();
+    let sentences: Vec<&str> = digits.split_inclusive(['。', '！', '？']).collect();
+    let shift = (copy as usize) % sentences.len().max(1);
+    sentences[shift..]
+        .iter()
+        .chain(&sentences[..shift])
+        .copied()
+        .collect()
 }
 
 pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
@@ -48,7 +97,8 @@ fn run_blocking(args: SearchArgs) -> anyhow::Result<()> {
     crate::index::analyzer::warm_up();
     let (index, _) = SearchIndex::open_or_create(&dir)?;
     if index.num_docs() != args.docs {
-        build(&index, &args)?;
+        let seeds = args.from.as_deref().map(load_seeds).transpose()?;
+        build(&index, &args, seeds.as_ref())?;
     } else {
         println!(
             "reusing the index of {} complaints in {}",
@@ -58,7 +108,8 @@ fn run_blocking(args: SearchArgs) -> anyhow::Result<()> {
     }
     let size_mib = dir_size(&dir.join(crate::index::INDEX_DIR)) as f64 / (1 << 20) as f64;
     let (rss_before, _) = super::memory_mib();
-    let queries = query_set(args.seed, args.queries);
+    let seeds = args.from.as_deref().map(load_seeds).transpose()?;
+    let queries = query_set(args.seed, args.queries, seeds.as_ref());
     let mut p50s = Vec::new();
     let mut p99s = Vec::new();
     println!(
@@ -129,16 +180,29 @@ fn run_blocking(args: SearchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build(index: &SearchIndex, args: &SearchArgs) -> anyhow::Result<()> {
+fn build(index: &SearchIndex, args: &SearchArgs, seeds: Option<&Seeds>) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut writer = index.writer(512 << 20)?;
     writer.delete_all_documents()?;
     let bar = crate::cli::progress_bar(Some(args.docs), "indexing");
     let mut generator = CorpusGenerator::new(args.seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut seq = 0i64;
     while (seq as u64) < args.docs {
         let n = 10_000.min(args.docs - seq as u64) as i64;
-        let rows: Vec<_> = (0..n).map(|k| generator.index_row(seq + k + 1)).collect();
+        let rows: Vec<_> = (0..n)
+            .map(|k| {
+                let mut row = generator.index_row(seq + k + 1);
+                if let Some(seeds) = seeds {
+                    let number = (seq + k) as u64;
+                    let (title, body) = &seeds[(number % seeds.len() as u64) as usize];
+                    let copy = number / seeds.len() as u64;
+                    row.title = title.as_deref().map(|t| vary(t, copy, &mut rng));
+                    row.body = vary(body, copy, &mut rng);
+                }
+                row
+            })
+            .collect();
         index.add_rows(&writer, &rows)?;
         seq += n;
         bar.set_position(seq as u64);
@@ -158,7 +222,7 @@ fn build(index: &SearchIndex, args: &SearchArgs) -> anyhow::Result<()> {
 
 /// A mixed set: common and rare terms, substrings, places, two-term AND, phrases,
 /// Traditional-script queries, exclusions, channel and date filters, newest-first listing.
-fn query_set(seed: u64, count: usize) -> Vec<SearchRequest> {
+fn query_set(seed: u64, count: usize, seeds: Option<&Seeds>) -> Vec<SearchRequest> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
     let mut generator = CorpusGenerator::new(seed ^ 0xfeed);
     let fixed = [
@@ -192,13 +256,32 @@ fn query_set(seed: u64, count: usize) -> Vec<SearchRequest> {
         match i % 6 {
             0 | 1 => request.query = fixed[rng.random_range(0..fixed.len())].to_string(),
             2 => {
-                // A place named in a complaint, as staff type it.
-                let (title, _, _) = generator.complaint();
-                request.query = title.chars().take(rng.random_range(4..8)).collect();
+                // Words of a complaint's title, as staff type them.
+                let title = match seeds {
+                    Some(seeds) => seeds[rng.random_range(0..seeds.len())]
+                        .0
+                        .clone()
+                        .unwrap_or_default(),
+                    None => generator.complaint().0,
+                };
+                let chars: Vec<char> = title.chars().filter(|c| c.is_alphanumeric()).collect();
+                let len = rng.random_range(2..7).min(chars.len());
+                let start = rng.random_range(0..=chars.len() - len);
+                request.query = chars[start..start + len].iter().collect();
             }
             3 => {
-                let (title, _, _) = generator.complaint();
-                let place: String = title.chars().take(5).collect();
+                let title = match seeds {
+                    Some(seeds) => seeds[rng.random_range(0..seeds.len())]
+                        .0
+                        .clone()
+                        .unwrap_or_default(),
+                    None => generator.complaint().0,
+                };
+                let place: String = title
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .take(4)
+                    .collect();
                 request.query = format!("{place} {}", fixed[rng.random_range(0..fixed.len())]);
             }
             4 => {

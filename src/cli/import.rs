@@ -66,10 +66,11 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         }
         bar.finish_and_clear();
     }
+    let derived = super::index::run_pipeline_if_free(config, &store).await;
     store.close().await;
     let indexed = super::index::catch_up_if_free(config).await;
     println!(
-        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s{}",
+        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s{derived}{}",
         totals.created,
         totals.duplicates,
         totals.revisions,

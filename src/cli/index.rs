@@ -7,6 +7,7 @@ use clap::Args;
 use crate::config::Config;
 use crate::index::IndexError;
 use crate::index::search::{SearchRequest, Sort};
+use crate::pipeline::{Pipeline, PipelineLock};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -173,16 +174,45 @@ pub async fn reindex(config: &Config) -> anyhow::Result<()> {
 
 pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let lock = PipelineLock::try_acquire(&config.data_dir)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "a running gateway holds the pipeline of {}; stop it first",
+            config.data_dir.display()
+        )
+    })?;
     let total = store.complaint_count().await? as u64;
     let bar = super::progress_bar(Some(total), "reprocessing");
     let started = std::time::Instant::now();
-    let changed = crate::pipeline::reprocess(&store, &mut |n| bar.set_position(n)).await?;
+    let mut pipeline = Pipeline::standard();
+    let processed = pipeline
+        .reprocess(&store, &lock, &mut |n| bar.set_position(n))
+        .await?;
     bar.finish_and_clear();
+    drop(lock);
     store.close().await;
     let indexed = catch_up_if_free(config).await;
     println!(
-        "reprocessed {total} complaints ({changed} changed) in {:.1}s{indexed}",
+        "reprocessed {processed} complaints in {:.1}s{indexed}",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Runs the pipeline over new complaints when no gateway process holds it; returns a note.
+pub async fn run_pipeline_if_free(config: &Config, store: &Store) -> String {
+    let lock = match PipelineLock::try_acquire(&config.data_dir) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return "; the running gateway derives cases and routes".to_string(),
+        Err(error) => return format!("; pipeline not run: {error}"),
+    };
+    let bar = super::progress_bar(None, "deriving");
+    let mut pipeline = Pipeline::standard();
+    let result = pipeline
+        .run_pending(store, &lock, &mut |n| bar.set_position(n))
+        .await;
+    bar.finish_and_clear();
+    match result {
+        Ok(_) => String::new(),
+        Err(error) => format!("; pipeline failed: {error}"),
+    }
 }

@@ -95,8 +95,8 @@ pub struct CompiledQuery {
 ///
 /// Matching uses the bigram field `text`; the jieba `words` field only adds to the score.
 /// When every clause is a single token and nothing else constrains the query, ranking runs on
-/// pure term queries (a union with the words for one clause, an intersection for several),
-/// which tantivy evaluates with block-max pruning instead of scoring every match.
+/// pure term queries (one term, or an intersection of terms), which tantivy evaluates with
+/// block-max pruning instead of scoring every match.
 pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQuery {
     let fields = index.fields;
     let mut analyzer = analyzer::bigram_analyzer();

@@ -1,0 +1,269 @@
+//! The pipeline: everything derived from a complaint (normalised text, case, category, tags,
+//! route, deadline, notifications), computed by stages that follow the store's sequence number.
+//!
+//! Contract:
+//! - The store is the log. A stage reads complaints in sequence order and writes only derived
+//!   tables; `reprocess` resets the derived data (never human decisions) and replays
+//!   everything, and must reach the same result for the same input order.
+//! - Each batch is processed in one transaction together with the pipeline cursor, so a crash
+//!   repeats a batch rather than skipping it; stages must tolerate seeing a complaint again
+//!   (a revision does the same: its sequence number changes).
+//! - One process runs the pipeline at a time (a lock file in the data directory): `serve` holds
+//!   it while it runs; `import` and `reprocess` run the pipeline themselves only when it is free.
+//!
+//! Stages are added by implementing [`Stage`] and listing them in [`Pipeline::standard`].
+
+mod normalize;
+
+use std::fs::File;
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+use connectors::Item;
+use futures::future::BoxFuture;
+use sqlx::Row;
+use sqlx::sqlite::SqliteConnection;
+
+use crate::store::{Store, StoreError};
+
+pub use normalize::NormalizeStage;
+
+/// Complaints handed to the stages per batch.
+pub const BATCH: i64 = 500;
+
+/// Name of the lock file in the data directory.
+pub const LOCK_FILE: &str = "pipeline.lock";
+
+/// `gateway_state` key of the last processed sequence number.
+const CURSOR_KEY: &str = "pipeline.seq";
+
+/// Pipeline failures.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stage `{stage}`: {message}")]
+    Stage {
+        stage: &'static str,
+        message: String,
+    },
+    #[error("pipeline lock {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A complaint as the stages see it.
+#[derive(Debug, Clone)]
+pub struct Complaint {
+    pub id: String,
+    pub seq: i64,
+    pub source: String,
+    pub channel: String,
+    pub external_id: String,
+    pub revision: i64,
+    pub received_at: String,
+    pub submitted_at: DateTime<FixedOffset>,
+    pub title: Option<String>,
+    pub body: String,
+    pub text_norm: String,
+    pub item: Item,
+}
+
+/// One step of the pipeline.
+pub trait Stage: Send {
+    /// Stable name, used in errors and logs.
+    fn name(&self) -> &'static str;
+
+    /// Loads what the stage keeps in memory (models, recent cases) before the first batch.
+    fn load<'a>(&'a mut self, _store: &'a Store) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Processes complaints in sequence order, writing derived data inside `tx`. A stage may
+    /// update the batch (e.g. the normalised text) for the stages after it.
+    fn process<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>>;
+
+    /// Forgets derived data and in-memory state before a full reprocess. Human decisions stay.
+    fn reset<'a>(
+        &'a mut self,
+        _tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The stages, in order.
+pub struct Pipeline {
+    stages: Vec<Box<dyn Stage>>,
+    loaded: bool,
+}
+
+/// Proof that this process holds the pipeline lock; released on drop.
+pub struct PipelineLock {
+    _file: File,
+}
+
+impl PipelineLock {
+    /// Takes the lock, or `Ok(None)` when another process holds it.
+    pub fn try_acquire(data_dir: &Path) -> Result<Option<PipelineLock>, PipelineError> {
+        let path = data_dir.join(LOCK_FILE);
+        let lock_error = |source| PipelineError::Lock {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(lock_error)?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(lock_error)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(PipelineLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(lock_error(e)),
+        }
+    }
+}
+
+impl Pipeline {
+    /// The gateway's stages.
+    pub fn standard() -> Pipeline {
+        Pipeline::with_stages(vec![Box::new(NormalizeStage)])
+    }
+
+    /// A pipeline of the given stages (tests).
+    pub fn with_stages(stages: Vec<Box<dyn Stage>>) -> Pipeline {
+        Pipeline {
+            stages,
+            loaded: false,
+        }
+    }
+
+    async fn ensure_loaded(&mut self, store: &Store) -> Result<(), PipelineError> {
+        if !self.loaded {
+            for stage in &mut self.stages {
+                stage.load(store).await?;
+            }
+            self.loaded = true;
+        }
+        Ok(())
+    }
+
+    /// Processes every complaint after the cursor; returns how many. Needs the lock.
+    pub async fn run_pending(
+        &mut self,
+        store: &Store,
+        _lock: &PipelineLock,
+        on_progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64, PipelineError> {
+        self.ensure_loaded(store).await?;
+        let mut done = 0u64;
+        loop {
+            let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let cursor: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
+                .bind(CURSOR_KEY)
+                .fetch_optional(&mut *tx)
+                .await?
+                .and_then(|v: String| v.parse().ok())
+                .unwrap_or(0);
+            let mut batch = complaints_after(&mut tx, cursor, BATCH).await?;
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                tx.commit().await?;
+                return Ok(done);
+            };
+            for stage in &mut self.stages {
+                stage.process(&mut batch, &mut tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO gateway_state (key, value) VALUES (?, ?)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(CURSOR_KEY)
+            .bind(last.to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            done += batch.len() as u64;
+            on_progress(done);
+        }
+    }
+
+    /// Resets every stage's derived data and processes the whole store again. Needs the lock.
+    pub async fn reprocess(
+        &mut self,
+        store: &Store,
+        lock: &PipelineLock,
+        on_progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64, PipelineError> {
+        let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+        for stage in &mut self.stages {
+            stage.reset(&mut tx).await?;
+        }
+        sqlx::query("DELETE FROM gateway_state WHERE key = ?")
+            .bind(CURSOR_KEY)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.loaded = false;
+        self.run_pending(store, lock, on_progress).await
+    }
+
+    /// The last processed sequence number.
+    pub async fn cursor(store: &Store) -> Result<i64, PipelineError> {
+        Ok(store
+            .state(CURSOR_KEY)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+async fn complaints_after(
+    tx: &mut SqliteConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Complaint>, PipelineError> {
+    let rows = sqlx::query(
+        "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at, title,
+            body, text_norm, item
+         FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let submitted: String = row.get("submitted_at");
+            let item: String = row.get("item");
+            Ok(Complaint {
+                id: row.get("id"),
+                seq: row.get("seq"),
+                source: row.get("source"),
+                channel: row.get("channel"),
+                external_id: row.get("external_id"),
+                revision: row.get("revision"),
+                received_at: row.get("received_at"),
+                submitted_at: DateTime::parse_from_rfc3339(&submitted)
+                    .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
+                title: row.get("title"),
+                body: row.get("body"),
+                text_norm: row.get("text_norm"),
+                item: serde_json::from_str(&item)
+                    .map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
