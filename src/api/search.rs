@@ -24,6 +24,18 @@ pub struct SearchParams {
     pub channel: Option<String>,
     /// Only this source.
     pub source: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only complaints with this tag (e.g. `media_exposed`).
+    pub tag: Option<String>,
+    /// Only this investigation queue.
+    pub queue: Option<String>,
+    /// Only this priority.
+    pub priority: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only the complaints of this case.
+    pub case: Option<String>,
     /// Submitted at or after (RFC 3339 or `YYYY-MM-DD`).
     pub from: Option<String>,
     /// Submitted before (RFC 3339 or `YYYY-MM-DD`).
@@ -59,6 +71,12 @@ pub async fn search(
     Ok(Json(results))
 }
 
+fn nonempty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// Validates parameters into a request.
 pub fn request_from_params(
     params: SearchParams,
@@ -88,8 +106,14 @@ pub fn request_from_params(
     Ok(SearchRequest {
         query: params.q,
         filters: Filters {
-            channel: params.channel.filter(|c| !c.is_empty()),
-            source: params.source.filter(|s| !s.is_empty()),
+            channel: nonempty(params.channel),
+            source: nonempty(params.source),
+            category: nonempty(params.category),
+            tag: nonempty(params.tag),
+            queue: nonempty(params.queue),
+            priority: nonempty(params.priority),
+            status: nonempty(params.status),
+            case_id: nonempty(params.case),
             from: time("from", params.from)?,
             to: time("to", params.to)?,
         },

@@ -407,6 +407,7 @@ impl CorpusGenerator {
             submitted_at,
             title: Some(title),
             body,
+            facets: Default::default(),
         }
     }
 }

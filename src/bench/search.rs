@@ -207,7 +207,14 @@ fn build(index: &SearchIndex, args: &SearchArgs, seeds: Option<&Seeds>) -> anyho
         seq += n;
         bar.set_position(seq as u64);
     }
-    index.commit(&mut writer, seq)?;
+    index.commit(
+        &mut writer,
+        crate::index::Progress {
+            schema_version: crate::index::SCHEMA_VERSION,
+            seq,
+            queue_seq: 0,
+        },
+    )?;
     writer.wait_merging_threads()?;
     index.reload()?;
     bar.finish_and_clear();

@@ -31,7 +31,7 @@ pub struct ExportArgs {
 }
 
 /// Columns of the CSV export, in order.
-pub const CSV_COLUMNS: [&str; 16] = [
+pub const CSV_COLUMNS: [&str; 24] = [
     "id",
     "seq",
     "source",
@@ -48,6 +48,14 @@ pub const CSV_COLUMNS: [&str; 16] = [
     "url",
     "complainant",
     "content_hash",
+    "case_id",
+    "duplicate_of",
+    "category",
+    "tags",
+    "queue",
+    "priority",
+    "status",
+    "deadline",
 ];
 
 pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
@@ -117,6 +125,14 @@ pub fn export_value(row: &ExportRow, personal: bool) -> Value {
         "meta": item.meta,
         "complainant": complainant,
         "content_hash": row.content_hash,
+        "case_id": row.facets.case_id,
+        "duplicate_of": row.facets.duplicate_of,
+        "category": row.facets.category,
+        "tags": row.facets.tags,
+        "queue": row.facets.queue,
+        "priority": row.facets.priority,
+        "status": row.facets.status,
+        "deadline": row.facets.deadline,
     })
 }
 
@@ -131,6 +147,15 @@ fn csv_cell(value: &Value, column: &str) -> String {
     match current {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
         other => other.to_string(),
     }
 }

@@ -26,6 +26,21 @@ pub struct SearchArgs {
     /// Only this source.
     #[arg(long)]
     pub source: Option<String>,
+    /// Only this category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only complaints with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only this status.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only the complaints of this case.
+    #[arg(long)]
+    pub case: Option<String>,
     /// Submitted at or after (RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     pub from: Option<String>,
@@ -87,6 +102,12 @@ pub async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         q: args.query,
         channel: args.channel,
         source: args.source,
+        category: args.category,
+        tag: args.tag,
+        queue: args.queue,
+        priority: None,
+        status: args.status,
+        case: args.case,
         from: args.from,
         to: args.to,
         limit: Some(args.limit),
@@ -153,10 +174,11 @@ pub async fn reindex(config: &Config) -> anyhow::Result<()> {
         move || -> Result<i64, IndexError> {
             let mut writer = index.writer(heap)?;
             let bar = super::progress_bar(Some(total), "indexing");
-            let seq = index.rebuild(&mut writer, &store, &runtime, &mut |n| bar.set_position(n))?;
+            let progress =
+                index.rebuild(&mut writer, &store, &runtime, &mut |n| bar.set_position(n))?;
             bar.finish_and_clear();
             writer.wait_merging_threads()?;
-            Ok(seq)
+            Ok(progress.seq)
         }
     })
     .await?

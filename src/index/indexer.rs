@@ -81,32 +81,65 @@ impl SearchIndex {
             }
         }
         doc.add_text(f.body, &row.body);
+        let facets = &row.facets;
+        for (field, value) in [
+            (f.case_id, &facets.case_id),
+            (f.category, &facets.category),
+            (f.queue, &facets.queue),
+            (f.priority, &facets.priority),
+            (f.status, &facets.status),
+        ] {
+            if let Some(value) = value {
+                doc.add_text(field, value);
+            }
+        }
+        for tag in &facets.tags {
+            doc.add_text(f.tags, tag);
+        }
         doc
     }
 
-    /// Adds `rows` to the writer (deleting earlier versions of revised complaints first).
+    /// Adds `rows` to the writer, replacing earlier versions of the same complaints.
     pub fn add_rows(&self, writer: &IndexWriter, rows: &[IndexRow]) -> Result<(), IndexError> {
         for row in rows {
-            if row.revision > 1 {
-                writer.delete_term(Term::from_field_text(self.fields.id, &row.id));
-            }
+            writer.delete_term(Term::from_field_text(self.fields.id, &row.id));
             writer.add_document(self.document(row))?;
         }
         Ok(())
     }
 
-    /// Commits with `seq` as the progress payload and makes it visible.
-    pub fn commit(&self, writer: &mut IndexWriter, seq: i64) -> Result<(), IndexError> {
-        let payload = serde_json::to_string(&Progress {
-            schema_version: SCHEMA_VERSION,
-            seq,
-        })
-        .expect("progress serialises");
+    /// Commits with `progress` as the payload and makes it visible.
+    pub fn commit(&self, writer: &mut IndexWriter, progress: Progress) -> Result<(), IndexError> {
+        let payload = serde_json::to_string(&progress).expect("progress serialises");
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload);
         prepared.commit()?;
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Adds what the store has beyond `progress` (new complaints, then derived-data changes),
+    /// one batch of each at most; returns the new progress and how many rows were added.
+    fn step(
+        &self,
+        writer: &IndexWriter,
+        store: &Store,
+        runtime: &Handle,
+        progress: Progress,
+    ) -> Result<(Progress, usize), IndexError> {
+        let mut next = progress;
+        let rows = runtime.block_on(store.index_rows_after(progress.seq, BATCH_ROWS))?;
+        if let Some(last) = rows.last() {
+            next.seq = last.seq;
+        }
+        self.add_rows(writer, &rows)?;
+        let (queued, last_queued) =
+            runtime.block_on(store.index_rows_queued(progress.queue_seq, BATCH_ROWS))?;
+        if let Some(last) = last_queued {
+            next.queue_seq = last;
+        }
+        self.add_rows(writer, &queued)?;
+        Ok((next, rows.len() + queued.len()))
     }
 
     /// Indexes everything after the committed progress and commits. Blocking: call from a
@@ -117,22 +150,23 @@ impl SearchIndex {
         store: &Store,
         runtime: &Handle,
         on_rows: &mut dyn FnMut(u64),
-    ) -> Result<i64, IndexError> {
-        let mut seq = self.progress()?.seq;
+    ) -> Result<Progress, IndexError> {
+        let start = self.progress()?;
+        let mut progress = start;
         let mut added = 0u64;
-        let start_seq = seq;
         loop {
-            let rows = runtime.block_on(store.index_rows_after(seq, BATCH_ROWS))?;
-            let Some(last) = rows.last() else { break };
-            seq = last.seq;
-            self.add_rows(writer, &rows)?;
-            added += rows.len() as u64;
+            let (next, rows) = self.step(writer, store, runtime, progress)?;
+            progress = next;
+            added += rows as u64;
             on_rows(added);
+            if rows == 0 {
+                break;
+            }
         }
-        if seq > start_seq {
-            self.commit(writer, seq)?;
+        if progress != start {
+            self.commit(writer, progress)?;
         }
-        Ok(seq)
+        Ok(progress)
     }
 
     /// Rebuilds the whole index from the store in one commit: until it commits, searches see
@@ -143,22 +177,28 @@ impl SearchIndex {
         store: &Store,
         runtime: &Handle,
         on_rows: &mut dyn FnMut(u64),
-    ) -> Result<i64, IndexError> {
+    ) -> Result<Progress, IndexError> {
         writer.delete_all_documents()?;
-        let mut seq = 0;
+        // Derived changes after this point are followed afterwards; earlier ones are in the rows.
+        let queue_seq = runtime.block_on(store.max_index_queue_seq())?;
+        let mut progress = Progress {
+            schema_version: SCHEMA_VERSION,
+            seq: 0,
+            queue_seq,
+        };
         let mut added = 0u64;
         loop {
-            let rows = runtime.block_on(store.index_rows_after(seq, BATCH_ROWS))?;
+            let rows = runtime.block_on(store.index_rows_after(progress.seq, BATCH_ROWS))?;
             let Some(last) = rows.last() else { break };
-            seq = last.seq;
+            progress.seq = last.seq;
             for row in &rows {
                 writer.add_document(self.document(row))?;
             }
             added += rows.len() as u64;
             on_rows(added);
         }
-        self.commit(writer, seq)?;
-        Ok(seq)
+        self.commit(writer, progress)?;
+        Ok(progress)
     }
 }
 
@@ -172,37 +212,40 @@ pub fn follow(
     runtime: Handle,
     shutdown: CancellationToken,
 ) -> Result<(), IndexError> {
-    let mut committed = index.progress()?.seq;
+    let mut committed = index.progress()?;
     let mut added = committed;
     let mut last_commit = Instant::now();
     let mut store_seq_rx = store.committed_seq();
     loop {
-        let rows = runtime.block_on(store.index_rows_after(added, BATCH_ROWS))?;
-        if let Some(last) = rows.last() {
-            added = last.seq;
-            index.add_rows(&writer, &rows)?;
-        }
+        let (next, rows) = index.step(&writer, &store, &runtime, added)?;
+        added = next;
         let stopping = shutdown.is_cancelled();
         let due = last_commit.elapsed() >= settings.commit_interval;
-        if added > committed && (due || stopping) {
+        if added != committed && (due || stopping) {
             let started = Instant::now();
             index.commit(&mut writer, added)?;
             crate::telemetry::index_commit(started.elapsed());
+            if added.queue_seq > committed.queue_seq {
+                // This process's index is the only follower of the queue (SQLite).
+                runtime.block_on(store.prune_index_queue(added.queue_seq))?;
+            }
             committed = added;
             last_commit = Instant::now();
         }
         let store_seq = *store_seq_rx.borrow();
-        crate::telemetry::index_lag(store_seq.saturating_sub(committed));
+        crate::telemetry::index_lag(store_seq.saturating_sub(committed.seq));
         if stopping {
             return Ok(());
         }
-        if rows.len() as i64 == BATCH_ROWS {
+        if rows as i64 >= BATCH_ROWS {
             continue;
         }
-        let wait = if added > committed {
+        let wait = if added != committed {
             settings
                 .commit_interval
                 .saturating_sub(last_commit.elapsed())
+        } else if rows > 0 {
+            Duration::ZERO
         } else {
             Duration::from_secs(1)
         };

@@ -27,7 +27,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Directory of the index inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -68,13 +68,25 @@ pub struct Fields {
     pub text3: Field,
     /// Indexed only: jieba words of title and body, a ranking signal.
     pub words: Field,
+    /// Derived facets (keyword fields: filter, facet, stored).
+    pub case_id: Field,
+    pub category: Field,
+    /// One value per tag.
+    pub tags: Field,
+    pub queue: Field,
+    pub priority: Field,
+    pub status: Field,
 }
 
 /// Commit payload: how far the index has followed the store.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Progress {
     pub schema_version: u32,
+    /// Last indexed `complaints.seq`.
     pub seq: i64,
+    /// Last followed `index_queue.seq` (derived-data changes).
+    #[serde(default)]
+    pub queue_seq: i64,
 }
 
 fn build_schema() -> (Schema, Fields) {
@@ -99,7 +111,7 @@ fn build_schema() -> (Schema, Fields) {
         id: builder.add_text_field("id", keyword.clone()),
         external_id: builder.add_text_field("external_id", keyword.clone()),
         source: builder.add_text_field("source", keyword.clone().set_fast("raw")),
-        channel: builder.add_text_field("channel", keyword.set_fast("raw")),
+        channel: builder.add_text_field("channel", keyword.clone().set_fast("raw")),
         submitted_at: builder.add_date_field(
             "submitted_at",
             DateOptions::default()
@@ -114,6 +126,12 @@ fn build_schema() -> (Schema, Fields) {
         text: builder.add_text_field("text", bigram),
         text3: builder.add_text_field("text3", trigram),
         words: builder.add_text_field("words", words),
+        case_id: builder.add_text_field("case_id", keyword.clone()),
+        category: builder.add_text_field("category", keyword.clone().set_fast("raw")),
+        tags: builder.add_text_field("tags", keyword.clone().set_fast("raw")),
+        queue: builder.add_text_field("queue", keyword.clone().set_fast("raw")),
+        priority: builder.add_text_field("priority", keyword.clone()),
+        status: builder.add_text_field("status", keyword.clone().set_fast("raw")),
     };
     (builder.build(), fields)
 }
@@ -202,6 +220,7 @@ impl SearchIndex {
                 Progress {
                     schema_version: 0,
                     seq: 0,
+                    queue_seq: 0,
                 },
             ));
         }
@@ -210,6 +229,7 @@ impl SearchIndex {
             None => Progress {
                 schema_version: SCHEMA_VERSION,
                 seq: 0,
+                queue_seq: 0,
             },
             Some(payload) => serde_json::from_str(payload).map_err(|e| {
                 tantivy::TantivyError::InvalidArgument(format!("commit payload: {e}"))
@@ -261,6 +281,7 @@ impl SearchIndex {
             .unwrap_or(Progress {
                 schema_version: SCHEMA_VERSION,
                 seq: 0,
+                queue_seq: 0,
             }))
     }
 
@@ -279,3 +300,6 @@ impl SearchIndex {
         &self.path
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -72,6 +72,12 @@ pub fn parse_clauses(query: &str) -> Vec<Clause> {
 pub struct Filters {
     pub channel: Option<String>,
     pub source: Option<String>,
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    pub queue: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub case_id: Option<String>,
     /// Submitted at or after.
     pub from: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Submitted before.
@@ -146,6 +152,12 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
     for (field, value) in [
         (fields.channel, &filters.channel),
         (fields.source, &filters.source),
+        (fields.category, &filters.category),
+        (fields.tags, &filters.tag),
+        (fields.queue, &filters.queue),
+        (fields.priority, &filters.priority),
+        (fields.status, &filters.status),
+        (fields.case_id, &filters.case_id),
     ] {
         if let Some(value) = value {
             complex = true;

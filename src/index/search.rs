@@ -48,6 +48,9 @@ pub struct SearchHit {
     /// RFC 3339.
     pub submitted_at: String,
     pub score: f32,
+    /// Derived attributes known when the complaint was last indexed.
+    #[serde(flatten)]
+    pub facets: crate::store::facets::Facets,
 }
 
 /// A page of hits and the total number of matches.
@@ -101,6 +104,18 @@ impl SearchIndex {
                 snippet: snippet(&body, &highlight, SNIPPET_CHARS),
                 submitted_at: text(f.submitted_text).unwrap_or_default(),
                 score,
+                facets: crate::store::facets::Facets {
+                    case_id: text(f.case_id),
+                    category: text(f.category),
+                    tags: doc
+                        .get_all(f.tags)
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                    queue: text(f.queue),
+                    priority: text(f.priority),
+                    status: text(f.status),
+                    ..Default::default()
+                },
             });
         }
         Ok(SearchResults { total, hits })

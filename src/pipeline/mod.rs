@@ -205,6 +205,7 @@ impl Pipeline {
         on_progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64, PipelineError> {
         let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+        crate::store::facets::clear_all(&mut tx).await?;
         for stage in &mut self.stages {
             stage.reset(&mut tx).await?;
         }

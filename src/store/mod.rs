@@ -9,6 +9,7 @@
 //! Everything else (search index, derived fields) is rebuilt from here.
 
 mod commit;
+pub mod facets;
 mod read;
 mod schema;
 pub mod writer;
@@ -91,6 +92,8 @@ pub struct ComplaintRecord {
     #[serde(skip)]
     pub raw: Vec<u8>,
     pub raw_content_type: String,
+    /// Derived attributes (case, category, queue, …).
+    pub facets: facets::Facets,
 }
 
 /// A superseded version of a complaint.
@@ -137,6 +140,7 @@ pub struct IndexRow {
     pub submitted_at: DateTime<FixedOffset>,
     pub title: Option<String>,
     pub body: String,
+    pub facets: facets::Facets,
 }
 
 /// Handle to the store: a pool of readers plus the single group-commit writer.

@@ -22,8 +22,14 @@ pub struct DeadLetterFilter {
 /// One row of `export`: the complaint as stored.
 pub type ExportRow = ComplaintRecord;
 
-const COMPLAINT_COLUMNS: &str = "id, seq, source, channel, external_id, revision, received_at,
-    submitted_at, title, body, text_norm, item, content_hash, raw, raw_content_type";
+const COMPLAINT_COLUMNS: &str = "c.id, c.seq, c.source, c.channel, c.external_id, c.revision,
+    c.received_at, c.submitted_at, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
+    c.raw_content_type, f.case_id, f.duplicate_of, f.category, f.tags, f.queue, f.priority,
+    f.status, f.deadline";
+
+/// Complaints with their facets.
+const COMPLAINTS_WITH_FACETS: &str =
+    "complaints c LEFT JOIN complaint_facets f ON f.complaint_id = c.id";
 
 fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
     Ok(ComplaintRecord {
@@ -42,6 +48,24 @@ fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
         content_hash: row.get("content_hash"),
         raw: row.get("raw"),
         raw_content_type: row.get("raw_content_type"),
+        facets: super::facets::from_row(row),
+    })
+}
+
+fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
+    let submitted: String = row.get("submitted_at");
+    Ok(IndexRow {
+        id: row.get("id"),
+        seq: row.get("seq"),
+        source: row.get("source"),
+        channel: row.get("channel"),
+        external_id: row.get("external_id"),
+        revision: row.get("revision"),
+        submitted_at: DateTime::parse_from_rfc3339(&submitted)
+            .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
+        title: row.get("title"),
+        body: row.get("body"),
+        facets: super::facets::from_row(row),
     })
 }
 
@@ -63,7 +87,8 @@ fn dead_letter_from_row(row: &SqliteRow) -> DeadLetterRecord {
 impl Store {
     /// One complaint by gateway id.
     pub async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError> {
-        let sql = format!("SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE id = ?");
+        let sql =
+            format!("SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} WHERE c.id = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -78,7 +103,7 @@ impl Store {
         external_id: &str,
     ) -> Result<Option<ComplaintRecord>, StoreError> {
         let sql = format!(
-            "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE source = ? AND external_id = ?"
+            "SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} WHERE c.source = ? AND c.external_id = ?"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(source)
@@ -138,41 +163,77 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<IndexRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, seq, source, channel, external_id, revision, submitted_at, title, body
-             FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
+        let sql = format!(
+            "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
+                c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
+             WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+            super::facets::SELECT_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(index_row).collect()
+    }
+
+    /// Complaints queued for re-indexing after `after` (index-queue sequence), at most
+    /// `limit` entries; returns the rows (each complaint once) and the last queue sequence.
+    pub async fn index_rows_queued(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<(Vec<IndexRow>, Option<i64>), StoreError> {
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(seq) FROM (SELECT seq FROM index_queue WHERE seq > ? ORDER BY seq LIMIT ?)",
         )
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let submitted: String = row.get("submitted_at");
-                Ok(IndexRow {
-                    id: row.get("id"),
-                    seq: row.get("seq"),
-                    source: row.get("source"),
-                    channel: row.get("channel"),
-                    external_id: row.get("external_id"),
-                    revision: row.get("revision"),
-                    submitted_at: DateTime::parse_from_rfc3339(&submitted).map_err(|e| {
-                        StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}"))
-                    })?,
-                    title: row.get("title"),
-                    body: row.get("body"),
-                })
-            })
-            .collect()
+        let Some(last) = last else {
+            return Ok((Vec::new(), None));
+        };
+        let sql = format!(
+            "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
+                c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
+             WHERE c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ? AND seq <= ?)",
+            super::facets::SELECT_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((
+            rows.iter().map(index_row).collect::<Result<_, _>>()?,
+            Some(last),
+        ))
+    }
+
+    /// Highest index-queue sequence (0 when empty).
+    pub async fn max_index_queue_seq(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM index_queue")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Forgets index-queue entries up to `seq` (the only index has followed them).
+    pub async fn prune_index_queue(&self, seq: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM index_queue WHERE seq <= ?")
+            .bind(seq)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Every complaint in sequence order, streamed (constant memory).
     pub fn export_stream(&self) -> impl Stream<Item = Result<ExportRow, StoreError>> + '_ {
-        let sql: &'static str =
-            "SELECT id, seq, source, channel, external_id, revision, received_at,
-            submitted_at, title, body, text_norm, item, content_hash, raw, raw_content_type
-            FROM complaints ORDER BY seq";
-        sqlx::query(sql)
+        let sql =
+            format!("SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} ORDER BY c.seq");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch(&self.pool)
             .map(|row| complaint_from_row(&row?))
     }

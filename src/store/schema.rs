@@ -78,13 +78,43 @@ CREATE TABLE gateway_state (
 );
 "#;
 
+const V2_FACETS: &str = r#"
+-- The derived attributes of a complaint that search filters on and export shows, one row per
+-- complaint, written by the pipeline stages that own them (each stage its own columns).
+CREATE TABLE complaint_facets (
+    complaint_id TEXT PRIMARY KEY REFERENCES complaints (id),
+    case_id      TEXT,
+    duplicate_of TEXT,
+    category     TEXT,
+    tags         TEXT NOT NULL DEFAULT '',
+    queue        TEXT,
+    priority     TEXT,
+    status       TEXT,
+    deadline     TEXT
+);
+CREATE INDEX complaint_facets_case ON complaint_facets (case_id);
+
+-- Complaints whose indexed derived attributes changed; the indexer follows this sequence as
+-- it follows `complaints.seq`, and re-indexes each listed complaint.
+CREATE TABLE index_queue (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    complaint_id TEXT NOT NULL
+);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        V1_INIT.into_sql_str(),
-        false,
-    )])
+    let migration = |version: i64, name: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(1, "init", V1_INIT),
+        migration(2, "facets", V2_FACETS),
+    ])
 }

@@ -1,0 +1,141 @@
+//! Facets: the derived attributes of a complaint that search filters on and export shows
+//! (case, category, tags, queue, priority, status, deadline). Pipeline stages set the facets
+//! they own with [`set_facets`], inside their batch transaction; a change queues the complaint
+//! for re-indexing, so search follows derived data as it follows new complaints.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteConnection;
+
+/// The facets of one complaint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Facets {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+}
+
+/// One facet column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    CaseId,
+    DuplicateOf,
+    Category,
+    /// Space-separated tag names.
+    Tags,
+    Queue,
+    Priority,
+    Status,
+    Deadline,
+}
+
+impl Facet {
+    fn column(self) -> &'static str {
+        match self {
+            Facet::CaseId => "case_id",
+            Facet::DuplicateOf => "duplicate_of",
+            Facet::Category => "category",
+            Facet::Tags => "tags",
+            Facet::Queue => "queue",
+            Facet::Priority => "priority",
+            Facet::Status => "status",
+            Facet::Deadline => "deadline",
+        }
+    }
+}
+
+/// Sets facets of `complaint_id`; queues it for re-indexing when anything changed. Returns
+/// whether anything changed.
+pub async fn set_facets(
+    tx: &mut SqliteConnection,
+    complaint_id: &str,
+    values: &[(Facet, Option<&str>)],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("INSERT INTO complaint_facets (complaint_id) VALUES (?) ON CONFLICT DO NOTHING")
+        .bind(complaint_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut changed = false;
+    for (facet, value) in values {
+        let value = match facet {
+            Facet::Tags => Some(value.unwrap_or_default()),
+            _ => *value,
+        };
+        let column = facet.column();
+        let sql = format!(
+            "UPDATE complaint_facets SET {column} = ? WHERE complaint_id = ? AND {column} IS NOT ?"
+        );
+        let result = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .bind(complaint_id)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        changed |= result.rows_affected() > 0;
+    }
+    if changed {
+        queue_for_index(tx, complaint_id).await?;
+    }
+    Ok(changed)
+}
+
+/// Queues a complaint for re-indexing (its derived data changed outside [`set_facets`]).
+pub async fn queue_for_index(
+    tx: &mut SqliteConnection,
+    complaint_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO index_queue (complaint_id) VALUES (?)")
+        .bind(complaint_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Clears every facet (a full reprocess starts from nothing; the complaints are re-indexed as
+/// the pipeline sets them again).
+pub async fn clear_all(tx: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO index_queue (complaint_id) SELECT complaint_id FROM complaint_facets")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM complaint_facets")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Reads facets from a row that selected the `complaint_facets` columns (NULL when absent).
+pub fn from_row(row: &sqlx::sqlite::SqliteRow) -> Facets {
+    use sqlx::Row;
+    let tags: Option<String> = row.try_get("tags").ok().flatten();
+    Facets {
+        case_id: row.try_get("case_id").ok().flatten(),
+        duplicate_of: row.try_get("duplicate_of").ok().flatten(),
+        category: row.try_get("category").ok().flatten(),
+        tags: tags
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        queue: row.try_get("queue").ok().flatten(),
+        priority: row.try_get("priority").ok().flatten(),
+        status: row.try_get("status").ok().flatten(),
+        deadline: row.try_get("deadline").ok().flatten(),
+    }
+}
+
+/// The facet columns, for SELECT lists joined on `complaint_facets f`.
+pub const SELECT_COLUMNS: &str =
+    "f.case_id, f.duplicate_of, f.category, f.tags, f.queue, f.priority, f.status, f.deadline";
