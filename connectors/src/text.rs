@@ -199,6 +199,37 @@ pub fn collapse_whitespace(input: &str) -> String {
     out
 }
 
+/// The `encoding="…"` of an XML declaration, when the bytes start with one (after an optional
+/// byte-order mark or whitespace).
+pub fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    let declaration = head.strip_prefix("<?xml")?.split("?>").next()?;
+    let after = declaration
+        .split("encoding")
+        .nth(1)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    Some(after[1..].split(quote).next()?.trim().to_string())
+}
+
+/// Replaces the XML declaration of already-decoded text with one that says UTF-8, so a parser
+/// that honours the declaration does not decode the text a second time.
+pub fn declare_xml_utf8(text: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = text.trim_start();
+    match trimmed
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.find("?>").map(|end| &rest[end + 2..]))
+    {
+        Some(rest) => {
+            std::borrow::Cow::Owned(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{rest}"))
+        }
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +270,18 @@ mod tests {
     }
 
     #[test]
+    fn xml_declaration_encoding_is_read_and_rewritten() {
+        let xml = b"<?xml version=\"1.0\" encoding='GB2312' ?>\n<rss/>";
+        assert_eq!(xml_declared_encoding(xml).as_deref(), Some("GB2312"));
+        assert_eq!(xml_declared_encoding(b"<rss/>"), None);
+        let text = std::str::from_utf8(xml).unwrap();
+        assert_eq!(
+            declare_xml_utf8(text),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss/>"
+        );
+    }
+
+    #[test]
     fn charset_parameter_is_found() {
         assert_eq!(
             charset_of_content_type("application/json; charset=\"GB18030\""),
@@ -255,7 +298,10 @@ mod tests {
 
     #[test]
     fn normalisation_folds_width_script_and_whitespace() {
-        assert_eq!(normalize("ＡＢＣ１２３\u{3000}投訴  電話"), "ABC123 投诉 电话");
+        assert_eq!(
+            normalize("ＡＢＣ１２３\u{3000}投訴  電話"),
+            "ABC123 投诉 电话"
+        );
         assert_eq!(normalize(" 多行\n\n文本\t内容 "), "多行 文本 内容");
     }
 }

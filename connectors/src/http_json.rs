@@ -1,0 +1,504 @@
+//! `http_json`: a JSON API pulled page by page (a hotline work-order system, a petition system's
+//! API).
+//!
+//! One poll fetches one page. Pagination follows a cursor field of the answer, a page number, or
+//! a `since` timestamp taken from the records; the cursor saved with a page is where the next
+//! poll starts, and at the end of the data it stays on the last page so new records appended
+//! there are picked up (re-reading is harmless: the store deduplicates).
+//!
+//! A run of pages (polls answered with `more = true`) is checked for loops: an upstream that hands
+//! back the cursor it was given, a cursor seen earlier in the run, or the same page content under
+//! a new page number is a [`ConnectorError::PaginationLoop`], never an endless loop.
+
+mod mapping;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub use mapping::{CANONICAL_FIELDS, MappedPage, Mapping, PageError, map_page, map_record};
+
+use crate::Channel;
+use crate::auth::{Auth, AuthConfig, EnvLookup};
+use crate::config::{ConfigError, defaults};
+use crate::connector::{Batch, BoxFuture, Connector, ConnectorError, Cursor};
+use crate::http::{HttpSettings, build_client, fetch};
+use crate::item::{ParseOptions, parse_time};
+
+/// Configuration of an `http_json` source.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpJsonConfig {
+    /// The channel this source feeds.
+    pub channel: Channel,
+    /// The endpoint that lists records, e.g. `https://12345.example.gov.cn/api/orders`.
+    pub url: String,
+    /// Credentials; secrets are named by environment variable.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Fixed query parameters sent with every request (e.g. `status = "all"`).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// JSON pointer to the array of records in an answer (`""`: the answer is the array).
+    pub items_pointer: String,
+    /// Canonical field → JSON pointer inside a record, e.g. `body = "/content"`,
+    /// `"complainant.phone" = "/citizen/mobile"`. `external_id` and `body` are required.
+    pub fields: BTreeMap<String, String>,
+    /// Keep a record's unmapped fields in the item's `meta` (default true).
+    #[serde(default = "defaults::yes")]
+    pub keep_unmapped_in_meta: bool,
+    /// How to reach the next page (default: a single page).
+    #[serde(default)]
+    pub pagination: Pagination,
+    /// Seconds to wait before polling again once caught up.
+    #[serde(default = "defaults::poll_interval_secs")]
+    pub poll_interval_secs: u64,
+    /// Whole-request timeout in seconds.
+    #[serde(default = "defaults::timeout_secs")]
+    pub timeout_secs: u64,
+    /// Largest answer accepted, in bytes.
+    #[serde(default = "defaults::max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Requests per minute to this upstream (the gateway's rate limiter enforces it).
+    #[serde(default = "defaults::max_requests_per_min")]
+    pub max_requests_per_min: u32,
+}
+
+/// How an `http_json` source pages through its records (the `[pagination]` table).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pagination {
+    /// One request returns everything.
+    #[default]
+    None,
+    /// The answer holds the next page's cursor.
+    Cursor {
+        /// Query parameter that carries the cursor, e.g. `cursor`.
+        param: String,
+        /// JSON pointer to the next cursor in an answer, e.g. `/data/next_cursor`.
+        next_pointer: String,
+    },
+    /// Pages are numbered.
+    Page {
+        /// Query parameter of the page number, e.g. `page`.
+        param: String,
+        /// Number of the first page (usually 1, sometimes 0).
+        #[serde(default = "first_page")]
+        first_page: u64,
+        /// Records per page; a shorter page is the last one. Without it, an empty page is.
+        #[serde(default)]
+        page_size: Option<u32>,
+        /// Query parameter that carries `page_size`, e.g. `pageSize`.
+        #[serde(default)]
+        page_size_param: Option<String>,
+    },
+    /// Records newer than a timestamp, taken from the records themselves.
+    Since {
+        /// Query parameter of the timestamp, e.g. `updated_after`.
+        param: String,
+        /// JSON pointer inside a record to its timestamp, e.g. `/updateTime`.
+        item_pointer: String,
+        /// Value of `param` for the very first poll; omitted from the request when unset.
+        #[serde(default)]
+        initial: Option<String>,
+        /// Records per page; a full page means more may follow.
+        #[serde(default)]
+        page_size: Option<u32>,
+        /// Query parameter that carries `page_size`.
+        #[serde(default)]
+        page_size_param: Option<String>,
+    },
+}
+
+fn first_page() -> u64 {
+    1
+}
+
+/// Where the next poll starts; stored as the cursor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Position {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    since: Option<String>,
+}
+
+/// Loop detection state for one run of `more = true` pages.
+#[derive(Debug, Default)]
+struct Run {
+    seen: HashSet<String>,
+    last_page_hash: Option<Vec<u8>>,
+}
+
+/// The `http_json` connector.
+#[derive(Debug)]
+pub struct HttpJsonConnector {
+    config: HttpJsonConfig,
+    url: reqwest::Url,
+    mapping: Mapping,
+    auth: Option<Auth>,
+    client: reqwest::Client,
+    settings: HttpSettings,
+    options: ParseOptions,
+    run: Run,
+}
+
+impl HttpJsonConnector {
+    /// Checks the configuration, reads secrets and builds the HTTP client.
+    pub fn new(
+        source: &str,
+        config: HttpJsonConfig,
+        env: EnvLookup<'_>,
+    ) -> Result<Self, ConfigError> {
+        let url = reqwest::Url::parse(&config.url)
+            .map_err(|e| ConfigError::invalid(source, "url", e.to_string()))?;
+        if !mapping::valid_pointer(&config.items_pointer) {
+            return Err(ConfigError::invalid(
+                source,
+                "items_pointer",
+                "a JSON pointer starts with `/`",
+            ));
+        }
+        for required in ["external_id", "body"] {
+            if !config.fields.contains_key(required) {
+                return Err(ConfigError::invalid(
+                    source,
+                    "fields",
+                    format!("`{required}` must be mapped"),
+                ));
+            }
+        }
+        for (field, pointer) in &config.fields {
+            if !mapping::valid_field(field) {
+                return Err(ConfigError::invalid(
+                    source,
+                    &format!("fields.{field}"),
+                    format!(
+                        "not a canonical field; expected one of {} or meta.<name>",
+                        CANONICAL_FIELDS.join(", ")
+                    ),
+                ));
+            }
+            if pointer.is_empty() || !mapping::valid_pointer(pointer) {
+                return Err(ConfigError::invalid(
+                    source,
+                    &format!("fields.{field}"),
+                    "a JSON pointer starts with `/`",
+                ));
+            }
+        }
+        match &config.pagination {
+            Pagination::Cursor { next_pointer, .. } if !mapping::valid_pointer(next_pointer) => {
+                return Err(ConfigError::invalid(
+                    source,
+                    "pagination.next_pointer",
+                    "a JSON pointer starts with `/`",
+                ));
+            }
+            Pagination::Since { item_pointer, .. } if !mapping::valid_pointer(item_pointer) => {
+                return Err(ConfigError::invalid(
+                    source,
+                    "pagination.item_pointer",
+                    "a JSON pointer starts with `/`",
+                ));
+            }
+            Pagination::Page {
+                page_size: Some(0), ..
+            }
+            | Pagination::Since {
+                page_size: Some(0), ..
+            } => {
+                return Err(ConfigError::invalid(
+                    source,
+                    "pagination.page_size",
+                    "must be at least 1",
+                ));
+            }
+            _ => {}
+        }
+        if config.timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                source,
+                "timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        let auth = config
+            .auth
+            .as_ref()
+            .map(|a| a.resolve(source, env))
+            .transpose()?;
+        let settings = HttpSettings {
+            timeout: Duration::from_secs(config.timeout_secs),
+            max_body_bytes: config.max_body_bytes,
+        };
+        let client = build_client(&settings)
+            .map_err(|e| ConfigError::invalid(source, "url", e.to_string()))?;
+        let mapping = Mapping {
+            items_pointer: config.items_pointer.clone(),
+            fields: config
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            keep_unmapped: config.keep_unmapped_in_meta,
+        };
+        Ok(HttpJsonConnector {
+            config,
+            url,
+            mapping,
+            auth,
+            client,
+            settings,
+            options: ParseOptions::default(),
+            run: Run::default(),
+        })
+    }
+
+    /// Overrides the request timeout (tests use sub-second timeouts).
+    pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), ConnectorError> {
+        self.settings.timeout = timeout;
+        self.client = build_client(&self.settings)?;
+        Ok(())
+    }
+
+    fn start_position(&self) -> Position {
+        match &self.config.pagination {
+            Pagination::None | Pagination::Cursor { .. } => Position::default(),
+            Pagination::Page { first_page, .. } => Position {
+                page: Some(*first_page),
+                ..Position::default()
+            },
+            Pagination::Since { initial, .. } => Position {
+                since: initial.clone(),
+                ..Position::default()
+            },
+        }
+    }
+
+    fn request(&self, position: &Position) -> reqwest::RequestBuilder {
+        let mut url = self.url.clone();
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &self.config.query {
+                pairs.append_pair(name, value);
+            }
+            match &self.config.pagination {
+                Pagination::None => {}
+                Pagination::Cursor { param, .. } => {
+                    if let Some(cursor) = &position.cursor {
+                        pairs.append_pair(param, cursor);
+                    }
+                }
+                Pagination::Page {
+                    param,
+                    page_size,
+                    page_size_param,
+                    ..
+                } => {
+                    let page = position.page.unwrap_or(1);
+                    pairs.append_pair(param, &page.to_string());
+                    if let (Some(size), Some(size_param)) = (page_size, page_size_param) {
+                        pairs.append_pair(size_param, &size.to_string());
+                    }
+                }
+                Pagination::Since {
+                    param,
+                    page_size,
+                    page_size_param,
+                    ..
+                } => {
+                    if let Some(since) = &position.since {
+                        pairs.append_pair(param, since);
+                    }
+                    if let (Some(size), Some(size_param)) = (page_size, page_size_param) {
+                        pairs.append_pair(size_param, &size.to_string());
+                    }
+                }
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let request = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        match &self.auth {
+            Some(auth) => auth.apply(request),
+            None => request,
+        }
+    }
+
+    async fn poll_page(
+        &mut self,
+        cursor: Option<&Cursor>,
+        now: DateTime<Utc>,
+    ) -> Result<Batch, ConnectorError> {
+        let position = cursor
+            .and_then(|c| c.decode::<Position>())
+            .unwrap_or_else(|| self.start_position());
+        let fetched = fetch(self.request(&position), &self.settings, now).await?;
+        let page = map_page(
+            &fetched.body,
+            fetched.charset(),
+            &self.mapping,
+            &self.options,
+        )
+        .map_err(|e| ConnectorError::Malformed(e.to_string()))?;
+        let page_hash = Sha256::digest(&fetched.body).to_vec();
+        let (next, more) = self.advance(&position, &page)?;
+        if more {
+            if !page.items.is_empty() && self.run.last_page_hash.as_ref() == Some(&page_hash) {
+                return Err(
+                    self.loop_error("the same page was served for two different positions".into())
+                );
+            }
+            self.run.seen.insert(position_key(&position));
+            self.run.last_page_hash = Some(page_hash);
+        } else {
+            self.run = Run::default();
+        }
+        Ok(Batch {
+            items: page.items,
+            cursor: Some(Cursor::encode(&next)),
+            more,
+            wait: if more {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(self.config.poll_interval_secs)
+            },
+            skipped: 0,
+            warnings: Vec::new(),
+            ack: None,
+        })
+    }
+
+    /// The next position and whether it is immediately worth fetching.
+    fn advance(
+        &mut self,
+        position: &Position,
+        page: &MappedPage,
+    ) -> Result<(Position, bool), ConnectorError> {
+        let count = page.items.len();
+        match &self.config.pagination {
+            Pagination::None => Ok((Position::default(), false)),
+            Pagination::Cursor { next_pointer, .. } => {
+                let next = page.document.pointer(next_pointer).and_then(|v| match v {
+                    Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+                let Some(next) = next else {
+                    return Ok((position.clone(), false));
+                };
+                if position.cursor.as_deref() == Some(next.as_str()) {
+                    if count == 0 {
+                        return Ok((position.clone(), false));
+                    }
+                    return Err(self
+                        .loop_error(format!("the upstream answered cursor `{next}` with itself")));
+                }
+                let next_position = Position {
+                    cursor: Some(next),
+                    ..Position::default()
+                };
+                if self.run.seen.contains(&position_key(&next_position)) {
+                    return Err(self.loop_error(
+                        "the upstream handed back a cursor already seen in this run".into(),
+                    ));
+                }
+                Ok((next_position, count > 0))
+            }
+            Pagination::Page { page_size, .. } => {
+                let page_number = position.page.unwrap_or(1);
+                let full = match page_size {
+                    Some(size) => count >= *size as usize,
+                    None => count > 0,
+                };
+                if full {
+                    let next = Position {
+                        page: Some(page_number + 1),
+                        ..Position::default()
+                    };
+                    Ok((next, true))
+                } else {
+                    Ok((position.clone(), false))
+                }
+            }
+            Pagination::Since {
+                item_pointer,
+                page_size,
+                ..
+            } => {
+                let current = position
+                    .since
+                    .as_ref()
+                    .and_then(|s| parse_time(&Value::String(s.clone()), &self.options).ok());
+                let mut newest: Option<(DateTime<chrono::FixedOffset>, String)> = None;
+                for record in &page.records {
+                    let Some(value) = record.pointer(item_pointer) else {
+                        continue;
+                    };
+                    let Ok(time) = parse_time(value, &self.options) else {
+                        continue;
+                    };
+                    if newest.as_ref().is_none_or(|(t, _)| time > *t) {
+                        let text = match value {
+                            Value::String(s) => s.trim().to_string(),
+                            other => other.to_string(),
+                        };
+                        newest = Some((time, text));
+                    }
+                }
+                let full = page_size.is_some_and(|size| count >= size as usize);
+                let advanced = match (&newest, current) {
+                    (Some((newest, _)), Some(current)) => *newest > current,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if full && !advanced {
+                    return Err(self.loop_error(format!(
+                        "a full page of {count} records is not newer than `since`; raise page_size"
+                    )));
+                }
+                let next = match (advanced, newest) {
+                    (true, Some((_, text))) => Position {
+                        since: Some(text),
+                        ..Position::default()
+                    },
+                    _ => position.clone(),
+                };
+                Ok((next, full || (page_size.is_none() && advanced)))
+            }
+        }
+    }
+
+    fn loop_error(&mut self, message: String) -> ConnectorError {
+        self.run = Run::default();
+        ConnectorError::PaginationLoop(message)
+    }
+}
+
+fn position_key(position: &Position) -> String {
+    serde_json::to_string(position).expect("a position always serialises")
+}
+
+impl Connector for HttpJsonConnector {
+    fn poll<'a>(
+        &'a mut self,
+        cursor: Option<&'a Cursor>,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Batch, ConnectorError>> {
+        Box::pin(self.poll_page(cursor, now))
+    }
+}
+
+#[cfg(test)]
+mod tests;
