@@ -25,9 +25,7 @@ impl BodyFormat {
             .map(|m| m.trim().to_ascii_lowercase())
             .unwrap_or_default();
         match media.as_str() {
-            "application/x-ndjson"
-            | "application/jsonl"
-            | "application/x-jsonlines"
+            "application/x-ndjson" | "application/jsonl" | "application/x-jsonlines"
             | "application/jsonlines" => BodyFormat::JsonLines,
             _ => BodyFormat::Json,
         }
@@ -184,14 +182,7 @@ mod tests {
 
     #[test]
     fn single_object_array_and_lines() {
-        let one = split_body(
-            br#"{"external_id":"1","body":"a"}"#,
-            BodyFormat::Json,
-            None,
-            10,
-            &opts(),
-        )
-        .unwrap();
+        let one = split_body(br#"{"external_id":"1","body":"a"}"#, BodyFormat::Json, None, 10, &opts()).unwrap();
         assert_eq!(one.len(), 1);
         assert!(one[0].parsed.is_ok());
 
@@ -206,10 +197,7 @@ mod tests {
         let lines = "{\"external_id\":\"1\",\"body\":\"a\"}\n\n{broken\n{\"external_id\":\"3\",\"body\":\"c\"}\r\n";
         let items = split_body(lines.as_bytes(), BodyFormat::JsonLines, None, 10, &opts()).unwrap();
         assert_eq!(items.len(), 3);
-        assert!(matches!(
-            items[1].parsed,
-            Err(ItemError::Json { line: 3, .. })
-        ));
+        assert!(matches!(items[1].parsed, Err(ItemError::Json { line: 3, .. })));
         assert_eq!(items[1].raw, b"{broken");
     }
 
@@ -238,14 +226,8 @@ mod tests {
 
     #[test]
     fn content_type_selects_format() {
-        assert_eq!(
-            BodyFormat::from_content_type(Some("application/x-ndjson; charset=utf-8")),
-            BodyFormat::JsonLines
-        );
-        assert_eq!(
-            BodyFormat::from_content_type(Some("application/json")),
-            BodyFormat::Json
-        );
+        assert_eq!(BodyFormat::from_content_type(Some("application/x-ndjson; charset=utf-8")), BodyFormat::JsonLines);
+        assert_eq!(BodyFormat::from_content_type(Some("application/json")), BodyFormat::Json);
         assert_eq!(BodyFormat::from_content_type(None), BodyFormat::Json);
     }
 }

@@ -63,9 +63,7 @@ impl fmt::Display for Channel {
 
 /// Error for a channel name that is not one of [`Channel::ALL`].
 #[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "unknown channel `{0}`; expected one of petition, hotline, online, media, economic, transfer, email, other"
-)]
+#[error("unknown channel `{0}`; expected one of petition, hotline, online, media, economic, transfer, email, other")]
 pub struct UnknownChannel(pub String);
 
 impl FromStr for Channel {

@@ -175,8 +175,8 @@ impl Item {
             Value::Object(object) => object,
             other => return Err(ItemError::NotObject(json_kind(&other))),
         };
-        let external_id =
-            take_id(&mut object, "external_id")?.ok_or(ItemError::Missing("external_id"))?;
+        let external_id = take_id(&mut object, "external_id")?
+            .ok_or(ItemError::Missing("external_id"))?;
         if external_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
             return Err(ItemError::invalid(
                 "external_id",
@@ -194,9 +194,7 @@ impl Item {
         }
         let submitted_at = match object.remove("submitted_at") {
             None | Some(Value::Null) => None,
-            Some(v) => {
-                Some(parse_time(&v, options).map_err(|p| ItemError::invalid("submitted_at", p))?)
-            }
+            Some(v) => Some(parse_time(&v, options).map_err(|p| ItemError::invalid("submitted_at", p))?),
         };
         let complainant = take_object(&mut object, "complainant")?
             .map(parse_complainant)
@@ -266,10 +264,7 @@ pub fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn take_id(
-    object: &mut Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<String>, ItemError> {
+fn take_id(object: &mut Map<String, Value>, field: &'static str) -> Result<Option<String>, ItemError> {
     match object.remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
@@ -441,21 +436,14 @@ pub fn parse_time(value: &Value, options: &ParseOptions) -> Result<DateTime<Fixe
     match value {
         Value::Number(n) => {
             let secs = n.as_i64().ok_or("expected whole unix seconds")?;
-            let secs = if secs.abs() > 100_000_000_000 {
-                secs / 1000
-            } else {
-                secs
-            };
+            let secs = if secs.abs() > 100_000_000_000 { secs / 1000 } else { secs };
             offset
                 .timestamp_opt(secs, 0)
                 .single()
                 .ok_or_else(|| format!("unix time {secs} is out of range"))
         }
         Value::String(s) => parse_time_str(s.trim(), offset),
-        other => Err(format!(
-            "expected a timestamp string, found {}",
-            json_kind(other)
-        )),
+        other => Err(format!("expected a timestamp string, found {}", json_kind(other))),
     }
 }
 
@@ -464,12 +452,7 @@ fn parse_time_str(s: &str, offset: FixedOffset) -> Result<DateTime<FixedOffset>,
         return Ok(t);
     }
     let unified = s.replace('/', "-");
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(&unified, format) {
             return offset
                 .from_local_datetime(&naive)
@@ -479,10 +462,7 @@ fn parse_time_str(s: &str, offset: FixedOffset) -> Result<DateTime<FixedOffset>,
     }
     if let Ok(date) = NaiveDate::parse_from_str(&unified, "%Y-%m-%d") {
         let naive = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-        return Ok(offset
-            .from_local_datetime(&naive)
-            .single()
-            .expect("fixed offsets are unambiguous"));
+        return Ok(offset.from_local_datetime(&naive).single().expect("fixed offsets are unambiguous"));
     }
     Err(format!(
         "`{s}` is not a timestamp (expected RFC 3339 such as 2024-05-01T09:30:00+08:00)"

@@ -46,9 +46,7 @@ impl std::str::FromStr for TableFormat {
             "jsonl" => Ok(TableFormat::Jsonl),
             "csv" => Ok(TableFormat::Csv),
             "xlsx" => Ok(TableFormat::Xlsx),
-            other => Err(format!(
-                "unknown format `{other}`; expected jsonl, csv or xlsx"
-            )),
+            other => Err(format!("unknown format `{other}`; expected jsonl, csv or xlsx")),
         }
     }
 }
@@ -79,30 +77,20 @@ pub fn read_table(
     options: &ParseOptions,
 ) -> Result<Vec<RawItem>, TableError> {
     match format {
-        TableFormat::Jsonl => {
-            match split_body(bytes, BodyFormat::JsonLines, None, usize::MAX, options) {
-                Err(BodyError::Empty) => Ok(Vec::new()),
-                other => Ok(other?),
-            }
-        }
+        TableFormat::Jsonl => match split_body(bytes, BodyFormat::JsonLines, None, usize::MAX, options) {
+            Err(BodyError::Empty) => Ok(Vec::new()),
+            other => Ok(other?),
+        },
         TableFormat::Csv => read_csv(bytes, columns, options),
         TableFormat::Xlsx => read_xlsx(bytes, columns, options),
     }
 }
 
-fn read_csv(
-    bytes: &[u8],
-    columns: &ColumnMap,
-    options: &ParseOptions,
-) -> Result<Vec<RawItem>, TableError> {
+fn read_csv(bytes: &[u8], columns: &ColumnMap, options: &ParseOptions) -> Result<Vec<RawItem>, TableError> {
     let decoded = decode(bytes, None)?;
     let text = decoded.text.as_str();
     let content_type = content_type_for("text/csv", decoded.encoding);
-    let delimiter = if text
-        .lines()
-        .next()
-        .is_some_and(|h| h.contains('\t') && !h.contains(','))
-    {
+    let delimiter = if text.lines().next().is_some_and(|h| h.contains('\t') && !h.contains(',')) {
         b'\t'
     } else {
         b','
@@ -143,29 +131,13 @@ fn read_csv(
                     ));
                     continue;
                 }
-                let cells = headers
-                    .iter()
-                    .zip(record.iter())
-                    .map(|(h, v)| (h.as_str(), v.to_string()));
-                items.push(RawItem::from_value(
-                    row_to_value(cells),
-                    raw,
-                    content_type.clone(),
-                    options,
-                ));
+                let cells = headers.iter().zip(record.iter()).map(|(h, v)| (h.as_str(), v.to_string()));
+                items.push(RawItem::from_value(row_to_value(cells), raw, content_type.clone(), options));
             }
             Err(err) => {
-                let end = err
-                    .position()
-                    .map(|p| p.byte() as usize)
-                    .unwrap_or(text.len())
-                    .max(start);
+                let end = err.position().map(|p| p.byte() as usize).unwrap_or(text.len()).max(start);
                 let raw = raw_bytes_of(&text[start..end.min(text.len())], decoded.encoding);
-                items.push(RawItem::failed(
-                    raw,
-                    content_type.clone(),
-                    ItemError::Mapping(format!("CSV line {line}: {err}")),
-                ));
+                items.push(RawItem::failed(raw, content_type.clone(), ItemError::Mapping(format!("CSV line {line}: {err}"))));
                 if err.is_io_error() {
                     break;
                 }
@@ -175,14 +147,10 @@ fn read_csv(
     Ok(items)
 }
 
-fn read_xlsx(
-    bytes: &[u8],
-    columns: &ColumnMap,
-    options: &ParseOptions,
-) -> Result<Vec<RawItem>, TableError> {
+fn read_xlsx(bytes: &[u8], columns: &ColumnMap, options: &ParseOptions) -> Result<Vec<RawItem>, TableError> {
     use calamine::{Reader, Xlsx};
-    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| TableError::Xlsx(e.to_string()))?;
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: calamine::XlsxError| TableError::Xlsx(e.to_string()))?;
     let range = workbook
         .worksheet_range_at(0)
         .ok_or_else(|| TableError::Xlsx("the workbook has no worksheet".into()))?
@@ -199,11 +167,7 @@ fn read_xlsx(
     }
     let mut items = Vec::new();
     for row in rows {
-        let cells: Vec<(&str, String)> = headers
-            .iter()
-            .zip(row)
-            .map(|(h, c)| (h.as_str(), cell_text(c)))
-            .collect();
+        let cells: Vec<(&str, String)> = headers.iter().zip(row).map(|(h, c)| (h.as_str(), cell_text(c))).collect();
         if cells.iter().all(|(_, v)| v.trim().is_empty()) {
             continue;
         }
@@ -213,12 +177,7 @@ fn read_xlsx(
             .map(|(h, v)| (h.to_string(), Value::String(v.clone())))
             .collect();
         let raw = serde_json::to_vec(&verbatim).expect("a map always serialises");
-        items.push(RawItem::from_value(
-            row_to_value(cells.into_iter()),
-            raw,
-            "application/json".into(),
-            options,
-        ));
+        items.push(RawItem::from_value(row_to_value(cells.into_iter()), raw, "application/json".into(), options));
     }
     Ok(items)
 }
@@ -243,10 +202,7 @@ fn cell_text(cell: &calamine::Data) -> String {
 
 fn canonical_column(header: &str, columns: &ColumnMap) -> String {
     let header = header.trim().trim_start_matches('\u{feff}').trim();
-    columns
-        .get(header)
-        .cloned()
-        .unwrap_or_else(|| header.to_string())
+    columns.get(header).cloned().unwrap_or_else(|| header.to_string())
 }
 
 /// Builds a (nested) JSON object from `header → cell` pairs; empty cells are skipped.

@@ -298,10 +298,7 @@ mod tests {
 
     #[test]
     fn normalisation_folds_width_script_and_whitespace() {
-        assert_eq!(
-            normalize("ＡＢＣ１２３\u{3000}投訴  電話"),
-            "ABC123 投诉 电话"
-        );
+        assert_eq!(normalize("ＡＢＣ１２３\u{3000}投訴  電話"), "ABC123 投诉 电话");
         assert_eq!(normalize(" 多行\n\n文本\t内容 "), "多行 文本 内容");
     }
 }

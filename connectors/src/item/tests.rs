@@ -34,10 +34,7 @@ fn full_item_round_trips() {
         "attachments": ["https://example.org/a.jpg", {"url": "https://example.org/b.pdf", "name": "材料"}]
     }))
     .unwrap();
-    assert_eq!(
-        item.submitted_at.unwrap().to_rfc3339(),
-        "2024-03-04T09:15:00+08:00"
-    );
+    assert_eq!(item.submitted_at.unwrap().to_rfc3339(), "2024-03-04T09:15:00+08:00");
     let person = item.complainant.as_ref().unwrap();
     assert_eq!(person.name.as_deref(), Some("王某"));
     assert!(!person.anonymous);
@@ -51,38 +48,14 @@ fn full_item_round_trips() {
 #[test]
 fn errors_name_the_field() {
     let cases = [
-        (
-            json!({"body": "内容"}),
-            "missing required field `external_id`",
-        ),
-        (
-            json!({"external_id": "a", "body": " \n "}),
-            "missing required field `body`",
-        ),
-        (
-            json!({"external_id": "a", "body": "x", "submitted_at": "yesterday"}),
-            "field `submitted_at`",
-        ),
-        (
-            json!({"external_id": "a", "body": "x", "location": {"lat": 200}}),
-            "field `location.lat`",
-        ),
-        (
-            json!({"external_id": "a", "body": "x", "complainant": {"phone": []}}),
-            "field `complainant.phone`",
-        ),
-        (
-            json!({"external_id": ["a"], "body": "x"}),
-            "field `external_id`",
-        ),
-        (
-            json!({"external_id": "a", "body": "x", "attachments": [{"name": "n"}]}),
-            "attachments[0].url",
-        ),
-        (
-            json!(["not", "an", "object"]),
-            "must be a JSON object, found an array",
-        ),
+        (json!({"body": "内容"}), "missing required field `external_id`"),
+        (json!({"external_id": "a", "body": " \n "}), "missing required field `body`"),
+        (json!({"external_id": "a", "body": "x", "submitted_at": "yesterday"}), "field `submitted_at`"),
+        (json!({"external_id": "a", "body": "x", "location": {"lat": 200}}), "field `location.lat`"),
+        (json!({"external_id": "a", "body": "x", "complainant": {"phone": []}}), "field `complainant.phone`"),
+        (json!({"external_id": ["a"], "body": "x"}), "field `external_id`"),
+        (json!({"external_id": "a", "body": "x", "attachments": [{"name": "n"}]}), "attachments[0].url"),
+        (json!(["not", "an", "object"]), "must be a JSON object, found an array"),
     ];
     for (value, expected) in cases {
         let err = parse(value.clone()).unwrap_err().to_string();
@@ -92,11 +65,8 @@ fn errors_name_the_field() {
 
 #[test]
 fn malformed_json_reports_line_and_column() {
-    let err = Item::from_json_str(
-        "{\n  \"external_id\": \"a\",\n  \"body\": \"x\"\n  oops",
-        &ParseOptions::default(),
-    )
-    .unwrap_err();
+    let err = Item::from_json_str("{\n  \"external_id\": \"a\",\n  \"body\": \"x\"\n  oops", &ParseOptions::default())
+        .unwrap_err();
     match err {
         ItemError::Json { line, column, .. } => assert_eq!((line, column), (4, 3)),
         other => panic!("unexpected {other:?}"),
@@ -106,8 +76,7 @@ fn malformed_json_reports_line_and_column() {
 #[test]
 fn content_hash_ignores_key_order_and_whitespace() {
     let a = parse(json!({"external_id": "a", "body": "噪音扰民", "title": "夜间施工"})).unwrap();
-    let b =
-        parse(json!({"title": " 夜间施工 ", "body": "噪音扰民\r\n", "external_id": "a"})).unwrap();
+    let b = parse(json!({"title": " 夜间施工 ", "body": "噪音扰民\r\n", "external_id": "a"})).unwrap();
     let c = parse(json!({"external_id": "a", "body": "噪音扰民！", "title": "夜间施工"})).unwrap();
     assert_eq!(a.content_hash(), b.content_hash());
     assert_ne!(a.content_hash(), c.content_hash());
@@ -123,10 +92,6 @@ fn times_in_several_shapes() {
         (json!(1704164645), "2024-01-02T11:04:05+08:00"),
         (json!(1704164645000i64), "2024-01-02T11:04:05+08:00"),
     ] {
-        assert_eq!(
-            parse_time(&input, &o).unwrap().to_rfc3339(),
-            expected,
-            "{input}"
-        );
+        assert_eq!(parse_time(&input, &o).unwrap().to_rfc3339(), expected, "{input}");
     }
 }

@@ -15,20 +15,10 @@ fn csv_rows_become_items_with_nested_fields_and_meta() {
     assert_eq!(items.len(), 3);
     let first = items[0].parsed.as_ref().unwrap();
     assert_eq!(first.body, "夜间施工噪音，\n影响休息");
-    assert_eq!(
-        first.complainant.as_ref().unwrap().phone.as_deref(),
-        Some("13900000000")
-    );
-    assert_eq!(
-        first.location.as_ref().unwrap().district.as_deref(),
-        Some("A1区")
-    );
+    assert_eq!(first.complainant.as_ref().unwrap().phone.as_deref(), Some("13900000000"));
+    assert_eq!(first.location.as_ref().unwrap().district.as_deref(), Some("A1区"));
     assert_eq!(first.meta["来源窗口"], "东门窗口");
-    assert!(
-        String::from_utf8(items[0].raw.clone())
-            .unwrap()
-            .starts_with("p-1,噪音扰民")
-    );
+    assert!(String::from_utf8(items[0].raw.clone()).unwrap().starts_with("p-1,噪音扰民"));
     assert!(matches!(items[1].parsed, Err(ItemError::Missing("body"))));
     assert_eq!(items[1].raw, b"p-2,,,,,");
     assert!(items[2].parsed.is_ok());
@@ -40,34 +30,22 @@ fn gb18030_csv_is_detected_and_raw_bytes_stay_in_gb18030() {
     let items = read_table(&bytes, TableFormat::Csv, &ColumnMap::new(), &opts()).unwrap();
     assert_eq!(items.len(), 3);
     assert_eq!(items[2].parsed.as_ref().unwrap().body, "学校违规收取资料费");
-    assert!(
-        items[2].content_type.contains("gb18030") || items[2].content_type.contains("GBK"),
-        "{}",
-        items[2].content_type
-    );
-    let expected =
-        crate::text::encode("p-3,乱收费,学校违规收取资料费,,A2区,", encoding_rs::GB18030);
+    assert!(items[2].content_type.contains("gb18030") || items[2].content_type.contains("GBK"), "{}", items[2].content_type);
+    let expected = crate::text::encode("p-3,乱收费,学校违规收取资料费,,A2区,", encoding_rs::GB18030);
     assert_eq!(items[2].raw, expected);
 }
 
 #[test]
 fn column_map_renames_headers() {
     let csv = "编号,内容,来信人电话\nx1,垃圾清运不及时,13700000000\n";
-    let columns: ColumnMap = [
-        ("编号", "external_id"),
-        ("内容", "body"),
-        ("来信人电话", "complainant.phone"),
-    ]
-    .into_iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect();
+    let columns: ColumnMap = [("编号", "external_id"), ("内容", "body"), ("来信人电话", "complainant.phone")]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     let items = read_table(csv.as_bytes(), TableFormat::Csv, &columns, &opts()).unwrap();
     let item = items[0].parsed.as_ref().unwrap();
     assert_eq!(item.external_id, "x1");
-    assert_eq!(
-        item.complainant.as_ref().unwrap().phone.as_deref(),
-        Some("13700000000")
-    );
+    assert_eq!(item.complainant.as_ref().unwrap().phone.as_deref(), Some("13700000000"));
 }
 
 #[test]
@@ -89,12 +67,6 @@ fn formats_from_paths() {
 
 #[test]
 fn not_a_spreadsheet_is_a_clear_error() {
-    let err = read_table(
-        b"PK\x03\x04garbage",
-        TableFormat::Xlsx,
-        &ColumnMap::new(),
-        &opts(),
-    )
-    .unwrap_err();
+    let err = read_table(b"PK\x03\x04garbage", TableFormat::Xlsx, &ColumnMap::new(), &opts()).unwrap_err();
     assert!(matches!(err, TableError::Xlsx(_)), "{err}");
 }
