@@ -99,7 +99,7 @@ impl Batch {
 }
 
 /// A pull source. See the module documentation for the contract.
-pub trait Connector: Send {
+pub trait Connector: Send + std::fmt::Debug {
     /// Fetches the next batch after `cursor` (`None`: the first poll ever). `now` is the runtime's
     /// clock, injected so that windows and schedules are testable.
     fn poll<'a>(

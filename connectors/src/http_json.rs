@@ -132,8 +132,11 @@ struct Position {
 /// Loop detection state for one run of `more = true` pages.
 #[derive(Debug, Default)]
 struct Run {
+    /// Positions fetched in this run.
     seen: HashSet<String>,
-    last_page_hash: Option<Vec<u8>>,
+    /// The last position fetched and the hash of its page. Polling the same position again is
+    /// the runtime retrying (a failed commit), not a loop.
+    last: Option<(String, Vec<u8>)>,
 }
 
 /// The `http_json` connector.
@@ -353,15 +356,20 @@ impl HttpJsonConnector {
         )
         .map_err(|e| ConnectorError::Malformed(e.to_string()))?;
         let page_hash = Sha256::digest(&fetched.body).to_vec();
+        let key = position_key(&position);
         let (next, more) = self.advance(&position, &page)?;
         if more {
-            if !page.items.is_empty() && self.run.last_page_hash.as_ref() == Some(&page_hash) {
+            let same_page_elsewhere =
+                self.run.last.as_ref().is_some_and(|(last_key, last_hash)| {
+                    *last_key != key && *last_hash == page_hash
+                });
+            if same_page_elsewhere && !page.items.is_empty() {
                 return Err(
                     self.loop_error("the same page was served for two different positions".into())
                 );
             }
-            self.run.seen.insert(position_key(&position));
-            self.run.last_page_hash = Some(page_hash);
+            self.run.seen.insert(key.clone());
+            self.run.last = Some((key, page_hash));
         } else {
             self.run = Run::default();
         }

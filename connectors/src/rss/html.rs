@@ -38,20 +38,13 @@ pub fn html_to_text(html: &str) -> String {
             };
             continue;
         }
-        if matches!(
-            name.as_str(),
-            "br" | "p"
-                | "div"
-                | "li"
-                | "tr"
-                | "h1"
-                | "h2"
-                | "h3"
-                | "h4"
-                | "h5"
-                | "h6"
-                | "blockquote"
-        ) {
+        // A line break after each block (on its end tag, so `</p><p>` is one break) and at `<br>`.
+        let block_end = tag.starts_with('/')
+            && matches!(
+                name.as_str(),
+                "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote"
+            );
+        if block_end || name == "br" {
             out.push('\n');
         }
     }
