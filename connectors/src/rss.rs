@@ -400,10 +400,10 @@ fn entry_spans(text: &str) -> Option<Vec<String>> {
                     start = before;
                 }
             }
-            quick_xml::events::Event::Empty(e) => {
-                if depth_in_entry == 0 && is_entry(e.local_name().as_ref()) {
-                    spans.push(text.get(before..after)?.to_string());
-                }
+            quick_xml::events::Event::Empty(e)
+                if depth_in_entry == 0 && is_entry(e.local_name().as_ref()) =>
+            {
+                spans.push(text.get(before..after)?.to_string());
             }
             quick_xml::events::Event::End(_) if depth_in_entry > 0 => {
                 depth_in_entry -= 1;

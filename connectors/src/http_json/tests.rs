@@ -4,7 +4,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::TimeZone;
 use serde_json::json;
 
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::Channel;
+use crate::auth::AuthConfig;
 use crate::item::ItemError;
 use crate::testing::{Recorded, Reply, TestServer};
 

@@ -4,6 +4,7 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::connector::Disposition;
+use crate::raw::RawItem;
 use crate::testing::{Recorded, Reply, TestServer};
 
 fn opts() -> ParseOptions {
