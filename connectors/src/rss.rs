@@ -219,6 +219,9 @@ pub fn parse_feed(
         .or_else(|| xml_declared_encoding(body));
     let decoded = decode(body, label.as_deref())?;
     let text = declare_xml_utf8(&decoded.text);
+    if !text.trim_start().starts_with('{') {
+        check_xml_depth(&text)?;
+    }
     let parser = feed_rs::parser::Builder::new()
         // Only called for entries without an id: the link is the next best stable id. An
         // empty answer makes `entry_item` hash the entry's text instead of a random UUID.
@@ -372,6 +375,31 @@ fn entry_fields(entry: &feed_rs::model::Entry) -> EntryFields {
         .map(|l| l.href.trim().to_string())
         .filter(|h| !h.is_empty());
     EntryFields { title, text, url }
+}
+
+/// Deepest XML nesting accepted in a feed (real feeds stay under ten); refusing deeper documents
+/// before feed-rs sees them keeps a hostile feed from exhausting the stack.
+pub const MAX_FEED_DEPTH: usize = 64;
+
+fn check_xml_depth(text: &str) -> Result<(), FeedError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => {
+                depth += 1;
+                if depth > MAX_FEED_DEPTH {
+                    return Err(FeedError::Parse(format!(
+                        "elements nested deeper than {MAX_FEED_DEPTH} levels"
+                    )));
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
+            // Well-formedness is feed-rs's to judge and report.
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// The verbatim text of each entry (`<item>`, `<entry>`, or a JSON Feed `items` element), in

@@ -170,6 +170,10 @@ fn list_elements(top: &RawValue) -> Result<Vec<&RawValue>, serde_json::Error> {
     Ok(vec![top])
 }
 
+/// Deepest XML nesting accepted. GeoReport documents are four levels deep; the limit keeps a
+/// hostile document from exhausting the stack of the recursive tree walk.
+pub const MAX_XML_DEPTH: usize = 64;
+
 /// An XML element as a tree, with its span in the text.
 #[derive(Debug, Default)]
 struct Element {
@@ -230,6 +234,12 @@ fn xml_tree(text: &str) -> Result<Element, ParseError> {
             Event::Start(start) => {
                 if root.is_some() {
                     return Err(xml_error(&reader, "content after the root element".into()));
+                }
+                if stack.len() >= MAX_XML_DEPTH {
+                    return Err(xml_error(
+                        &reader,
+                        format!("elements nested deeper than {MAX_XML_DEPTH} levels"),
+                    ));
                 }
                 stack.push(Element {
                     name: start.local_name().as_ref().to_string(),

@@ -259,6 +259,9 @@ fn broken_documents_are_errors() {
         parse_xml("<a>&bogus;</a>"),
         Err(ParseError::Xml { .. })
     ));
+    let deep = format!("{}{}", "<a>".repeat(200_000), "</a>".repeat(200_000));
+    let err = parse_xml(&deep).unwrap_err().to_string();
+    assert!(err.contains("deeper than 64"), "{err}");
 }
 
 /// A request held by the fake server.

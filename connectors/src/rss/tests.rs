@@ -191,6 +191,17 @@ fn gb2312_feeds_are_decoded_whatever_the_label_says() {
 }
 
 #[test]
+fn a_pathologically_deep_feed_is_refused_not_a_stack_overflow() {
+    let deep = format!(
+        "<rss version=\"2.0\"><channel><item>{}{}</item></channel></rss>",
+        "<x>".repeat(200_000),
+        "</x>".repeat(200_000)
+    );
+    let err = parse_feed(deep.as_bytes(), None, &[], true, &ParseOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("deeper than 64"), "{err}");
+}
+
+#[test]
 fn not_a_feed_is_an_error() {
     let err = parse_feed(
         b"<html><body>502 Bad Gateway</body></html>",
