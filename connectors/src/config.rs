@@ -33,12 +33,17 @@ pub mod defaults {
     pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
     /// Largest file read from a drop folder, in bytes (256 MiB).
     pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+    /// http_json: number of the first page.
+    pub const FIRST_PAGE: u64 = 1;
     /// Requests per minute to one upstream (enforced by the gateway's rate limiter).
     pub const MAX_REQUESTS_PER_MIN: u32 = 60;
     /// Open311: the longest query window servers accept, in days.
     pub const OPEN311_WINDOW_DAYS: u64 = 90;
     /// Open311: the result cap servers apply to one query.
     pub const OPEN311_MAX_RESULTS: usize = 1000;
+    /// Open311: query parameters of the window, as the GeoReport v2 spec names them.
+    pub const OPEN311_START_PARAM: &str = "start_date";
+    pub const OPEN311_END_PARAM: &str = "end_date";
     /// Open311: the smallest window a full answer is split down to, in seconds.
     pub const OPEN311_MIN_WINDOW_SECS: u64 = 60;
     /// Open311: how far back to re-read once caught up (late writes upstream), in seconds.
@@ -67,6 +72,9 @@ pub mod defaults {
     }
     pub(crate) fn max_file_bytes() -> u64 {
         MAX_FILE_BYTES
+    }
+    pub(crate) fn first_page() -> u64 {
+        FIRST_PAGE
     }
     pub(crate) fn max_requests_per_min() -> u32 {
         MAX_REQUESTS_PER_MIN

@@ -1,6 +1,7 @@
 //! `open311`: an Open311 GeoReport v2 client for the online government portal.
 //!
-//! The connector walks time windows with `GET {base_url}/requests.{json|xml}?start_date=…&end_date=…`.
+//! The connector walks time windows with `GET {base_url}/requests.{json|xml}?start_date=…&end_date=…`
+//! (parameter names configurable, for servers that filter by update time).
 //! Servers cap one query at 90 days or 1,000 results, so a window is at most `window_days`
 //! long, and a window that comes back full (`max_results` records) may have been cut: it is
 //! split in half and re-queried (nothing is emitted for it) down to `min_window_secs`. Once the
@@ -63,6 +64,15 @@ pub struct Open311Config {
     /// Only requests with this status (`open`, `closed`); all when unset.
     #[serde(default)]
     pub status: Option<String>,
+    /// Query parameter of the window start. The spec's `start_date` filters on the time a
+    /// request was made; a server that offers an update-time filter (often `updated_after`) can
+    /// be walked by update time instead, so status changes of older requests come in as
+    /// revisions.
+    #[serde(default = "start_param")]
+    pub start_param: String,
+    /// Query parameter of the window end (`end_date`, or e.g. `updated_before`).
+    #[serde(default = "end_param")]
+    pub end_param: String,
     /// Credentials, for servers that require them on reads.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
@@ -98,6 +108,12 @@ pub struct Open311Config {
     pub max_requests_per_min: u32,
 }
 
+fn start_param() -> String {
+    defaults::OPEN311_START_PARAM.to_string()
+}
+fn end_param() -> String {
+    defaults::OPEN311_END_PARAM.to_string()
+}
 fn backfill_days() -> u64 {
     defaults::OPEN311_BACKFILL_DAYS
 }
@@ -234,8 +250,8 @@ impl Open311Connector {
             if let Some(status) = &self.config.status {
                 pairs.append_pair("status", status);
             }
-            pairs.append_pair("start_date", &format_time(start));
-            pairs.append_pair("end_date", &format_time(end));
+            pairs.append_pair(&self.config.start_param, &format_time(start));
+            pairs.append_pair(&self.config.end_param, &format_time(end));
         }
         let request = self.client.get(url);
         match &self.auth {

@@ -66,7 +66,7 @@ pub enum Pagination {
         /// Query parameter of the page number, e.g. `page`.
         param: String,
         /// Number of the first page (usually 1, sometimes 0).
-        #[serde(default = "first_page")]
+        #[serde(default = "defaults::first_page")]
         first_page: u64,
         /// Records per page; a shorter page is the last one. Without it, an empty page is.
         #[serde(default)]
@@ -91,8 +91,4 @@ pub enum Pagination {
         #[serde(default)]
         page_size_param: Option<String>,
     },
-}
-
-fn first_page() -> u64 {
-    1
 }

@@ -524,6 +524,26 @@ async fn failures_are_classified_and_the_window_does_not_move() {
 }
 
 #[tokio::test]
+async fn window_parameters_can_follow_update_time() {
+    let server = TestServer::start(|_| Reply::json("[]")).await;
+    let mut config = config(&server.base);
+    config.start_param = "updated_after".into();
+    config.end_param = "updated_before".into();
+    let mut connector = connector(config);
+    connector.poll(None, utc(2024, 1, 3, 0)).await.unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(
+        request.query("updated_after").as_deref(),
+        Some("2024-01-01T00:00:00Z")
+    );
+    assert_eq!(
+        request.query("updated_before").as_deref(),
+        Some("2024-01-03T00:00:00Z")
+    );
+    assert_eq!(request.query("start_date"), None);
+}
+
+#[tokio::test]
 async fn a_stalled_server_times_out() {
     let server = TestServer::start(|_| Reply::Stall).await;
     let mut connector = connector(config(&server.base));
