@@ -1,7 +1,8 @@
 //! Outbound HTTP shared by the HTTP-based connectors: one client per source, one fetch that
 //! classifies every failure into a [`ConnectorError`] the runtime can act on.
 //!
-//! The fetch never retries and never sleeps. It reads the body in chunks so a body larger than
+//! The fetch never retries and never sleeps. A `file://` URL is read from disk as if a server
+//! had answered 200, so sample upstreams need no server. It reads the body in chunks so a body larger than
 //! `max_body_bytes` is refused without being held in memory, and an answer cut short is
 //! [`ConnectorError::Truncated`] (retryable), never a short page taken for the whole.
 
@@ -61,12 +62,18 @@ impl Fetched {
     }
 }
 
-/// Sends `request` and reads the whole answer; `now` converts an HTTP-date `Retry-After`.
+/// Sends `request` (built for `url`) and reads the whole answer; `now` converts an HTTP-date
+/// `Retry-After`.
 pub async fn fetch(
+    url: &reqwest::Url,
     request: reqwest::RequestBuilder,
     settings: &HttpSettings,
     now: DateTime<Utc>,
 ) -> Result<Fetched, ConnectorError> {
+    // reqwest refuses `file://` when the request is built, hence the URL beside the request.
+    if url.scheme() == "file" {
+        return fetch_file(url, settings).await;
+    }
     let mut response = request
         .send()
         .await
@@ -133,6 +140,37 @@ pub async fn fetch(
     })
 }
 
+/// Reads a `file://` URL as if a server had answered 200 with the file, so sample upstreams
+/// (and offline demos) need no server. The query string is ignored.
+async fn fetch_file(
+    url: &reqwest::Url,
+    settings: &HttpSettings,
+) -> Result<Fetched, ConnectorError> {
+    let path = url
+        .to_file_path()
+        .map_err(|()| ConnectorError::Config(format!("`{url}` is not a local file path")))?;
+    let io = |e: std::io::Error| ConnectorError::Io(format!("{}: {e}", path.display()));
+    let length = tokio::fs::metadata(&path).await.map_err(io)?.len();
+    if length > settings.max_body_bytes {
+        return Err(ConnectorError::TooLarge {
+            max_bytes: settings.max_body_bytes,
+        });
+    }
+    let body = tokio::fs::read(&path).await.map_err(io)?;
+    let content_type = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Some("application/json"),
+        Some("xml" | "rss" | "atom") => Some("application/xml"),
+        _ => None,
+    };
+    Ok(Fetched {
+        status: 200,
+        content_type: content_type.map(str::to_string),
+        etag: None,
+        last_modified: None,
+        body,
+    })
+}
+
 fn classify(error: reqwest::Error, timeout: Duration) -> ConnectorError {
     if error.is_timeout() {
         return ConnectorError::Timeout(timeout);
@@ -177,6 +215,59 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[tokio::test]
+    async fn file_urls_are_read_without_a_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.json");
+        std::fs::write(&path, r#"{"data":[]}"#).unwrap();
+        let settings = HttpSettings {
+            timeout: Duration::from_secs(1),
+            max_body_bytes: 1024,
+        };
+        let client = build_client(&settings).unwrap();
+        let url = reqwest::Url::from_file_path(&path).unwrap();
+        let fetched = fetch(
+            &url,
+            client.get("http://unused.invalid/"),
+            &settings,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (fetched.status, fetched.body.as_slice()),
+            (200, &br#"{"data":[]}"#[..])
+        );
+        assert_eq!(fetched.content_type.as_deref(), Some("application/json"));
+
+        let small = HttpSettings {
+            max_body_bytes: 4,
+            ..settings
+        };
+        let err = fetch(
+            &url,
+            client.get("http://unused.invalid/"),
+            &small,
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err, ConnectorError::TooLarge { max_bytes: 4 });
+        let missing = reqwest::Url::from_file_path(dir.path().join("none.json")).unwrap();
+        let err = fetch(
+            &missing,
+            client.get("http://unused.invalid/"),
+            &small,
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::Io(_)) && err.is_retryable(),
+            "{err}"
+        );
+    }
 
     #[test]
     fn retry_after_accepts_seconds_and_http_dates() {

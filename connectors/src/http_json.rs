@@ -197,7 +197,7 @@ impl HttpJsonConnector {
         }
     }
 
-    fn request(&self, position: &Position) -> reqwest::RequestBuilder {
+    fn request(&self, position: &Position) -> (reqwest::Url, reqwest::RequestBuilder) {
         let mut url = self.url.clone();
         {
             let mut pairs = url.query_pairs_mut();
@@ -243,12 +243,13 @@ impl HttpJsonConnector {
         }
         let request = self
             .client
-            .get(url)
+            .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
-        match &self.auth {
+        let request = match &self.auth {
             Some(auth) => auth.apply(request),
             None => request,
-        }
+        };
+        (url, request)
     }
 
     async fn poll_page(
@@ -259,7 +260,8 @@ impl HttpJsonConnector {
         let position = cursor
             .and_then(|c| c.decode::<Position>())
             .unwrap_or_else(|| self.start_position());
-        let fetched = fetch(self.request(&position), &self.settings, now).await?;
+        let (url, request) = self.request(&position);
+        let fetched = fetch(&url, request, &self.settings, now).await?;
         let page = map_page(
             &fetched.body,
             fetched.charset(),

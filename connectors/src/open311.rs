@@ -237,7 +237,11 @@ impl Open311Connector {
         self.config.window_days * 86_400
     }
 
-    fn request(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> (reqwest::Url, reqwest::RequestBuilder) {
         let mut url = self.requests_url.clone();
         {
             let mut pairs = url.query_pairs_mut();
@@ -253,11 +257,12 @@ impl Open311Connector {
             pairs.append_pair(&self.config.start_param, &format_time(start));
             pairs.append_pair(&self.config.end_param, &format_time(end));
         }
-        let request = self.client.get(url);
-        match &self.auth {
+        let request = self.client.get(url.clone());
+        let request = match &self.auth {
             Some(auth) => auth.apply(request),
             None => request,
-        }
+        };
+        (url, request)
     }
 
     async fn poll_window(
@@ -283,7 +288,8 @@ impl Open311Connector {
         if end <= start {
             return Ok(Batch::idle(Some(Cursor::encode(&position)), poll_interval));
         }
-        let fetched = fetch(self.request(start, end), &self.settings, now).await?;
+        let (url, request) = self.request(start, end);
+        let fetched = fetch(&url, request, &self.settings, now).await?;
         let (document, encoding) =
             parse_answer(&fetched.body, fetched.charset(), self.config.format)
                 .map_err(|e| ConnectorError::Malformed(e.to_string()))?;

@@ -171,7 +171,7 @@ impl RssConnector {
         if let Some(auth) = &self.auth {
             request = auth.apply(request);
         }
-        let fetched = fetch(request, &self.settings, now).await?;
+        let fetched = fetch(&self.url, request, &self.settings, now).await?;
         let wait = Duration::from_secs(self.config.poll_interval_secs);
         if fetched.status == 304 {
             return Ok(Batch::idle(cursor.cloned(), wait));

@@ -295,3 +295,19 @@ async fn upstream_failures_are_classified() {
         ConnectorError::Timeout(_)
     ));
 }
+
+#[tokio::test]
+async fn a_file_url_feed_needs_no_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("minsheng.xml");
+    std::fs::write(&path, RSS).unwrap();
+    let url = reqwest::Url::from_file_path(&path).unwrap();
+    let config = config(url.as_str());
+    assert_eq!(
+        crate::config::ConnectorConfig::Rss(config.clone()).upstream(),
+        None
+    );
+    let mut connector = RssConnector::new("media", config, &|_| None).unwrap();
+    let batch = connector.poll(None, now()).await.unwrap();
+    assert_eq!((batch.items.len(), batch.skipped), (2, 2));
+}
