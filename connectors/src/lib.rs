@@ -24,6 +24,12 @@
 //! Nothing here touches storage: a parse failure is returned as a value so the caller can keep
 //! the bytes in its dead-letter store, and connectors never save cursors, sleep or retry — the
 //! gateway's intake loop does, once for all protocols.
+//!
+//! Adding a protocol: a module named after it holding its config struct
+//! (`#[serde(deny_unknown_fields)]`, a `///` line per field, units in names, defaults in
+//! [`config::defaults`]), its [`Connector`] implementation and its tests against a local server;
+//! a variant in [`ConnectorConfig`] and an arm in each of its methods; a fuzz target for its
+//! parser in `fuzz/`.
 
 pub mod auth;
 pub mod body;

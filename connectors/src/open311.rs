@@ -10,7 +10,7 @@
 //! window position and the newest `updated_datetime` seen.
 //!
 //! Records are parsed leniently (see [`parse`]) and mapped with [`map_request`]; a record that
-//! cannot become an item (no id, nothing to read) is a [`RawItem`] with an error.
+//! cannot become an item (no id, nothing to read) is a [`RawItem`](crate::RawItem) with an error.
 
 mod map;
 pub mod parse;
