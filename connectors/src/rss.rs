@@ -29,7 +29,7 @@ use crate::connector::{Batch, BoxFuture, Connector, ConnectorError, Cursor};
 use crate::http::{HttpSettings, build_client, fetch};
 use crate::item::ParseOptions;
 use crate::raw::{RawItem, content_type_for, raw_bytes_of};
-use crate::text::{declare_xml_utf8, decode, normalize, xml_declared_encoding};
+use crate::text::{decode, normalize, strip_xml_encoding_declarations, xml_declared_encoding};
 
 /// Configuration of an `rss` source.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -218,7 +218,7 @@ pub fn parse_feed(
         .map(str::to_string)
         .or_else(|| xml_declared_encoding(body));
     let decoded = decode(body, label.as_deref())?;
-    let text = declare_xml_utf8(&decoded.text);
+    let text = strip_xml_encoding_declarations(&decoded.text);
     if !text.trim_start().starts_with('{') {
         check_xml_depth(&text)?;
     }

@@ -215,18 +215,42 @@ pub fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     Some(after[1..].split(quote).next()?.trim().to_string())
 }
 
-/// Replaces the XML declaration of already-decoded text with one that says UTF-8, so a parser
-/// that honours the declaration does not decode the text a second time.
-pub fn declare_xml_utf8(text: &str) -> std::borrow::Cow<'_, str> {
-    let trimmed = text.trim_start();
-    match trimmed
-        .strip_prefix("<?xml")
-        .and_then(|rest| rest.find("?>").map(|end| &rest[end + 2..]))
-    {
-        Some(rest) => {
-            std::borrow::Cow::Owned(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{rest}"))
+/// Rewrites every XML declaration of already-decoded text to `<?xml version="1.0"?>`, without
+/// an encoding, so a parser that honours declarations neither decodes the text a second time
+/// nor switches encodings mid-document: quick-xml 0.42 (under feed-rs) panics when a
+/// declaration naming another encoding appears after the start of the input (found by fuzzing).
+pub fn strip_xml_encoding_declarations(text: &str) -> std::borrow::Cow<'_, str> {
+    const NEUTRAL: &str = "<?xml version=\"1.0\"?>";
+    let is_declaration = |at: usize| {
+        text[at + 5..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_whitespace() || c == '?')
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("<?xml") {
+        let start = search + found;
+        search = start + 5;
+        if !is_declaration(start) {
+            continue;
         }
+        let Some(end) = text[start..].find("?>").map(|e| start + e + 2) else {
+            break;
+        };
+        let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        buffer.push_str(&text[copied..start]);
+        buffer.push_str(NEUTRAL);
+        copied = end;
+        search = end;
+    }
+    match out {
         None => std::borrow::Cow::Borrowed(text),
+        Some(mut buffer) => {
+            buffer.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(buffer)
+        }
     }
 }
 
@@ -276,9 +300,19 @@ mod tests {
         assert_eq!(xml_declared_encoding(b"<rss/>"), None);
         let text = std::str::from_utf8(xml).unwrap();
         assert_eq!(
-            declare_xml_utf8(text),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss/>"
+            strip_xml_encoding_declarations(text),
+            "<?xml version=\"1.0\"?>\n<rss/>"
         );
+        // Every declaration, not only a leading one; other processing instructions stay.
+        let late = "<?xmlish x?><?lmx a?>\0<?xml version=\"1.0\" encoding=\"GB2312\"?><rss/><?xml";
+        assert_eq!(
+            strip_xml_encoding_declarations(late),
+            "<?xmlish x?><?lmx a?>\0<?xml version=\"1.0\"?><rss/><?xml"
+        );
+        assert!(matches!(
+            strip_xml_encoding_declarations("<rss/>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
@@ -298,7 +332,10 @@ mod tests {
 
     #[test]
     fn normalisation_folds_width_script_and_whitespace() {
-        assert_eq!(normalize("ＡＢＣ１２３\u{3000}投訴  電話"), "ABC123 投诉 电话");
+        assert_eq!(
+            normalize("ＡＢＣ１２３\u{3000}投訴  電話"),
+            "ABC123 投诉 电话"
+        );
         assert_eq!(normalize(" 多行\n\n文本\t内容 "), "多行 文本 内容");
     }
 }

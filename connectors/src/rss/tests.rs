@@ -311,3 +311,18 @@ async fn a_file_url_feed_needs_no_server() {
     let batch = connector.poll(None, now()).await.unwrap();
     assert_eq!((batch.items.len(), batch.skipped), (2, 2));
 }
+
+/// Found by the `rss_feed` fuzz target: a second XML declaration naming another encoding made
+/// quick-xml (under feed-rs) panic. It must be an answer, never a panic.
+#[test]
+fn a_late_encoding_declaration_does_not_panic() {
+    let input: &[u8] =
+        b"<?lmx version=\"1.0\" encoding=\"UTF-8\"?>\x00<?xml version=\"1.0\" encoding=\"G\
+          B2312\"?><rss versio<rss version=\"2.0\"><channel><title>\xe6\x99\x9a\xe6\x8a\
+          \xa5</title><item><title>\xe5\xae\xa1\xe6\x89\xb9n=\"2.0\"><channel><title>\xcd\
+          \xed\xb1\xa8</title><ite\xe6\x8b\x96\xe5\xbbm><tit\xb6<";
+    let outcome = std::panic::catch_unwind(|| {
+        let _ = parse_feed(input, None, &watch(), true, &ParseOptions::default());
+    });
+    assert!(outcome.is_ok(), "parse_feed panicked");
+}
