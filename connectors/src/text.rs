@@ -207,6 +207,61 @@ pub fn collapse_whitespace(input: &str) -> String {
     out
 }
 
+/// The `encoding="…"` of an XML declaration, when the bytes start with one (after an optional
+/// byte-order mark or whitespace).
+pub fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    let declaration = head.strip_prefix("<?xml")?.split("?>").next()?;
+    let after = declaration
+        .split("encoding")
+        .nth(1)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    Some(after[1..].split(quote).next()?.trim().to_string())
+}
+
+/// Rewrites every XML declaration of already-decoded text to `<?xml version="1.0"?>`, without
+/// an encoding, so a parser that honours declarations neither decodes the text a second time
+/// nor switches encodings mid-document: quick-xml 0.42 (under feed-rs) panics when a
+/// declaration naming another encoding appears after the start of the input (found by fuzzing).
+pub fn strip_xml_encoding_declarations(text: &str) -> std::borrow::Cow<'_, str> {
+    const NEUTRAL: &str = "<?xml version=\"1.0\"?>";
+    let is_declaration = |at: usize| {
+        text[at + 5..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_whitespace() || c == '?')
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("<?xml") {
+        let start = search + found;
+        search = start + 5;
+        if !is_declaration(start) {
+            continue;
+        }
+        let Some(end) = text[start..].find("?>").map(|e| start + e + 2) else {
+            break;
+        };
+        let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        buffer.push_str(&text[copied..start]);
+        buffer.push_str(NEUTRAL);
+        copied = end;
+        search = end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut buffer) => {
+            buffer.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(buffer)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +299,28 @@ mod tests {
     fn unknown_charset_is_an_error() {
         let err = decode(b"{}", Some("klingon")).unwrap_err();
         assert_eq!(err, DecodeError::UnknownCharset("klingon".into()));
+    }
+
+    #[test]
+    fn xml_declaration_encoding_is_read_and_rewritten() {
+        let xml = b"<?xml version=\"1.0\" encoding='GB2312' ?>\n<rss/>";
+        assert_eq!(xml_declared_encoding(xml).as_deref(), Some("GB2312"));
+        assert_eq!(xml_declared_encoding(b"<rss/>"), None);
+        let text = std::str::from_utf8(xml).unwrap();
+        assert_eq!(
+            strip_xml_encoding_declarations(text),
+            "<?xml version=\"1.0\"?>\n<rss/>"
+        );
+        // Every declaration, not only a leading one; other processing instructions stay.
+        let late = "<?xmlish x?><?lmx a?>\0<?xml version=\"1.0\" encoding=\"GB2312\"?><rss/><?xml";
+        assert_eq!(
+            strip_xml_encoding_declarations(late),
+            "<?xmlish x?><?lmx a?>\0<?xml version=\"1.0\"?><rss/><?xml"
+        );
+        assert!(matches!(
+            strip_xml_encoding_declarations("<rss/>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
