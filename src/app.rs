@@ -100,7 +100,9 @@ pub async fn run(
             })?
     };
     let stop_pipeline = CancellationToken::new();
+    let pipeline = Pipeline::standard(&config)?;
     let pipeline_task = tokio::spawn(run_pipeline(
+        pipeline,
         store.clone(),
         pipeline_lock,
         stop_pipeline.clone(),
@@ -159,8 +161,12 @@ pub async fn run(
 
 /// Runs the pipeline over every new complaint until `shutdown`; failures are logged and retried
 /// with a growing pause (the batch is repeated, nothing is skipped).
-async fn run_pipeline(store: Store, lock: PipelineLock, shutdown: CancellationToken) {
-    let mut pipeline = Pipeline::standard();
+async fn run_pipeline(
+    mut pipeline: Pipeline,
+    store: Store,
+    lock: PipelineLock,
+    shutdown: CancellationToken,
+) {
     let mut committed = store.committed_seq();
     let mut failures = 0u32;
     loop {

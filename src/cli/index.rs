@@ -205,7 +205,7 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     let total = store.complaint_count().await? as u64;
     let bar = super::progress_bar(Some(total), "reprocessing");
     let started = std::time::Instant::now();
-    let mut pipeline = Pipeline::standard();
+    let mut pipeline = Pipeline::standard(config)?;
     let processed = pipeline
         .reprocess(&store, &lock, &mut |n| bar.set_position(n))
         .await?;
@@ -228,7 +228,10 @@ pub async fn run_pipeline_if_free(config: &Config, store: &Store) -> String {
         Err(error) => return format!("; pipeline not run: {error}"),
     };
     let bar = super::progress_bar(None, "deriving");
-    let mut pipeline = Pipeline::standard();
+    let mut pipeline = match Pipeline::standard(config) {
+        Ok(pipeline) => pipeline,
+        Err(error) => return format!("; pipeline not run: {error}"),
+    };
     let result = pipeline
         .run_pending(store, &lock, &mut |n| bar.set_position(n))
         .await;

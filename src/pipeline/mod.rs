@@ -24,6 +24,7 @@ use futures::future::BoxFuture;
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
+use crate::config::Config;
 use crate::store::{Store, StoreError};
 
 pub use normalize::NormalizeStage;
@@ -71,6 +72,9 @@ pub struct Complaint {
     pub body: String,
     pub text_norm: String,
     pub item: Item,
+    /// The case the grouping stage assigned (stages after it route and notify per case);
+    /// `None` before grouping runs.
+    pub case_id: Option<String>,
 }
 
 /// One step of the pipeline.
@@ -135,9 +139,9 @@ impl PipelineLock {
 }
 
 impl Pipeline {
-    /// The gateway's stages.
-    pub fn standard() -> Pipeline {
-        Pipeline::with_stages(vec![Box::new(NormalizeStage)])
+    /// The gateway's stages, configured from `config`.
+    pub fn standard(_config: &Config) -> Result<Pipeline, PipelineError> {
+        Ok(Pipeline::with_stages(vec![Box::new(NormalizeStage)]))
     }
 
     /// A pipeline of the given stages (tests).
@@ -261,6 +265,7 @@ async fn complaints_after(
                 text_norm: row.get("text_norm"),
                 item: serde_json::from_str(&item)
                     .map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?,
+                case_id: None,
             })
         })
         .collect()
