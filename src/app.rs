@@ -18,6 +18,9 @@ use crate::pipeline::{Pipeline, PipelineLock};
 use crate::store::{CommitSettings, Store};
 use crate::webhook::WebhookRuntime;
 
+/// How long the pipeline waits after new complaints before processing them.
+const PIPELINE_GATHER: Duration = Duration::from_millis(200);
+
 /// Longest time from the shutdown signal to exit.
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(9);
 
@@ -81,9 +84,9 @@ pub async fn run(
         )
     })?;
     let index = open_index(&config)?;
-    let writer = index.writer(indexer_settings(&config).writer_heap_bytes)?;
     let index_ready = Arc::new(AtomicBool::new(false));
     let stop_indexer = CancellationToken::new();
+    let (writer_tx, writer_rx) = tokio::sync::oneshot::channel();
     let indexer = {
         let (index, store, token, ready) = (
             index.clone(),
@@ -96,17 +99,32 @@ pub async fn run(
         std::thread::Builder::new()
             .name("indexer".into())
             .spawn(move || {
+                // tantivy's indexing threads are created with the writer and inherit this.
+                crate::background::lower_priority();
+                let writer = match index.writer(settings.writer_heap_bytes) {
+                    Ok(writer) => {
+                        let _ = writer_tx.send(Ok(()));
+                        writer
+                    }
+                    Err(error) => {
+                        let _ = writer_tx.send(Err(error));
+                        return;
+                    }
+                };
                 supervise_indexer(index, writer, store, settings, runtime, token, ready)
             })?
     };
+    writer_rx
+        .await
+        .map_err(|_| anyhow::anyhow!("the indexer thread stopped"))??;
     let stop_pipeline = CancellationToken::new();
     let pipeline = Pipeline::standard(&config)?;
-    let pipeline_task = tokio::spawn(run_pipeline(
-        pipeline,
-        store.clone(),
-        pipeline_lock,
-        stop_pipeline.clone(),
-    ));
+    let pipeline_thread = {
+        let (store, token) = (store.clone(), stop_pipeline.clone());
+        crate::background::spawn_async("pipeline", move || {
+            run_pipeline(pipeline, store, pipeline_lock, token)
+        })?
+    };
     let state = AppState {
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         api_tokens: Arc::new(config.api.tokens()),
@@ -138,7 +156,8 @@ pub async fn run(
         tracing::warn!("requests still in flight after the grace period; closing them");
     }
     stop_pipeline.cancel();
-    if tokio::time::timeout_at(deadline - Duration::from_secs(2), pipeline_task)
+    let pipeline_stopped = tokio::task::spawn_blocking(move || pipeline_thread.join());
+    if tokio::time::timeout_at(deadline - Duration::from_secs(2), pipeline_stopped)
         .await
         .is_err()
     {
@@ -185,6 +204,11 @@ async fn run_pipeline(
             changed = committed.changed(), if failures == 0 => {
                 if changed.is_err() {
                     return;
+                }
+                // Gather what arrives meanwhile: fewer, larger batches under load.
+                tokio::select! {
+                    _ = tokio::time::sleep(PIPELINE_GATHER) => {}
+                    _ = shutdown.cancelled() => return,
                 }
             }
             _ = tokio::time::sleep(pause) => {}

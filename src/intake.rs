@@ -101,16 +101,14 @@ pub fn prepare(origin: &Origin, items: Vec<RawItem>) -> Vec<WriteOp> {
     items
         .into_iter()
         .map(|raw| match raw.parsed {
-            Ok(item) => WriteOp::Complaint(NewComplaint {
-                source: origin.source.clone(),
-                channel: origin.channel,
-                content_hash: item.content_hash(),
-                text_norm: item.normalized_text(),
+            Ok(item) => WriteOp::Complaint(NewComplaint::new(
+                &origin.source,
+                origin.channel,
                 item,
-                raw: raw.raw,
-                raw_content_type: raw.content_type,
+                raw.raw,
+                raw.content_type,
                 received_at,
-            }),
+            )),
             Err(error) => WriteOp::DeadLetter(NewDeadLetter {
                 source: origin.source.clone(),
                 channel: Some(origin.channel),

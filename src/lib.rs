@@ -17,6 +17,7 @@
 //! - [`webhook`]: signed webhook intake (HMAC, replay protection, rate limits).
 //! - [`api`]: the HTTP API and its OpenAPI document.
 //! - [`app`]: running the server and shutting it down.
+//! - [`background`]: low-priority threads for indexing and derived stages.
 //! - [`cli`]: the command line.
 //! - [`classify`]: the trainable complaint classifier (features, training, calibrated
 //!   prediction, evaluation, versioned model files).
@@ -25,6 +26,7 @@
 
 pub mod api;
 pub mod app;
+pub mod background;
 pub mod bench;
 pub mod classify;
 pub mod cli;

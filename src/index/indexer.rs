@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use super::{IndexError, Progress, SCHEMA_VERSION, SearchIndex, analyzer};
 use crate::store::{IndexRow, Store};
 
+/// Index-queue entries followed between two prunings of the queue.
+const PRUNE_EVERY: i64 = 10_000;
+
 /// Rows read from the store per query.
 const BATCH_ROWS: i64 = 2000;
 
@@ -213,6 +216,7 @@ pub fn follow(
     shutdown: CancellationToken,
 ) -> Result<(), IndexError> {
     let mut committed = index.progress()?;
+    let mut pruned_queue_seq = 0;
     let mut added = committed;
     let mut last_commit = Instant::now();
     let mut store_seq_rx = store.committed_seq();
@@ -225,9 +229,11 @@ pub fn follow(
             let started = Instant::now();
             index.commit(&mut writer, added)?;
             crate::telemetry::index_commit(started.elapsed());
-            if added.queue_seq > committed.queue_seq {
-                // This process's index is the only follower of the queue (SQLite).
+            if added.queue_seq > pruned_queue_seq + PRUNE_EVERY {
+                // This process's index is the only follower of the queue (SQLite); pruning
+                // rarely keeps its write transactions out of intake's way.
                 runtime.block_on(store.prune_index_queue(added.queue_seq))?;
+                pruned_queue_seq = added.queue_seq;
             }
             committed = added;
             last_commit = Instant::now();

@@ -17,16 +17,14 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
         &ParseOptions::default(),
     )
     .unwrap();
-    let op = WriteOp::Complaint(NewComplaint {
-        source: "t".into(),
-        channel: Channel::Hotline,
-        content_hash: item.content_hash(),
-        text_norm: item.normalized_text(),
-        raw: b"{}".to_vec(),
-        raw_content_type: "application/json".into(),
+    let op = WriteOp::Complaint(NewComplaint::new(
+        "t",
+        Channel::Hotline,
         item,
-        received_at: Utc::now(),
-    });
+        b"{}".to_vec(),
+        "application/json".into(),
+        Utc::now(),
+    ));
     let out = store
         .writer()
         .submit(WriteBatch {
@@ -93,16 +91,14 @@ async fn follows_new_revised_and_derived_changes() {
                     &ParseOptions::default(),
                 )
                 .unwrap();
-                NewComplaint {
-                    source: "t".into(),
-                    channel: Channel::Hotline,
-                    content_hash: item.content_hash(),
-                    text_norm: item.normalized_text(),
-                    raw: b"{}".to_vec(),
-                    raw_content_type: "application/json".into(),
+                NewComplaint::new(
+                    "t",
+                    Channel::Hotline,
                     item,
-                    received_at: Utc::now(),
-                }
+                    b"{}".to_vec(),
+                    "application/json".into(),
+                    Utc::now(),
+                )
             })],
             ..Default::default()
         })

@@ -29,8 +29,9 @@ use crate::store::{Store, StoreError};
 
 pub use normalize::NormalizeStage;
 
-/// Complaints handed to the stages per batch.
-pub const BATCH: i64 = 500;
+/// Complaints handed to the stages per batch: a batch holds the store's write lock while its
+/// stages run, so it stays small (intake commits wait for the same lock).
+pub const BATCH: i64 = 200;
 
 /// Name of the lock file in the data directory.
 pub const LOCK_FILE: &str = "pipeline.lock";
@@ -141,7 +142,9 @@ impl PipelineLock {
 impl Pipeline {
     /// The gateway's stages, configured from `config`.
     pub fn standard(_config: &Config) -> Result<Pipeline, PipelineError> {
-        Ok(Pipeline::with_stages(vec![Box::new(NormalizeStage)]))
+        Ok(Pipeline::with_stages(vec![Box::new(
+            NormalizeStage::default(),
+        )]))
     }
 
     /// A pipeline of the given stages (tests).
@@ -172,7 +175,7 @@ impl Pipeline {
         self.ensure_loaded(store).await?;
         let mut done = 0u64;
         loop {
-            let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
             let cursor: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
                 .bind(CURSOR_KEY)
                 .fetch_optional(&mut *tx)
@@ -208,7 +211,7 @@ impl Pipeline {
         lock: &PipelineLock,
         on_progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64, PipelineError> {
-        let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
         crate::store::facets::clear_all(&mut tx).await?;
         for stage in &mut self.stages {
             stage.reset(&mut tx).await?;

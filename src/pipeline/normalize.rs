@@ -1,13 +1,17 @@
-//! The first stage: the matching text. Intake stores it already; this stage recomputes it when
-//! the normaliser improves, so `reprocess` after an upgrade brings old complaints up to date.
+//! The first stage: the matching text. Intake computes it with the code of this very binary, so
+//! on the live path there is nothing to do; a `reprocess` (which resets the stages) recomputes
+//! it, so complaints stored by an older normaliser are brought up to date after an upgrade.
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{Complaint, PipelineError, Stage};
 
-/// Recomputes `complaints.text_norm`, writing only what changed.
-pub struct NormalizeStage;
+/// Recomputes `complaints.text_norm` during a reprocess, writing only what changed.
+#[derive(Default)]
+pub struct NormalizeStage {
+    reprocessing: bool,
+}
 
 impl Stage for NormalizeStage {
     fn name(&self) -> &'static str {
@@ -20,6 +24,9 @@ impl Stage for NormalizeStage {
         tx: &'a mut SqliteConnection,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            if !self.reprocessing {
+                return Ok(());
+            }
             for complaint in batch.iter_mut() {
                 let fresh =
                     connectors::text::matching_text(complaint.title.as_deref(), &complaint.body);
@@ -34,5 +41,13 @@ impl Stage for NormalizeStage {
             }
             Ok(())
         })
+    }
+
+    fn reset<'a>(
+        &'a mut self,
+        _tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        self.reprocessing = true;
+        Box::pin(async { Ok(()) })
     }
 }

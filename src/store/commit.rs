@@ -214,7 +214,6 @@ async fn stored_revision_has(
 
 /// Columns bound per complaint, shared by insert and update.
 struct Columns {
-    item_json: String,
     received_at: String,
     submitted_at: String,
     submitted_ms: i64,
@@ -226,7 +225,6 @@ fn columns(c: &NewComplaint) -> Columns {
         .submitted_at
         .unwrap_or_else(|| c.received_at.fixed_offset());
     Columns {
-        item_json: serde_json::to_string(&c.item).expect("an item always serialises"),
         received_at: format_utc(c.received_at),
         submitted_at: submitted.to_rfc3339(),
         submitted_ms: submitted.timestamp_millis(),
@@ -259,7 +257,7 @@ async fn insert_new(tx: &mut SqliteConnection, plans: &[Plan<'_>]) -> Result<(),
                 .push_bind(c.item.title.as_deref())
                 .push_bind(c.item.body.as_str())
                 .push_bind(c.text_norm.as_str())
-                .push_bind(cols.item_json.as_str())
+                .push_bind(c.item_json.as_str())
                 .push_bind(c.content_hash.as_str())
                 .push_bind(c.raw.as_slice())
                 .push_bind(c.raw_content_type.as_str());
@@ -303,7 +301,7 @@ async fn revise(
     .bind(&c.item.title)
     .bind(&c.item.body)
     .bind(&c.text_norm)
-    .bind(&cols.item_json)
+    .bind(&c.item_json)
     .bind(&c.content_hash)
     .bind(&c.raw)
     .bind(&c.raw_content_type)

@@ -48,17 +48,49 @@ pub enum StoreError {
     WriterGone,
 }
 
-/// A complaint ready to be stored (parsed, validated, normalised).
+/// A complaint ready to be stored (parsed, validated, normalised). Built with
+/// [`NewComplaint::new`], which does the CPU work (serialising, hashing, normalising) so the
+/// single writer does none.
 #[derive(Debug, Clone)]
 pub struct NewComplaint {
     pub source: String,
     pub channel: Channel,
     pub item: Item,
+    /// The item's canonical JSON: stored, and what the content hash covers.
+    pub item_json: String,
     pub content_hash: String,
     pub text_norm: String,
     pub raw: Vec<u8>,
     pub raw_content_type: String,
     pub received_at: DateTime<Utc>,
+}
+
+impl NewComplaint {
+    /// Prepares `item` from `source` for storage.
+    pub fn new(
+        source: &str,
+        channel: Channel,
+        item: Item,
+        raw: Vec<u8>,
+        raw_content_type: String,
+        received_at: DateTime<Utc>,
+    ) -> NewComplaint {
+        let item_json = serde_json::to_string(&item).expect("an item always serialises");
+        // The same bytes `Item::content_hash` hashes, serialised once.
+        let content_hash =
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(item_json.as_bytes()));
+        NewComplaint {
+            source: source.to_string(),
+            channel,
+            text_norm: item.normalized_text(),
+            item,
+            item_json,
+            content_hash,
+            raw,
+            raw_content_type,
+            received_at,
+        }
+    }
 }
 
 /// An item that could not be accepted, kept verbatim.
@@ -147,6 +179,7 @@ pub struct IndexRow {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    derived_pool: SqlitePool,
     writer: Writer,
     committed_seq: watch::Receiver<i64>,
     path: PathBuf,
@@ -196,13 +229,26 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         schema::migrator().run(&pool).await?;
+        // Derived data is rebuildable from the store, so its commits need no fsync of their
+        // own (the next intake commit or checkpoint syncs the log): one connection, NORMAL.
+        let derived_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
+            .await?;
         let (writer, committed_seq) = Writer::start(options, settings).await?;
         Ok(Store {
             pool,
+            derived_pool,
             writer,
             committed_seq,
             path,
         })
+    }
+
+    /// The connection for derived-data writes (pipeline stages): one at a time, no fsync of
+    /// its own. Keep its write transactions short: intake waits for the same write lock.
+    pub fn derived_pool(&self) -> &SqlitePool {
+        &self.derived_pool
     }
 
     /// The writer, for submitting batches.
@@ -228,6 +274,7 @@ impl Store {
     /// Stops the writer after it has committed everything submitted so far, and closes the pool.
     pub async fn close(self) {
         self.writer.shutdown().await;
+        self.derived_pool.close().await;
         self.pool.close().await;
     }
 }

@@ -16,16 +16,21 @@ fn item(external_id: &str, body: &str) -> Item {
 }
 
 fn complaint(source: &str, item: Item) -> WriteOp {
-    WriteOp::Complaint(NewComplaint {
-        source: source.into(),
-        channel: Channel::Hotline,
-        content_hash: item.content_hash(),
-        text_norm: item.normalized_text(),
-        raw: serde_json::to_vec(&item).unwrap(),
-        raw_content_type: "application/json".into(),
+    let raw = serde_json::to_vec(&item).unwrap();
+    let complaint = NewComplaint::new(
+        source,
+        Channel::Hotline,
         item,
-        received_at: Utc::now(),
-    })
+        raw,
+        "application/json".into(),
+        Utc::now(),
+    );
+    assert_eq!(
+        complaint.content_hash,
+        complaint.item.content_hash(),
+        "one definition of the hash"
+    );
+    WriteOp::Complaint(complaint)
 }
 
 fn dead(source: &str, raw: &[u8]) -> WriteOp {

@@ -81,13 +81,48 @@ impl Writer {
         options: SqliteConnectOptions,
         settings: CommitSettings,
     ) -> Result<(Writer, watch::Receiver<i64>), StoreError> {
-        let mut conn = SqliteConnection::connect_with(&options).await?;
-        let max_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
-            .fetch_one(&mut conn)
-            .await?;
-        let (seq_tx, seq_rx) = watch::channel(max_seq);
         let (jobs_tx, jobs_rx) = mpsc::channel(4096);
-        tokio::spawn(run(conn, jobs_rx, settings, seq_tx));
+        let (ready_tx, ready_rx) = oneshot::channel();
+        // The writer has its own thread and runtime: under a flood of requests it is one OS
+        // thread among a few, not one task among thousands, so commits keep their pace.
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ =
+                            ready_tx.send(Err(StoreError::Commit(format!("writer runtime: {e}"))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let opened = async {
+                        let mut conn = SqliteConnection::connect_with(&options).await?;
+                        let max_seq: i64 =
+                            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
+                                .fetch_one(&mut conn)
+                                .await?;
+                        Ok::<_, StoreError>((conn, max_seq))
+                    }
+                    .await;
+                    match opened {
+                        Ok((conn, max_seq)) => {
+                            let (seq_tx, seq_rx) = watch::channel(max_seq);
+                            let _ = ready_tx.send(Ok(seq_rx));
+                            run(conn, jobs_rx, settings, seq_tx).await;
+                        }
+                        Err(error) => {
+                            let _ = ready_tx.send(Err(error));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
+        let seq_rx = ready_rx.await.map_err(|_| StoreError::WriterGone)??;
         Ok((Writer { jobs_tx }, seq_rx))
     }
 
