@@ -275,6 +275,8 @@ pub(crate) struct IssueScore {
     pub(crate) problem: f32,
     /// Days between the complaint and the case's members (0 inside their span).
     pub(crate) gap_days: f32,
+    /// Days from the case's first complaint to this one (or to its last, if later).
+    pub(crate) span_days: f32,
     /// The complaint names no place while the case is about one: only a duplicate or the
     /// same complainant may join it.
     pub(crate) unplaced_into_placed: bool,
@@ -295,8 +297,14 @@ const EXCLUSIVE_KINDS: [PlaceKind; 6] = [
     PlaceKind::Landmark,
 ];
 
-/// Scores `query` against `case`.
-pub(crate) fn score_issue(query: &Query, case: &CaseRecord, config: &GroupingConfig) -> IssueScore {
+/// Scores `query` against `case`; with `explain`, also lists the shared places and terms
+/// (which allocates, so it is done only for the case finally chosen).
+pub(crate) fn score_issue(
+    query: &Query,
+    case: &CaseRecord,
+    config: &GroupingConfig,
+    explain: bool,
+) -> IssueScore {
     let members = case.members.max(1) as f32;
     let mut result = IssueScore::default();
 
@@ -313,6 +321,9 @@ pub(crate) fn score_issue(query: &Query, case: &CaseRecord, config: &GroupingCon
         result.place = result.place.max(strength);
         if place.specificity >= 0.5 && !place.generic {
             shared_kinds.push(place.kind);
+        }
+        if !explain {
+            continue;
         }
         match reported
             .iter_mut()
@@ -382,7 +393,9 @@ pub(crate) fn score_issue(query: &Query, case: &CaseRecord, config: &GroupingCon
         {
             let case_weight = (t as u32) as f32 / members * term.idf;
             dot += term.weight * case_weight;
-            shared.push((term.weight * case_weight, term.span));
+            if explain {
+                shared.push((term.weight * case_weight, term.span));
+            }
         }
     }
     if query.norm > 0.0 && case.norm > 0.0 {
@@ -406,6 +419,9 @@ pub(crate) fn score_issue(query: &Query, case: &CaseRecord, config: &GroupingCon
     };
     let gap_days = time_gap_secs(query.submitted_at_secs, case) as f32 / 86_400.0;
     result.gap_days = gap_days;
+    let latest = query.submitted_at_secs.max(case.last_submitted);
+    let earliest = query.submitted_at_secs.min(case.first_submitted);
+    result.span_days = (latest - earliest) as f32 / 86_400.0;
     let time_factor = 0.5f32.powf(gap_days / half_life).max(floor);
     result.score =
         (config.place_weight * result.place + config.problem_weight * result.problem) * time_factor;
@@ -432,6 +448,9 @@ pub(crate) fn passes_same_issue(score: &IssueScore, config: &GroupingConfig) -> 
         let closeness = 0.5f32.powf(score.gap_days / config.recent_half_life_days);
         config.min_problem_similarity_with_place * (1.0 - config.recency_relief * closeness)
     } else {
+        if score.span_days > config.max_text_only_case_span_days as f32 {
+            return false;
+        }
         config.min_problem_similarity_without_place
     };
     score.problem >= min_problem && score.score >= config.same_issue_threshold

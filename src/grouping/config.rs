@@ -72,6 +72,10 @@ pub struct GroupingConfig {
     pub place_match_half_life_days: f32,
     /// Half-life of the time factor when only words are shared, in days.
     pub text_match_half_life_days: f32,
+    /// Longest span, in days from its first complaint, of a case that a complaint joins on
+    /// wording alone (no shared place): keeps a popular topic (集中供暖 questions) from
+    /// becoming one case for the whole year.
+    pub max_text_only_case_span_days: u32,
     /// Lowest value of the time factor when only words are shared.
     pub min_time_factor: f32,
     /// Lowest value of the time factor when a named place is shared: a problem at one place
@@ -181,6 +185,7 @@ impl Default for GroupingConfig {
             max_place_document_fraction: 0.02,
             place_match_half_life_days: 730.0,
             text_match_half_life_days: 30.0,
+            max_text_only_case_span_days: 60,
             min_time_factor: 0.3,
             min_place_time_factor: 0.7,
             block_on_district_mismatch: true,

@@ -215,11 +215,7 @@ impl Engine {
         // Near duplicates: LSH bucket mates and the complainant's own complaints.
         if let Some(signature) = &features.signature {
             let mut near: Vec<u32> = own_docs.clone();
-            for key in minhash::band_keys(
-                signature,
-                self.config.lsh_bands,
-                self.config.lsh_rows_per_band,
-            ) {
+            for &key in &features.band_keys {
                 if let Some(&doc) = self.bands.get(&key)
                     && doc >= self.base_seq
                     && !near.contains(&doc)
@@ -243,7 +239,7 @@ impl Engine {
                     continue;
                 };
                 if jaccard < self.config.near_duplicate_across_places_jaccard
-                    && score_issue(query, &self.cases[&record.case], &self.config).block
+                    && score_issue(query, &self.cases[&record.case], &self.config, false).block
                         == Some(Block::DifferentPlace)
                 {
                     continue;
@@ -265,12 +261,12 @@ impl Engine {
 
         // Same issue: score the most promising cases found through places and terms.
         let candidates = self.candidates(query, &own_docs);
-        let mut best: Option<(f32, u32, IssueScore, &Candidate, bool)> = None;
+        let mut best: Option<(f32, u32, &Candidate, bool)> = None;
         for candidate in &candidates {
             if !allowed(candidate.case) {
                 continue;
             }
-            let issue = score_issue(query, &self.cases[&candidate.case], &self.config);
+            let issue = score_issue(query, &self.cases[&candidate.case], &self.config, false);
             let passes_alone = passes_same_issue(&issue, &self.config);
             let passes = passes_alone
                 || (candidate.same_complainant && passes_same_complainant(&issue, &self.config));
@@ -284,11 +280,11 @@ impl Engine {
                 }
             };
             if better {
-                best = Some((issue.score, candidate.case, issue, candidate, passes_alone));
+                best = Some((issue.score, candidate.case, candidate, passes_alone));
             }
         }
         match best {
-            Some((score, case, issue, candidate, passes_alone)) => Decision {
+            Some((score, case, candidate, passes_alone)) => Decision {
                 target: Target::Existing(case),
                 kind: if passes_alone {
                     MatchKind::SameIssue
@@ -297,7 +293,7 @@ impl Engine {
                 },
                 score,
                 matched_complaint_id: self.doc(candidate.doc).map(|d| d.complaint_id.to_string()),
-                issue: Some(issue),
+                issue: Some(score_issue(query, &self.cases[&case], &self.config, true)),
             },
             None => Decision::new_case(),
         }
@@ -362,7 +358,7 @@ impl Engine {
             matched_complaint_id: doc
                 .and_then(|d| self.doc(d))
                 .map(|d| d.complaint_id.to_string()),
-            issue: Some(score_issue(query, &self.cases[&case], &self.config)),
+            issue: Some(score_issue(query, &self.cases[&case], &self.config, true)),
         }
     }
 
@@ -459,7 +455,7 @@ impl Engine {
         self.candidates(&query, &own_docs)
             .into_iter()
             .map(|candidate| {
-                let issue = score_issue(&query, &self.cases[&candidate.case], &self.config);
+                let issue = score_issue(&query, &self.cases[&candidate.case], &self.config, true);
                 let passes = passes_same_issue(&issue, &self.config)
                     || (candidate.same_complainant
                         && passes_same_complainant(&issue, &self.config));

@@ -19,7 +19,7 @@ use super::decide::{Decision, Target};
 use super::features::{ComplaintFeatures, Extractor};
 use super::hash::{hash_str, seed};
 use super::input::{Assignment, CaseKey, ComplaintInput, GroupingReason};
-use super::minhash::{self, Signature};
+use super::minhash::Signature;
 use super::pins::Pins;
 use super::postings::Postings;
 use super::vocabulary::Vocabulary;
@@ -88,8 +88,7 @@ impl Engine {
         pins: Pins,
     ) -> Result<Self, GroupingError> {
         config.validate()?;
-        let extractor =
-            Extractor::new(jieba, config.shingle_chars, config.min_body_chars_for_exact);
+        let extractor = Extractor::new(jieba, &config);
         Ok(Engine {
             vocabulary: Vocabulary::new(config.idf_prior_documents, config.max_vocabulary),
             config,
@@ -316,11 +315,8 @@ impl Engine {
         if let Some(body) = features.body_hash {
             self.exact.insert(body, seq);
         }
-        if let Some(signature) = &features.signature {
-            let config = &self.config;
-            for key in minhash::band_keys(signature, config.lsh_bands, config.lsh_rows_per_band) {
-                self.bands.insert(key, seq);
-            }
+        for &key in &features.band_keys {
+            self.bands.insert(key, seq);
         }
         let (docs, base) = (&self.docs, self.base_seq);
         let case_of = |doc: u32| {

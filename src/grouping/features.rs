@@ -13,13 +13,14 @@ use std::sync::Arc;
 use jieba_rs::{Jieba, Tag};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::config::GroupingConfig;
 use super::hash::{hash_str, seed};
 use super::input::ComplaintInput;
 use super::lexicon::{
     BOILERPLATE_WORDS, GENERIC_INSTITUTIONS, GENERIC_PLACE_WORDS, NOT_AREA_WORDS, NOT_NAME_WORDS,
     PLACE_SUFFIXES, PROBLEM_CONCEPTS, PlaceKind, PlaceSuffix,
 };
-use super::minhash::{self, Signature};
+use super::minhash::{self, Signature, is_content_char};
 
 /// A byte range of the complaint's normalised text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct ComplaintFeatures {
     /// Hash of the content characters of the body alone, when long enough to be meaningful.
     pub(crate) body_hash: Option<u64>,
     pub(crate) signature: Option<Signature>,
+    /// LSH band keys of the signature.
+    pub(crate) band_keys: Vec<u64>,
     /// Distinct problem terms, sorted by hash.
     pub(crate) terms: Vec<TermOccurrence>,
     pub(crate) places: Vec<PlaceMention>,
@@ -92,6 +95,8 @@ pub(crate) struct ExtractorInner {
     pub(crate) jieba: Arc<Jieba>,
     pub(crate) shingle_chars: usize,
     pub(crate) min_body_chars: usize,
+    pub(crate) lsh_bands: usize,
+    pub(crate) lsh_rows_per_band: usize,
     pub(crate) suffixes: FxHashMap<&'static str, &'static PlaceSuffix>,
     pub(crate) generic_place_words: FxHashSet<&'static str>,
     pub(crate) not_name_words: FxHashSet<&'static str>,
@@ -103,15 +108,18 @@ pub(crate) struct ExtractorInner {
 }
 
 impl Extractor {
-    /// Builds an extractor around a shared jieba instance (loading one takes ~0.1 s and tens of
-    /// MB, so the gateway should share the one its search index uses).
-    pub fn new(jieba: Arc<Jieba>, shingle_chars: usize, min_body_chars: usize) -> Self {
+    /// Builds an extractor for `config`'s shingle, body and LSH settings around a shared jieba
+    /// instance (loading one takes ~0.1 s and tens of MB, so the gateway should share the one
+    /// its search index uses).
+    pub fn new(jieba: Arc<Jieba>, config: &GroupingConfig) -> Self {
         let suffixes = PLACE_SUFFIXES.iter().map(|s| (s.text, s)).collect();
         Extractor {
             inner: Arc::new(ExtractorInner {
                 jieba,
-                shingle_chars,
-                min_body_chars,
+                shingle_chars: config.shingle_chars,
+                min_body_chars: config.min_body_chars_for_exact,
+                lsh_bands: config.lsh_bands,
+                lsh_rows_per_band: config.lsh_rows_per_band,
                 suffixes,
                 generic_place_words: GENERIC_PLACE_WORDS.iter().copied().collect(),
                 not_name_words: NOT_NAME_WORDS.iter().copied().collect(),
@@ -228,10 +236,15 @@ impl ExtractorInner {
             .collect();
         complainants.sort_unstable();
         complainants.dedup();
+        let signature = minhash::signature(text, self.shingle_chars);
         ComplaintFeatures {
             exact_hash: content_hash(text),
             body_hash,
-            signature: minhash::signature(text, self.shingle_chars),
+            band_keys: signature
+                .as_ref()
+                .map(|s| minhash::band_keys(s, self.lsh_bands, self.lsh_rows_per_band).collect())
+                .unwrap_or_default(),
+            signature,
             terms,
             places,
             text_districts,
@@ -331,7 +344,7 @@ impl ExtractorInner {
         if token
             .word
             .chars()
-            .all(|c| c.is_ascii_digit() || !c.is_alphanumeric())
+            .all(|c| c.is_ascii_digit() || !is_content_char(c))
         {
             return false;
         }
@@ -356,7 +369,7 @@ fn title_end(text: &str, title: &str) -> usize {
 }
 
 fn content_chars(text: &str) -> impl Iterator<Item = char> + '_ {
-    text.chars().filter(|c| c.is_alphanumeric())
+    text.chars().filter(|&c| is_content_char(c))
 }
 
 fn content_hash(text: &str) -> u64 {

@@ -21,11 +21,20 @@ pub type Signature = [u16; SIGNATURE_LEN];
 const BIN_BITS: u32 = SIGNATURE_LEN.trailing_zeros();
 const _: () = assert!(SIGNATURE_LEN.is_power_of_two());
 
-/// The characters that carry content: letters and digits of any script (CJK included). Spaces
-/// and punctuation are dropped so that re-punctuated copies still match.
+/// Is this a character that carries content: a letter or digit of any script (CJK
+/// included)? Spaces and punctuation do not, so re-punctuated copies still match. Common CJK
+/// ideographs are answered without the slow Unicode table lookup.
+pub(crate) fn is_content_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        ('\u{4E00}'..='\u{9FFF}').contains(&c) || c.is_alphanumeric()
+    }
+}
+
 fn content_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars()
-        .filter(|c| c.is_alphanumeric())
+        .filter(|&c| is_content_char(c))
         .map(|c| c.to_ascii_lowercase())
 }
 

@@ -109,27 +109,56 @@ pub fn group_all(
 }
 
 impl Engine {
-    /// Assigns complaints in order, extracting features on helper threads ahead of the
+    /// Assigns complaints in order, extracting features on a helper thread ahead of the
     /// assignment, and hands each assignment to `sink` in order.
     pub fn assign_all(&mut self, complaints: &[ComplaintInput], mut sink: impl FnMut(Assignment)) {
+        self.assign_stream(complaints.iter().cloned(), |_, assignment| sink(assignment));
+    }
+
+    /// [`Engine::assign_all`] over an iterator, which is consumed on the helper thread (so
+    /// a large import or a generator never has to be held in memory). `sink` gets each
+    /// complaint with its assignment, in order. Returns how long this thread waited for
+    /// features (zero when extraction keeps ahead of assignment).
+    pub fn assign_stream<I>(
+        &mut self,
+        complaints: I,
+        mut sink: impl FnMut(&ComplaintInput, Assignment),
+    ) -> std::time::Duration
+    where
+        I: Iterator<Item = ComplaintInput> + Send,
+    {
         const BATCH: usize = 256;
         let extractor = self.extractor().clone();
         std::thread::scope(|scope| {
-            let (features_tx, features_rx) =
-                std::sync::mpsc::sync_channel::<Vec<ComplaintFeatures>>(4);
+            let (batch_tx, batch_rx) =
+                std::sync::mpsc::sync_channel::<Vec<(ComplaintInput, ComplaintFeatures)>>(8);
             scope.spawn(move || {
-                for batch in complaints.chunks(BATCH) {
-                    let features = batch.iter().map(|c| extractor.extract(c)).collect();
-                    if features_tx.send(features).is_err() {
+                let mut complaints = complaints;
+                loop {
+                    let batch: Vec<(ComplaintInput, ComplaintFeatures)> = complaints
+                        .by_ref()
+                        .take(BATCH)
+                        .map(|c| {
+                            let features = extractor.extract(&c);
+                            (c, features)
+                        })
+                        .collect();
+                    if batch.is_empty() || batch_tx.send(batch).is_err() {
                         break;
                     }
                 }
             });
-            for (batch, features) in complaints.chunks(BATCH).zip(features_rx) {
-                for (complaint, features) in batch.iter().zip(&features) {
-                    sink(self.assign_extracted(complaint, features));
+            let mut waited = std::time::Duration::ZERO;
+            loop {
+                let asked = std::time::Instant::now();
+                let Ok(batch) = batch_rx.recv() else { break };
+                waited += asked.elapsed();
+                for (complaint, features) in &batch {
+                    let assignment = self.assign_extracted(complaint, features);
+                    sink(complaint, assignment);
                 }
             }
-        });
+            waited
+        })
     }
 }

@@ -12,6 +12,7 @@
 use super::features::{Claim, ExtractorInner, PlaceKey, PlaceMention, Span, Token};
 use super::hash::{hash_str, seed};
 use super::lexicon::{AREA_LEVEL_CHARS, AreaLevel, COMPANY_NAME_VERBS, PlaceKind, PlaceSuffix};
+use super::minhash::is_content_char;
 
 /// Longest place name before its suffix, in tokens and in characters; company names run
 /// longer (鑫达建材贸易有限公司).
@@ -108,7 +109,7 @@ impl ExtractorInner {
 
     /// Can this token be part of a place name?
     pub(crate) fn is_name_token(&self, token: &Token) -> bool {
-        if token.claim != Claim::Free || !token.word.chars().any(char::is_alphanumeric) {
+        if token.claim != Claim::Free || !token.word.chars().any(is_content_char) {
             return false;
         }
         if token.word == "之" {
@@ -192,12 +193,23 @@ impl ExtractorInner {
                 end: tokens[i].span.end,
             };
             let head_word = head.of(text);
+            // Genericness is about institution names (自来水公司, 经济学院); roads and estates
+            // are named with everyday words (人民路, 幸福家园) and still name one place.
+            let can_be_generic = !matches!(
+                suffix.kind,
+                PlaceKind::Estate | PlaceKind::Road | PlaceKind::Town
+            );
+            let head_is_name_piece = can_be_generic
+                && head_word != suffix.text
+                && self.jieba.suggest_freq(head_word) <= EVERYDAY_WORD_FREQUENCY;
+            let check_everyday = can_be_generic && !head_is_name_piece;
             let mut parts: Vec<NamePart> = tokens[first..head_first]
                 .iter()
                 .map(|t| NamePart {
                     span: t.span,
                     droppable: is_proper(t),
-                    everyday: t.chars >= 2
+                    everyday: check_everyday
+                        && t.chars >= 2
                         && self.jieba.suggest_freq(t.word) > EVERYDAY_WORD_FREQUENCY,
                 })
                 .collect();
@@ -247,20 +259,7 @@ impl ExtractorInner {
                 }
             }
             let suffix_start = head.end - suffix.text.len() as u32;
-            // Genericness is about institution names (自来水公司, 经济学院); roads and estates
-            // are named with everyday words (人民路, 幸福家园) and still name one place.
-            let can_be_generic = !matches!(
-                suffix.kind,
-                PlaceKind::Estate | PlaceKind::Road | PlaceKind::Town
-            );
-            let head_is_name_piece = head_word != suffix.text
-                && self.jieba.suggest_freq(head_word) <= EVERYDAY_WORD_FREQUENCY;
-            if !can_be_generic || head_is_name_piece {
-                for part in &mut parts {
-                    part.everyday = false;
-                }
-            }
-            let mut keys = place_keys(text, &parts, head, suffix, suffix_start);
+            let mut keys = place_keys(text, &parts, head, suffix, suffix_start, can_be_generic);
             if let (Some(area), Some(first_key)) = (area, keys.first())
                 && first_key.generic
                 && !qualified
@@ -368,6 +367,7 @@ fn place_keys(
     head: Span,
     suffix: &PlaceSuffix,
     suffix_start: u32,
+    brand_matters: bool,
 ) -> Vec<PlaceKey> {
     let end = if suffix.droppable {
         suffix_start
@@ -393,7 +393,9 @@ fn place_keys(
         keys.push(PlaceKey {
             hash: hash_str(seed::PLACE, span.of(text)),
             span,
-            generic: parts[k..].iter().all(|p| p.everyday),
+            // Without its brand, a company or school name is a kind of business (电子科技
+            // 有限公司 from 凤凰电子科技有限公司); without its developer, an estate is still itself.
+            generic: (k > 0 && brand_matters) || parts[k..].iter().all(|p| p.everyday),
         });
     }
     keys

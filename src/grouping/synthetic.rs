@@ -431,8 +431,14 @@ fn paraphrase(rng: &mut Rng, issue: &Issue, next_person: &mut u64) -> Written {
         None => *rng.pick(&["想咨询一个问题，", "有个情况向领导反映，", ""]),
     };
     body.push_str(&fill(rng, intro, issue, &place));
+    // What makes a letter one person's: their home, family and when it happened.
+    for _ in 0..1 + rng.below(3) {
+        let template = rng_pick(rng, PERSONAL_DETAILS);
+        body.push_str(&personal(rng, template));
+        body.push_str(if rng.chance(0.6) { "，" } else { "。" });
+    }
     let facts = issue.problem.facts;
-    let wanted = 3 + rng.below(4).min(facts.len().saturating_sub(3));
+    let wanted = 2 + rng.below(4).min(facts.len().saturating_sub(2));
     let mut order: Vec<usize> = (0..facts.len()).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i + 1));
@@ -440,6 +446,9 @@ fn paraphrase(rng: &mut Rng, issue: &Issue, next_person: &mut u64) -> Written {
     for (k, &i) in order.iter().take(wanted).enumerate() {
         if k > 0 && !place.is_empty() && rng.chance(0.15) {
             body.push_str(&place);
+        }
+        if rng.chance(0.4) {
+            body.push_str(rng_pick(rng, FILLERS));
         }
         body.push_str(&fill(rng, facts[i], issue, &place));
         body.push_str(if rng.chance(0.7) { "，" } else { "。" });
@@ -467,6 +476,18 @@ fn paraphrase(rng: &mut Rng, issue: &Issue, next_person: &mut u64) -> Written {
         complainant,
         channel: channel(rng),
     }
+}
+
+/// Fills a personal-detail template with this writer's numbers.
+fn personal(rng: &mut Rng, template: &str) -> String {
+    template
+        .replace("{b}", &(1 + rng.below(32)).to_string())
+        .replace("{u}", &(1 + rng.below(6)).to_string())
+        .replace("{y}", rng_pick(rng, CHINESE_NUMBERS))
+        .replace("{a}", &(60 + rng.below(35)).to_string())
+        .replace("{w}", rng_pick(rng, WEEKDAYS))
+        .replace("{h}", &(1 + rng.below(12)).to_string())
+        .replace("{k}", &(2 + rng.below(60)).to_string())
 }
 
 fn rng_pick(rng: &mut Rng, pool: &[&'static str]) -> &'static str {

@@ -96,6 +96,25 @@ pub(crate) const DEMANDS: &[&str] = &[
     "请相关部门给予答复",
 ];
 
+/// Details that make a letter one person's; `{b}` building, `{u}` unit, `{y}` years, `{a}`
+/// age, `{w}` weekday, `{h}` hour, `{k}` a count.
+#[rustfmt::skip]
+pub(crate) const PERSONAL_DETAILS: &[&str] = &[
+    "我家住在{b}栋{u}单元", "我在这里住了{y}年", "家里有一位{a}岁的老人", "上{w}晚上{h}点多又是这样",
+    "我们这栋楼有{k}户人家都受影响", "孩子今年读初{u}", "我每天早上{h}点就要出门上班", "我爱人身体不好",
+    "上个月{k}号我专门打过电话", "我们单元{u}楼的邻居也反映过", "我是{b}号楼的住户", "我母亲今年{a}岁了",
+    "这个月已经是第{u}次了", "{w}那天一直闹到半夜", "我们几个邻居商量后决定写信",
+];
+
+/// Words people put in front of a sentence.
+#[rustfmt::skip]
+pub(crate) const FILLERS: &[&str] = &[
+    "而且", "另外", "说实话", "关键是", "更气人的是", "现在", "还有就是", "真的是", "最让人头疼的是",
+];
+
+/// Days of the week as people write them.
+pub(crate) const WEEKDAYS: &[&str] = &["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+
 /// One kind of problem: where it happens, who handles it, and how people write about it.
 pub(crate) struct Problem {
     pub(crate) place: Option<PlaceKind>,
