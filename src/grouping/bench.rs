@@ -48,6 +48,10 @@ pub struct BenchReport {
     pub peak_rss_bytes: Option<u64>,
     /// Resident set before the engine existed (jieba loaded), bytes.
     pub baseline_rss_bytes: Option<u64>,
+    /// Process CPU time (user + system) spent in the pipelined run.
+    pub cpu: Option<Duration>,
+    /// One-minute load average at the start and at the end (other work on the machine).
+    pub load_average: Option<(f64, f64)>,
     /// Engine state sizes at the end.
     pub stats: EngineStats,
     /// Cases created.
@@ -113,6 +117,8 @@ pub fn bench_with(
     });
     let mut predicted: Vec<u64> = Vec::with_capacity(docs);
     let mut cases = 0usize;
+    let load_before = load_average();
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let step = (docs / 10).clamp(1, 100_000);
     let mut progress: Vec<String> = Vec::new();
@@ -123,7 +129,7 @@ pub fn bench_with(
             }
             predicted.push(hash_str(seed::COMPLAINT_ID, &assignment.case.0));
             let done = predicted.len();
-            if done % step == 0 || done == docs {
+            if done.is_multiple_of(step) || done == docs {
                 let elapsed = started.elapsed();
                 progress.push(format!(
                     "  {done:>9} complaints  {:>8.0}/s  rss {}",
@@ -134,6 +140,10 @@ pub fn bench_with(
         })
     };
     let elapsed = started.elapsed();
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let load_average = load_before.zip(load_average());
     let in_engine = elapsed.saturating_sub(waited);
     gold.extend(gold_rx.try_iter());
     for line in &progress {
@@ -158,6 +168,8 @@ pub fn bench_with(
         rss_bytes,
         peak_rss_bytes,
         baseline_rss_bytes,
+        cpu,
+        load_average,
         stats,
         cases,
         quality,
@@ -176,6 +188,18 @@ fn write_report(r: &BenchReport, out: &mut impl Write) -> io::Result<()> {
         r.complaints_per_sec,
         r.assign_per_sec
     )?;
+    if let Some(cpu) = r.cpu {
+        writeln!(
+            out,
+            "cpu: {:.1} s for {:.1} s wall ({:.0} µs per complaint, {:.2} cores busy); load average {}",
+            cpu.as_secs_f64(),
+            r.elapsed.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / r.complaints as f64,
+            cpu.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9),
+            r.load_average
+                .map_or("n/a".to_string(), |(a, b)| format!("{a:.2} → {b:.2}"))
+        )?;
+    }
     writeln!(
         out,
         "memory: rss {} (peak {}, {} before the engine); engine estimate {} for {} complaints in the window, {} cases, {} terms and place keys",
@@ -211,6 +235,27 @@ fn megabytes(bytes: u64) -> String {
 
 fn to_io(err: GroupingError) -> io::Error {
     io::Error::other(err.to_string())
+}
+
+/// User plus system CPU time of this process, from `/proc/self/stat` (clock ticks of 1/100 s,
+/// the Linux default).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is parenthesised and may contain spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// One-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// (VmRSS, VmHWM) in bytes, from `/proc/self/status`.

@@ -74,8 +74,12 @@ pub(crate) struct CaseRecord {
     pub(crate) last_submitted: i64,
     /// `(term id << 32) | members using it`, sorted (so by term id).
     pub(crate) terms: Vec<u64>,
-    /// Cached Euclidean norm of the profile's weights.
+    /// Cached Euclidean norm of the profile's weights (member share × idf).
     pub(crate) norm: f32,
+    /// Σ (members using the term × idf)², kept incrementally as members join: the idf of a
+    /// term is taken when its count changes, so the norm drifts slowly with the statistics
+    /// and is recomputed whenever the profile is pruned, merged or split.
+    pub(crate) counts_norm_sq: f32,
     /// Sorted by key.
     pub(crate) places: Vec<CasePlace>,
     /// Districts of members, sorted, at most a few.
@@ -95,6 +99,7 @@ impl CaseRecord {
             last_submitted: submitted,
             terms: Vec::new(),
             norm: 0.0,
+            counts_norm_sq: 0.0,
             places: Vec::new(),
             districts: Vec::new(),
         }
@@ -112,20 +117,28 @@ impl CaseRecord {
         self.last_clock = self.last_clock.max(clock);
         self.first_submitted = self.first_submitted.min(query.submitted_at_secs);
         self.last_submitted = self.last_submitted.max(query.submitted_at_secs);
-        let mut strongest: Vec<&QueryTerm> = query.terms.iter().collect();
-        strongest.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.id.cmp(&b.id)));
-        strongest.truncate(config.max_terms_per_complaint);
-        for term in strongest {
+        // The query holds the complaint's strongest terms already (max_terms_per_complaint).
+        for term in &query.terms {
             let probe = u64::from(term.id) << 32;
-            match self
+            let count = match self
                 .terms
                 .binary_search_by(|t| (t & !0xFFFF_FFFF).cmp(&probe))
             {
-                Ok(i) => self.terms[i] += u64::from((self.terms[i] as u32) < u32::MAX),
-                Err(i) => self.terms.insert(i, probe | 1),
-            }
+                Ok(i) => {
+                    let count = self.terms[i] as u32;
+                    self.terms[i] += u64::from(count < u32::MAX);
+                    count as f32
+                }
+                Err(i) => {
+                    self.terms.insert(i, probe | 1);
+                    0.0
+                }
+            };
+            // (c + 1)² − c² = 2c + 1
+            self.counts_norm_sq += (2.0 * count + 1.0) * term.idf * term.idf;
         }
-        if self.terms.len() > config.max_terms_per_case + config.max_terms_per_case / 2 {
+        let pruned = self.terms.len() > config.max_terms_per_case + config.max_terms_per_case / 2;
+        if pruned {
             // Keep the terms most members use; ties by id so the result is deterministic.
             self.terms
                 .sort_by(|a, b| (*b as u32).cmp(&(*a as u32)).then(a.cmp(b)));
@@ -152,7 +165,11 @@ impl CaseRecord {
                 self.districts.insert(i, *district);
             }
         }
-        self.refresh_norm(idf_of);
+        if pruned {
+            self.refresh_norm(idf_of);
+        } else {
+            self.update_norm();
+        }
     }
 
     /// Removes one member's statistics (a staff split); terms pruned from the profile since
@@ -236,17 +253,21 @@ impl CaseRecord {
         self.refresh_norm(idf_of);
     }
 
+    /// Recomputes the profile's norm from scratch with current term statistics.
     fn refresh_norm(&mut self, idf_of: impl Fn(u32) -> f32) {
-        let members = self.members.max(1) as f32;
-        self.norm = self
+        self.counts_norm_sq = self
             .terms
             .iter()
             .map(|&t| {
-                let w = (t as u32) as f32 / members * idf_of((t >> 32) as u32);
+                let w = (t as u32) as f32 * idf_of((t >> 32) as u32);
                 w * w
             })
-            .sum::<f32>()
-            .sqrt();
+            .sum::<f32>();
+        self.update_norm();
+    }
+
+    fn update_norm(&mut self) {
+        self.norm = self.counts_norm_sq.max(0.0).sqrt() / self.members.max(1) as f32;
     }
 
     /// Approximate heap bytes held.

@@ -199,6 +199,10 @@ pub(crate) struct Token<'t> {
     pub(crate) span: Span,
     pub(crate) chars: usize,
     pub(crate) claim: Claim,
+    /// Could be a piece of a place name (its word and tag allow it), whatever its claim.
+    pub(crate) name_piece: bool,
+    /// The place suffix the word ends with, if any.
+    pub(crate) suffix: Option<&'static PlaceSuffix>,
 }
 
 impl ExtractorInner {
@@ -209,15 +213,22 @@ impl ExtractorInner {
             .jieba
             .tag(text, false)
             .into_iter()
-            .map(|tag: Tag| Token {
-                word: tag.word,
-                pos: tag.tag,
-                span: Span {
-                    start: tag.byte_start as u32,
-                    end: tag.byte_end as u32,
-                },
-                chars: tag.end - tag.start,
-                claim: Claim::Free,
+            .map(|tag: Tag| {
+                let mut token = Token {
+                    word: tag.word,
+                    pos: tag.tag,
+                    span: Span {
+                        start: tag.byte_start as u32,
+                        end: tag.byte_end as u32,
+                    },
+                    chars: tag.end - tag.start,
+                    claim: Claim::Free,
+                    name_piece: false,
+                    suffix: None,
+                };
+                token.name_piece = self.could_be_name_piece(&token);
+                token.suffix = self.suffix_of(token.word);
+                token
             })
             .collect();
         let text_districts = self.claim_areas(&mut tokens);
@@ -360,6 +371,11 @@ impl ExtractorInner {
 
 /// Byte offset where the title ends in `text` (0 when the text does not start with it).
 fn title_end(text: &str, title: &str) -> usize {
+    let title = title.trim();
+    if !title.is_empty() && text.starts_with(title) {
+        return title.len();
+    }
+    // The title changed in normalisation (full-width punctuation, Traditional characters).
     let title = connectors::text::normalize(title);
     if !title.is_empty() && text.starts_with(&title) {
         title.len()

@@ -96,7 +96,7 @@ impl ExtractorInner {
     /// `i` itself, or the token before when jieba cut a two-character suffix into single
     /// characters (枫林湾 华 庭).
     fn suffix_at(&self, tokens: &[Token], i: usize) -> Option<(&'static PlaceSuffix, usize)> {
-        if let Some(suffix) = self.suffix_of(tokens[i].word) {
+        if let Some(suffix) = tokens[i].suffix {
             return Some((suffix, i));
         }
         let prev = tokens.get(i.checked_sub(1)?)?;
@@ -107,9 +107,14 @@ impl ExtractorInner {
         None
     }
 
-    /// Can this token be part of a place name?
+    /// Can this token be part of a place name now (it may be, and is not claimed yet)?
     pub(crate) fn is_name_token(&self, token: &Token) -> bool {
-        if token.claim != Claim::Free || !token.word.chars().any(is_content_char) {
+        token.claim == Claim::Free && token.name_piece
+    }
+
+    /// Could this token's word and tag be part of a place name?
+    pub(crate) fn could_be_name_piece(&self, token: &Token) -> bool {
+        if !token.word.chars().any(is_content_char) {
             return false;
         }
         if token.word == "之" {
@@ -181,7 +186,7 @@ impl ExtractorInner {
                 if !(self.is_name_token(prev) || company_verb) || chars + prev.chars > max_chars {
                     break;
                 }
-                if first < head_first && self.suffix_of(prev.word).is_some() {
+                if first < head_first && prev.suffix.is_some() {
                     break;
                 }
                 chars += prev.chars;
