@@ -55,7 +55,9 @@ pub struct Engine {
     /// Content hash of a whole text or a body → latest complaint with it.
     pub(crate) exact: FxHashMap<u64, u32>,
     /// LSH band key → latest complaint in that bucket.
-    pub(crate) bands: FxHashMap<u64, u32>,
+    /// Keys are 32 bits to halve the table: a collision only adds a candidate that the
+    /// signature comparison then rejects.
+    pub(crate) bands: FxHashMap<u32, u32>,
     pub(crate) complainants: Postings,
     pub(crate) places: Postings,
     pub(crate) terms: Postings,
@@ -152,9 +154,9 @@ impl Engine {
                 .values()
                 .map(CaseRecord::heap_bytes)
                 .sum::<usize>();
-        let maps_bytes =
-            (self.exact.capacity() + self.bands.capacity() + self.case_by_key.capacity()) * 17
-                + self.vocabulary.heap_bytes();
+        let maps_bytes = (self.exact.capacity() + self.case_by_key.capacity()) * 17
+            + self.bands.capacity() * 9
+            + self.vocabulary.heap_bytes();
         EngineStats {
             window_complaints: self.docs.len(),
             live_cases: self.cases.len(),

@@ -72,7 +72,7 @@ pub struct ComplaintFeatures {
     pub(crate) body_hash: Option<u64>,
     pub(crate) signature: Option<Signature>,
     /// LSH band keys of the signature.
-    pub(crate) band_keys: Vec<u64>,
+    pub(crate) band_keys: Vec<u32>,
     /// Distinct problem terms, sorted by hash.
     pub(crate) terms: Vec<TermOccurrence>,
     pub(crate) places: Vec<PlaceMention>,
@@ -253,7 +253,11 @@ impl ExtractorInner {
             body_hash,
             band_keys: signature
                 .as_ref()
-                .map(|s| minhash::band_keys(s, self.lsh_bands, self.lsh_rows_per_band).collect())
+                .map(|s| {
+                    minhash::band_keys(s, self.lsh_bands, self.lsh_rows_per_band)
+                        .map(|key| key as u32)
+                        .collect()
+                })
                 .unwrap_or_default(),
             signature,
             terms,
