@@ -66,7 +66,7 @@ pub fn bench(docs: usize, out: &mut impl Write) -> io::Result<BenchReport> {
     bench_with(docs, GroupingConfig::default(), out)
 }
 
-/// [`bench`] with a given config.
+/// [`bench()`] with a given config.
 pub fn bench_with(
     docs: usize,
     config: GroupingConfig,

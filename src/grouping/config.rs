@@ -15,7 +15,7 @@ pub struct GroupingConfig {
     /// `submitted_at` seen, so a bulk import of old complaints does not expire at once).
     pub window_days: u32,
     /// Most complaints kept as match candidates whatever their age; the oldest go first. With
-    /// `window_days` this bounds memory (about 0.5 KB per complaint, see the module docs).
+    /// `window_days` this bounds memory (about 0.6 KB per complaint, see the module docs).
     pub max_window_complaints: usize,
     /// Characters per shingle for near-duplicate detection (1 to 3).
     pub shingle_chars: usize,

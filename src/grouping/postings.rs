@@ -157,7 +157,7 @@ mod tests {
         }
         assert_eq!(list(&postings, 7), vec![5, 3, 1]);
         for doc in 6..10 {
-            postings.insert(7, doc, 3, |d| Some(d));
+            postings.insert(7, doc, 3, Some);
         }
         assert_eq!(list(&postings, 7), vec![9, 8, 7]);
         assert!(list(&postings, 8).is_empty());

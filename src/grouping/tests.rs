@@ -416,3 +416,12 @@ fn toml_config_is_strict() {
         })
     ));
 }
+
+#[test]
+fn the_engine_can_move_to_a_worker_thread() {
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send::<Engine>();
+    assert_send_sync::<Extractor>();
+    assert_send_sync::<Pins>();
+}
