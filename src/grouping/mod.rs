@@ -71,6 +71,7 @@ mod places;
 mod postings;
 mod staff;
 pub mod synthetic;
+mod synthetic_text;
 mod synthetic_words;
 mod vocabulary;
 

@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 
 use super::input::ComplaintInput;
 use super::lexicon::PlaceKind;
+use super::synthetic_text::{edit, paraphrase, title};
 use super::synthetic_words::*;
 
 /// How a synthetic complaint relates to the earlier ones of its issue.
@@ -49,52 +50,52 @@ pub struct SyntheticComplaint {
 }
 
 /// Deterministic pseudo-random numbers (SplitMix64): no dependency whose output could change.
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         super::hash::mix64(self.0)
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn chance(&mut self, p: f64) -> bool {
+    pub(super) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
-    fn exponential(&mut self, mean: f64) -> f64 {
+    pub(super) fn exponential(&mut self, mean: f64) -> f64 {
         -mean * (1.0 - self.unit()).ln()
     }
 }
 
-const CHINESE_NUMBERS: &[&str] = &["两", "三", "四", "五", "六", "七", "八", "九", "十"];
+pub(super) const CHINESE_NUMBERS: &[&str] = &["两", "三", "四", "五", "六", "七", "八", "九", "十"];
 
-struct Issue {
-    gold: u64,
-    problem: &'static Problem,
+pub(super) struct Issue {
+    pub(super) gold: u64,
+    pub(super) problem: &'static Problem,
     /// Ways the place is written; the first is the full name.
-    place_names: Vec<String>,
-    district: &'static str,
-    route: u32,
+    pub(super) place_names: Vec<String>,
+    pub(super) district: &'static str,
+    pub(super) route: u32,
     /// For a policy question: which question (title) it is.
-    question: Option<usize>,
-    remaining: u32,
-    mean_gap_secs: f64,
-    last: Option<Written>,
+    pub(super) question: Option<usize>,
+    pub(super) remaining: u32,
+    pub(super) mean_gap_secs: f64,
+    pub(super) last: Option<Written>,
 }
 
 #[derive(Clone)]
-struct Written {
-    title: String,
-    body: String,
-    complainant: Option<u64>,
-    channel: Channel,
+pub(super) struct Written {
+    pub(super) title: String,
+    pub(super) body: String,
+    pub(super) complainant: Option<u64>,
+    pub(super) channel: Channel,
 }
 
 /// The generator; an iterator of [`SyntheticComplaint`]s.
@@ -340,7 +341,7 @@ fn place(rng: &mut Rng, kind: PlaceKind) -> (u64, Vec<String>) {
     }
 }
 
-fn channel(rng: &mut Rng) -> Channel {
+pub(super) fn channel(rng: &mut Rng) -> Channel {
     match rng.unit() {
         u if u < 0.50 => Channel::Hotline,
         u if u < 0.85 => Channel::Online,
@@ -357,172 +358,6 @@ fn other_channel(rng: &mut Rng, not: Channel) -> Channel {
             return channel;
         }
     }
-}
-
-fn fill(rng: &mut Rng, template: &str, issue: &Issue, place: &str) -> String {
-    template
-        .replace("{p}", place)
-        .replace("{unit}", issue.problem.unit)
-        .replace(
-            "{n}",
-            &if issue.place_names.is_empty() && template.contains("路") {
-                issue.route.to_string()
-            } else {
-                rng.pick(CHINESE_NUMBERS).to_string()
-            },
-        )
-}
-
-fn written_place(rng: &mut Rng, issue: &Issue) -> String {
-    if issue.place_names.is_empty() {
-        return String::new();
-    }
-    let name = if rng.chance(0.6) {
-        issue.place_names[0].clone()
-    } else {
-        rng.pick(&issue.place_names).clone()
-    };
-    if rng.chance(0.35) {
-        format!("{}{name}", issue.district)
-    } else {
-        name
-    }
-}
-
-fn title(rng: &mut Rng, issue: &Issue) -> String {
-    let place = written_place(rng, issue);
-    let template = match issue.question {
-        Some(question) => issue.problem.titles[question],
-        None => *rng.pick(issue.problem.titles),
-    };
-    let route = issue.route.to_string();
-    template.replace("{p}", &place).replace("{n}", &route)
-}
-
-fn paraphrase(rng: &mut Rng, issue: &Issue, next_person: &mut u64) -> Written {
-    let place = written_place(rng, issue);
-    let mut body = String::new();
-    body.push_str(rng_pick(rng, OPENINGS));
-    let intro = match issue.problem.place {
-        Some(PlaceKind::Estate) => *rng.pick(&[
-            "我是{p}的业主，",
-            "本人住在{p}，",
-            "我们是{p}的居民，",
-            "反映一下{p}的情况，",
-        ]),
-        Some(PlaceKind::Road) => *rng.pick(&[
-            "我每天上下班都要经过{p}，",
-            "{p}附近的居民向您反映，",
-            "关于{p}的问题，",
-        ]),
-        Some(PlaceKind::School) => *rng.pick(&[
-            "我是{p}的学生家长，",
-            "我是{p}的一名学生，",
-            "反映{p}的问题，",
-        ]),
-        Some(PlaceKind::Hospital) => {
-            *rng.pick(&["前几天家人在{p}看病，", "关于{p}的问题向您反映，"])
-        }
-        Some(_) => *rng.pick(&[
-            "关于{p}的问题向您反映，",
-            "我要反映{p}的情况，",
-            "{p}的问题请领导关注，",
-        ]),
-        None => *rng.pick(&["想咨询一个问题，", "有个情况向领导反映，", ""]),
-    };
-    body.push_str(&fill(rng, intro, issue, &place));
-    // What makes a letter one person's: their home, family and when it happened.
-    for _ in 0..1 + rng.below(3) {
-        let template = rng_pick(rng, PERSONAL_DETAILS);
-        body.push_str(&personal(rng, template));
-        body.push_str(if rng.chance(0.6) { "，" } else { "。" });
-    }
-    let facts = issue.problem.facts;
-    let wanted = 2 + rng.below(4).min(facts.len().saturating_sub(2));
-    let mut order: Vec<usize> = (0..facts.len()).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
-    for (k, &i) in order.iter().take(wanted).enumerate() {
-        if k > 0 && !place.is_empty() && rng.chance(0.15) {
-            body.push_str(&place);
-        }
-        if rng.chance(0.4) {
-            body.push_str(rng_pick(rng, FILLERS));
-        }
-        body.push_str(&fill(rng, facts[i], issue, &place));
-        body.push_str(if rng.chance(0.7) { "，" } else { "。" });
-    }
-    for pool in [DURATIONS, ATTEMPTS] {
-        if rng.chance(0.6) {
-            let template = rng_pick(rng, pool);
-            body.push_str(&fill(rng, template, issue, &place));
-            body.push('，');
-        }
-    }
-    let demand = rng_pick(rng, DEMANDS);
-    body.push_str(&fill(rng, demand, issue, &place));
-    body.push('。');
-    body.push_str(rng_pick(rng, CLOSINGS));
-    let complainant = if rng.chance(0.9) {
-        *next_person += 1;
-        Some(*next_person)
-    } else {
-        None
-    };
-    Written {
-        title: title(rng, issue),
-        body,
-        complainant,
-        channel: channel(rng),
-    }
-}
-
-/// Fills a personal-detail template with this writer's numbers.
-fn personal(rng: &mut Rng, template: &str) -> String {
-    template
-        .replace("{b}", &(1 + rng.below(32)).to_string())
-        .replace("{u}", &(1 + rng.below(6)).to_string())
-        .replace("{y}", rng_pick(rng, CHINESE_NUMBERS))
-        .replace("{a}", &(60 + rng.below(35)).to_string())
-        .replace("{w}", rng_pick(rng, WEEKDAYS))
-        .replace("{h}", &(1 + rng.below(12)).to_string())
-        .replace("{k}", &(2 + rng.below(60)).to_string())
-}
-
-fn rng_pick(rng: &mut Rng, pool: &[&'static str]) -> &'static str {
-    pool[rng.below(pool.len())]
-}
-
-fn edit(rng: &mut Rng, last: &Written) -> Written {
-    let mut copy = last.clone();
-    match rng.below(3) {
-        0 => copy.title.push_str(rng_pick(
-            rng,
-            &["，急需处理！", "（再次反映）", "，请尽快解决"],
-        )),
-        1 => {
-            // Drop one sentence of the body.
-            let parts: Vec<&str> = copy.body.split_inclusive(['，', '。']).collect();
-            if parts.len() > 3 {
-                let drop = 1 + rng.below(parts.len() - 2);
-                copy.body = parts
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != drop)
-                    .map(|(_, p)| *p)
-                    .collect();
-            }
-        }
-        _ => {
-            let from = *rng.pick(CHINESE_NUMBERS);
-            let to = *rng.pick(CHINESE_NUMBERS);
-            copy.body = copy.body.replacen(from, to, 1);
-            copy.body.push_str("问题至今没有解决。");
-        }
-    }
-    copy.channel = channel(rng);
-    copy
 }
 
 #[cfg(test)]
