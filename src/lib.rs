@@ -21,6 +21,8 @@
 //! - [`cli`]: the command line.
 //! - [`classify`]: the trainable complaint classifier (features, training, calibrated
 //!   prediction, evaluation, versioned model files).
+//! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
+//!   scores and grouping evaluation.
 //! - [`bench`]: benchmarks run as subcommands.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
@@ -31,6 +33,7 @@ pub mod bench;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod grouping;
 pub mod index;
 pub mod intake;
 pub mod pipeline;
