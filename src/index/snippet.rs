@@ -49,6 +49,60 @@ fn match_ranges(body: &str, terms: &HashSet<String>) -> Vec<Range<usize>> {
     if terms.is_empty() {
         return Vec::new();
     }
+    // Nearly every Chinese query analyses to CJK bigrams (and single characters): find those
+    // with one folding pass over the body and no allocation per character, instead of running
+    // the whole analyzer over what can be a long letter.
+    let mut pairs: HashSet<(char, char)> = HashSet::new();
+    let mut singles: HashSet<char> = HashSet::new();
+    for term in terms {
+        let chars: Vec<char> = term.chars().collect();
+        match chars.as_slice() {
+            [a] if analyzer::is_cjk(*a) => {
+                singles.insert(*a);
+            }
+            [a, b] if analyzer::is_cjk(*a) && analyzer::is_cjk(*b) => {
+                pairs.insert((*a, *b));
+            }
+            _ => return analysed_ranges(body, terms),
+        }
+    }
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    let push = |range: Range<usize>, ranges: &mut Vec<Range<usize>>| match ranges.last_mut() {
+        Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+        _ => ranges.push(range),
+    };
+    let mut folded = String::new();
+    let mut previous: Option<(char, usize)> = None;
+    for (from, c) in body.char_indices() {
+        let to = from + c.len_utf8();
+        folded.clear();
+        analyzer::fold_char(c, &mut folded);
+        let mut chars = folded.chars();
+        let f = match (chars.next(), chars.next()) {
+            (Some(f), None) if analyzer::is_cjk(f) => f,
+            _ => {
+                previous = None;
+                continue;
+            }
+        };
+        if let Some((p, p_from)) = previous
+            && pairs.contains(&(p, f))
+        {
+            push(p_from..to, &mut ranges);
+        }
+        if singles.contains(&f) {
+            push(from..to, &mut ranges);
+        }
+        previous = Some((f, from));
+        if ranges.len() >= MAX_MATCHES {
+            break;
+        }
+    }
+    ranges
+}
+
+/// The general path: every token of the full analysis (Latin words, stems, mixed terms).
+fn analysed_ranges(body: &str, terms: &HashSet<String>) -> Vec<Range<usize>> {
     let mut analyzer = analyzer::bigram_analyzer();
     let mut stream = analyzer.token_stream(body);
     let mut ranges: Vec<Range<usize>> = Vec::new();
@@ -148,6 +202,16 @@ mod tests {
             s.chars().filter(|c| *c != '…').count() <= 40 + "<b></b>".len(),
             "{s}"
         );
+    }
+
+    #[test]
+    fn latin_terms_use_the_full_analysis() {
+        let s = snippet(
+            "Road works near Riverside, 道路施工",
+            &terms(&["work", "施工"]),
+            160,
+        );
+        assert_eq!(s, "Road <b>works</b> near Riverside, 道路<b>施工</b>");
     }
 
     #[test]
