@@ -2,6 +2,7 @@
 //! setup). `common` starts the app in a temporary directory on a free loopback port.
 
 mod common;
+mod upstream;
 
 mod integration {
     mod crash;
@@ -9,5 +10,9 @@ mod integration {
     mod import_export;
     mod operations;
     mod search;
+    mod sources;
+    mod sources_crash;
+    mod sources_demo;
+    mod sources_protocols;
     mod webhook;
 }
