@@ -2,7 +2,6 @@
 //! setup). `common` starts the app in a temporary directory on a free loopback port.
 
 mod common;
-mod upstream;
 
 mod integration {
     mod crash;
@@ -14,5 +13,6 @@ mod integration {
     mod sources_crash;
     mod sources_demo;
     mod sources_protocols;
+    mod upstream;
     mod webhook;
 }

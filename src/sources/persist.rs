@@ -1,9 +1,10 @@
 //! Keeping source status across restarts: the registry's changed entries are written to the
 //! `source_status` table every few seconds and at shutdown, and read back at start.
 //!
-//! This is operational state, not the record: it is written outside the group commit (like the
-//! pipeline's progress), so after a crash the counters may lag the store by one flush. Cursors
-//! are not kept here; they live in `source_cursors`, committed with their items.
+//! This is operational state, not the record: it is written outside the group commit, on the
+//! store's connection for derived writes (no fsync of its own), so after a crash the counters
+//! may lag the store by a flush or two. Cursors are not kept here; they live in
+//! `source_cursors`, committed with their items.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub async fn flush(store: &Store, registry: &SourceRegistry) -> Result<usize, St
 
 async fn write(store: &Store, changed: &[SourceStatus]) -> Result<(), StoreError> {
     let now = format_utc(chrono::Utc::now());
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.derived_pool().begin().await?;
     for status in changed {
         let json = serde_json::to_string(status).expect("a status serialises");
         sqlx::query(

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::upstream::{Reply, Upstream};
 use crate::common::{TestApp, config_text, eventually};
-use crate::upstream::{Reply, Upstream};
 
 /// Writes `<dir>/connectors/<name>.toml`.
 pub fn write_connector(dir: &Path, name: &str, text: &str) {

@@ -11,8 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use super::operations::spawn_server;
 use super::sources::write_connector;
+use super::upstream::{Reply, Upstream};
 use crate::common::{config_text, eventually, install_tls};
-use crate::upstream::{Reply, Upstream};
 
 fn page(ids: &[&str]) -> String {
     let list: Vec<Value> = ids

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::sources::{start_with_connectors, wait_source, wait_stored, write_connector};
-use crate::upstream::{Reply, Upstream};
+use super::upstream::{Reply, Upstream};
 
 fn gb18030(text: &str) -> Vec<u8> {
     encoding_rs::GB18030.encode(text).0.into_owned()

@@ -3,8 +3,6 @@
 //! its `Content-Length`, a stall, a wrong charset) and hold an answer until the test releases it.
 //! Every request is recorded with the time it arrived.
 
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
