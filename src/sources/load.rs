@@ -26,6 +26,9 @@ pub enum LoadError {
     /// A source name is not usable in URLs and metrics.
     #[error("connector file {path}: {message}")]
     Name { path: PathBuf, message: String },
+    /// The working directory, against which relative paths resolve, is unknown.
+    #[error("cannot read the working directory: {0}")]
+    WorkingDir(std::io::Error),
     /// The saved cursors could not be read.
     #[error("reading saved cursors: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -172,6 +175,22 @@ mod tests {
             panic!()
         };
         assert_eq!(drop.dir, dir.path().join("drop/in"));
+    }
+
+    #[test]
+    fn a_misspelt_key_stops_the_start_naming_the_file_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("connectors")).unwrap();
+        std::fs::write(
+            dir.path().join("connectors/hotline.toml"),
+            "type = \"rss\"\nchannel = \"media\"\nurl = \"https://news.example/feed\"\npoll_interval_sec = 60\n",
+        )
+        .unwrap();
+        let err = load_specs(&config_with_dir(dir.path(), ""), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hotline.toml"), "{err}");
+        assert!(err.contains("poll_interval_sec"), "{err}");
     }
 
     #[test]

@@ -65,10 +65,7 @@ impl Sources {
     /// directory) and builds every connector, without polling yet. Webhook senders are listed in
     /// the registry too, as `push` sources.
     pub async fn load(config: &Config, store: &Store) -> Result<Sources, LoadError> {
-        let working_dir = std::env::current_dir().map_err(|source| LoadError::Seed {
-            path: ".".into(),
-            source,
-        })?;
+        let working_dir = std::env::current_dir().map_err(LoadError::WorkingDir)?;
         let seeded = load::seed(&config.sources.seed, &working_dir)?;
         if seeded > 0 {
             crate::telemetry::source_seeded(seeded);
