@@ -1,6 +1,7 @@
-//! Running the gateway: open the store and the index, start the indexer, serve HTTP until the
-//! shutdown future resolves, then stop accepting, finish in-flight requests, commit the index
-//! and close the store — within [`SHUTDOWN_BUDGET`].
+//! Running the gateway: open the store and the index, start the indexer and the pull sources,
+//! serve HTTP until the shutdown future resolves, then stop accepting and polling, finish
+//! in-flight requests and commits, commit the index and close the store — within
+//! [`SHUTDOWN_BUDGET`].
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -15,6 +16,8 @@ use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
 use crate::pipeline::{Pipeline, PipelineLock};
+use crate::sources::Sources;
+use crate::sources::status::SourceRegistry;
 use crate::store::{CommitSettings, Store};
 use crate::webhook::WebhookRuntime;
 
@@ -35,6 +38,8 @@ pub struct AppState {
     pub api_tokens: Arc<Vec<String>>,
     /// Set once the indexer has caught up with the store after start.
     pub index_ready: Arc<AtomicBool>,
+    /// Status of every pull source and webhook sender.
+    pub sources: Arc<SourceRegistry>,
 }
 
 /// Store settings from the configuration.
@@ -83,6 +88,8 @@ pub async fn run(
             config.data_dir.display()
         )
     })?;
+    // Connector files are checked before anything runs: an invalid one stops the start.
+    let mut sources = Sources::load(&config, &store).await?;
     let index = open_index(&config)?;
     let index_ready = Arc::new(AtomicBool::new(false));
     let stop_indexer = CancellationToken::new();
@@ -126,6 +133,7 @@ pub async fn run(
         })?
     };
     let state = AppState {
+        sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         api_tokens: Arc::new(config.api.tokens()),
         config: config.clone(),
@@ -138,6 +146,7 @@ pub async fn run(
     }
     let local = listener.local_addr()?;
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "complaint-gateway listening");
+    sources.start();
     let stop_http = CancellationToken::new();
     let server = {
         let stop = stop_http.clone();
@@ -146,15 +155,17 @@ pub async fn run(
     };
     let server = tokio::spawn(async move { server.await });
     shutdown.await;
-    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    tracing::info!("shutting down: no new connections or polls, finishing requests in flight");
     stop_http.cancel();
     let deadline = tokio::time::Instant::now() + SHUTDOWN_BUDGET;
+    let sources_stopped = tokio::spawn(sources.stop(deadline - Duration::from_secs(3)));
     if tokio::time::timeout_at(deadline - Duration::from_secs(3), server)
         .await
         .is_err()
     {
         tracing::warn!("requests still in flight after the grace period; closing them");
     }
+    let _ = sources_stopped.await;
     stop_pipeline.cancel();
     let pipeline_stopped = tokio::task::spawn_blocking(move || pipeline_thread.join());
     if tokio::time::timeout_at(deadline - Duration::from_secs(2), pipeline_stopped)

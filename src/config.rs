@@ -51,6 +51,53 @@ pub struct Config {
     /// Webhook senders, by source name.
     #[serde(default)]
     pub webhooks: BTreeMap<String, WebhookSource>,
+    /// Pull sources (connectors) and the intake loop that runs them.
+    #[serde(default)]
+    pub sources: SourcesConfig,
+}
+
+/// Pull sources: where their files are and how the intake loop retries them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesConfig {
+    /// Directory of connector files, one per source (`<name>.toml`, the file stem is the source
+    /// name); relative to the working directory. A missing directory means no pull sources.
+    #[serde(default = "defaults::connectors_dir")]
+    pub connectors_dir: PathBuf,
+    /// Delay before the first retry of a failed poll, in milliseconds; it doubles with every
+    /// further consecutive failure (with random jitter), up to `retry_max_secs`.
+    #[serde(default = "defaults::retry_initial_ms")]
+    pub retry_initial_ms: u64,
+    /// Longest delay between retries, in seconds. A source that failed permanently (refused
+    /// credentials, a pagination loop, a bad URL) is retried at this cadence, or at its poll
+    /// interval when that is longer.
+    #[serde(default = "defaults::retry_max_secs")]
+    pub retry_max_secs: u64,
+    /// Sample files copied once into drop folders at start (the demo's petition export). A
+    /// copied file is remembered by a hidden marker beside it, so it is not copied again.
+    #[serde(default)]
+    pub seed: Vec<SeedFiles>,
+}
+
+/// Files copied once into a drop folder (`[[sources.seed]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFiles {
+    /// A file, or a directory whose files are all copied; relative to the working directory.
+    pub from: PathBuf,
+    /// The drop folder to copy into (created if missing).
+    pub into: PathBuf,
+}
+
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        SourcesConfig {
+            connectors_dir: defaults::connectors_dir(),
+            retry_initial_ms: defaults::retry_initial_ms(),
+            retry_max_secs: defaults::retry_max_secs(),
+            seed: Vec::new(),
+        }
+    }
 }
 
 /// Access to the staff API (search, complaints, dead letters).
@@ -179,6 +226,15 @@ mod defaults {
     pub fn api_token_envs() -> Vec<String> {
         vec!["COMPLAINT_GATEWAY_API_TOKEN".to_string()]
     }
+    pub fn connectors_dir() -> PathBuf {
+        PathBuf::from("config/connectors")
+    }
+    pub fn retry_initial_ms() -> u64 {
+        1000
+    }
+    pub fn retry_max_secs() -> u64 {
+        300
+    }
 }
 
 impl Default for IntakeConfig {
@@ -245,6 +301,16 @@ impl Config {
                     "webhooks.{name}: rate_limit_per_sec and rate_limit_burst must be at least 1"
                 )));
             }
+        }
+        if self.sources.retry_initial_ms == 0 || self.sources.retry_max_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "sources.retry_initial_ms and sources.retry_max_secs must be at least 1".into(),
+            ));
+        }
+        if self.sources.retry_initial_ms > self.sources.retry_max_secs.saturating_mul(1000) {
+            return Err(ConfigError::Invalid(
+                "sources.retry_initial_ms must not exceed sources.retry_max_secs".into(),
+            ));
         }
         if self.intake.max_batch_items == 0 || self.intake.commit_max_items == 0 {
             return Err(ConfigError::Invalid(

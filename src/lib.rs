@@ -1,11 +1,11 @@
 //! complaint-gateway: one durable, searchable place for every complaint channel of a city
 //! government — petitions, the 12345 hotline, the online portal, news media.
 //!
-//! Data flow: items arrive by webhook ([`webhook`]) or file import ([`cli`]), pass through
-//! [`intake`] (validate, decode, normalise) into the [`store`] (SQLite, the system of record,
-//! group-committed), and are followed by the search [`index`] (tantivy, rebuildable). The
-//! [`api`] serves search, complaints and dead letters; [`app`] wires it all and shuts down
-//! gracefully.
+//! Data flow: items arrive by webhook ([`webhook`]), pull connectors ([`sources`]) or file
+//! import ([`cli`]), pass through [`intake`] (validate, decode, normalise) into the [`store`]
+//! (SQLite, the system of record, group-committed), and are followed by the search [`index`]
+//! (tantivy, rebuildable). The [`api`] serves search, complaints, dead letters and source
+//! status; [`app`] wires it all and shuts down gracefully.
 //!
 //! Modules:
 //! - [`config`]: the TOML configuration, strict, defaults in one place.
@@ -15,6 +15,7 @@
 //! - [`pipeline`]: derived data and `reprocess`.
 //! - [`index`]: Chinese full-text search (bigrams + jieba, folding), the indexer, queries.
 //! - [`webhook`]: signed webhook intake (HMAC, replay protection, rate limits).
+//! - [`sources`]: the intake loop that polls the pull connectors, with per-source status.
 //! - [`api`]: the HTTP API and its OpenAPI document.
 //! - [`app`]: running the server and shutting it down.
 //! - [`background`]: low-priority threads for indexing and derived stages.
@@ -38,6 +39,7 @@ pub mod index;
 pub mod intake;
 pub mod pipeline;
 pub mod replay;
+pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;

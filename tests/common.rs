@@ -29,7 +29,8 @@ pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A configuration for tests; `extra` is appended (e.g. more webhook sources).
+/// A configuration for tests; `extra` is appended (e.g. more webhook sources). Pull sources are
+/// the connector files in `<dir>/connectors` (none unless a test writes them).
 pub fn config_text(dir: &Path, extra: &str) -> String {
     std::fs::write(dir.join("secret"), SECRET).unwrap();
     std::fs::write(dir.join("secret-next"), NEXT_SECRET).unwrap();
@@ -44,6 +45,12 @@ commit_interval_ms = 100
 [api]
 token_envs = []
 
+# Pull sources: connector files written by a test into `<dir>/connectors`; quick retries.
+[sources]
+connectors_dir = "{connectors}"
+retry_initial_ms = 100
+retry_max_secs = 2
+
 [webhooks.demo]
 channel = "online"
 secret_files = ["{secret}", "{next}"]
@@ -56,6 +63,7 @@ secret_files = ["{secret}"]
 {extra}
 "#,
         data = dir.join("data").display(),
+        connectors = dir.join("connectors").display(),
         secret = dir.join("secret").display(),
         next = dir.join("secret-next").display(),
     )

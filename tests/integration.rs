@@ -9,5 +9,10 @@ mod integration {
     mod import_export;
     mod operations;
     mod search;
+    mod sources;
+    mod sources_crash;
+    mod sources_demo;
+    mod sources_protocols;
+    mod upstream;
     mod webhook;
 }

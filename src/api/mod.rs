@@ -5,6 +5,7 @@
 //! - [`complaints`]: one complaint with revisions and raw payload.
 //! - [`search`]: full-text search.
 //! - [`dead_letters`]: list, inspect, replay.
+//! - [`sources`]: the health of every pull source and webhook sender.
 //!
 //! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
 //! API token is configured; webhooks authenticate by signature; health and metrics are open.
@@ -13,6 +14,7 @@ pub mod complaints;
 pub mod dead_letters;
 pub mod error;
 pub mod search;
+pub mod sources;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -40,6 +42,8 @@ use error::ApiError;
         dead_letters::list,
         dead_letters::get_one,
         dead_letters::replay_one,
+        sources::list,
+        sources::get_one,
         healthz,
         readyz,
     ),
@@ -58,6 +62,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/dead-letters/{id}/replay",
             post(dead_letters::replay_one),
         )
+        .route("/v1/sources", get(sources::list))
+        .route("/v1/sources/{name}", get(sources::get_one))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,

@@ -102,8 +102,10 @@ async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
     let dir = tempfile_dir()?;
     std::fs::write(dir.join("secret"), SECRET)?;
     let text = format!(
-        "data_dir = \"{}\"\n[api]\ntoken_envs = []\n[webhooks.bench]\nchannel = \"online\"\nsecret_files = [\"{}\"]\nrate_limit_per_sec = 1000000\nrate_limit_burst = 1000000\n",
+        "data_dir = \"{}\"\n[api]\ntoken_envs = []\n[sources]\nconnectors_dir = \"{}\"\n[webhooks.bench]\nchannel = \"online\"\nsecret_files = [\"{}\"]\nrate_limit_per_sec = 1000000\nrate_limit_burst = 1000000\n",
         dir.join("data").display(),
+        // No pull sources: the benchmark measures webhook intake alone.
+        dir.join("no-connectors").display(),
         dir.join("secret").display()
     );
     let config = Config::from_toml(&text, "bench")?;

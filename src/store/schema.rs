@@ -102,6 +102,17 @@ CREATE TABLE index_queue (
 );
 "#;
 
+const V10_SOURCE_STATUS: &str = r#"
+-- The status history of each pull source (counters, last success and error) as JSON, so
+-- `GET /v1/sources` keeps its totals across restarts. Operational state, not the record: it is
+-- written outside the group commit, a few seconds behind, and may lag after a crash.
+CREATE TABLE source_status (
+    source     TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -116,5 +127,6 @@ pub fn migrator() -> Migrator {
     Migrator::with_migrations(vec![
         migration(1, "init", V1_INIT),
         migration(2, "facets", V2_FACETS),
+        migration(10, "source_status", V10_SOURCE_STATUS),
     ])
 }

@@ -1,0 +1,82 @@
+//! Keeping source status across restarts: the registry's changed entries are written to the
+//! `source_status` table every few seconds and at shutdown, and read back at start.
+//!
+//! This is operational state, not the record: it is written outside the group commit, on the
+//! store's connection for derived writes (no fsync of its own), so after a crash the counters
+//! may lag the store by a flush or two. Cursors are not kept here; they live in
+//! `source_cursors`, committed with their items.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::status::{SourceRegistry, SourceStatus};
+use crate::store::{Store, StoreError, format_utc};
+
+/// How often changed statuses are written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Every saved status, by source name. A row that no longer parses (an older format) is
+/// skipped: the source then starts counting afresh.
+pub async fn load(store: &Store) -> Result<HashMap<String, SourceStatus>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT source, status FROM source_status")
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(source, json)| {
+            let status = serde_json::from_str::<SourceStatus>(&json).ok()?;
+            Some((source, status))
+        })
+        .collect())
+}
+
+/// Writes the statuses that changed since the last flush; after a failure they are written at
+/// the next one.
+pub async fn flush(store: &Store, registry: &SourceRegistry) -> Result<usize, StoreError> {
+    let changed = registry.take_dirty();
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    let written = write(store, &changed).await;
+    if written.is_err() {
+        registry.mark_dirty(&changed);
+    }
+    written.map(|()| changed.len())
+}
+
+async fn write(store: &Store, changed: &[SourceStatus]) -> Result<(), StoreError> {
+    let now = format_utc(chrono::Utc::now());
+    let mut tx = store.derived_pool().begin().await?;
+    for status in changed {
+        let json = serde_json::to_string(status).expect("a status serialises");
+        sqlx::query(
+            "INSERT INTO source_status (source, status, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (source) DO UPDATE SET status = excluded.status,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(&status.name)
+        .bind(json)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Flushes every [`FLUSH_INTERVAL`] until `shutdown`; the caller flushes once more after the
+/// runners stopped.
+pub async fn run_flusher(store: Store, registry: Arc<SourceRegistry>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(FLUSH_INTERVAL) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        if let Err(error) = flush(&store, &registry).await {
+            tracing::warn!(%error, "source status not saved; retrying at the next flush");
+        }
+    }
+}
