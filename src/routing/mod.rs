@@ -56,3 +56,6 @@ pub struct RoutedCase {
     /// The complaint joined the case with this batch (not a re-delivery or revision).
     pub new_member: bool,
 }
+
+#[cfg(test)]
+mod tests;
