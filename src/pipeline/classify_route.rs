@@ -140,3 +140,7 @@ impl Stage for ClassifyRouteStage {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "classify_route_tests.rs"]
+mod tests;
