@@ -51,7 +51,7 @@ pub struct RoutingFile {
 pub struct Settings {
     /// Below this calibrated probability the model's category is a guess: it is recorded but
     /// no route that depends on the category applies (the case goes to triage unless a tag
-    /// routes it).
+    /// routes it). 1.0 never routes by the model's category (a model on probation).
     pub min_confidence: f32,
     /// Queue of cases no route matches (never dropped).
     pub triage_queue: String,

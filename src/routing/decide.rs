@@ -75,7 +75,10 @@ pub async fn decide_and_write(
             rules.push(format!("override:{}", rule.name));
             (Some(rule.category.clone()), "override", true)
         } else if let Some(best) = best {
-            let confident = best.probability >= config.settings.min_confidence;
+            // 1.0 means "never route by the model's category" (a saturated probability can
+            // round to exactly 1.0, so it is not compared).
+            let threshold = config.settings.min_confidence;
+            let confident = threshold < 1.0 && best.probability >= threshold;
             (Some(best.label.clone()), "model", confident)
         } else {
             (None, "none", false)
