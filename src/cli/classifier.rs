@@ -47,6 +47,10 @@ pub struct TrainArgs {
     /// Add the categories staff corrected in this data directory as training examples.
     #[arg(long)]
     pub include_corrections: bool,
+    /// JSON object of training settings to change from the defaults (e.g.
+    /// `{"c": 1.0, "features": {"jieba_max_chars": 80}}`); the settings are stored in the model.
+    #[arg(long)]
+    pub train_config: Option<PathBuf>,
     /// Store the model without making it active.
     #[arg(long)]
     pub no_activate: bool,
@@ -137,6 +141,27 @@ fn load_version(store: &ModelStore, version: Option<u32>) -> anyhow::Result<(u32
     }
 }
 
+/// The default training settings with the keys of a JSON file merged over them.
+fn train_config_from(path: &Path) -> anyhow::Result<TrainConfig> {
+    fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
+        match (base, overlay) {
+            (serde_json::Value::Object(base), serde_json::Value::Object(overlay)) => {
+                for (key, value) in overlay {
+                    merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+                }
+            }
+            (base, overlay) => *base = overlay,
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let overlay: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut config = serde_json::to_value(TrainConfig::default())?;
+    merge(&mut config, overlay);
+    serde_json::from_value(config).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 fn read_examples(path: &Path, label_field: &str) -> anyhow::Result<Vec<Example>> {
     let name = path.to_string_lossy();
     let format = TableFormat::from_path(&name).unwrap_or(TableFormat::Jsonl);
@@ -169,10 +194,11 @@ async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     } else {
         (examples, Vec::new())
     };
-    let train_config = TrainConfig {
-        seed: args.seed,
-        ..TrainConfig::default()
+    let mut train_config = match &args.train_config {
+        Some(path) => train_config_from(path)?,
+        None => TrainConfig::default(),
     };
+    train_config.seed = args.seed;
     let bar = super::progress_bar(Some(train_set.len() as u64), "features");
     let started = std::time::Instant::now();
     let model = {
