@@ -295,3 +295,20 @@ fn queues_name_their_unit_and_people() {
     }
     assert!(c.queue("nowhere").is_none());
 }
+
+#[test]
+fn the_gateway_config_names_the_routing_file_strictly() {
+    use crate::config::Config;
+    let config = Config::from_toml("[routing]\nfile = \"no/such/routing.toml\"\n", "test").unwrap();
+    assert_eq!(
+        config.routing.file,
+        std::path::PathBuf::from("no/such/routing.toml")
+    );
+    // An absent file means the embedded default.
+    let routing = config.routing.load().unwrap();
+    assert_eq!(routing.triage_queue(), "triage");
+    let error = Config::from_toml("[routing]\nfiles = \"x.toml\"\n", "test")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("files"), "{error}");
+}

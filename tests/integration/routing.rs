@@ -101,6 +101,39 @@ fn train_evaluate_list_and_activate_through_the_binary() {
         "{stdout}"
     );
 
+    // Training settings from a file, over the defaults; a misspelt setting is named.
+    let settings = dir.path().join("settings.json");
+    std::fs::write(
+        &settings,
+        r#"{"c": 1.0, "features": {"title_weight": 2.0}}"#,
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = run(&[
+        "--data-dir",
+        data_arg,
+        "classifier",
+        "train",
+        "--input",
+        TRAIN,
+        "--no-activate",
+        "--train-config",
+        settings.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("stored as version 3"), "{stdout}");
+    std::fs::write(&settings, r#"{"cost": 1.0}"#).unwrap();
+    let (ok, _, stderr) = run(&[
+        "--data-dir",
+        data_arg,
+        "classifier",
+        "train",
+        "--input",
+        TRAIN,
+        "--train-config",
+        settings.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("cost"), "{stderr}");
+
     let (ok, stdout, _) = run(&["--data-dir", data_arg, "classifier", "list"]);
     assert!(ok);
     let lines: Vec<&str> = stdout.lines().collect();
