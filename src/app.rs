@@ -40,6 +40,8 @@ pub struct AppState {
     pub index_ready: Arc<AtomicBool>,
     /// Status of every pull source and webhook sender.
     pub sources: Arc<SourceRegistry>,
+    /// Queues and routing rules (corrections are routed with them).
+    pub routing: Arc<crate::routing::RoutingConfig>,
 }
 
 /// Store settings from the configuration.
@@ -133,6 +135,7 @@ pub async fn run(
         })?
     };
     let state = AppState {
+        routing: Arc::new(config.routing.load()?),
         sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         api_tokens: Arc::new(config.api.tokens()),

@@ -54,6 +54,37 @@ pub struct Config {
     /// Pull sources (connectors) and the intake loop that runs them.
     #[serde(default)]
     pub sources: SourcesConfig,
+    /// Classification and routing (queues, rules, routing table).
+    #[serde(default)]
+    pub routing: RoutingSection,
+}
+
+/// Where the routing file is (`[routing]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSection {
+    /// The routing file (queues, tag rules, category overrides, routing table); relative to the
+    /// working directory. When it does not exist the embedded default `config/routing.toml`
+    /// is used.
+    #[serde(default = "defaults::routing_file")]
+    pub file: PathBuf,
+}
+
+impl Default for RoutingSection {
+    fn default() -> Self {
+        RoutingSection {
+            file: defaults::routing_file(),
+        }
+    }
+}
+
+impl RoutingSection {
+    /// Loads and checks the routing file (or the embedded default).
+    pub fn load(
+        &self,
+    ) -> Result<crate::routing::RoutingConfig, crate::routing::RoutingConfigError> {
+        crate::routing::RoutingConfig::load(&self.file)
+    }
 }
 
 /// Pull sources: where their files are and how the intake loop retries them.
@@ -187,6 +218,9 @@ mod defaults {
     use std::net::SocketAddr;
     use std::path::PathBuf;
 
+    pub fn routing_file() -> PathBuf {
+        PathBuf::from("config/routing.toml")
+    }
     pub fn data_dir() -> PathBuf {
         PathBuf::from("data")
     }

@@ -22,6 +22,8 @@
 //! - [`cli`]: the command line.
 //! - [`classify`]: the trainable complaint classifier (features, training, calibrated
 //!   prediction, evaluation, versioned model files).
+//! - [`routing`]: categories, tags and the route of each case to an investigation queue;
+//!   corrections.
 //! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
 //!   scores and grouping evaluation.
 //! - [`bench`]: benchmarks run as subcommands.
@@ -39,6 +41,7 @@ pub mod index;
 pub mod intake;
 pub mod pipeline;
 pub mod replay;
+pub mod routing;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

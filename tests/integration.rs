@@ -8,6 +8,7 @@ mod integration {
     mod dead_letters;
     mod import_export;
     mod operations;
+    mod routing;
     mod search;
     mod sources;
     mod sources_crash;

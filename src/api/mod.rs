@@ -6,10 +6,12 @@
 //! - [`search`]: full-text search.
 //! - [`dead_letters`]: list, inspect, replay.
 //! - [`sources`]: the health of every pull source and webhook sender.
+//! - [`classification`]: a complaint's category, tags and route with why; corrections; queues.
 //!
 //! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
 //! API token is configured; webhooks authenticate by signature; health and metrics are open.
 
+pub mod classification;
 pub mod complaints;
 pub mod dead_letters;
 pub mod error;
@@ -44,6 +46,9 @@ use error::ApiError;
         dead_letters::replay_one,
         sources::list,
         sources::get_one,
+        classification::get_classification,
+        classification::correct_classification,
+        classification::list_queues,
         healthz,
         readyz,
     ),
@@ -56,6 +61,11 @@ pub fn router(state: AppState) -> Router {
     let staff = Router::new()
         .route("/v1/search", get(search::search))
         .route("/v1/complaints/{id}", get(complaints::get_complaint))
+        .route(
+            "/v1/complaints/{id}/classification",
+            get(classification::get_classification).post(classification::correct_classification),
+        )
+        .route("/v1/queues", get(classification::list_queues))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/dead-letters/{id}", get(dead_letters::get_one))
         .route(

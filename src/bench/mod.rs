@@ -1,9 +1,11 @@
 //! Benchmarks as subcommands, so operators run them on their own hardware:
 //! - `bench intake`: durable webhook intake vs. a no-op handler under the same load.
 //! - `bench search`: query latency over a generated corpus of N complaints.
+//! - `bench classify`: predictions per second per thread of the active classifier.
 //!
 //! Figures are printed, never asserted: timings do not gate tests.
 
+mod classify;
 pub mod corpus;
 mod intake;
 mod search;
@@ -19,6 +21,8 @@ pub enum BenchCommand {
     Intake(intake::IntakeArgs),
     /// Query latency p50/p99 over a generated corpus, and memory.
     Search(search::SearchArgs),
+    /// Predictions per second of the active classifier, per thread.
+    Classify(classify::ClassifyArgs),
     /// Write N generated complaints as JSON Lines (canonical items), e.g. to time `import`.
     Corpus {
         /// Number of complaints.
@@ -33,10 +37,11 @@ pub enum BenchCommand {
     },
 }
 
-pub async fn run(_config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Intake(args) => intake::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::Classify(args) => classify::run(config, args).await,
         BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
     }
 }

@@ -78,7 +78,7 @@ impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
             hash_bits: 20,
-            han_char_ngrams: [1, 3],
+            han_char_ngrams: [1, 2],
             word_char_ngrams: [3, 5],
             word_ngrams: 2,
             jieba_max_chars: 120,

@@ -1,6 +1,7 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters` and `bench`. Every command takes `--config` and `--data-dir`.
+//! `backup`, `dead-letters`, `classifier` and `bench`. Every command takes `--config` and `--data-dir`.
 
+pub mod classifier;
 mod dead_letters;
 mod export;
 mod import;
@@ -61,6 +62,9 @@ pub enum Command {
     /// List and replay dead letters.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(dead_letters::DeadLetterCommand),
+    /// Train, evaluate, list and activate complaint classifier models.
+    #[command(subcommand)]
+    Classifier(classifier::ClassifierCommand),
     /// Benchmarks, run on this machine.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reprocess => index::reprocess(&config).await,
         Command::Backup { output } => backup(&config, &output).await,
         Command::DeadLetters(command) => dead_letters::run(&config, command).await,
+        Command::Classifier(command) => classifier::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
     }
 }

@@ -13,6 +13,7 @@
 //!
 //! Stages are added by implementing [`Stage`] and listing them in [`Pipeline::standard`].
 
+mod classify_route;
 mod normalize;
 
 use std::fs::File;
@@ -27,6 +28,7 @@ use sqlx::sqlite::SqliteConnection;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
+pub use classify_route::ClassifyRouteStage;
 pub use normalize::NormalizeStage;
 
 /// Complaints handed to the stages per batch: a batch holds the store's write lock while its
@@ -141,10 +143,18 @@ impl PipelineLock {
 
 impl Pipeline {
     /// The gateway's stages, configured from `config`.
-    pub fn standard(_config: &Config) -> Result<Pipeline, PipelineError> {
-        Ok(Pipeline::with_stages(vec![Box::new(
-            NormalizeStage::default(),
-        )]))
+    pub fn standard(config: &Config) -> Result<Pipeline, PipelineError> {
+        let routing = config.routing.load().map_err(|e| PipelineError::Stage {
+            stage: "classify_route",
+            message: e.to_string(),
+        })?;
+        Ok(Pipeline::with_stages(vec![
+            Box::new(NormalizeStage::default()),
+            Box::new(ClassifyRouteStage::new(
+                std::sync::Arc::new(routing),
+                crate::routing::model_dir(&config.data_dir),
+            )),
+        ]))
     }
 
     /// A pipeline of the given stages (tests).

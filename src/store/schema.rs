@@ -113,6 +113,70 @@ CREATE TABLE source_status (
 );
 "#;
 
+const V30_ROUTING: &str = r#"
+-- Why each complaint got its category and tags: the model version and its top 3 with scores,
+-- the rules that fired, and the route of its case. Derived: `reprocess` rebuilds it.
+CREATE TABLE classifications (
+    complaint_id    TEXT PRIMARY KEY REFERENCES complaints (id),
+    route_key       TEXT NOT NULL,
+    model_version   INTEGER,
+    category        TEXT,
+    category_source TEXT NOT NULL,
+    confidence      REAL,
+    low_confidence  INTEGER NOT NULL DEFAULT 0,
+    top             TEXT NOT NULL,
+    tags            TEXT NOT NULL DEFAULT '',
+    rules           TEXT NOT NULL,
+    why             TEXT NOT NULL,
+    classified_at   TEXT NOT NULL
+);
+CREATE INDEX classifications_route ON classifications (route_key);
+
+-- The route of each case (or of a complaint that belongs to no case): decided once, updated
+-- as members arrive. `pinned` = a human chose the queue; arrivals no longer move it.
+CREATE TABLE case_routes (
+    route_key   TEXT PRIMARY KEY,
+    queue       TEXT NOT NULL,
+    priority    TEXT NOT NULL,
+    informed    TEXT NOT NULL DEFAULT '',
+    category    TEXT,
+    category_confident INTEGER NOT NULL DEFAULT 0,
+    tags        TEXT NOT NULL DEFAULT '',
+    rule        TEXT NOT NULL,
+    pinned      INTEGER NOT NULL DEFAULT 0,
+    complaints  INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX case_routes_queue ON case_routes (queue);
+
+-- The routing audit trail: assignments, re-routes, members joining, corrections.
+CREATE TABLE routing_events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    route_key    TEXT NOT NULL,
+    complaint_id TEXT,
+    kind         TEXT NOT NULL,
+    queue        TEXT,
+    priority     TEXT,
+    detail       TEXT NOT NULL,
+    at           TEXT NOT NULL
+);
+CREATE INDEX routing_events_key ON routing_events (route_key);
+
+-- Human corrections: they win over the model and the rules, survive `reprocess` (never
+-- reset) and are training data (`classifier train --include-corrections`).
+CREATE TABLE classification_corrections (
+    complaint_id TEXT PRIMARY KEY REFERENCES complaints (id),
+    category     TEXT,
+    tags         TEXT,
+    queue        TEXT,
+    priority     TEXT,
+    note         TEXT,
+    corrected_by TEXT,
+    corrected_at TEXT NOT NULL
+);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -128,5 +192,6 @@ pub fn migrator() -> Migrator {
         migration(1, "init", V1_INIT),
         migration(2, "facets", V2_FACETS),
         migration(10, "source_status", V10_SOURCE_STATUS),
+        migration(30, "routing", V30_ROUTING),
     ])
 }

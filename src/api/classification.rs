@@ -1,0 +1,316 @@
+//! Classification and queues:
+//! - `GET /v1/complaints/{id}/classification`: category, tags and route with why (the model's
+//!   top 3 with scores, the rules that fired, a correction if any).
+//! - `POST /v1/complaints/{id}/classification`: a human correction; it wins over the model and
+//!   the rules, is applied at once, survives `reprocess` and becomes training data.
+//! - `GET /v1/queues`: every queue with its unit, people and open case counts.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::routing::config::PRIORITIES;
+use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};
+use crate::routing::rules::fold;
+use crate::routing::store::{self, CaseRoute, ClassificationRecord, Correction, TopLabel};
+
+/// The route of the complaint's case.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RouteView {
+    /// Case id, or the complaint id when it belongs to no case.
+    pub route_key: String,
+    pub queue: String,
+    /// The queue's unit name.
+    pub queue_name: Option<String>,
+    pub priority: String,
+    pub informed: Vec<String>,
+    /// The route rule that decided (`correction`, `unmatched`, …).
+    pub rule: String,
+    /// A human chose the queue.
+    pub pinned: bool,
+    pub complaints: i64,
+}
+
+/// A complaint's classification with its why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClassificationView {
+    pub complaint_id: String,
+    pub category: Option<String>,
+    /// `model`, `override`, `correction` or `none` (no model active).
+    pub category_source: String,
+    pub model_version: Option<u32>,
+    /// Calibrated probability of the model's best label.
+    pub confidence: Option<f32>,
+    /// The model's category was below the confidence threshold (routed as unknown).
+    pub low_confidence: bool,
+    /// The model's best labels, most probable first.
+    pub top: Vec<TopLabel>,
+    pub tags: Vec<String>,
+    /// Rules that fired: `tag:…`, `override:…`, `route:…`.
+    pub rules: Vec<String>,
+    /// Evidence of each tag, override and route.
+    #[schema(value_type = Object)]
+    pub why: serde_json::Value,
+    pub route: Option<RouteView>,
+    pub correction: Option<Correction>,
+    pub classified_at: String,
+}
+
+/// A correction; omitted fields keep the automatic decision.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    pub category: Option<String>,
+    /// Replaces the rule-derived tags.
+    pub tags: Option<Vec<String>>,
+    /// Queue key (see `GET /v1/queues`); pins the case to it.
+    pub queue: Option<String>,
+    /// `urgent`, `high`, `normal` or `low`.
+    pub priority: Option<String>,
+    pub note: Option<String>,
+    /// Who corrected (a staff login, not personal data of a complainant).
+    pub corrected_by: Option<String>,
+}
+
+/// One queue with its open work.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueueView {
+    pub key: String,
+    #[serde(flatten)]
+    pub queue: crate::routing::QueueConfig,
+    /// Cases in the queue not yet answered.
+    pub open_cases: i64,
+    /// Complaints of those cases.
+    pub open_complaints: i64,
+}
+
+fn view(
+    state: &AppState,
+    record: ClassificationRecord,
+    route: Option<CaseRoute>,
+    correction: Option<Correction>,
+) -> ClassificationView {
+    ClassificationView {
+        complaint_id: record.complaint_id,
+        category: record.category,
+        category_source: record.category_source,
+        model_version: record.model_version,
+        confidence: record.confidence,
+        low_confidence: record.low_confidence,
+        top: record.top,
+        tags: route
+            .as_ref()
+            .map(|r| r.tags.clone())
+            .unwrap_or(record.tags),
+        rules: record.rules,
+        why: serde_json::to_value(&record.why).unwrap_or_default(),
+        route: route.map(|r| RouteView {
+            queue_name: state.routing.queue(&r.queue).map(|q| q.name.to_string()),
+            route_key: r.route_key,
+            queue: r.queue,
+            priority: r.priority,
+            informed: r.informed,
+            rule: r.rule,
+            pinned: r.pinned,
+            complaints: r.complaints,
+        }),
+        correction,
+        classified_at: record.classified_at,
+    }
+}
+
+async fn load_view(state: &AppState, id: &str) -> Result<ClassificationView, ApiError> {
+    let mut conn = state
+        .store
+        .derived_pool()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("classification", &e))?;
+    let db = |e: sqlx::Error| ApiError::internal("classification", &e);
+    let record = store::classification(&mut conn, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "classification_pending",
+                format!("complaint `{id}` is not classified yet"),
+            )
+        })?;
+    let route = store::case_route(&mut conn, &record.route_key)
+        .await
+        .map_err(db)?;
+    let correction = store::correction(&mut conn, id).await.map_err(db)?;
+    Ok(view(state, record, route, correction))
+}
+
+/// A complaint's category, tags and route, with why.
+#[utoipa::path(
+    get,
+    path = "/v1/complaints/{id}/classification",
+    tag = "routing",
+    params(("id" = String, Path, description = "Gateway complaint id")),
+    responses(
+        (status = 200, description = "The classification", body = ClassificationView),
+        (status = 404, description = "No such complaint, or not classified yet", body = super::error::ErrorBody),
+    )
+)]
+pub async fn get_classification(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClassificationView>, ApiError> {
+    if state.store.complaint(&id).await?.is_none() {
+        return Err(ApiError::not_found("complaint", &id));
+    }
+    Ok(Json(load_view(&state, &id).await?))
+}
+
+/// Corrects a complaint's category, tags, queue or priority; applied at once.
+#[utoipa::path(
+    post,
+    path = "/v1/complaints/{id}/classification",
+    tag = "routing",
+    params(("id" = String, Path, description = "Gateway complaint id")),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "The corrected classification", body = ClassificationView),
+        (status = 400, description = "Unknown queue or priority, or nothing to correct", body = super::error::ErrorBody),
+        (status = 404, description = "No such complaint", body = super::error::ErrorBody),
+    )
+)]
+pub async fn correct_classification(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(request): Json<CorrectionRequest>,
+) -> Result<Json<ClassificationView>, ApiError> {
+    let complaint = state
+        .store
+        .complaint(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("complaint", &id))?;
+    if request.category.is_none()
+        && request.tags.is_none()
+        && request.queue.is_none()
+        && request.priority.is_none()
+    {
+        return Err(ApiError::bad_request(
+            "correction_empty",
+            "give at least one of category, tags, queue, priority",
+        ));
+    }
+    if let Some(queue) = request.queue.as_deref()
+        && state.routing.queue(queue).is_none()
+    {
+        return Err(ApiError::bad_request(
+            "queue_unknown",
+            format!("`{queue}` is not a queue; see GET /v1/queues"),
+        ));
+    }
+    if let Some(priority) = request.priority.as_deref()
+        && !PRIORITIES.contains(&priority)
+    {
+        return Err(ApiError::bad_request(
+            "priority_unknown",
+            format!("priority must be one of {}", PRIORITIES.join(", ")),
+        ));
+    }
+    let now = crate::store::format_utc(chrono::Utc::now());
+    let correction = Correction {
+        category: request.category.filter(|c| !c.trim().is_empty()),
+        tags: request.tags,
+        queue: request.queue,
+        priority: request.priority,
+        note: request.note,
+        corrected_by: request.corrected_by,
+        corrected_at: now.clone(),
+    };
+    let db = |e: sqlx::Error| ApiError::internal("correction", &e);
+    let mut tx = state
+        .store
+        .derived_pool()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db)?;
+    store::save_correction(&mut tx, &id, &correction)
+        .await
+        .map_err(db)?;
+    let previous = store::classification(&mut tx, &id).await.map_err(db)?;
+    let opinion = previous.as_ref().and_then(|p| {
+        p.model_version.map(|version| ModelOpinion {
+            version,
+            top: p.top.clone(),
+        })
+    });
+    let case_id = previous
+        .as_ref()
+        .map(|p| p.route_key.clone())
+        .filter(|key| *key != id)
+        .or(complaint.facets.case_id.clone());
+    let input = DecideInput {
+        complaint_id: id.clone(),
+        case_id,
+        folded_text: fold(&complaint.text_norm),
+        channel: complaint.channel.clone(),
+        target_unit: complaint.item.target_unit.clone(),
+        district: complaint
+            .item
+            .location
+            .as_ref()
+            .and_then(|l| l.district.clone()),
+        opinion,
+        correction: Some(correction),
+    };
+    let routed = decide_and_write(&mut tx, &state.routing, &input, &now)
+        .await
+        .map_err(db)?;
+    store::add_event(
+        &mut tx,
+        &routed.route_key,
+        Some(&id),
+        "corrected",
+        Some(&routed.queue),
+        Some(&routed.priority),
+        &serde_json::json!({"category": routed.category, "tags": routed.tags}),
+        &now,
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(queue = %routed.queue, "classification corrected");
+    Ok(Json(load_view(&state, &id).await?))
+}
+
+/// Every queue with its unit, members, supervisor and open case counts.
+#[utoipa::path(
+    get,
+    path = "/v1/queues",
+    tag = "routing",
+    responses((status = 200, description = "The queues", body = [QueueView]))
+)]
+pub async fn list_queues(State(state): State<AppState>) -> Result<Json<Vec<QueueView>>, ApiError> {
+    let counts = store::queue_counts(state.store.derived_pool())
+        .await
+        .map_err(|e| ApiError::internal("queues", &e))?;
+    Ok(Json(
+        state
+            .routing
+            .queues
+            .iter()
+            .map(|(key, queue)| {
+                let (open_cases, open_complaints) = counts
+                    .iter()
+                    .find(|(q, _, _)| q == key)
+                    .map_or((0, 0), |(_, c, n)| (*c, *n));
+                QueueView {
+                    key: key.clone(),
+                    queue: queue.clone(),
+                    open_cases,
+                    open_complaints,
+                }
+            })
+            .collect(),
+    ))
+}

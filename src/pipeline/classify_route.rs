@@ -1,0 +1,146 @@
+//! The classify-and-route stage: predicts each complaint's category with the active model,
+//! applies the routing file's rules and routes the complaint's case (or the complaint itself
+//! before grouping assigns one). Routed cases of the batch are left in
+//! [`ClassifyRouteStage::routed_cases`] for the notify stage, which drains them inside the same
+//! transaction. The list is cleared when the next batch starts.
+//!
+//! The active model version is checked once per batch, so `classifier activate` takes effect
+//! on a running gateway without a restart. Without a model every case goes to triage unless a
+//! tag routes it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use sqlx::sqlite::SqliteConnection;
+
+use super::{Complaint, PipelineError, Stage};
+use crate::classify::{Model, ModelStore};
+use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};
+use crate::routing::store::{TopLabel, correction, reset};
+use crate::routing::{RoutedCase, RoutingConfig};
+
+/// Classifies and routes every complaint of a batch.
+pub struct ClassifyRouteStage {
+    config: Arc<RoutingConfig>,
+    model_dir: PathBuf,
+    model: Option<(u32, Arc<Model>)>,
+    routed: Arc<Mutex<Vec<RoutedCase>>>,
+}
+
+impl ClassifyRouteStage {
+    /// A stage routing with `config` and classifying with the active model of `model_dir`.
+    pub fn new(config: Arc<RoutingConfig>, model_dir: PathBuf) -> ClassifyRouteStage {
+        ClassifyRouteStage {
+            config,
+            model_dir,
+            model: None,
+            routed: Arc::default(),
+        }
+    }
+
+    /// The cases routed by the current batch (the seam for the notify stage).
+    pub fn routed_cases(&self) -> Arc<Mutex<Vec<RoutedCase>>> {
+        self.routed.clone()
+    }
+
+    fn stage_error(message: String) -> PipelineError {
+        PipelineError::Stage {
+            stage: "classify_route",
+            message,
+        }
+    }
+
+    /// Loads the active model when it changed since the last batch.
+    fn refresh_model(&mut self) -> Result<(), PipelineError> {
+        let store =
+            ModelStore::open(&self.model_dir).map_err(|e| Self::stage_error(e.to_string()))?;
+        let active = store
+            .active_version()
+            .map_err(|e| Self::stage_error(e.to_string()))?;
+        match active {
+            None => self.model = None,
+            Some(version) if self.model.as_ref().is_some_and(|(v, _)| *v == version) => {}
+            Some(version) => {
+                let model = store
+                    .load(version)
+                    .map_err(|e| Self::stage_error(e.to_string()))?;
+                tracing::info!(
+                    version,
+                    labels = model.labels().len(),
+                    "classifier model loaded"
+                );
+                self.model = Some((version, Arc::new(model)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Stage for ClassifyRouteStage {
+    fn name(&self) -> &'static str {
+        "classify_route"
+    }
+
+    fn process<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async move {
+            self.refresh_model()?;
+            self.routed.lock().expect("routed list").clear();
+            let now = crate::store::format_utc(chrono::Utc::now());
+            let mut routed = Vec::with_capacity(batch.len());
+            for complaint in batch.iter() {
+                let opinion = self.model.as_ref().map(|(version, model)| {
+                    let prediction = model.predict(complaint.title.as_deref(), &complaint.body);
+                    ModelOpinion {
+                        version: *version,
+                        top: prediction
+                            .top
+                            .into_iter()
+                            .map(|s| TopLabel {
+                                label: s.label,
+                                probability: s.probability,
+                                score: s.score,
+                            })
+                            .collect(),
+                    }
+                });
+                let input = DecideInput {
+                    complaint_id: complaint.id.clone(),
+                    case_id: complaint.case_id.clone(),
+                    folded_text: complaint.text_norm.to_lowercase(),
+                    channel: complaint.channel.clone(),
+                    target_unit: complaint.item.target_unit.clone(),
+                    district: complaint
+                        .item
+                        .location
+                        .as_ref()
+                        .and_then(|l| l.district.clone()),
+                    opinion,
+                    correction: correction(tx, &complaint.id).await?,
+                };
+                routed.push(decide_and_write(tx, &self.config, &input, &now).await?);
+            }
+            self.routed.lock().expect("routed list").extend(routed);
+            Ok(())
+        })
+    }
+
+    fn reset<'a>(
+        &'a mut self,
+        tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async move {
+            reset(tx).await?;
+            self.routed.lock().expect("routed list").clear();
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "classify_route_tests.rs"]
+mod tests;

@@ -1,0 +1,195 @@
+//! The stage on a real store: per-case routing (decided once, updated as members arrive), the
+//! routed-case seam, and a correction surviving `reprocess`.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use connectors::item::ParseOptions;
+use connectors::{Channel, Item};
+use futures::future::BoxFuture;
+use serde_json::json;
+use sqlx::sqlite::SqliteConnection;
+
+use super::super::{Complaint, Pipeline, PipelineError, PipelineLock, Stage};
+use super::ClassifyRouteStage;
+use crate::routing::RoutingConfig;
+use crate::routing::store::{self, Correction};
+use crate::store::{CommitSettings, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
+
+/// Stands in for the grouping stage: every complaint joins case `case-1`.
+struct OneCase;
+
+impl Stage for OneCase {
+    fn name(&self) -> &'static str {
+        "one_case"
+    }
+    fn process<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        _tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        for complaint in batch.iter_mut() {
+            complaint.case_id = Some("case-1".into());
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+async fn add(store: &Store, external_id: &str, body: &str) -> String {
+    let item = Item::from_value(
+        json!({"external_id": external_id, "body": body}),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let complaint = NewComplaint::new(
+        "t",
+        Channel::Online,
+        item,
+        b"{}".to_vec(),
+        "application/json".into(),
+        Utc::now(),
+    );
+    let outcome = store
+        .writer()
+        .submit(WriteBatch {
+            ops: vec![WriteOp::Complaint(complaint)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(matches!(outcome[0], WriteOutcome::Created { .. }));
+    outcome[0].id().to_string()
+}
+
+async fn facet(store: &Store, id: &str, column: &str) -> Option<String> {
+    let sql = format!("SELECT {column} FROM complaint_facets WHERE complaint_id = ?");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(store.derived_pool())
+        .await
+        .unwrap()
+        .flatten()
+}
+
+#[tokio::test]
+async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), CommitSettings::default())
+        .await
+        .unwrap();
+    let first = add(&store, "a", "小区门口路灯坏了一个月，晚上出行不便").await;
+    let second = add(&store, "b", "此事已被媒体曝光，路灯至今仍未修好").await;
+    let stage = ClassifyRouteStage::new(
+        Arc::new(RoutingConfig::embedded().unwrap()),
+        dir.path().join("models"),
+    );
+    let routed = stage.routed_cases();
+    let mut pipeline = Pipeline::with_stages(vec![Box::new(OneCase), Box::new(stage)]);
+    let lock = PipelineLock::try_acquire(dir.path()).unwrap().unwrap();
+    pipeline
+        .run_pending(&store, &lock, &mut |_| {})
+        .await
+        .unwrap();
+
+    let cases = routed.lock().unwrap().clone();
+    assert_eq!(cases.len(), 2);
+    // No model, no tag: triage, a new assignment.
+    assert_eq!(cases[0].queue, "triage");
+    assert_eq!(cases[0].route_key, "case-1");
+    assert!(cases[0].is_new_assignment && cases[0].new_member);
+    // The media-exposed member moves the whole case, informs the press office, and makes it a
+    // repeat.
+    assert_eq!(cases[1].queue, "supervision");
+    assert_eq!(cases[1].priority, "high");
+    assert_eq!(cases[1].informed, vec!["press_office".to_string()]);
+    assert!(cases[1].is_new_assignment);
+    assert!(cases[1].tags.contains(&"media_exposed".to_string()));
+    assert!(cases[1].tags.contains(&"repeat".to_string()));
+    for id in [&first, &second] {
+        assert_eq!(
+            facet(&store, id, "queue").await.as_deref(),
+            Some("supervision")
+        );
+        assert_eq!(
+            facet(&store, id, "status").await.as_deref(),
+            Some("assigned")
+        );
+        assert_eq!(facet(&store, id, "priority").await.as_deref(), Some("high"));
+    }
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM routing_events WHERE route_key = 'case-1' ORDER BY id",
+    )
+    .fetch_all(store.derived_pool())
+    .await
+    .unwrap();
+    assert_eq!(events, ["assigned", "rerouted"]);
+
+    // A third member that adds nothing keeps the queue and is not a new assignment.
+    add(&store, "c", "同一处路灯还是不亮").await;
+    pipeline
+        .run_pending(&store, &lock, &mut |_| {})
+        .await
+        .unwrap();
+    let cases = routed.lock().unwrap().clone();
+    assert_eq!(cases.len(), 1, "the list holds the last batch only");
+    assert_eq!(cases[0].queue, "supervision");
+    assert!(!cases[0].is_new_assignment && cases[0].new_member);
+}
+
+#[tokio::test]
+async fn a_correction_wins_and_survives_reprocess() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), CommitSettings::default())
+        .await
+        .unwrap();
+    let id = add(&store, "a", "窗口对我的营业执照申请不予受理").await;
+    let make = || {
+        Pipeline::with_stages(vec![Box::new(ClassifyRouteStage::new(
+            Arc::new(RoutingConfig::embedded().unwrap()),
+            dir.path().join("models"),
+        ))])
+    };
+    let lock = PipelineLock::try_acquire(dir.path()).unwrap().unwrap();
+    make()
+        .run_pending(&store, &lock, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        facet(&store, &id, "queue").await.as_deref(),
+        Some("supervision")
+    );
+
+    let mut tx = store.derived_pool().begin().await.unwrap();
+    store::save_correction(
+        &mut tx,
+        &id,
+        &Correction {
+            category: Some("商贸旅游".into()),
+            queue: Some("economic_development".into()),
+            corrected_at: "2024-06-01T00:00:00Z".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    make().reprocess(&store, &lock, &mut |_| {}).await.unwrap();
+    assert_eq!(
+        facet(&store, &id, "queue").await.as_deref(),
+        Some("economic_development")
+    );
+    assert_eq!(
+        facet(&store, &id, "category").await.as_deref(),
+        Some("商贸旅游")
+    );
+    let mut conn = store.derived_pool().acquire().await.unwrap();
+    let record = store::classification(&mut conn, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.category_source, "correction");
+    assert!(record.why.corrected);
+    // The rule-derived tag is still recorded: the correction did not replace tags.
+    assert!(record.tags.contains(&"approval_delay".to_string()));
+}

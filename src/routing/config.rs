@@ -1,0 +1,282 @@
+//! `config/routing.toml`: queues, tag rules, category overrides and the routing table. Strict
+//! (unknown keys are errors naming the key) and checked at load: every queue a route names
+//! exists, every regex compiles, the triage queue exists. Keywords are compared in the matching
+//! form of the text (NFKC, Traditional → Simplified, lower case), so they are folded the same
+//! way at load.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::rules::{CompiledRoute, CompiledTagRule, Matcher};
+
+/// The embedded default routing file, used when the configured file is absent.
+pub const EMBEDDED_ROUTING: &str = include_str!("../../config/routing.toml");
+
+/// Why a routing file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingConfigError {
+    #[error("cannot read routing file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid routing file {origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("invalid routing file {origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// The routing file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingFile {
+    pub settings: Settings,
+    /// Investigation queues by key (the key is what facets, the API and routes use).
+    pub queues: BTreeMap<String, QueueConfig>,
+    /// Rules that set tags; every matching rule adds its tag.
+    #[serde(default)]
+    pub tags: Vec<TagRule>,
+    /// Rules that replace the model's category; the first match wins.
+    #[serde(default)]
+    pub category_overrides: Vec<CategoryOverride>,
+    /// The routing table; the first match wins.
+    pub routes: Vec<RouteRule>,
+}
+
+/// Global routing settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Below this calibrated probability the model's category is a guess: it is recorded but
+    /// no route that depends on the category applies (the case goes to triage unless a tag
+    /// routes it). 1.0 never routes by the model's category (a model on probation).
+    pub min_confidence: f32,
+    /// Queue of cases no route matches (never dropped).
+    pub triage_queue: String,
+}
+
+/// One investigation queue (normally one responsible unit).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// The unit's name as staff know it.
+    pub name: String,
+    /// Email addresses of the people who work the queue.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Email address of the queue's supervisor (overdue notices, escalations).
+    pub supervisor: String,
+}
+
+/// A rule that sets a tag. It matches when any of its conditions does (a keyword, a regex, the
+/// channel or the target unit): each list is one more way to recognise the same thing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagRule {
+    /// Tag name set when the rule matches.
+    pub name: String,
+    /// What the tag means (documentation).
+    #[serde(default)]
+    pub description: String,
+    /// Any of these words in the title or body.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Any of these regular expressions on the title and body (matching form).
+    #[serde(default)]
+    pub regex: Vec<String>,
+    /// The complaint came through one of these channels.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// The complaint's `target_unit` contains one of these.
+    #[serde(default)]
+    pub target_units: Vec<String>,
+}
+
+/// A rule that sets the category whatever the model says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryOverride {
+    /// Rule name, recorded in the complaint's why.
+    pub name: String,
+    /// The category to set.
+    pub category: String,
+    /// Any of these words (empty: no keyword condition).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Any of these regular expressions.
+    #[serde(default)]
+    pub regex: Vec<String>,
+    /// One of these channels (empty: any channel).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// One of these tags (empty: no tag condition).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// One row of the routing table. Every non-empty condition must hold; within a condition any
+/// entry matches. A row without conditions matches everything (the catch-all).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    /// Rule name, recorded in the route's why.
+    pub name: String,
+    /// Categories; `"*"` means any category the model is confident about (or a human set).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Tags (any of them).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Channels.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Substrings of `target_unit`.
+    #[serde(default)]
+    pub target_units: Vec<String>,
+    /// Districts (`location.district`, exact).
+    #[serde(default)]
+    pub districts: Vec<String>,
+    /// Queue key the case goes to.
+    pub queue: String,
+    /// `urgent`, `high`, `normal` or `low`.
+    #[serde(default = "default_priority")]
+    pub priority: String,
+    /// Queues told about the case without owning it.
+    #[serde(default)]
+    pub informed: Vec<String>,
+}
+
+fn default_priority() -> String {
+    "normal".to_string()
+}
+
+/// Priorities, most pressing first.
+pub const PRIORITIES: [&str; 4] = ["urgent", "high", "normal", "low"];
+
+/// A checked, compiled routing configuration.
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    pub settings: Settings,
+    pub queues: BTreeMap<String, QueueConfig>,
+    pub(crate) tag_rules: Vec<CompiledTagRule>,
+    pub(crate) overrides: Vec<(CategoryOverride, Matcher)>,
+    pub(crate) routes: Vec<CompiledRoute>,
+}
+
+/// A queue as other modules see it (notify: who to tell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInfo<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub members: &'a [String],
+    pub supervisor: &'a str,
+}
+
+impl RoutingConfig {
+    /// Loads `path`, or the embedded default when `path` does not exist.
+    pub fn load(path: &Path) -> Result<RoutingConfig, RoutingConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_toml(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::embedded(),
+            Err(source) => Err(RoutingConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// The embedded default.
+    pub fn embedded() -> Result<RoutingConfig, RoutingConfigError> {
+        Self::from_toml(EMBEDDED_ROUTING, "(embedded config/routing.toml)")
+    }
+
+    /// Parses and checks a routing file's text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<RoutingConfig, RoutingConfigError> {
+        let file: RoutingFile = toml::from_str(text).map_err(|e| RoutingConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| RoutingConfigError::Invalid {
+            origin: origin.to_string(),
+            message,
+        };
+        if !file.queues.contains_key(&file.settings.triage_queue) {
+            return Err(invalid(format!(
+                "settings.triage_queue `{}` is not a queue",
+                file.settings.triage_queue
+            )));
+        }
+        if !(0.0..=1.0).contains(&file.settings.min_confidence) {
+            return Err(invalid("settings.min_confidence must be in [0, 1]".into()));
+        }
+        for route in &file.routes {
+            for queue in std::iter::once(&route.queue).chain(&route.informed) {
+                if !file.queues.contains_key(queue) {
+                    return Err(invalid(format!(
+                        "route `{}` names unknown queue `{queue}`",
+                        route.name
+                    )));
+                }
+            }
+            if !PRIORITIES.contains(&route.priority.as_str()) {
+                return Err(invalid(format!(
+                    "route `{}`: priority `{}` is not one of {}",
+                    route.name,
+                    route.priority,
+                    PRIORITIES.join(", ")
+                )));
+            }
+        }
+        let tag_rules = file
+            .tags
+            .iter()
+            .map(|rule| CompiledTagRule::compile(rule.clone()))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(invalid)?;
+        let overrides = file
+            .category_overrides
+            .iter()
+            .map(|o| {
+                Matcher::compile(&o.name, &o.keywords, &o.regex).map(|matcher| (o.clone(), matcher))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(invalid)?;
+        let routes = file
+            .routes
+            .iter()
+            .map(|r| CompiledRoute::compile(r.clone()))
+            .collect();
+        Ok(RoutingConfig {
+            settings: file.settings,
+            queues: file.queues,
+            tag_rules,
+            overrides,
+            routes,
+        })
+    }
+
+    /// A queue by key: its unit name, members and supervisor.
+    pub fn queue(&self, key: &str) -> Option<QueueInfo<'_>> {
+        self.queues.get_key_value(key).map(|(key, q)| QueueInfo {
+            key,
+            name: &q.name,
+            members: &q.members,
+            supervisor: &q.supervisor,
+        })
+    }
+
+    /// The triage queue's key.
+    pub fn triage_queue(&self) -> &str {
+        &self.settings.triage_queue
+    }
+
+    /// Names of the tag rules, in order.
+    pub fn tag_names(&self) -> Vec<&str> {
+        self.tag_rules
+            .iter()
+            .map(|r| r.rule.name.as_str())
+            .collect()
+    }
+}
