@@ -54,6 +54,12 @@ pub struct Config {
     /// Pull sources (connectors) and the intake loop that runs them.
     #[serde(default)]
     pub sources: SourcesConfig,
+    /// Deadline policies, the working-day calendar, reminders and escalation.
+    #[serde(default)]
+    pub deadlines: crate::notify::config::DeadlinesConfig,
+    /// Email delivery of the notification outbox.
+    #[serde(default)]
+    pub email: crate::notify::config::EmailConfig,
 }
 
 /// Pull sources: where their files are and how the intake loop retries them.
@@ -312,6 +318,7 @@ impl Config {
                 "sources.retry_initial_ms must not exceed sources.retry_max_secs".into(),
             ));
         }
+        self.deadlines.validate().map_err(ConfigError::Invalid)?;
         if self.intake.max_batch_items == 0 || self.intake.commit_max_items == 0 {
             return Err(ConfigError::Invalid(
                 "intake.max_batch_items and intake.commit_max_items must be at least 1".into(),
