@@ -1,7 +1,8 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters` and `bench`. Every command takes `--config` and `--data-dir`.
+//! `backup`, `dead-letters`, `deadline`, `outbox` and `bench`. Every command takes `--config` and `--data-dir`.
 
 mod dead_letters;
+mod deadlines;
 mod export;
 mod import;
 mod index;
@@ -61,6 +62,12 @@ pub enum Command {
     /// List and replay dead letters.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(dead_letters::DeadLetterCommand),
+    /// Case deadlines: show, extend, answer, run the scheduler once.
+    #[command(subcommand)]
+    Deadline(deadlines::DeadlineCommand),
+    /// The notification outbox: list with delivery status, deliver once.
+    #[command(subcommand)]
+    Outbox(deadlines::OutboxCommand),
     /// Benchmarks, run on this machine.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -98,6 +105,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reprocess => index::reprocess(&config).await,
         Command::Backup { output } => backup(&config, &output).await,
         Command::DeadLetters(command) => dead_letters::run(&config, command).await,
+        Command::Deadline(command) => deadlines::run_deadline(&config, command).await,
+        Command::Outbox(command) => deadlines::run_outbox(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
     }
 }

@@ -35,6 +35,8 @@ pub struct Mailer {
 impl Mailer {
     /// Builds the transport; reads the credentials from the environment.
     pub fn from_config(email: &EmailConfig) -> Result<Mailer, NotifyError> {
+        // rustls needs a process-wide crypto provider (ring here, never aws-lc).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let from: Mailbox = email.from.parse().map_err(|e| {
             NotifyError::Invalid(format!(
                 "email.from `{}` is not an address: {e}",

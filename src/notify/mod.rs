@@ -13,6 +13,7 @@
 //! - [`scheduler`]: reminders, overdue notices, escalation and daily digests at an injected time.
 //! - [`templates`]: the Chinese email texts.
 //! - [`pii`]: what an email may say about the complainant.
+//! - [`worker`]: the scheduler and delivery tasks of `serve`.
 //!
 //! Status ownership: routing writes the `triage`/`assigned` status facet; this module writes
 //! `overdue` and `answered`. It never logs personal data.
@@ -24,6 +25,7 @@ pub mod outbox;
 pub mod pii;
 pub mod scheduler;
 pub mod templates;
+pub mod worker;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use connectors::item::Complainant;
@@ -139,7 +141,9 @@ pub fn compute_deadline(
 }
 
 /// Records the assignment's deadline, its audit row, the `deadline` facet of the case's
-/// complaints, and the 交办 emails — inside `tx`, which the caller commits. A repeated
+/// complaints, and the 交办 emails — inside `tx`, which the caller commits (open it with
+/// `BEGIN IMMEDIATE`: a deferred SQLite transaction that reads, then writes, fails with
+/// `database is locked` when the scheduler or the API wrote meanwhile). A repeated
 /// assignment of the same case (re-routing) replaces its deadline and resets its reminders.
 pub async fn on_assignment(
     tx: &mut SqliteConnection,

@@ -46,7 +46,7 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> Result<TickReport, NotifyError> {
     let mut report = TickReport::default();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let rows = sqlx::query(
         "SELECT case_id, due_at, reminded_at, overdue_notices, last_overdue_ms, escalated_at, \
          assignment FROM case_deadlines WHERE state = 'open' ORDER BY due_ms, case_id",
