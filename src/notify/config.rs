@@ -292,3 +292,28 @@ mod defaults {
         30
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn defaults_match_the_embedded_file_and_misspelt_keys_are_named() {
+        let config = Config::load(None).unwrap();
+        assert!(!config.email.enabled, "email is off by default");
+        assert_eq!(config.deadlines.policies.len(), 4);
+        assert_eq!(config.deadlines.policies["normal"].working_days, Some(7));
+        assert_eq!(config.deadlines.policies["urgent"].hours, Some(2));
+        assert_eq!(config.deadlines.working_day_end, "17:30");
+        let err = Config::from_toml("[email]\nsmtp_hots = \"x\"", "t").unwrap_err();
+        assert!(err.to_string().contains("smtp_hots"), "{err}");
+        let err = Config::from_toml("[email]\nsecurity = \"ssl\"", "t").unwrap_err();
+        assert!(err.to_string().contains("ssl"), "{err}");
+        let both =
+            "[deadlines.policies.normal]\nhours = 1\nworking_days = 2\nremind_before_minutes = 1";
+        let err = Config::from_toml(both, "t").unwrap_err();
+        assert!(err.to_string().contains("exactly one"), "{err}");
+        let err = Config::from_toml("[deadlines]\nworking_day_end = \"5pm\"", "t").unwrap_err();
+        assert!(err.to_string().contains("HH:MM"), "{err}");
+    }
+}

@@ -202,7 +202,8 @@ async fn deliver_one(
             }
             Err((error, permanent)) => {
                 let give_up = permanent || attempts >= i64::from(email.max_attempts);
-                tracing::warn!(outbox_id = %message.id, attempts, permanent, %error, "email delivery failed");
+                let logged = redact_addresses(&error);
+                tracing::warn!(outbox_id = %message.id, attempts, permanent, error = %logged, "email delivery failed");
                 sqlx::query(
                     "UPDATE outbox_recipients SET state = ?, attempts = ?, last_error = ? \
                      WHERE outbox_id = ? AND address = ?",
@@ -300,9 +301,32 @@ async fn send(
     }
 }
 
+/// An SMTP error with every email address replaced: servers often echo the recipient, and
+/// logs never carry personal data.
+pub fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "<address>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_errors_carry_no_address() {
+        let error = "permanent error (550): <liu.min@example.com>: Recipient address rejected";
+        let logged = redact_addresses(error);
+        assert!(!logged.contains("example.com"), "{logged}");
+        assert!(logged.contains("Recipient address rejected"));
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

@@ -257,3 +257,86 @@ async fn a_restart_loses_no_message_and_sends_none_twice() {
     ids.dedup();
     assert_eq!(ids.len(), 4, "four distinct messages");
 }
+
+#[tokio::test]
+async fn reminder_overdue_and_digest_emails_go_out_at_the_injected_times() {
+    use complaint_gateway::notify::scheduler::tick;
+    let server = MailServer::start(0).await;
+    let env = NotifyEnv::new(&server.email_section(true)).await;
+    let mut a = assignment("case-remind", "urgent", "2026-03-02T07:00:00+08:00");
+    a.informed.clear();
+    assign(&env, &a).await;
+    let mailer = Mailer::from_config(&env.cfg.email).unwrap();
+    let step = |t: &'static str| {
+        let env = &env;
+        let mailer = mailer.clone();
+        async move {
+            let now = utc(t);
+            tick(env.pool(), &env.cfg, &env.calendar, now)
+                .await
+                .unwrap();
+            deliver_due(env.pool(), &env.cfg.email, &mailer, "w", now)
+                .await
+                .unwrap()
+        }
+    };
+    step("2026-03-02T07:00:01+08:00").await;
+    assert_eq!(server.received().len(), 2, "交办 to both members only");
+    step("2026-03-02T08:00:00+08:00").await;
+    assert_eq!(server.received().len(), 2, "nothing due yet");
+    step("2026-03-02T08:31:00+08:00").await;
+    let received = server.received();
+    let subjects: Vec<&str> = received[2..].iter().map(|m| m.header("subject")).collect();
+    // 催办 to both members (30 minutes before 09:00) and the daily digest after 08:30.
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.starts_with("【催办通知】"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.starts_with("【每日汇总】市监察局"))
+            .count(),
+        2
+    );
+    let reminder = received[2..]
+        .iter()
+        .find(|m| m.header("subject").starts_with("【催办通知】"))
+        .unwrap();
+    assert!(reminder.body.contains("即将到期"), "{}", reminder.body);
+    assert!(
+        reminder.body.contains("办理期限：2026年03月02日 09:00"),
+        "{}",
+        reminder.body
+    );
+    let digest = received[2..]
+        .iter()
+        .find(|m| m.header("subject").starts_with("【每日汇总】"))
+        .unwrap();
+    assert!(digest.body.contains("在办案件1件"), "{}", digest.body);
+    assert!(
+        digest.body.contains("/cases/case-remind"),
+        "{}",
+        digest.body
+    );
+    for value in PII_VALUES {
+        assert!(!digest.body.contains(value));
+    }
+    step("2026-03-02T09:01:00+08:00").await;
+    let received = server.received();
+    assert_eq!(received.len(), 7);
+    let overdue = &received[6];
+    assert_eq!(to(overdue), "jiancha.lead@test.example.gov.cn");
+    assert!(overdue.header("subject").starts_with("【逾期通知】"));
+    assert!(overdue.body.contains("第1次逾期提醒"), "{}", overdue.body);
+    assert!(
+        overdue.body.contains("138****1111"),
+        "masked for the supervisor"
+    );
+    for value in PII_VALUES {
+        assert!(!overdue.body.contains(value));
+    }
+}
