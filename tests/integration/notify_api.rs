@@ -127,3 +127,56 @@ async fn serve_delivers_the_outbox_and_serves_deadlines() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_cli_shows_extends_and_answers_deadlines_and_lists_the_outbox() {
+    use super::notify_support::{NotifyEnv, assign};
+    let env = NotifyEnv::new("").await;
+    assign(
+        &env,
+        &assignment("case-cli", "normal", "2026-02-12T10:00:00+08:00"),
+    )
+    .await;
+    let data_dir = env.cfg.data_dir.clone();
+    env.store.close().await;
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(crate::common::binary())
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    let (ok, text) = run(&["deadline", "show", "case-cli"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("2026-02-28T17:30:00+08:00"), "{text}");
+    let (ok, text) = run(&[
+        "deadline",
+        "extend",
+        "case-cli",
+        "--by",
+        "市监察局 周某",
+        "--reason",
+        "需现场核查",
+        "--working-days",
+        "3",
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("2026-03-04T17:30:00+08:00"), "{text}");
+    let (ok, text) = run(&["deadline", "answer", "case-cli", "--by", "市监察局 王某"]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["deadline", "show", "case-cli"]);
+    assert!(
+        ok && text.contains("answered") && text.contains("需现场核查"),
+        "{text}"
+    );
+    let (ok, text) = run(&["outbox", "list", "--state", "pending"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("pending: 3"), "{text}");
+    assert!(text.contains("【交办通知】"), "{text}");
+    let (ok, text) = run(&["deadline", "show", "no-such-case"]);
+    assert!(!ok && text.contains("has no deadline"), "{text}");
+}
