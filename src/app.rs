@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub sources: Arc<SourceRegistry>,
     /// Queues and routing rules (corrections are routed with them).
     pub routing: Arc<crate::routing::RoutingConfig>,
+    /// The working-day calendar deadlines are computed on.
+    pub calendar: Arc<Calendar>,
 }
 
 /// Store settings from the configuration.
@@ -134,8 +137,12 @@ pub async fn run(
             run_pipeline(pipeline, store, pipeline_lock, token)
         })?
     };
+    let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
+    let stop_notify = CancellationToken::new();
+    let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
     let state = AppState {
         routing: Arc::new(config.routing.load()?),
+        calendar,
         sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         api_tokens: Arc::new(config.api.tokens()),
@@ -169,6 +176,10 @@ pub async fn run(
         tracing::warn!("requests still in flight after the grace period; closing them");
     }
     let _ = sources_stopped.await;
+    stop_notify.cancel();
+    for task in notify_tasks {
+        let _ = tokio::time::timeout_at(deadline - Duration::from_secs(2), task).await;
+    }
     stop_pipeline.cancel();
     let pipeline_stopped = tokio::task::spawn_blocking(move || pipeline_thread.join());
     if tokio::time::timeout_at(deadline - Duration::from_secs(2), pipeline_stopped)

@@ -57,6 +57,12 @@ pub struct Config {
     /// Classification and routing (queues, rules, routing table).
     #[serde(default)]
     pub routing: RoutingSection,
+    /// Deadline policies, the working-day calendar, reminders and escalation.
+    #[serde(default)]
+    pub deadlines: crate::notify::config::DeadlinesConfig,
+    /// Email delivery of the notification outbox.
+    #[serde(default)]
+    pub email: crate::notify::config::EmailConfig,
 }
 
 /// Where the routing file is (`[routing]`).
@@ -346,6 +352,7 @@ impl Config {
                 "sources.retry_initial_ms must not exceed sources.retry_max_secs".into(),
             ));
         }
+        self.deadlines.validate().map_err(ConfigError::Invalid)?;
         if self.intake.max_batch_items == 0 || self.intake.commit_max_items == 0 {
             return Err(ConfigError::Invalid(
                 "intake.max_batch_items and intake.commit_max_items must be at least 1".into(),

@@ -26,6 +26,9 @@
 //!   corrections.
 //! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
 //!   scores and grouping evaluation.
+//! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
+//! - [`notify`]: case deadlines, the reminder/overdue scheduler, the email outbox and its
+//!   SMTP delivery worker.
 //! - [`bench`]: benchmarks run as subcommands.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
@@ -33,12 +36,14 @@ pub mod api;
 pub mod app;
 pub mod background;
 pub mod bench;
+pub mod calendar;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod grouping;
 pub mod index;
 pub mod intake;
+pub mod notify;
 pub mod pipeline;
 pub mod replay;
 pub mod routing;

@@ -6,7 +6,12 @@ mod common;
 mod integration {
     mod crash;
     mod dead_letters;
+    mod deadlines;
     mod import_export;
+    mod mail;
+    mod mail_server;
+    mod notify_api;
+    mod notify_support;
     mod operations;
     mod routing;
     mod search;

@@ -7,6 +7,7 @@
 //! - [`dead_letters`]: list, inspect, replay.
 //! - [`sources`]: the health of every pull source and webhook sender.
 //! - [`classification`]: a complaint's category, tags and route with why; corrections; queues.
+//! - [`deadlines`]: case deadlines (read, extend, answer) and the notification outbox.
 //!
 //! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
 //! API token is configured; webhooks authenticate by signature; health and metrics are open.
@@ -14,6 +15,7 @@
 pub mod classification;
 pub mod complaints;
 pub mod dead_letters;
+pub mod deadlines;
 pub mod error;
 pub mod search;
 pub mod sources;
@@ -49,6 +51,10 @@ use error::ApiError;
         classification::get_classification,
         classification::correct_classification,
         classification::list_queues,
+        deadlines::get_deadline,
+        deadlines::extend,
+        deadlines::answer,
+        deadlines::list_outbox,
         healthz,
         readyz,
     ),
@@ -74,6 +80,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/sources", get(sources::list))
         .route("/v1/sources/{name}", get(sources::get_one))
+        .route("/v1/cases/{id}/deadline", get(deadlines::get_deadline))
+        .route("/v1/cases/{id}/deadline/extend", post(deadlines::extend))
+        .route("/v1/cases/{id}/answer", post(deadlines::answer))
+        .route("/v1/outbox", get(deadlines::list_outbox))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,

@@ -1,8 +1,10 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
 //! `backup`, `dead-letters`, `classifier` and `bench`. Every command takes `--config` and `--data-dir`.
+//! `backup`, `dead-letters`, `deadline`, `outbox` and `bench`. Every command takes `--config` and `--data-dir`.
 
 pub mod classifier;
 mod dead_letters;
+mod deadlines;
 mod export;
 mod import;
 mod index;
@@ -65,6 +67,12 @@ pub enum Command {
     /// Train, evaluate, list and activate complaint classifier models.
     #[command(subcommand)]
     Classifier(classifier::ClassifierCommand),
+    /// Case deadlines: show, extend, answer, run the scheduler once.
+    #[command(subcommand)]
+    Deadline(deadlines::DeadlineCommand),
+    /// The notification outbox: list with delivery status, deliver once.
+    #[command(subcommand)]
+    Outbox(deadlines::OutboxCommand),
     /// Benchmarks, run on this machine.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -103,6 +111,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { output } => backup(&config, &output).await,
         Command::DeadLetters(command) => dead_letters::run(&config, command).await,
         Command::Classifier(command) => classifier::run(&config, command).await,
+        Command::Deadline(command) => deadlines::run_deadline(&config, command).await,
+        Command::Outbox(command) => deadlines::run_outbox(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
     }
 }

@@ -177,6 +177,89 @@ CREATE TABLE classification_corrections (
 );
 "#;
 
+const V40_DEADLINES_OUTBOX: &str = r#"
+-- The deadline of each assigned case and what the scheduler has done about it. Routing
+-- (on assignment) writes a row; a reassignment replaces the deadline and resets reminders.
+CREATE TABLE case_deadlines (
+    case_id          TEXT PRIMARY KEY,
+    complaint_id     TEXT NOT NULL,
+    queue_key        TEXT NOT NULL,
+    queue_name       TEXT NOT NULL,
+    priority         TEXT NOT NULL,
+    assigned_at      TEXT NOT NULL,
+    due_at           TEXT NOT NULL,
+    due_ms           INTEGER NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'open',
+    reminded_at      TEXT,
+    overdue_notices  INTEGER NOT NULL DEFAULT 0,
+    last_overdue_ms  INTEGER,
+    escalated_at     TEXT,
+    answered_at      TEXT,
+    answered_by      TEXT,
+    answer_summary   TEXT,
+    assignment       TEXT NOT NULL
+);
+CREATE INDEX case_deadlines_due ON case_deadlines (state, due_ms);
+
+-- Every extension of a deadline: who asked, why, old and new deadline.
+CREATE TABLE deadline_extensions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id      TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    old_due_at   TEXT NOT NULL,
+    new_due_at   TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX deadline_extensions_case ON deadline_extensions (case_id);
+
+-- The audit trail of deadlines and notifications (assigned, reminded, overdue, escalated,
+-- extended, answered, digest).
+CREATE TABLE deadline_audit (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id TEXT,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    detail  TEXT NOT NULL
+);
+CREATE INDEX deadline_audit_case ON deadline_audit (case_id, id);
+
+-- Notifications, written in the same transaction as the event that causes them and delivered
+-- later by the worker. A worker claims a message with a lease; after a crash the lease runs
+-- out and another worker resumes with the recipients not yet sent.
+CREATE TABLE outbox (
+    id              TEXT PRIMARY KEY,
+    created_at      TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    case_id         TEXT,
+    queue_key       TEXT,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_owner     TEXT,
+    lease_until_ms  INTEGER,
+    last_error      TEXT,
+    finished_at     TEXT
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
+
+-- Delivery status per recipient; the Message-ID is fixed when the row is written, so a resend
+-- after a crash carries the same id and a receiving system can discard the copy.
+CREATE TABLE outbox_recipients (
+    outbox_id  TEXT NOT NULL REFERENCES outbox (id),
+    address    TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at    TEXT,
+    PRIMARY KEY (outbox_id, address)
+);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -193,5 +276,6 @@ pub fn migrator() -> Migrator {
         migration(2, "facets", V2_FACETS),
         migration(10, "source_status", V10_SOURCE_STATUS),
         migration(30, "routing", V30_ROUTING),
+        migration(40, "deadlines_outbox", V40_DEADLINES_OUTBOX),
     ])
 }

@@ -1,0 +1,222 @@
+//! Case deadlines and the notification outbox: read a deadline with its extensions and audit
+//! trail, extend it (with who and why), record the answer, list the outbox with per-recipient
+//! delivery status.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::notify::deadline::{self, AuditEntry, ExtendRequest, Extension};
+use crate::notify::outbox::{self, OutboxEntry, OutboxFilter};
+use crate::notify::{CaseDeadline, NotifyError};
+
+/// A case deadline with its history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadlineView {
+    #[serde(flatten)]
+    pub deadline: CaseDeadline,
+    pub extensions: Vec<Extension>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// The unit's answer to a case.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    /// Who records the answer.
+    pub answered_by: String,
+    /// A short summary of the findings.
+    #[serde(default)]
+    pub summary: String,
+}
+
+/// Filters of the outbox list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxParams {
+    /// `pending`, `sent` or `failed`.
+    pub state: Option<String>,
+    /// Only notifications of this case.
+    pub case_id: Option<String>,
+    /// Page size (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// The outbox, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboxPage {
+    pub notifications: Vec<OutboxEntry>,
+}
+
+fn notify_error(error: NotifyError) -> ApiError {
+    match error {
+        NotifyError::NoDeadline { case_id } => ApiError::not_found("case deadline", &case_id),
+        NotifyError::AlreadyAnswered { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "already_answered", error.to_string())
+        }
+        NotifyError::Invalid(_) => ApiError::bad_request("invalid_request", error.to_string()),
+        NotifyError::Calendar(_) | NotifyError::UnknownPriority { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "deadline_not_computable",
+            error.to_string(),
+        ),
+        other => ApiError::internal("deadlines", &other),
+    }
+}
+
+async fn view(state: &AppState, case_id: &str) -> Result<DeadlineView, ApiError> {
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("deadline", &e))?;
+    let deadline = deadline::read_in(&mut conn, case_id)
+        .await
+        .map_err(|e| ApiError::internal("deadline", &e))?
+        .ok_or_else(|| ApiError::not_found("case deadline", case_id))?;
+    let extensions = deadline::extensions(&mut conn, case_id)
+        .await
+        .map_err(|e| ApiError::internal("deadline", &e))?;
+    let audit = deadline::audit_trail(&mut conn, case_id)
+        .await
+        .map_err(|e| ApiError::internal("deadline", &e))?;
+    Ok(DeadlineView {
+        deadline,
+        extensions,
+        audit,
+    })
+}
+
+/// The deadline of a case, its extensions and its audit trail.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{id}/deadline",
+    tag = "deadlines",
+    params(("id" = String, Path, description = "Case id")),
+    responses(
+        (status = 200, description = "The deadline", body = DeadlineView),
+        (status = 404, description = "The case has no deadline", body = super::error::ErrorBody)
+    )
+)]
+pub async fn get_deadline(
+    State(state): State<AppState>,
+    Path(case_id): Path<String>,
+) -> Result<Json<DeadlineView>, ApiError> {
+    Ok(Json(view(&state, &case_id).await?))
+}
+
+/// Extends the deadline of a case; the extension is recorded (who, why, old and new).
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{id}/deadline/extend",
+    tag = "deadlines",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = ExtendRequest,
+    responses(
+        (status = 200, description = "The extended deadline", body = DeadlineView),
+        (status = 400, description = "Invalid request", body = super::error::ErrorBody),
+        (status = 404, description = "The case has no deadline", body = super::error::ErrorBody),
+        (status = 409, description = "The case is answered", body = super::error::ErrorBody)
+    )
+)]
+pub async fn extend(
+    State(state): State<AppState>,
+    Path(case_id): Path<String>,
+    Json(request): Json<ExtendRequest>,
+) -> Result<Json<DeadlineView>, ApiError> {
+    let mut tx = state
+        .store
+        .pool()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| ApiError::internal("extend", &e))?;
+    deadline::extend(
+        &mut tx,
+        &state.config,
+        &state.calendar,
+        &case_id,
+        &request,
+        Utc::now(),
+    )
+    .await
+    .map_err(notify_error)?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::internal("extend", &e))?;
+    Ok(Json(view(&state, &case_id).await?))
+}
+
+/// Records the unit's answer: the case's status becomes `answered`, reminders stop.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{id}/answer",
+    tag = "deadlines",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = AnswerRequest,
+    responses(
+        (status = 200, description = "The answered deadline", body = DeadlineView),
+        (status = 404, description = "The case has no deadline", body = super::error::ErrorBody),
+        (status = 409, description = "Already answered", body = super::error::ErrorBody)
+    )
+)]
+pub async fn answer(
+    State(state): State<AppState>,
+    Path(case_id): Path<String>,
+    Json(request): Json<AnswerRequest>,
+) -> Result<Json<DeadlineView>, ApiError> {
+    let mut tx = state
+        .store
+        .pool()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| ApiError::internal("answer", &e))?;
+    deadline::answer(
+        &mut tx,
+        &case_id,
+        &request.answered_by,
+        &request.summary,
+        Utc::now(),
+    )
+    .await
+    .map_err(notify_error)?;
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::internal("answer", &e))?;
+    Ok(Json(view(&state, &case_id).await?))
+}
+
+/// Notifications with their per-recipient delivery status, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/outbox",
+    tag = "deadlines",
+    params(OutboxParams),
+    responses((status = 200, description = "Notifications", body = OutboxPage))
+)]
+pub async fn list_outbox(
+    State(state): State<AppState>,
+    Query(params): Query<OutboxParams>,
+) -> Result<Json<OutboxPage>, ApiError> {
+    if let Some(s) = &params.state
+        && !matches!(s.as_str(), "pending" | "sent" | "failed")
+    {
+        return Err(ApiError::bad_request(
+            "invalid_state",
+            "state must be `pending`, `sent` or `failed`",
+        ));
+    }
+    let filter = OutboxFilter {
+        state: params.state,
+        case_id: params.case_id,
+        limit: params.limit.unwrap_or(50),
+    };
+    let notifications = outbox::list(state.store.pool(), &filter)
+        .await
+        .map_err(|e| ApiError::internal("outbox", &e))?;
+    Ok(Json(OutboxPage { notifications }))
+}

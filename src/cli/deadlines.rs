@@ -1,0 +1,175 @@
+//! `complaint-gateway deadline show|extend|answer|tick` and `outbox list|deliver`.
+
+use chrono::Utc;
+use clap::Subcommand;
+
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::notify::deadline::{self, ExtendRequest};
+use crate::notify::delivery::{Mailer, deliver_due};
+use crate::notify::outbox::{self, OutboxFilter};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum DeadlineCommand {
+    /// Show a case's deadline, its extensions and its audit trail.
+    Show { case_id: String },
+    /// Extend a case's deadline (recorded with who and why).
+    Extend {
+        case_id: String,
+        /// Who asks for the extension.
+        #[arg(long)]
+        by: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Working days to add.
+        #[arg(long, conflicts_with = "hours")]
+        working_days: Option<u32>,
+        /// Clock hours to add.
+        #[arg(long)]
+        hours: Option<u32>,
+    },
+    /// Record the unit's answer (status `answered`, reminders stop).
+    Answer {
+        case_id: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+    },
+    /// Run the scheduler once now (reminders, overdue notices, digests) and print what it did.
+    Tick,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List notifications with per-recipient delivery status, newest first.
+    List {
+        /// `pending`, `sent` or `failed`.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Deliver every due notification once now (uses `[email]`, even when disabled for serve).
+    Deliver,
+}
+
+pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let calendar = Calendar::load(&config.deadlines.calendar_dir)?;
+    let pool = store.pool().clone();
+    let result = async {
+        match command {
+            DeadlineCommand::Show { case_id } => {
+                let mut conn = pool.acquire().await?;
+                let Some(d) = deadline::read_in(&mut conn, &case_id).await? else {
+                    anyhow::bail!("case `{case_id}` has no deadline");
+                };
+                println!("{}", serde_json::to_string_pretty(&d)?);
+                for e in deadline::extensions(&mut conn, &case_id).await? {
+                    println!(
+                        "extended {} → {} by {}: {}",
+                        e.old_due_at, e.new_due_at, e.requested_by, e.reason
+                    );
+                }
+                for a in deadline::audit_trail(&mut conn, &case_id).await? {
+                    println!("{}  {}  {}  {}", a.at, a.actor, a.action, a.detail);
+                }
+            }
+            DeadlineCommand::Extend {
+                case_id,
+                by,
+                reason,
+                working_days,
+                hours,
+            } => {
+                let request = ExtendRequest {
+                    requested_by: by,
+                    reason,
+                    working_days,
+                    hours,
+                    until: None,
+                };
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let d =
+                    deadline::extend(&mut tx, config, &calendar, &case_id, &request, Utc::now())
+                        .await?;
+                tx.commit().await?;
+                println!("case {case_id}: new deadline {}", d.due_at);
+            }
+            DeadlineCommand::Answer {
+                case_id,
+                by,
+                summary,
+            } => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                deadline::answer(&mut tx, &case_id, &by, &summary, Utc::now()).await?;
+                tx.commit().await?;
+                println!("case {case_id}: answered");
+            }
+            DeadlineCommand::Tick => {
+                let r =
+                    crate::notify::scheduler::tick(&pool, config, &calendar, Utc::now()).await?;
+                println!(
+                    "reminders {}, overdue notices {}, escalations {}, digests {}",
+                    r.reminders, r.overdue_notices, r.escalations, r.digests
+                );
+            }
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+pub async fn run_outbox(config: &Config, command: OutboxCommand) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let pool = store.pool().clone();
+    let result = async {
+        match command {
+            OutboxCommand::List { state, limit } => {
+                for (state, n) in outbox::counts(&pool).await? {
+                    println!("{state}: {n}");
+                }
+                let filter = OutboxFilter {
+                    state,
+                    case_id: None,
+                    limit,
+                };
+                for entry in outbox::list(&pool, &filter).await? {
+                    println!(
+                        "{}  {}  {:<10} {:<8} attempts {}  {}",
+                        entry.id,
+                        entry.created_at,
+                        entry.kind,
+                        entry.state,
+                        entry.attempts,
+                        entry.subject
+                    );
+                    for r in entry.recipients {
+                        println!(
+                            "    {:<8} {}  (attempts {})",
+                            r.state, r.address, r.attempts
+                        );
+                    }
+                }
+            }
+            OutboxCommand::Deliver => {
+                let mailer = Mailer::from_config(&config.email)?;
+                let owner = format!("cli-{}", uuid::Uuid::now_v7());
+                let r = deliver_due(&pool, &config.email, &mailer, &owner, Utc::now()).await?;
+                println!(
+                    "messages {}, sent {}, retried later {}, failed {}",
+                    r.messages, r.sent, r.retried, r.failed
+                );
+            }
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}

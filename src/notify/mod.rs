@@ -1,0 +1,276 @@
+//! Deadlines and notifications of assigned cases.
+//!
+//! Routing calls [`on_assignment`] inside its own transaction when it assigns a case to a
+//! queue: the deadline is computed from the priority's policy on the working-day
+//! [`Calendar`], written with an audit row, set as the `deadline` facet of the case's
+//! complaints, and the 交办 emails are put in the outbox — all in that transaction, so an
+//! assignment never exists without its deadline and its notification, nor the reverse.
+//!
+//! - [`config`]: `[deadlines]` and `[email]`.
+//! - [`deadline`]: reading, extending and answering a case deadline.
+//! - [`outbox`]: the notification table and its queries.
+//! - [`delivery`]: the SMTP worker (lease, retries with backoff, per-recipient status).
+//! - [`scheduler`]: reminders, overdue notices, escalation and daily digests at an injected time.
+//! - [`templates`]: the Chinese email texts.
+//! - [`pii`]: what an email may say about the complainant.
+//! - [`worker`]: the scheduler and delivery tasks of `serve`.
+//!
+//! Status ownership: routing writes the `triage`/`assigned` status facet; this module writes
+//! `overdue` and `answered`. It never logs personal data.
+
+pub mod config;
+pub mod deadline;
+pub mod delivery;
+pub mod outbox;
+pub mod pii;
+pub mod scheduler;
+pub mod templates;
+pub mod worker;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use connectors::item::Complainant;
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteConnection;
+
+use crate::calendar::{Calendar, CalendarError};
+use crate::config::Config;
+use crate::store::facets::{Facet, set_facets};
+use templates::CaseMail;
+
+/// Why a deadline or notification operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    #[error(
+        "no deadline policy for priority `{priority}`: add [deadlines.policies.{priority}] to \
+         the configuration"
+    )]
+    UnknownPriority { priority: String },
+    #[error("case `{case_id}` has no deadline")]
+    NoDeadline { case_id: String },
+    #[error("case `{case_id}` is already answered")]
+    AlreadyAnswered { case_id: String },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("stored deadline record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A case assigned to a queue, as routing hands it over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub case_id: String,
+    /// The complaint that caused the assignment (the case's first or newest).
+    pub complaint_id: String,
+    /// The queue's key in `routing.toml`.
+    pub queue_key: String,
+    /// The responsible unit's name, e.g. 市监察局.
+    pub queue_name: String,
+    /// Email addresses of the queue's members.
+    pub members: Vec<String>,
+    /// Email address of the queue's supervisor (overdue notices).
+    pub supervisor: String,
+    /// Units informed of the case: (unit name, email addresses).
+    pub informed: Vec<(String, Vec<String>)>,
+    /// `urgent`, `high`, `normal`, `low` (names of `[deadlines.policies]`).
+    pub priority: String,
+    pub channel: String,
+    pub title: Option<String>,
+    pub assigned_at: DateTime<FixedOffset>,
+    /// The unit the complaint is about, as the channel stated it.
+    pub target_unit: Option<String>,
+    /// Units the text names as the subject of the complaint.
+    pub subject_units: Vec<String>,
+    /// Personal data: only ever masked or withheld in emails, never logged.
+    pub complainant: Option<Complainant>,
+}
+
+/// The deadline of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CaseDeadline {
+    pub case_id: String,
+    pub queue_key: String,
+    pub queue_name: String,
+    pub priority: String,
+    /// RFC 3339, in the working day's offset.
+    pub assigned_at: String,
+    /// RFC 3339, in the working day's offset.
+    pub due_at: String,
+    /// `open` or `answered`.
+    pub state: String,
+    /// Overdue notices sent so far.
+    pub overdue_notices: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
+}
+
+/// The deadline of a case assigned at `assigned_at` with `priority`.
+pub fn compute_deadline(
+    cfg: &Config,
+    calendar: &Calendar,
+    priority: &str,
+    assigned_at: DateTime<FixedOffset>,
+) -> Result<DateTime<FixedOffset>, NotifyError> {
+    let policy =
+        cfg.deadlines
+            .policies
+            .get(priority)
+            .ok_or_else(|| NotifyError::UnknownPriority {
+                priority: priority.to_string(),
+            })?;
+    let local = assigned_at.with_timezone(&cfg.deadlines.offset());
+    match (policy.hours, policy.working_days) {
+        (Some(hours), _) => Ok(Calendar::add_hours(local, hours)),
+        (None, Some(days)) => {
+            let day_end = cfg.deadlines.day_end().map_err(NotifyError::Invalid)?;
+            Ok(calendar.add_working_days(local, days, day_end)?)
+        }
+        (None, None) => Err(NotifyError::UnknownPriority {
+            priority: priority.to_string(),
+        }),
+    }
+}
+
+/// Records the assignment's deadline, its audit row, the `deadline` facet of the case's
+/// complaints, and the 交办 emails — inside `tx`, which the caller commits (open it with
+/// `BEGIN IMMEDIATE`: a deferred SQLite transaction that reads, then writes, fails with
+/// `database is locked` when the scheduler or the API wrote meanwhile). A repeated
+/// assignment of the same case (re-routing) replaces its deadline and resets its reminders.
+pub async fn on_assignment(
+    tx: &mut SqliteConnection,
+    a: &Assignment,
+    cfg: &Config,
+    calendar: &Calendar,
+) -> Result<CaseDeadline, NotifyError> {
+    let due = compute_deadline(cfg, calendar, &a.priority, a.assigned_at)?;
+    let assigned_local = a.assigned_at.with_timezone(&cfg.deadlines.offset());
+    let assignment_json = serde_json::to_string(a).expect("an assignment serialises");
+    sqlx::query(
+        "INSERT INTO case_deadlines (case_id, complaint_id, queue_key, queue_name, priority, \
+         assigned_at, due_at, due_ms, state, assignment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?) \
+         ON CONFLICT (case_id) DO UPDATE SET complaint_id = excluded.complaint_id, \
+         queue_key = excluded.queue_key, queue_name = excluded.queue_name, \
+         priority = excluded.priority, assigned_at = excluded.assigned_at, \
+         due_at = excluded.due_at, due_ms = excluded.due_ms, state = 'open', \
+         reminded_at = NULL, overdue_notices = 0, last_overdue_ms = NULL, escalated_at = NULL, \
+         answered_at = NULL, answered_by = NULL, answer_summary = NULL, \
+         assignment = excluded.assignment",
+    )
+    .bind(&a.case_id)
+    .bind(&a.complaint_id)
+    .bind(&a.queue_key)
+    .bind(&a.queue_name)
+    .bind(&a.priority)
+    .bind(assigned_local.to_rfc3339())
+    .bind(due.to_rfc3339())
+    .bind(due.timestamp_millis())
+    .bind(&assignment_json)
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        tx,
+        Some(&a.case_id),
+        a.assigned_at.with_timezone(&Utc),
+        "routing",
+        "assigned",
+        serde_json::json!({
+            "queue": a.queue_key,
+            "priority": a.priority,
+            "due_at": due.to_rfc3339(),
+        }),
+    )
+    .await?;
+    set_deadline_facet(tx, &a.case_id, &a.complaint_id, &due).await?;
+    let console = &cfg.email.console_url;
+    let mail = templates::case_mail(CaseMail::Assignment, a, &a.queue_name, &due, console);
+    let now = a.assigned_at.with_timezone(&Utc);
+    outbox::enqueue(tx, cfg, now, "assignment", Some(a), &mail, &a.members).await?;
+    for (unit, addresses) in &a.informed {
+        let mail = templates::case_mail(CaseMail::Informed, a, unit, &due, console);
+        outbox::enqueue(tx, cfg, now, "informed", Some(a), &mail, addresses).await?;
+    }
+    deadline::read_in(tx, &a.case_id)
+        .await?
+        .ok_or_else(|| NotifyError::Corrupt(format!("case {} vanished", a.case_id)))
+}
+
+/// Sets the `deadline` facet of every complaint of the case (and of `complaint_id`).
+async fn set_deadline_facet(
+    tx: &mut SqliteConnection,
+    case_id: &str,
+    complaint_id: &str,
+    due: &DateTime<FixedOffset>,
+) -> Result<(), sqlx::Error> {
+    let due_text = due.to_rfc3339();
+    for id in case_complaints(tx, case_id, complaint_id).await? {
+        set_facets(tx, &id, &[(Facet::Deadline, Some(&due_text))]).await?;
+    }
+    Ok(())
+}
+
+/// Sets the status facet (`overdue`, `answered`) of every complaint of the case.
+async fn set_status_facet(
+    tx: &mut SqliteConnection,
+    case_id: &str,
+    complaint_id: &str,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    for id in case_complaints(tx, case_id, complaint_id).await? {
+        set_facets(tx, &id, &[(Facet::Status, Some(status))]).await?;
+    }
+    Ok(())
+}
+
+/// The complaints of a case: those whose facet names it, plus `complaint_id` when it exists.
+async fn case_complaints(
+    tx: &mut SqliteConnection,
+    case_id: &str,
+    complaint_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut ids: Vec<String> =
+        sqlx::query_scalar("SELECT complaint_id FROM complaint_facets WHERE case_id = ?")
+            .bind(case_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM complaints WHERE id = ?")
+        .bind(complaint_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(id) = exists
+        && !ids.contains(&id)
+    {
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Appends to the audit trail.
+pub async fn audit(
+    tx: &mut SqliteConnection,
+    case_id: Option<&str>,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO deadline_audit (case_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(case_id)
+    .bind(crate::store::format_utc(at))
+    .bind(actor)
+    .bind(action)
+    .bind(detail.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

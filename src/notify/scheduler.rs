@@ -1,0 +1,243 @@
+//! The scheduler: one [`tick`] at an injected time looks at every open case deadline and
+//! puts in the outbox what is due — a reminder (催办) `remind_before_minutes` before the
+//! deadline, an overdue notice to the queue's supervisor after it (repeated every
+//! `overdue_repeat_hours`), an escalation after `escalate_after_notices` overdue notices, and
+//! each queue's daily digest after `digest_time`. Each action is recorded on the case row (so a
+//! second tick at the same time does nothing) and in the audit trail, in one transaction with
+//! its emails.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqlitePool;
+
+use super::templates::{CaseMail, DigestLine, case_mail, digest, digest_title};
+use super::{Assignment, NotifyError, audit, outbox, set_status_facet};
+use crate::calendar::Calendar;
+use crate::config::Config;
+
+/// Who the escalation email addresses (it goes to the centre's leadership).
+const ESCALATION_UNIT: &str = "效能投诉中心";
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub reminders: usize,
+    pub overdue_notices: usize,
+    pub escalations: usize,
+    pub digests: usize,
+}
+
+struct OpenCase {
+    assignment: Assignment,
+    due: DateTime<FixedOffset>,
+    reminded: bool,
+    overdue_notices: u32,
+    last_overdue_ms: Option<i64>,
+    escalated: bool,
+}
+
+/// Runs the scheduler once at `now`.
+pub async fn tick(
+    pool: &SqlitePool,
+    cfg: &Config,
+    _calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Result<TickReport, NotifyError> {
+    let mut report = TickReport::default();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let rows = sqlx::query(
+        "SELECT case_id, due_at, reminded_at, overdue_notices, last_overdue_ms, escalated_at, \
+         assignment FROM case_deadlines WHERE state = 'open' ORDER BY due_ms, case_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut cases = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let case_id: String = row.get("case_id");
+        let corrupt = |what: String| NotifyError::Corrupt(format!("case {case_id}: {what}"));
+        cases.push(OpenCase {
+            assignment: serde_json::from_str(row.get::<&str, _>("assignment"))
+                .map_err(|e| corrupt(e.to_string()))?,
+            due: DateTime::parse_from_rfc3339(row.get::<&str, _>("due_at"))
+                .map_err(|e| corrupt(e.to_string()))?,
+            reminded: row.get::<Option<String>, _>("reminded_at").is_some(),
+            overdue_notices: row.get::<i64, _>("overdue_notices") as u32,
+            last_overdue_ms: row.get("last_overdue_ms"),
+            escalated: row.get::<Option<String>, _>("escalated_at").is_some(),
+        });
+    }
+    let console = cfg.email.console_url.clone();
+    let now_text = crate::store::format_utc(now);
+    let now_ms = now.timestamp_millis();
+    for case in &cases {
+        let a = &case.assignment;
+        let due_utc = case.due.with_timezone(&Utc);
+        if now < due_utc {
+            let lead_minutes = cfg
+                .deadlines
+                .policies
+                .get(&a.priority)
+                .map_or(0, |p| p.remind_before_minutes);
+            let remind_at = due_utc - chrono::Duration::minutes(i64::from(lead_minutes));
+            if !case.reminded && now >= remind_at {
+                let mail = case_mail(CaseMail::Reminder, a, &a.queue_name, &case.due, &console);
+                outbox::enqueue(&mut tx, cfg, now, "reminder", Some(a), &mail, &a.members).await?;
+                sqlx::query("UPDATE case_deadlines SET reminded_at = ? WHERE case_id = ?")
+                    .bind(&now_text)
+                    .bind(&a.case_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let detail = serde_json::json!({"due_at": case.due.to_rfc3339()});
+                audit(
+                    &mut tx,
+                    Some(&a.case_id),
+                    now,
+                    "scheduler",
+                    "reminded",
+                    detail,
+                )
+                .await?;
+                report.reminders += 1;
+            }
+            continue;
+        }
+        let repeat_ms = i64::from(cfg.deadlines.overdue_repeat_hours) * 3_600_000;
+        if case
+            .last_overdue_ms
+            .is_some_and(|last| now_ms - last < repeat_ms)
+        {
+            continue;
+        }
+        let notice = case.overdue_notices + 1;
+        let mail = case_mail(
+            CaseMail::Overdue { notice },
+            a,
+            &a.queue_name,
+            &case.due,
+            &console,
+        );
+        let supervisor = vec![a.supervisor.clone()];
+        outbox::enqueue(&mut tx, cfg, now, "overdue", Some(a), &mail, &supervisor).await?;
+        sqlx::query(
+            "UPDATE case_deadlines SET overdue_notices = ?, last_overdue_ms = ? WHERE case_id = ?",
+        )
+        .bind(i64::from(notice))
+        .bind(now_ms)
+        .bind(&a.case_id)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({"due_at": case.due.to_rfc3339(), "notice": notice});
+        audit(
+            &mut tx,
+            Some(&a.case_id),
+            now,
+            "scheduler",
+            "overdue",
+            detail,
+        )
+        .await?;
+        set_status_facet(&mut tx, &a.case_id, &a.complaint_id, "overdue").await?;
+        report.overdue_notices += 1;
+        if notice >= cfg.deadlines.escalate_after_notices && !case.escalated {
+            let mail = case_mail(
+                CaseMail::Escalation { notices: notice },
+                a,
+                ESCALATION_UNIT,
+                &case.due,
+                &console,
+            );
+            let mut to = cfg.deadlines.escalation_emails.clone();
+            to.push(a.supervisor.clone());
+            outbox::enqueue(&mut tx, cfg, now, "escalation", Some(a), &mail, &to).await?;
+            sqlx::query("UPDATE case_deadlines SET escalated_at = ? WHERE case_id = ?")
+                .bind(&now_text)
+                .bind(&a.case_id)
+                .execute(&mut *tx)
+                .await?;
+            let detail = serde_json::json!({"notices": notice});
+            audit(
+                &mut tx,
+                Some(&a.case_id),
+                now,
+                "scheduler",
+                "escalated",
+                detail,
+            )
+            .await?;
+            report.escalations += 1;
+        }
+    }
+    report.digests = digests(&mut tx, cfg, &cases, now).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The daily digest of every queue with open cases, once per local day after `digest_time`.
+async fn digests(
+    tx: &mut sqlx::SqliteConnection,
+    cfg: &Config,
+    cases: &[OpenCase],
+    now: DateTime<Utc>,
+) -> Result<usize, NotifyError> {
+    let local = now.with_timezone(&cfg.deadlines.offset());
+    let digest_at = cfg.deadlines.digest_at().map_err(NotifyError::Invalid)?;
+    if local.time() < digest_at {
+        return Ok(0);
+    }
+    let day = local.format("%Y-%m-%d").to_string();
+    let mut queues: BTreeMap<&str, Vec<&OpenCase>> = BTreeMap::new();
+    for case in cases {
+        queues
+            .entry(case.assignment.queue_key.as_str())
+            .or_default()
+            .push(case);
+    }
+    let mut sent = 0;
+    for (queue_key, queue_cases) in queues {
+        let state_key = format!("notify.digest.{queue_key}");
+        let last: Option<String> =
+            sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
+                .bind(&state_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if last.as_deref() == Some(day.as_str()) {
+            continue;
+        }
+        let lines: Vec<DigestLine> = queue_cases
+            .iter()
+            .map(|c| DigestLine {
+                case_id: c.assignment.case_id.clone(),
+                title: digest_title(&c.assignment),
+                due: c.due,
+                overdue: c.due.with_timezone(&Utc) <= now,
+            })
+            .collect();
+        // The newest assignment knows the queue's current members.
+        let newest = queue_cases
+            .iter()
+            .max_by_key(|c| c.assignment.assigned_at)
+            .expect("a queue listed has cases");
+        let mail = digest(
+            &newest.assignment.queue_name,
+            &day,
+            &lines,
+            &cfg.email.console_url,
+        );
+        let members = &newest.assignment.members;
+        outbox::enqueue(tx, cfg, now, "digest", None, &mail, members).await?;
+        sqlx::query(
+            "INSERT INTO gateway_state (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(&state_key)
+        .bind(&day)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({"queue": queue_key, "day": day, "cases": lines.len()});
+        audit(tx, None, now, "scheduler", "digest", detail).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}

@@ -1,0 +1,172 @@
+//! Chinese email templates: 交办/移送通知 (assignment), 知会 (units informed), 催办通知
+//! (reminder), 逾期通知 (overdue, to the supervisor), 逾期升级 (escalation) and the daily digest
+//! of a queue. Every case email links to the case in the console.
+//!
+//! Contract: a template never reads the complainant directly; it receives the section and the
+//! scrubbed title from [`super::pii`], chosen for the recipient unit.
+
+use chrono::{DateTime, FixedOffset};
+
+use super::Assignment;
+use super::pii::{complainant_section, scrub};
+
+/// A rendered email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Which case email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseMail {
+    /// To the members of the responsible queue.
+    Assignment,
+    /// To a unit informed of the case (e.g. the press office for media-exposed problems).
+    Informed,
+    /// Before the deadline, to the queue members.
+    Reminder,
+    /// After the deadline, to the queue supervisor; `notice` counts from 1.
+    Overdue { notice: u32 },
+    /// After repeated overdue notices.
+    Escalation { notices: u32 },
+}
+
+/// Formats a deadline for people: `2026年02月28日 17:30`.
+pub fn human_time(time: &DateTime<FixedOffset>) -> String {
+    time.format("%Y年%m月%d日 %H:%M").to_string()
+}
+
+/// The console link of a case.
+pub fn case_link(console_url: &str, case_id: &str) -> String {
+    format!("{}/cases/{case_id}", console_url.trim_end_matches('/'))
+}
+
+fn priority_label(priority: &str) -> &str {
+    match priority {
+        "urgent" => "特急",
+        "high" => "紧急",
+        "normal" => "一般",
+        "low" => "较低",
+        other => other,
+    }
+}
+
+/// Renders a case email for `unit` (whose disclosure decides what is said of the complainant).
+pub fn case_mail(
+    mail: CaseMail,
+    a: &Assignment,
+    unit: &str,
+    due: &DateTime<FixedOffset>,
+    console_url: &str,
+) -> Rendered {
+    let disclosure = super::pii::disclosure_for(unit, a);
+    let title = a
+        .title
+        .as_deref()
+        .map(|t| scrub(t, a.complainant.as_ref(), disclosure))
+        .unwrap_or_else(|| "（无标题）".to_string());
+    let short_title: String = title.chars().take(40).collect();
+    let transfer = a.channel == "transfer";
+    let (subject, opening) = match mail {
+        CaseMail::Assignment if transfer => (
+            format!("【移送通知】{short_title}"),
+            format!("{unit}：\n\n现将以下案件移送你单位调查处理，请在办理期限前办结并反馈结果。"),
+        ),
+        CaseMail::Assignment => (
+            format!("【交办通知】{short_title}"),
+            format!(
+                "{unit}：\n\n现将以下投诉案件交由你单位调查处理，请在办理期限前办结并反馈结果。"
+            ),
+        ),
+        CaseMail::Informed => (
+            format!("【知会】{short_title}"),
+            format!(
+                "{unit}：\n\n以下案件已交由{}办理，特此知会，请关注办理进展。",
+                a.queue_name
+            ),
+        ),
+        CaseMail::Reminder => (
+            format!("【催办通知】{short_title}"),
+            format!("{unit}：\n\n以下案件即将到期，请抓紧办理，并在办理期限前反馈结果。"),
+        ),
+        CaseMail::Overdue { notice } => (
+            format!("【逾期通知】{short_title}"),
+            format!(
+                "{unit}负责同志：\n\n以下案件已超过办理期限仍未办结（第{notice}次逾期提醒），请督促{}立即办理并说明逾期原因。",
+                a.queue_name
+            ),
+        ),
+        CaseMail::Escalation { notices } => (
+            format!("【逾期升级】{short_title}"),
+            format!(
+                "{unit}：\n\n以下案件已逾期并经{notices}次提醒仍未办结，现升级督办，请责成{}限期办结。",
+                a.queue_name
+            ),
+        ),
+    };
+    let body = format!(
+        "{opening}\n\n\
+         案件编号：{case}\n\
+         案件标题：{title}\n\
+         来源渠道：{channel}\n\
+         承办单位：{queue}\n\
+         优先级：{priority}\n\
+         交办时间：{assigned}\n\
+         办理期限：{due}\n\
+         {complainant}\n\n\
+         查看案件：{link}\n\n\
+         本邮件由效能投诉中心投诉受理系统自动发送，请勿直接回复。\n",
+        case = a.case_id,
+        channel = a.channel,
+        queue = a.queue_name,
+        priority = priority_label(&a.priority),
+        assigned = human_time(&a.assigned_at),
+        due = human_time(due),
+        complainant = complainant_section(a.complainant.as_ref(), disclosure),
+        link = case_link(console_url, &a.case_id),
+    );
+    Rendered { subject, body }
+}
+
+/// One case line of a digest.
+#[derive(Debug, Clone)]
+pub struct DigestLine {
+    pub case_id: String,
+    pub title: String,
+    pub due: DateTime<FixedOffset>,
+    pub overdue: bool,
+}
+
+/// The daily digest of a queue. Titles are scrubbed by the caller; no complainant data.
+pub fn digest(queue_name: &str, day: &str, lines: &[DigestLine], console_url: &str) -> Rendered {
+    let overdue = lines.iter().filter(|l| l.overdue).count();
+    let mut body = format!(
+        "{queue_name}：\n\n截至{day}，你单位共有在办案件{}件，其中逾期{overdue}件。明细如下：\n\n",
+        lines.len()
+    );
+    for (n, line) in lines.iter().enumerate() {
+        let flag = if line.overdue { "【已逾期】" } else { "" };
+        body.push_str(&format!(
+            "{}. {flag}{}\n   办理期限：{}\n   查看案件：{}\n",
+            n + 1,
+            line.title,
+            human_time(&line.due),
+            case_link(console_url, &line.case_id)
+        ));
+    }
+    body.push_str("\n本邮件由效能投诉中心投诉受理系统自动发送，请勿直接回复。\n");
+    Rendered {
+        subject: format!("【每日汇总】{queue_name} {day} 在办案件{}件", lines.len()),
+        body,
+    }
+}
+
+/// The digest title of a case: scrubbed for its own queue's unit.
+pub fn digest_title(a: &Assignment) -> String {
+    let disclosure = super::pii::disclosure_for(&a.queue_name, a);
+    a.title
+        .as_deref()
+        .map(|t| scrub(t, a.complainant.as_ref(), disclosure))
+        .unwrap_or_else(|| "（无标题）".to_string())
+}

@@ -1,0 +1,142 @@
+//! A real SMTP server for the mail tests: Debian's python3-aiosmtpd running
+//! `tests/fixtures/smtp_server.py`, on a free loopback port, storing every message it accepts
+//! as JSON in a temporary directory. A test that cannot start it fails (CI installs the
+//! package in `.ci/run`); it never skips.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Debian's interpreter: the `python3` first on PATH may be another build without
+/// Debian's modules.
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+pub struct MailServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    _child: Child,
+}
+
+/// One message the server accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub envelope_to: Vec<String>,
+    pub headers: serde_json::Map<String, Value>,
+    pub content_type: String,
+    pub charset: Option<String>,
+    pub body: String,
+    pub raw: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no header {name} in {:?}", self.headers))
+    }
+}
+
+impl MailServer {
+    /// Starts a server that answers `451` to the first `refuse_first_rcpt` recipients.
+    pub async fn start(refuse_first_rcpt: u32) -> MailServer {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp_server.py");
+        let mut child = Command::new(DEBIAN_PYTHON)
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .arg(refuse_first_rcpt.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {DEBIAN_PYTHON}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
+        if !matches!(ready, Ok(Ok(Some(ref line))) if line == "ready") {
+            let mut stderr = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), err.read_to_string(&mut stderr))
+                        .await;
+            }
+            panic!(
+                "the SMTP test server did not start (install Debian's python3-aiosmtpd: \
+                 apt-get install -y python3-aiosmtpd): {ready:?} {stderr}"
+            );
+        }
+        MailServer {
+            port,
+            dir,
+            _child: child,
+        }
+    }
+
+    /// Every message accepted so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|p| {
+                let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+                Received {
+                    envelope_to: v["envelope_to"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_string())
+                        .collect(),
+                    headers: v["headers"].as_object().unwrap().clone(),
+                    content_type: v["content_type"].as_str().unwrap().to_string(),
+                    charset: v["charset"].as_str().map(str::to_string),
+                    body: v["body"].as_str().unwrap().to_string(),
+                    raw: v["raw"].as_str().unwrap().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The `[email]` section that sends here in plain SMTP, retrying after one second.
+    pub fn email_section(&self, enabled: bool) -> String {
+        format!(
+            r#"
+[email]
+enabled = {enabled}
+smtp_host = "127.0.0.1"
+smtp_port = {port}
+security = "plain"
+username_env = "COMPLAINT_GATEWAY_TEST_SMTP_USER_UNSET"
+from = "效能投诉中心 <noreply@test.example.gov.cn>"
+message_id_domain = "test.example.gov.cn"
+console_url = "https://console.test.example.gov.cn/"
+poll_interval_secs = 1
+retry_initial_secs = 60
+retry_max_secs = 600
+max_attempts = 3
+lease_secs = 120
+timeout_secs = 10
+"#,
+            port = self.port
+        )
+    }
+}
