@@ -22,6 +22,8 @@
 //! - [`cli`]: the command line.
 //! - [`classify`]: the trainable complaint classifier (features, training, calibrated
 //!   prediction, evaluation, versioned model files).
+//! - [`cases`]: cases in the store: members and why, staff merges, splits and status, hot
+//!   issues.
 //! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
 //!   scores and grouping evaluation.
 //! - [`bench`]: benchmarks run as subcommands.
@@ -31,6 +33,7 @@ pub mod api;
 pub mod app;
 pub mod background;
 pub mod bench;
+pub mod cases;
 pub mod classify;
 pub mod cli;
 pub mod config;

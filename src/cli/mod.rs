@@ -1,8 +1,10 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters` and `bench`. Every command takes `--config` and `--data-dir`.
+//! `backup`, `dead-letters`, `hot`, `evaluate` and `bench`. Every command takes `--config` and `--data-dir`.
 
 mod dead_letters;
+pub mod evaluate;
 mod export;
+mod hot;
 mod import;
 mod index;
 mod push;
@@ -61,6 +63,12 @@ pub enum Command {
     /// List and replay dead letters.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(dead_letters::DeadLetterCommand),
+    /// The hottest cases of a recent window (complaints, complainants, recency, support,
+    /// media exposure).
+    Hot(hot::HotArgs),
+    /// Measure the quality of derived data against a labelled file.
+    #[command(subcommand)]
+    Evaluate(evaluate::EvaluateCommand),
     /// Benchmarks, run on this machine.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -98,6 +106,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reprocess => index::reprocess(&config).await,
         Command::Backup { output } => backup(&config, &output).await,
         Command::DeadLetters(command) => dead_letters::run(&config, command).await,
+        Command::Hot(args) => hot::run(&config, args).await,
+        Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
     }
 }

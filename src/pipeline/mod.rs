@@ -13,6 +13,8 @@
 //!
 //! Stages are added by implementing [`Stage`] and listing them in [`Pipeline::standard`].
 
+mod grouping;
+mod grouping_input;
 mod normalize;
 
 use std::fs::File;
@@ -27,6 +29,7 @@ use sqlx::sqlite::SqliteConnection;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
+pub use grouping::GroupingStage;
 pub use normalize::NormalizeStage;
 
 /// Complaints handed to the stages per batch: a batch holds the store's write lock while its
@@ -141,10 +144,11 @@ impl PipelineLock {
 
 impl Pipeline {
     /// The gateway's stages, configured from `config`.
-    pub fn standard(_config: &Config) -> Result<Pipeline, PipelineError> {
-        Ok(Pipeline::with_stages(vec![Box::new(
-            NormalizeStage::default(),
-        )]))
+    pub fn standard(config: &Config) -> Result<Pipeline, PipelineError> {
+        Ok(Pipeline::with_stages(vec![
+            Box::new(NormalizeStage::default()),
+            Box::new(GroupingStage::new(config.grouping.engine.clone())),
+        ]))
     }
 
     /// A pipeline of the given stages (tests).
