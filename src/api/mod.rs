@@ -2,6 +2,7 @@
 //! `tower::ServiceExt::oneshot` or over a real socket.
 //!
 //! - [`error`]: the error type and its JSON shape.
+//! - [`cases`]: cases, staff merge / split / status, hot issues.
 //! - [`complaints`]: one complaint with revisions and raw payload.
 //! - [`search`]: full-text search.
 //! - [`dead_letters`]: list, inspect, replay.
@@ -10,6 +11,7 @@
 //! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
 //! API token is configured; webhooks authenticate by signature; health and metrics are open.
 
+pub mod cases;
 pub mod complaints;
 pub mod dead_letters;
 pub mod error;
@@ -39,6 +41,12 @@ use error::ApiError;
         crate::webhook::receive,
         search::search,
         complaints::get_complaint,
+        cases::list,
+        cases::get_one,
+        cases::merge_cases,
+        cases::split_case,
+        cases::status,
+        cases::hot,
         dead_letters::list,
         dead_letters::get_one,
         dead_letters::replay_one,
@@ -56,6 +64,12 @@ pub fn router(state: AppState) -> Router {
     let staff = Router::new()
         .route("/v1/search", get(search::search))
         .route("/v1/complaints/{id}", get(complaints::get_complaint))
+        .route("/v1/cases", get(cases::list))
+        .route("/v1/cases/{id}", get(cases::get_one))
+        .route("/v1/cases/{id}/merge", post(cases::merge_cases))
+        .route("/v1/cases/{id}/split", post(cases::split_case))
+        .route("/v1/cases/{id}/status", post(cases::status))
+        .route("/v1/hot-issues", get(cases::hot))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/dead-letters/{id}", get(dead_letters::get_one))
         .route(
