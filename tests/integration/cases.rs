@@ -200,6 +200,57 @@ pub async fn add_fixtures(h: &Harness) {
     .await;
 }
 
+/// Every fixture with its channel, in the arrival order of [`add_fixtures`] (online first).
+fn fixture_items() -> Vec<(Channel, Value)> {
+    let online = [
+        (
+            "w-1",
+            "锦绣花园小区旁工地夜间施工噪音扰民",
+            CONSTRUCTION_BODY,
+            "2024-05-02T21:00:00+08:00",
+        ),
+        (
+            "w-2",
+            "再次反映：锦绣花园工地半夜还在施工",
+            CONSTRUCTION_BODY,
+            "2024-05-04T22:10:00+08:00",
+        ),
+        (
+            "w-3",
+            "南湖路路口信号灯损坏",
+            SIGNAL_BODY,
+            "2024-05-05T08:30:00+08:00",
+        ),
+        (
+            "w-5",
+            "阳光小区广场舞扰民",
+            DANCE_SUNSHINE,
+            "2024-05-06T21:30:00+08:00",
+        ),
+        (
+            "w-6",
+            "幸福家园广场舞噪音",
+            DANCE_HAPPY,
+            "2024-05-07T21:40:00+08:00",
+        ),
+    ];
+    let mut items: Vec<(Channel, Value)> = online
+        .iter()
+        .map(|(id, title, body, at)| (Channel::Online, item(id, Some(title), body, at)))
+        .collect();
+    let mut lift_first = item("h-1", None, LIFT_FIRST, "2024-05-03T09:00:00+08:00");
+    lift_first["complainant"] = json!({"name": "钱某", "phone": "137-0000-1111"});
+    let mut lift_again = item("h-2", None, LIFT_AGAIN, "2024-05-13T09:30:00+08:00");
+    lift_again["complainant"] = json!({"name": "钱某", "phone": "13700001111"});
+    items.push((
+        Channel::Hotline,
+        item("h-3", None, SIGNAL_BODY, "2024-05-05T09:05:00+08:00"),
+    ));
+    items.push((Channel::Hotline, lift_first));
+    items.push((Channel::Hotline, lift_again));
+    items
+}
+
 #[tokio::test]
 async fn a_repost_with_a_new_title_joins_the_original_as_its_duplicate() {
     let h = Harness::new().await;
@@ -357,6 +408,26 @@ async fn the_same_arrival_order_gives_the_same_cases() {
     add_fixtures(&second).await;
     second.run().await;
     assert_eq!(first.partition().await, second.partition().await);
+    // A restart between arrivals (the engine is rebuilt from the store) changes nothing.
+    let restarted = Harness::new().await;
+    let all = fixture_items();
+    restarted
+        .add(
+            all[0].0,
+            &all[..4].iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        )
+        .await;
+    restarted.run().await;
+    for (channel, value) in &all[4..] {
+        restarted.add(*channel, std::slice::from_ref(value)).await;
+        restarted.run().await;
+    }
+    let sequential = Harness::new().await;
+    for (channel, value) in &all {
+        sequential.add(*channel, std::slice::from_ref(value)).await;
+    }
+    sequential.run().await;
+    assert_eq!(restarted.partition().await, sequential.partition().await);
     let before = first.partition().await;
     first.reprocess().await;
     assert_eq!(
