@@ -216,15 +216,32 @@ pub fn parse_window(text: &str) -> Result<Duration, CaseError> {
             "window `{text}`: expected a number and a unit, e.g. 30d, 12h or 90m"
         ))
     };
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let number: i64 = number.parse().map_err(|_| invalid())?;
+    let Some(unit) = text.chars().last().filter(char::is_ascii_alphabetic) else {
+        return Err(invalid());
+    };
+    let number: i64 = text[..text.len() - 1].parse().map_err(|_| invalid())?;
     if number <= 0 || number > 36_500 * 24 * 60 {
         return Err(invalid());
     }
     match unit {
-        "d" => Ok(Duration::days(number)),
-        "h" => Ok(Duration::hours(number)),
-        "m" => Ok(Duration::minutes(number)),
+        'd' => Ok(Duration::days(number)),
+        'h' => Ok(Duration::hours(number)),
+        'm' => Ok(Duration::minutes(number)),
         _ => Err(invalid()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse_with_a_unit_and_reject_anything_else() {
+        assert_eq!(parse_window("30d").unwrap(), Duration::days(30));
+        assert_eq!(parse_window(" 12h ").unwrap(), Duration::hours(12));
+        assert_eq!(parse_window("90m").unwrap(), Duration::minutes(90));
+        for bad in ["", "d", "30", "30天", "-3d", "0d", "3w", "天"] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
     }
 }
