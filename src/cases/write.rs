@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{CaseError, SNIPPET_CHARS, snippet};
 use crate::grouping::GroupingReason;
@@ -90,77 +90,85 @@ pub async fn move_members(
 }
 
 /// Recomputes the rows of these cases from their members; a case left without members is
-/// deleted.
+/// deleted. A few statements per call, whatever the number of cases (batches touch hundreds).
 pub async fn refresh_cases(
     tx: &mut SqliteConnection,
     case_ids: &BTreeSet<String>,
 ) -> Result<(), CaseError> {
-    for case_id in case_ids {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS complaints,
-                 COUNT(DISTINCT COALESCE(complainant, complaint_id)) AS complainants,
-                 MIN(submitted_ms) AS first_ms, MAX(submitted_ms) AS last_ms,
-                 COALESCE(SUM(public_support), 0) AS support,
-                 COALESCE(MAX(media_exposed), 0) AS media
-             FROM case_members WHERE case_id = ?",
-        )
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let complaints: i64 = row.get("complaints");
-        if complaints == 0 {
-            sqlx::query("DELETE FROM cases WHERE id = ?")
-                .bind(case_id)
-                .execute(&mut *tx)
-                .await?;
-            continue;
-        }
-        let channels: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT channel FROM case_members WHERE case_id = ? ORDER BY channel",
-        )
-        .bind(case_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let founder = sqlx::query(
-            "SELECT c.title, c.text_norm FROM case_members m JOIN complaints c ON c.id = m.complaint_id
-             WHERE m.case_id = ? ORDER BY (m.complaint_id = ?) DESC, m.seq LIMIT 1",
-        )
-        .bind(case_id)
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let title: Option<String> = founder.get("title");
-        let text: String = founder.get("text_norm");
-        let title = title
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| snippet(&text, SNIPPET_CHARS / 3));
-        let first_ms: i64 = row.get("first_ms");
-        let last_ms: i64 = row.get("last_ms");
-        sqlx::query(
+    if case_ids.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(case_ids).map_err(|e| CaseError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "DELETE FROM cases WHERE id IN (SELECT value FROM json_each(?))
+             AND NOT EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = cases.id)",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    // A case is named after one of its members (its founder, or the earliest remaining
+    // complaint after a split), so its title comes from that complaint.
+    let rows = sqlx::query(
+        "SELECT m.case_id AS case_id, COUNT(*) AS complaints,
+             COUNT(DISTINCT COALESCE(m.complainant, m.complaint_id)) AS complainants,
+             MIN(m.submitted_ms) AS first_ms, MAX(m.submitted_ms) AS last_ms,
+             COALESCE(SUM(m.public_support), 0) AS support,
+             COALESCE(MAX(m.media_exposed), 0) AS media,
+             group_concat(DISTINCT m.channel) AS channels,
+             (SELECT c.title FROM complaints c WHERE c.id = m.case_id) AS founder_title,
+             (SELECT c.text_norm FROM complaints c WHERE c.id = m.case_id) AS founder_text
+         FROM case_members m WHERE m.case_id IN (SELECT value FROM json_each(?))
+         GROUP BY m.case_id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    for chunk in rows.chunks(UPSERT_CHUNK) {
+        let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO cases (id, title, complaints, complainants, channels, first_seen,
-                 last_seen, last_seen_ms, public_support, media_exposed)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title,
+                 last_seen, last_seen_ms, public_support, media_exposed) ",
+        );
+        query.push_values(chunk, |mut values, row| {
+            let title: Option<String> = row.get("founder_title");
+            let text: Option<String> = row.get("founder_text");
+            let title = title
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| snippet(&text.unwrap_or_default(), SNIPPET_CHARS / 3));
+            let channels: Option<String> = row.get("channels");
+            let mut channels: Vec<&str> = channels
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .collect();
+            channels.sort_unstable();
+            let last_ms: i64 = row.get("last_ms");
+            values
+                .push_bind(row.get::<String, _>("case_id"))
+                .push_bind(title)
+                .push_bind(row.get::<i64, _>("complaints"))
+                .push_bind(row.get::<i64, _>("complainants"))
+                .push_bind(channels.join(" "))
+                .push_bind(ms_to_rfc3339(row.get("first_ms")))
+                .push_bind(ms_to_rfc3339(last_ms))
+                .push_bind(last_ms)
+                .push_bind(row.get::<i64, _>("support"))
+                .push_bind(row.get::<i64, _>("media"));
+        });
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET title = excluded.title,
                  complaints = excluded.complaints, complainants = excluded.complainants,
                  channels = excluded.channels, first_seen = excluded.first_seen,
                  last_seen = excluded.last_seen, last_seen_ms = excluded.last_seen_ms,
                  public_support = excluded.public_support, media_exposed = excluded.media_exposed",
-        )
-        .bind(case_id)
-        .bind(title)
-        .bind(complaints)
-        .bind(row.get::<i64, _>("complainants"))
-        .bind(channels.join(" "))
-        .bind(ms_to_rfc3339(first_ms))
-        .bind(ms_to_rfc3339(last_ms))
-        .bind(last_ms)
-        .bind(row.get::<i64, _>("support"))
-        .bind(row.get::<i64, _>("media"))
-        .execute(&mut *tx)
-        .await?;
+        );
+        query.build().execute(&mut *tx).await?;
     }
     Ok(())
 }
+
+/// Cases per multi-row upsert (10 bound values each, well under SQLite's variable limit).
+const UPSERT_CHUNK: usize = 500;
 
 /// Forgets every derived case and membership (staff decisions and statuses stay).
 pub async fn clear_derived(tx: &mut SqliteConnection) -> Result<(), CaseError> {

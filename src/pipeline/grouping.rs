@@ -161,13 +161,21 @@ impl GroupingStage {
         tx: &mut SqliteConnection,
     ) -> Result<(), PipelineError> {
         let mut touched = BTreeSet::new();
+        let ids: Vec<&str> = batch.iter().map(|c| c.id.as_str()).collect();
+        let ids = serde_json::to_string(&ids).map_err(stage_error)?;
+        let mut existing: std::collections::HashMap<String, String> = sqlx::query(
+            "SELECT complaint_id, case_id FROM case_members
+             WHERE complaint_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| (row.get("complaint_id"), row.get("case_id")))
+        .collect();
         for complaint in batch.iter_mut() {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT case_id FROM case_members WHERE complaint_id = ?")
-                    .bind(&complaint.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(case_id) = existing {
+            if let Some(case_id) = existing.remove(&complaint.id) {
+                // A new revision, or a batch seen again: the complaint keeps its case.
                 complaint.case_id = Some(case_id);
                 continue;
             }
