@@ -278,6 +278,31 @@ async fn a_repost_with_a_new_title_joins_the_original_as_its_duplicate() {
     assert_eq!(duplicate_of, Some(h.id_of("w-1").await));
     assert_eq!(detail.case.title, "锦绣花园小区旁工地夜间施工噪音扰民");
     assert_eq!(detail.case.complaints, 2);
+
+    // `export` carries both columns for every complaint.
+    let output = std::process::Command::new(crate::common::binary())
+        .arg("--data-dir")
+        .arg(&h.config.data_dir)
+        .args(["export", "--format", "jsonl"])
+        .env_remove("COMPLAINT_GATEWAY_CONFIG")
+        .env_remove("COMPLAINT_GATEWAY_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 8);
+    assert!(rows.iter().all(|r| r["case_id"].is_string()));
+    let exported = rows.iter().find(|r| r["external_id"] == "w-2").unwrap();
+    assert_eq!(exported["case_id"], case.as_str());
+    assert_eq!(exported["duplicate_of"], h.id_of("w-1").await.as_str());
 }
 
 #[tokio::test]
