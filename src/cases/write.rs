@@ -64,6 +64,92 @@ pub async fn upsert_member(tx: &mut SqliteConnection, member: &MemberRow) -> Res
     Ok(())
 }
 
+/// Records (or moves) a batch of members and sets their `case_id` and `duplicate_of` facets,
+/// queueing the changed ones for re-indexing: a few statements per batch (the pipeline's cost
+/// is dominated by statement round trips, not by the work of each).
+pub async fn upsert_members(
+    tx: &mut SqliteConnection,
+    members: &[MemberRow],
+) -> Result<(), CaseError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    for chunk in members.chunks(UPSERT_CHUNK / 2) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO case_members (complaint_id, case_id, seq, channel, submitted_ms,
+                 complainant, public_support, media_exposed, reason) ",
+        );
+        let mut failed = None;
+        query.push_values(chunk, |mut values, member| {
+            let reason = serde_json::to_string(&member.reason).unwrap_or_else(|e| {
+                failed = Some(e.to_string());
+                String::new()
+            });
+            values
+                .push_bind(member.complaint_id.clone())
+                .push_bind(member.case_id.clone())
+                .push_bind(member.seq)
+                .push_bind(member.channel.clone())
+                .push_bind(member.submitted_ms)
+                .push_bind(member.complainant.clone())
+                .push_bind(member.public_support)
+                .push_bind(member.media_exposed)
+                .push_bind(reason);
+        });
+        if let Some(error) = failed {
+            return Err(CaseError::Corrupt(error));
+        }
+        query.push(
+            " ON CONFLICT (complaint_id) DO UPDATE SET case_id = excluded.case_id,
+                 seq = excluded.seq, channel = excluded.channel,
+                 submitted_ms = excluded.submitted_ms, complainant = excluded.complainant,
+                 public_support = excluded.public_support, media_exposed = excluded.media_exposed,
+                 reason = excluded.reason",
+        );
+        query.build().execute(&mut *tx).await?;
+    }
+    let facets: Vec<(&str, &str, Option<&str>)> = members
+        .iter()
+        .map(|m| {
+            (
+                m.complaint_id.as_str(),
+                m.case_id.as_str(),
+                m.duplicate_of.as_deref(),
+            )
+        })
+        .collect();
+    let facets = serde_json::to_string(&facets).map_err(|e| CaseError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO complaint_facets (complaint_id)
+         SELECT json_extract(value, '$[0]') FROM json_each(?) WHERE true
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&facets)
+    .execute(&mut *tx)
+    .await?;
+    let changed: Vec<String> = sqlx::query_scalar(
+        "UPDATE complaint_facets SET case_id = v.case_id, duplicate_of = v.duplicate_of
+         FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS case_id,
+                   json_extract(value, '$[2]') AS duplicate_of FROM json_each(?)) AS v
+         WHERE complaint_facets.complaint_id = v.id
+           AND (complaint_facets.case_id IS NOT v.case_id
+                OR complaint_facets.duplicate_of IS NOT v.duplicate_of)
+         RETURNING complaint_facets.complaint_id",
+    )
+    .bind(&facets)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !changed.is_empty() {
+        let changed =
+            serde_json::to_string(&changed).map_err(|e| CaseError::Corrupt(e.to_string()))?;
+        sqlx::query("INSERT INTO index_queue (complaint_id) SELECT value FROM json_each(?)")
+            .bind(changed)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Moves members to another case (a staff merge or split), with a new reason.
 pub async fn move_members(
     tx: &mut SqliteConnection,

@@ -27,7 +27,7 @@ use super::grouping_input::{StoredComplaint, complainant_key, input_of};
 use super::{Complaint, PipelineError, Stage};
 use crate::cases::CaseError;
 use crate::cases::staff::decisions_after;
-use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_member};
+use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_members};
 use crate::grouping::{CaseKey, Engine, GroupingConfig, HumanDecision, Pins};
 use crate::store::StoreError;
 
@@ -161,6 +161,7 @@ impl GroupingStage {
         tx: &mut SqliteConnection,
     ) -> Result<(), PipelineError> {
         let mut touched = BTreeSet::new();
+        let mut members = Vec::with_capacity(batch.len());
         let ids: Vec<&str> = batch.iter().map(|c| c.id.as_str()).collect();
         let ids = serde_json::to_string(&ids).map_err(stage_error)?;
         let mut existing: std::collections::HashMap<String, String> = sqlx::query(
@@ -204,11 +205,12 @@ impl GroupingStage {
                 duplicate_of: assignment.duplicate_of().map(str::to_string),
                 reason: assignment.reason,
             };
-            upsert_member(tx, &member).await?;
             touched.insert(member.case_id.clone());
-            complaint.case_id = Some(member.case_id);
+            complaint.case_id = Some(member.case_id.clone());
             self.last_seq = self.last_seq.max(complaint.seq);
+            members.push(member);
         }
+        upsert_members(tx, &members).await?;
         refresh_cases(tx, &touched).await?;
         Ok(())
     }
