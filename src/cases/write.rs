@@ -27,43 +27,6 @@ pub struct MemberRow {
     pub duplicate_of: Option<String>,
 }
 
-/// Records (or moves) a member and sets its `case_id` and `duplicate_of` facets.
-pub async fn upsert_member(tx: &mut SqliteConnection, member: &MemberRow) -> Result<(), CaseError> {
-    let reason =
-        serde_json::to_string(&member.reason).map_err(|e| CaseError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO case_members (complaint_id, case_id, seq, channel, submitted_ms, complainant,
-             public_support, media_exposed, reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (complaint_id) DO UPDATE SET case_id = excluded.case_id,
-             seq = excluded.seq, channel = excluded.channel,
-             submitted_ms = excluded.submitted_ms, complainant = excluded.complainant,
-             public_support = excluded.public_support, media_exposed = excluded.media_exposed,
-             reason = excluded.reason",
-    )
-    .bind(&member.complaint_id)
-    .bind(&member.case_id)
-    .bind(member.seq)
-    .bind(&member.channel)
-    .bind(member.submitted_ms)
-    .bind(&member.complainant)
-    .bind(member.public_support)
-    .bind(member.media_exposed)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
-    set_facets(
-        tx,
-        &member.complaint_id,
-        &[
-            (Facet::CaseId, Some(&member.case_id)),
-            (Facet::DuplicateOf, member.duplicate_of.as_deref()),
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
 /// Records (or moves) a batch of members and sets their `case_id` and `duplicate_of` facets,
 /// queueing the changed ones for re-indexing: a few statements per batch (the pipeline's cost
 /// is dominated by statement round trips, not by the work of each).
