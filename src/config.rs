@@ -63,6 +63,10 @@ pub struct Config {
     /// Email delivery of the notification outbox.
     #[serde(default)]
     pub email: crate::notify::config::EmailConfig,
+    /// Grouping complaints into cases (`[grouping]`) and the hot-issue score
+    /// (`[grouping.heat]`).
+    #[serde(default)]
+    pub grouping: GroupingSection,
 }
 
 /// Where the routing file is (`[routing]`).
@@ -90,6 +94,31 @@ impl RoutingSection {
         &self,
     ) -> Result<crate::routing::RoutingConfig, crate::routing::RoutingConfigError> {
         crate::routing::RoutingConfig::load(&self.file)
+    }
+}
+
+/// `[grouping]`: the grouping engine's thresholds ([`GroupingConfig`], every key optional)
+/// and `[grouping.heat]` ([`HeatConfig`]). Unknown keys in either are errors naming the key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupingSection {
+    /// Thresholds, weights and the candidate window of the engine.
+    pub engine: crate::grouping::GroupingConfig,
+    /// Weights of the hot-issue score.
+    pub heat: crate::grouping::HeatConfig,
+}
+
+impl<'de> Deserialize<'de> for GroupingSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let heat = match table.remove("heat") {
+            Some(value) => crate::grouping::HeatConfig::deserialize(value)
+                .map_err(|e| D::Error::custom(format!("grouping.heat: {}", e.message())))?,
+            None => crate::grouping::HeatConfig::default(),
+        };
+        let engine = crate::grouping::GroupingConfig::deserialize(toml::Value::Table(table))
+            .map_err(|e| D::Error::custom(format!("grouping: {}", e.message())))?;
+        Ok(GroupingSection { engine, heat })
     }
 }
 
@@ -353,6 +382,15 @@ impl Config {
             ));
         }
         self.deadlines.validate().map_err(ConfigError::Invalid)?;
+        self.grouping
+            .engine
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.grouping.heat.half_life_days <= 0.0 {
+            return Err(ConfigError::Invalid(
+                "grouping.heat.half_life_days must be positive".into(),
+            ));
+        }
         if self.intake.max_batch_items == 0 || self.intake.commit_max_items == 0 {
             return Err(ConfigError::Invalid(
                 "intake.max_batch_items and intake.commit_max_items must be at least 1".into(),
@@ -418,6 +456,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("fax"), "{err}");
+    }
+
+    #[test]
+    fn grouping_sections_are_strict_and_default_to_the_engine_defaults() {
+        let config = Config::load(None).unwrap();
+        assert_eq!(
+            config.grouping.engine,
+            crate::grouping::GroupingConfig::default()
+        );
+        assert_eq!(config.grouping.heat, crate::grouping::HeatConfig::default());
+        let config = Config::from_toml(
+            "[grouping]\nsame_issue_threshold = 0.6\n[grouping.heat]\nhalf_life_days = 3.0",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(config.grouping.engine.same_issue_threshold, 0.6);
+        assert_eq!(config.grouping.heat.half_life_days, 3.0);
+        let err = Config::from_toml("[grouping]\nsame_issue_treshold = 0.6", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("same_issue_treshold"), "{err}");
+        let err = Config::from_toml("[grouping.heat]\nhalf_life = 3.0", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("half_life"), "{err}");
     }
 
     #[test]

@@ -24,6 +24,8 @@
 //!   prediction, evaluation, versioned model files).
 //! - [`routing`]: categories, tags and the route of each case to an investigation queue;
 //!   corrections.
+//! - [`cases`]: cases in the store: members and why, staff merges, splits and status, hot
+//!   issues.
 //! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
 //!   scores and grouping evaluation.
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
@@ -37,6 +39,7 @@ pub mod app;
 pub mod background;
 pub mod bench;
 pub mod calendar;
+pub mod cases;
 pub mod classify;
 pub mod cli;
 pub mod config;

@@ -4,6 +4,8 @@
 mod common;
 
 mod integration {
+    mod cases;
+    mod cases_api;
     mod crash;
     mod dead_letters;
     mod deadlines;

@@ -2,6 +2,7 @@
 //! `tower::ServiceExt::oneshot` or over a real socket.
 //!
 //! - [`error`]: the error type and its JSON shape.
+//! - [`cases`]: cases, staff merge / split / status, hot issues.
 //! - [`complaints`]: one complaint with revisions and raw payload.
 //! - [`search`]: full-text search.
 //! - [`dead_letters`]: list, inspect, replay.
@@ -12,6 +13,7 @@
 //! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
 //! API token is configured; webhooks authenticate by signature; health and metrics are open.
 
+pub mod cases;
 pub mod classification;
 pub mod complaints;
 pub mod dead_letters;
@@ -43,6 +45,12 @@ use error::ApiError;
         crate::webhook::receive,
         search::search,
         complaints::get_complaint,
+        cases::list,
+        cases::get_one,
+        cases::merge_cases,
+        cases::split_case,
+        cases::status,
+        cases::hot,
         dead_letters::list,
         dead_letters::get_one,
         dead_letters::replay_one,
@@ -72,6 +80,12 @@ pub fn router(state: AppState) -> Router {
             get(classification::get_classification).post(classification::correct_classification),
         )
         .route("/v1/queues", get(classification::list_queues))
+        .route("/v1/cases", get(cases::list))
+        .route("/v1/cases/{id}", get(cases::get_one))
+        .route("/v1/cases/{id}/merge", post(cases::merge_cases))
+        .route("/v1/cases/{id}/split", post(cases::split_case))
+        .route("/v1/cases/{id}/status", post(cases::status))
+        .route("/v1/hot-issues", get(cases::hot))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/dead-letters/{id}", get(dead_letters::get_one))
         .route(

@@ -2,6 +2,7 @@
 //! - `bench intake`: durable webhook intake vs. a no-op handler under the same load.
 //! - `bench search`: query latency over a generated corpus of N complaints.
 //! - `bench classify`: predictions per second per thread of the active classifier.
+//! - `bench grouping`: incremental grouping throughput and memory over N synthetic complaints.
 //!
 //! Figures are printed, never asserted: timings do not gate tests.
 
@@ -23,6 +24,13 @@ pub enum BenchCommand {
     Search(search::SearchArgs),
     /// Predictions per second of the active classifier, per thread.
     Classify(classify::ClassifyArgs),
+    /// Incremental grouping of N synthetic complaints (arrival order, one engine): complaints/s,
+    /// engine state and memory, and the grouping quality against the generator's issues.
+    Grouping {
+        /// Number of complaints.
+        #[arg(long, default_value_t = 100_000)]
+        docs: usize,
+    },
     /// Write N generated complaints as JSON Lines (canonical items), e.g. to time `import`.
     Corpus {
         /// Number of complaints.
@@ -39,6 +47,15 @@ pub enum BenchCommand {
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Grouping { docs } => {
+            let engine_config = config.grouping.engine.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut out = std::io::stdout().lock();
+                crate::grouping::bench::bench_with(docs, engine_config, &mut out)
+            })
+            .await??;
+            Ok(())
+        }
         BenchCommand::Intake(args) => intake::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Classify(args) => classify::run(config, args).await,

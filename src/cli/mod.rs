@@ -1,11 +1,13 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters`, `classifier` and `bench`. Every command takes `--config` and `--data-dir`.
-//! `backup`, `dead-letters`, `deadline`, `outbox` and `bench`. Every command takes `--config` and `--data-dir`.
+//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate` and `bench`.
+//! Every command takes `--config` and `--data-dir`.
 
 pub mod classifier;
 mod dead_letters;
 mod deadlines;
+pub mod evaluate;
 mod export;
+mod hot;
 mod import;
 mod index;
 mod push;
@@ -73,6 +75,12 @@ pub enum Command {
     /// The notification outbox: list with delivery status, deliver once.
     #[command(subcommand)]
     Outbox(deadlines::OutboxCommand),
+    /// The hottest cases of a recent window (complaints, complainants, recency, support,
+    /// media exposure).
+    Hot(hot::HotArgs),
+    /// Measure the quality of derived data against a labelled file.
+    #[command(subcommand)]
+    Evaluate(evaluate::EvaluateCommand),
     /// Benchmarks, run on this machine.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -113,6 +121,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classifier(command) => classifier::run(&config, command).await,
         Command::Deadline(command) => deadlines::run_deadline(&config, command).await,
         Command::Outbox(command) => deadlines::run_outbox(&config, command).await,
+        Command::Hot(args) => hot::run(&config, args).await,
+        Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
     }
 }

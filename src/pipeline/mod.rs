@@ -14,6 +14,8 @@
 //! Stages are added by implementing [`Stage`] and listing them in [`Pipeline::standard`].
 
 mod classify_route;
+mod grouping;
+mod grouping_input;
 mod normalize;
 
 use std::fs::File;
@@ -29,6 +31,7 @@ use crate::config::Config;
 use crate::store::{Store, StoreError};
 
 pub use classify_route::ClassifyRouteStage;
+pub use grouping::GroupingStage;
 pub use normalize::NormalizeStage;
 
 /// Complaints handed to the stages per batch: a batch holds the store's write lock while its
@@ -150,6 +153,7 @@ impl Pipeline {
         })?;
         Ok(Pipeline::with_stages(vec![
             Box::new(NormalizeStage::default()),
+            Box::new(GroupingStage::new(config.grouping.engine.clone())),
             Box::new(ClassifyRouteStage::new(
                 std::sync::Arc::new(routing),
                 crate::routing::model_dir(&config.data_dir),

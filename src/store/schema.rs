@@ -260,6 +260,62 @@ CREATE TABLE outbox_recipients (
 );
 "#;
 
+const V20_CASES: &str = r#"
+-- Cases derived by the grouping stage: one row per case, named after its founding complaint.
+-- Derived data: `reprocess` clears and rebuilds it (staff decisions below are kept).
+CREATE TABLE cases (
+    id             TEXT PRIMARY KEY,
+    title          TEXT NOT NULL,
+    complaints     INTEGER NOT NULL,
+    complainants   INTEGER NOT NULL,
+    channels       TEXT NOT NULL,
+    first_seen     TEXT NOT NULL,
+    last_seen      TEXT NOT NULL,
+    last_seen_ms   INTEGER NOT NULL,
+    public_support INTEGER NOT NULL DEFAULT 0,
+    media_exposed  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cases_last_seen ON cases (last_seen_ms);
+
+-- Which case each complaint belongs to and why (the grouping reason as JSON). `complainant`
+-- is a keyed hash (HMAC) of the complainant's phone, id or email, never the value itself.
+CREATE TABLE case_members (
+    complaint_id   TEXT PRIMARY KEY REFERENCES complaints (id),
+    case_id        TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    channel        TEXT NOT NULL,
+    submitted_ms   INTEGER NOT NULL,
+    complainant    TEXT,
+    public_support INTEGER NOT NULL DEFAULT 0,
+    media_exposed  INTEGER NOT NULL DEFAULT 0,
+    reason         TEXT NOT NULL
+);
+CREATE INDEX case_members_case ON case_members (case_id, seq);
+CREATE INDEX case_members_seq ON case_members (seq);
+
+-- Staff merges and splits (the decision as JSON), who made them, when and why. Never cleared:
+-- `reprocess` replays them in order, so a human decision is never undone.
+CREATE TABLE case_decisions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision   TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    why        TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+"#;
+
+const V21_CASE_STATUS: &str = r#"
+-- The working status of a case, set by staff; kept across `reprocess` (keyed by case id, which
+-- is stable: a case is named after its founding complaint).
+CREATE TABLE case_status (
+    case_id    TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    why        TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -275,6 +331,8 @@ pub fn migrator() -> Migrator {
         migration(1, "init", V1_INIT),
         migration(2, "facets", V2_FACETS),
         migration(10, "source_status", V10_SOURCE_STATUS),
+        migration(20, "cases", V20_CASES),
+        migration(21, "case_status", V21_CASE_STATUS),
         migration(30, "routing", V30_ROUTING),
         migration(40, "deadlines_outbox", V40_DEADLINES_OUTBOX),
     ])

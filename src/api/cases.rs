@@ -1,0 +1,261 @@
+//! Cases: list, detail with members and the why, staff merge / split / status, hot issues.
+//!
+//! Staff changes are recorded with who and why and are never undone by `reprocess`; the
+//! running grouping stage applies them before its next batch.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
+use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
+use crate::cases::{CaseDetail, CaseError, CaseSummary};
+
+impl From<CaseError> for ApiError {
+    fn from(error: CaseError) -> Self {
+        match error {
+            CaseError::NotFound(id) => ApiError::not_found("case", &id),
+            CaseError::Invalid(message) => ApiError::bad_request("invalid_request", message),
+            other => ApiError::internal("cases", &other),
+        }
+    }
+}
+
+/// Listing filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Only cases with this status (`open`, `investigating`, `answered`, `closed`).
+    pub status: Option<String>,
+    /// Only cases with at least this many complaints (default 1).
+    pub min_complaints: Option<i64>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// Cases skipped.
+    pub offset: Option<i64>,
+}
+
+/// Cases, most recently active first.
+#[utoipa::path(
+    get,
+    path = "/v1/cases",
+    tag = "cases",
+    params(ListParams),
+    responses((status = 200, description = "Cases", body = [CaseSummary]))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    let cases = list_cases(
+        state.store.pool(),
+        params.status.as_deref().filter(|s| !s.is_empty()),
+        params.min_complaints.unwrap_or(1),
+        params.limit.unwrap_or(50),
+        params.offset.unwrap_or(0),
+    )
+    .await?;
+    Ok(Json(cases))
+}
+
+/// One case: members with channel, snippet and why, and the staff decisions about them.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{id}",
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id (its founding complaint's id)")),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 404, description = "No such case", body = super::error::ErrorBody),
+    )
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    Ok(Json(get_case(state.store.pool(), &id).await?))
+}
+
+/// A staff merge.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The other case.
+    pub with: String,
+    /// Who decides.
+    pub by: String,
+    /// Why.
+    pub why: String,
+}
+
+/// Merges another case into this one (the merged case keeps the id of the case founded first).
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{id}/merge",
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The merged case", body = CaseDetail),
+        (status = 400, description = "Invalid request", body = super::error::ErrorBody),
+        (status = 404, description = "No such case", body = super::error::ErrorBody),
+    )
+)]
+pub async fn merge_cases(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(request): Json<MergeRequest>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let actor = Actor {
+        who: request.by,
+        why: request.why,
+    };
+    let mut tx = begin(&state).await?;
+    let merged = merge(&mut tx, &id, &request.with, &actor).await?;
+    commit(tx).await?;
+    Ok(Json(get_case(state.store.pool(), &merged).await?))
+}
+
+/// A staff split.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRequest {
+    /// The complaint to take out of the case into a case of its own.
+    pub complaint_id: String,
+    /// Who decides.
+    pub by: String,
+    /// Why.
+    pub why: String,
+}
+
+/// Splits one complaint out of this case.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{id}/split",
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = SplitRequest,
+    responses(
+        (status = 200, description = "Where the complaints are now", body = SplitResult),
+        (status = 400, description = "Invalid request", body = super::error::ErrorBody),
+        (status = 404, description = "No such case", body = super::error::ErrorBody),
+    )
+)]
+pub async fn split_case(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(request): Json<SplitRequest>,
+) -> Result<Json<SplitResult>, ApiError> {
+    let actor = Actor {
+        who: request.by,
+        why: request.why,
+    };
+    let mut tx = begin(&state).await?;
+    let result = split(&mut tx, &id, &request.complaint_id, &actor).await?;
+    commit(tx).await?;
+    Ok(Json(result))
+}
+
+/// A status change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// `open`, `investigating`, `answered` or `closed`.
+    pub status: String,
+    /// Who decides.
+    pub by: String,
+    /// Why.
+    pub why: String,
+}
+
+/// Sets the working status of a case (kept across `reprocess`).
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{id}/status",
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 400, description = "Invalid request", body = super::error::ErrorBody),
+        (status = 404, description = "No such case", body = super::error::ErrorBody),
+    )
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(request): Json<StatusRequest>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let actor = Actor {
+        who: request.by,
+        why: request.why,
+    };
+    let mut tx = begin(&state).await?;
+    set_status(&mut tx, &id, request.status.trim(), &actor).await?;
+    commit(tx).await?;
+    Ok(Json(get_case(state.store.pool(), &id).await?))
+}
+
+/// Hot-issue parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HotParams {
+    /// Window of complaints counted: `30d`, `12h`, `90m` (default 30d).
+    pub window: Option<String>,
+    /// Most cases returned (default 10, at most 500).
+    pub limit: Option<usize>,
+    /// End of the window, RFC 3339 (default: now).
+    pub at: Option<String>,
+}
+
+/// The hottest cases of the window, with the parts of their heat score.
+#[utoipa::path(
+    get,
+    path = "/v1/hot-issues",
+    tag = "cases",
+    params(HotParams),
+    responses(
+        (status = 200, description = "Hot issues, hottest first", body = [HotIssue]),
+        (status = 400, description = "Invalid window", body = super::error::ErrorBody),
+    )
+)]
+pub async fn hot(
+    State(state): State<AppState>,
+    Query(params): Query<HotParams>,
+) -> Result<Json<Vec<HotIssue>>, ApiError> {
+    let window = parse_window(params.window.as_deref().unwrap_or("30d"))?;
+    let now = match params.at.as_deref().filter(|a| !a.is_empty()) {
+        Some(at) => chrono::DateTime::parse_from_rfc3339(at)
+            .map_err(|e| ApiError::bad_request("invalid_request", format!("at `{at}`: {e}")))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let limit = params.limit.unwrap_or(10).clamp(1, 500);
+    let hot = hot_issues(
+        state.store.pool(),
+        now,
+        window,
+        limit,
+        &state.config.grouping.heat,
+    )
+    .await?;
+    Ok(Json(hot))
+}
+
+async fn begin(state: &AppState) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, ApiError> {
+    state
+        .store
+        .derived_pool()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| ApiError::internal("cases", &e))
+}
+
+async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<(), ApiError> {
+    tx.commit()
+        .await
+        .map_err(|e| ApiError::internal("cases", &e))
+        .map(|_| ())
+}
