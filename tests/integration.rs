@@ -4,6 +4,7 @@
 mod common;
 
 mod integration {
+    mod assignment;
     mod cases;
     mod cases_api;
     mod crash;

@@ -13,6 +13,7 @@
 //!
 //! Stages are added by implementing [`Stage`] and listing them in [`Pipeline::standard`].
 
+mod assign;
 mod classify_route;
 mod grouping;
 mod grouping_input;
@@ -20,6 +21,7 @@ mod normalize;
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use connectors::Item;
@@ -27,9 +29,11 @@ use futures::future::BoxFuture;
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
+use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
+pub use assign::AssignStage;
 pub use classify_route::ClassifyRouteStage;
 pub use grouping::GroupingStage;
 pub use normalize::NormalizeStage;
@@ -147,17 +151,35 @@ impl PipelineLock {
 impl Pipeline {
     /// The gateway's stages, configured from `config`.
     pub fn standard(config: &Config) -> Result<Pipeline, PipelineError> {
-        let routing = config.routing.load().map_err(|e| PipelineError::Stage {
-            stage: "classify_route",
-            message: e.to_string(),
-        })?;
+        let stage_error = |stage: &'static str| {
+            move |e: &dyn std::fmt::Display| PipelineError::Stage {
+                stage,
+                message: e.to_string(),
+            }
+        };
+        let routing = Arc::new(
+            config
+                .routing
+                .load()
+                .map_err(|e| stage_error("classify_route")(&e))?,
+        );
+        let calendar = Arc::new(
+            Calendar::load(&config.deadlines.calendar_dir)
+                .map_err(|e| stage_error("assign")(&e))?,
+        );
+        let classify_route =
+            ClassifyRouteStage::new(routing.clone(), crate::routing::model_dir(&config.data_dir));
+        let assign = AssignStage::new(
+            classify_route.routed_cases(),
+            routing,
+            Arc::new(config.clone()),
+            calendar,
+        );
         Ok(Pipeline::with_stages(vec![
             Box::new(NormalizeStage::default()),
             Box::new(GroupingStage::new(config.grouping.engine.clone())),
-            Box::new(ClassifyRouteStage::new(
-                std::sync::Arc::new(routing),
-                crate::routing::model_dir(&config.data_dir),
-            )),
+            Box::new(classify_route),
+            Box::new(assign),
         ]))
     }
 

@@ -1,0 +1,150 @@
+//! The assignment stage: turns the cases that the classify-and-route stage assigned to a queue
+//! in this batch into deadlines and notifications ([`crate::notify::on_assignment`]), inside
+//! the batch's transaction — so a deadline and its 交办 email exist exactly when the route does.
+//!
+//! A case already assigned to the same queue keeps its deadline and is not notified again
+//! (re-deliveries, new members and `reprocess` do not send a second assignment email); a move
+//! to another queue is a new assignment with a new deadline.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::DateTime;
+use futures::future::BoxFuture;
+use sqlx::sqlite::SqliteConnection;
+
+use super::{Complaint, PipelineError, Stage};
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::notify::{Assignment, on_assignment};
+use crate::routing::{RoutedCase, RoutingConfig};
+
+/// Gives every newly routed case its deadline and enqueues its notifications.
+pub struct AssignStage {
+    routed: Arc<Mutex<Vec<RoutedCase>>>,
+    routing: Arc<RoutingConfig>,
+    config: Arc<Config>,
+    calendar: Arc<Calendar>,
+}
+
+impl AssignStage {
+    /// A stage draining `routed` (from [`super::ClassifyRouteStage::routed_cases`]).
+    pub fn new(
+        routed: Arc<Mutex<Vec<RoutedCase>>>,
+        routing: Arc<RoutingConfig>,
+        config: Arc<Config>,
+        calendar: Arc<Calendar>,
+    ) -> AssignStage {
+        AssignStage {
+            routed,
+            routing,
+            config,
+            calendar,
+        }
+    }
+
+    fn error(message: String) -> PipelineError {
+        PipelineError::Stage {
+            stage: "assign",
+            message,
+        }
+    }
+
+    /// The assignment of `routed`, caused by `complaint`.
+    fn assignment(
+        &self,
+        routed: &RoutedCase,
+        complaint: &Complaint,
+    ) -> Result<Assignment, PipelineError> {
+        let queue = self
+            .routing
+            .queue(&routed.queue)
+            .ok_or_else(|| Self::error(format!("route to unknown queue `{}`", routed.queue)))?;
+        let informed = routed
+            .informed
+            .iter()
+            .filter_map(|key| self.routing.queue(key))
+            .map(|q| (q.name.to_string(), q.members.to_vec()))
+            .collect();
+        // The gateway received it then: deadlines count from the centre's receipt, and the
+        // same store gives the same deadlines on `reprocess`.
+        let assigned_at = DateTime::parse_from_rfc3339(&complaint.received_at)
+            .map_err(|e| Self::error(format!("received_at `{}`: {e}", complaint.received_at)))?;
+        Ok(Assignment {
+            case_id: routed.route_key.clone(),
+            complaint_id: complaint.id.clone(),
+            queue_key: queue.key.to_string(),
+            queue_name: queue.name.to_string(),
+            members: queue.members.to_vec(),
+            supervisor: queue.supervisor.to_string(),
+            informed,
+            priority: routed.priority.clone(),
+            channel: complaint.channel.clone(),
+            title: complaint.title.clone(),
+            assigned_at,
+            target_unit: complaint.item.target_unit.clone(),
+            subject_units: self.named_units(&complaint.text_norm),
+            complainant: complaint.item.complainant.clone(),
+        })
+    }
+
+    /// Units of the routing file the text names (`市监察局`, or `监察局` without the city
+    /// prefix): they may be what the complaint is about, so they never see who complained.
+    fn named_units(&self, text: &str) -> Vec<String> {
+        self.routing
+            .queues
+            .values()
+            .filter(|q| {
+                let short = q.name.strip_prefix('市').unwrap_or(&q.name);
+                short.chars().count() >= 2 && text.contains(short)
+            })
+            .map(|q| q.name.clone())
+            .collect()
+    }
+}
+
+/// Whether `case_id` already has a deadline in `queue_key`.
+async fn already_assigned(
+    tx: &mut SqliteConnection,
+    case_id: &str,
+    queue_key: &str,
+) -> Result<bool, PipelineError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM case_deadlines WHERE case_id = ? AND queue_key = ?")
+            .bind(case_id)
+            .bind(queue_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(found.is_some())
+}
+
+impl Stage for AssignStage {
+    fn name(&self) -> &'static str {
+        "assign"
+    }
+
+    fn process<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async move {
+            let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
+            for case in routed.iter().filter(|r| r.is_new_assignment) {
+                if already_assigned(tx, &case.route_key, &case.queue).await? {
+                    continue;
+                }
+                let Some(complaint) = batch.iter().find(|c| c.id == case.complaint_id) else {
+                    return Err(Self::error(format!(
+                        "routed complaint {} is not in the batch",
+                        case.complaint_id
+                    )));
+                };
+                let assignment = self.assignment(case, complaint)?;
+                on_assignment(tx, &assignment, &self.config, &self.calendar)
+                    .await
+                    .map_err(|e| Self::error(e.to_string()))?;
+            }
+            Ok(())
+        })
+    }
+}
