@@ -40,7 +40,7 @@ pub mod train;
 #[cfg(test)]
 mod fixtures;
 
-pub use bench::{BenchStats, bench_predict};
+pub use bench::{BenchInput, BenchStats, bench_predict};
 pub use calibration::{Calibration, expected_calibration_error};
 pub use data::{
     BadRow, Example, LoadError, RowProblem, load_labelled, stratified_folds, stratified_split,
