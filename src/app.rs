@@ -133,9 +133,11 @@ pub async fn run(
     let pipeline = Pipeline::standard(&config)?;
     let pipeline_thread = {
         let (store, token) = (store.clone(), stop_pipeline.clone());
-        crate::background::spawn_async("pipeline", move || {
-            run_pipeline(pipeline, store, pipeline_lock, token)
-        })?
+        crate::background::spawn_async(
+            "pipeline",
+            crate::background::Priority::Normal,
+            move || run_pipeline(pipeline, store, pipeline_lock, token),
+        )?
     };
     let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
     let stop_notify = CancellationToken::new();
@@ -213,6 +215,8 @@ async fn run_pipeline(
 ) {
     let mut committed = store.committed_seq();
     let mut failures = 0u32;
+    // A long backlog is processed batch by batch; shutdown stops it between two batches.
+    pipeline.stop_on(shutdown.clone());
     loop {
         let pause = match pipeline.run_pending(&store, &lock, &mut |_| {}).await {
             Ok(_) => {

@@ -1,7 +1,12 @@
-//! Background threads: indexing and the derived pipeline run on their own OS threads at a lower
-//! CPU priority than request handling. Under a burst, acknowledging intake (which must wait for
-//! a durable commit) comes first; search and derived data lag a little and catch up after,
-//! which the index-lag metric shows.
+//! Background threads: indexing and the derived pipeline run on their own OS threads. Under a
+//! burst, acknowledging intake (which must wait for a durable commit) comes first; search and
+//! derived data lag a little and catch up after, which the index-lag metric shows.
+//!
+//! The indexer runs at a lower CPU priority than request handling. The pipeline does not: it
+//! holds SQLite's write lock while its stages write, and a low-priority holder of a lock that
+//! intake waits for, preempted by request handling, would hold it many times longer (priority
+//! inversion; measured: intake fell to a few hundred items/s). The pipeline instead lets intake
+//! go first (`pipeline::yield_to_intake`) and keeps its CPU work outside the transaction.
 
 use std::future::Future;
 use std::thread::JoinHandle;
@@ -25,8 +30,21 @@ pub fn lower_priority() {
     }
 }
 
-/// Runs `make()`'s future on a new low-priority thread with its own single-threaded runtime.
-pub fn spawn_async<F, Fut>(name: &str, make: F) -> std::io::Result<JoinHandle<()>>
+/// CPU priority of a background thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Like request handling (threads that hold the store's write lock).
+    Normal,
+    /// Lower than request handling.
+    Low,
+}
+
+/// Runs `make()`'s future on a new thread with its own single-threaded runtime.
+pub fn spawn_async<F, Fut>(
+    name: &str,
+    priority: Priority,
+    make: F,
+) -> std::io::Result<JoinHandle<()>>
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
@@ -34,7 +52,9 @@ where
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
-            lower_priority();
+            if priority == Priority::Low {
+                lower_priority();
+            }
             match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -8,17 +8,19 @@
 //! on a running gateway without a restart. Without a model every case goes to triage unless a
 //! tag routes it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{Complaint, PipelineError, Stage};
+use super::{BatchKey, Complaint, PipelineError, Stage, batch_key};
 use crate::classify::{Model, ModelStore};
 use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};
 use crate::routing::store::{TopLabel, correction, reset};
 use crate::routing::{RoutedCase, RoutingConfig};
+use crate::store::Store;
 
 /// Classifies and routes every complaint of a batch.
 pub struct ClassifyRouteStage {
@@ -26,6 +28,8 @@ pub struct ClassifyRouteStage {
     model_dir: PathBuf,
     model: Option<(u32, Arc<Model>)>,
     routed: Arc<Mutex<Vec<RoutedCase>>>,
+    /// Model opinions on the batch prepared last, by complaint id.
+    prepared: Option<(BatchKey, HashMap<String, ModelOpinion>)>,
 }
 
 impl ClassifyRouteStage {
@@ -36,6 +40,7 @@ impl ClassifyRouteStage {
             model_dir,
             model: None,
             routed: Arc::default(),
+            prepared: None,
         }
     }
 
@@ -75,11 +80,48 @@ impl ClassifyRouteStage {
         }
         Ok(())
     }
+
+    /// The active model's opinion of a complaint.
+    fn opinion(&self, complaint: &Complaint) -> Option<ModelOpinion> {
+        self.model.as_ref().map(|(version, model)| {
+            let prediction = model.predict(complaint.title.as_deref(), &complaint.body);
+            ModelOpinion {
+                version: *version,
+                top: prediction
+                    .top
+                    .into_iter()
+                    .map(|s| TopLabel {
+                        label: s.label,
+                        probability: s.probability,
+                        score: s.score,
+                    })
+                    .collect(),
+            }
+        })
+    }
 }
 
 impl Stage for ClassifyRouteStage {
     fn name(&self) -> &'static str {
         "classify_route"
+    }
+
+    /// Predicts the batch's categories before the write transaction.
+    fn prepare<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        _store: &'a Store,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async move {
+            self.prepared = None;
+            self.refresh_model()?;
+            let opinions = batch
+                .iter()
+                .filter_map(|c| Some((c.id.clone(), self.opinion(c)?)))
+                .collect();
+            self.prepared = Some((batch_key(batch), opinions));
+            Ok(())
+        })
     }
 
     fn process<'a>(
@@ -89,25 +131,22 @@ impl Stage for ClassifyRouteStage {
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
             self.refresh_model()?;
+            let mut prepared = match self.prepared.take() {
+                Some((key, opinions)) if key == batch_key(batch) => opinions,
+                _ => HashMap::new(),
+            };
             self.routed.lock().expect("routed list").clear();
             let now = crate::store::format_utc(chrono::Utc::now());
             let mut routed = Vec::with_capacity(batch.len());
             for complaint in batch.iter() {
-                let opinion = self.model.as_ref().map(|(version, model)| {
-                    let prediction = model.predict(complaint.title.as_deref(), &complaint.body);
-                    ModelOpinion {
-                        version: *version,
-                        top: prediction
-                            .top
-                            .into_iter()
-                            .map(|s| TopLabel {
-                                label: s.label,
-                                probability: s.probability,
-                                score: s.score,
-                            })
-                            .collect(),
+                let opinion = match prepared.remove(&complaint.id) {
+                    Some(opinion)
+                        if self.model.as_ref().map(|(v, _)| *v) == Some(opinion.version) =>
+                    {
+                        Some(opinion)
                     }
-                });
+                    _ => self.opinion(complaint),
+                };
                 let input = DecideInput {
                     complaint_id: complaint.id.clone(),
                     case_id: complaint.case_id.clone(),

@@ -13,7 +13,7 @@
 //!   replays.
 //! - Never logs complaint text or complainant data.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use chrono::DateTime;
@@ -24,12 +24,14 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::grouping_input::{StoredComplaint, complainant_key, input_of};
-use super::{Complaint, PipelineError, Stage};
+use super::{BatchKey, Complaint, PipelineError, Stage, batch_key};
 use crate::cases::CaseError;
 use crate::cases::staff::decisions_after;
 use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_members};
-use crate::grouping::{CaseKey, Engine, GroupingConfig, HumanDecision, Pins};
-use crate::store::StoreError;
+use crate::grouping::{
+    CaseKey, ComplaintFeatures, ComplaintInput, Engine, GroupingConfig, HumanDecision, Pins,
+};
+use crate::store::{Store, StoreError};
 
 /// jieba's dictionary, loaded once per process for the grouping engine.
 fn shared_jieba() -> Arc<Jieba> {
@@ -62,6 +64,11 @@ pub struct GroupingStage {
     decisions_applied: i64,
     /// Last sequence number the engine assigned.
     last_seq: i64,
+    /// Inputs and features of the batch prepared last, by complaint id.
+    prepared: Option<(
+        BatchKey,
+        HashMap<String, (ComplaintInput, ComplaintFeatures)>,
+    )>,
 }
 
 impl GroupingStage {
@@ -73,6 +80,7 @@ impl GroupingStage {
             key: Vec::new(),
             decisions_applied: 0,
             last_seq: 0,
+            prepared: None,
         }
     }
 
@@ -174,25 +182,28 @@ impl GroupingStage {
         .iter()
         .map(|row| (row.get("complaint_id"), row.get("case_id")))
         .collect();
+        let mut prepared = match self.prepared.take() {
+            Some((key, prepared)) if key == batch_key(batch) => prepared,
+            _ => HashMap::new(),
+        };
         for complaint in batch.iter_mut() {
             if let Some(case_id) = existing.remove(&complaint.id) {
                 // A new revision, or a batch seen again: the complaint keeps its case.
                 complaint.case_id = Some(case_id);
                 continue;
             }
-            let input = input_of(
-                &StoredComplaint {
-                    id: &complaint.id,
-                    channel: &complaint.channel,
-                    submitted_at: complaint.submitted_at,
-                    title: complaint.title.as_deref(),
-                    text_norm: &complaint.text_norm,
-                    item: &complaint.item,
-                },
-                &self.key,
-            );
             let engine = self.engine.as_mut().expect("engine built");
-            let assignment = engine.assign(&input);
+            let (input, assignment) = match prepared.remove(&complaint.id) {
+                Some((input, features)) => {
+                    let assignment = engine.assign_extracted(&input, &features);
+                    (input, assignment)
+                }
+                None => {
+                    let input = input_of(&stored_complaint(complaint), &self.key);
+                    let assignment = engine.assign(&input);
+                    (input, assignment)
+                }
+            };
             let member = MemberRow {
                 complaint_id: complaint.id.clone(),
                 case_id: assignment.case.0.clone(),
@@ -256,9 +267,62 @@ fn stored_of(row: &sqlx::sqlite::SqliteRow) -> Result<(StoredRow, Item), Pipelin
     ))
 }
 
+/// The engine's view of a complaint of the batch.
+fn stored_complaint(complaint: &Complaint) -> StoredComplaint<'_> {
+    StoredComplaint {
+        id: &complaint.id,
+        channel: &complaint.channel,
+        submitted_at: complaint.submitted_at,
+        title: complaint.title.as_deref(),
+        text_norm: &complaint.text_norm,
+        item: &complaint.item,
+    }
+}
+
 impl Stage for GroupingStage {
     fn name(&self) -> &'static str {
         "grouping"
+    }
+
+    /// Builds the engine on a read snapshot when there is none yet (a restart replays the
+    /// whole window, which takes seconds) and extracts the batch's features, both without the
+    /// write lock.
+    fn prepare<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        store: &'a Store,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async move {
+            self.prepared = None;
+            if self.engine.is_none() {
+                // The complainant key is written the very first time: a short write of its
+                // own, then the engine is built on a read snapshot.
+                let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
+                self.key = complainant_key(&mut tx).await?;
+                tx.commit().await?;
+                let mut tx = store.derived_pool().begin().await?;
+                let rebuilt = self.rebuild(&mut tx).await;
+                match rebuilt {
+                    Ok(()) => tx.commit().await?,
+                    Err(error) => {
+                        self.engine = None;
+                        return Err(error);
+                    }
+                }
+            }
+            let engine = self.engine.as_ref().expect("engine built");
+            let extractor = engine.extractor();
+            let prepared = batch
+                .iter()
+                .map(|complaint| {
+                    let input = input_of(&stored_complaint(complaint), &self.key);
+                    let features = extractor.extract(&input);
+                    (complaint.id.clone(), (input, features))
+                })
+                .collect();
+            self.prepared = Some((batch_key(batch), prepared));
+            Ok(())
+        })
     }
 
     fn process<'a>(

@@ -39,8 +39,14 @@ pub use grouping::GroupingStage;
 pub use normalize::NormalizeStage;
 
 /// Complaints handed to the stages per batch: a batch holds the store's write lock while its
-/// stages run, so it stays small (intake commits wait for the same lock).
+/// stages write, so it stays small (intake commits wait for the same lock).
 pub const BATCH: i64 = 200;
+
+/// The batch size while intake is busy: a shorter hold of the write lock.
+const BATCH_UNDER_LOAD: i64 = 50;
+
+/// Longest wait for intake to become idle before a batch takes the write lock anyway.
+const MAX_YIELD: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Name of the lock file in the data directory.
 pub const LOCK_FILE: &str = "pipeline.lock";
@@ -87,10 +93,34 @@ pub struct Complaint {
     pub case_id: Option<String>,
 }
 
+/// Identifies a batch (its sequence numbers), so a stage can tell whether what it prepared
+/// belongs to the batch it is asked to process.
+pub type BatchKey = Vec<i64>;
+
+/// The key of `batch`.
+pub fn batch_key(batch: &[Complaint]) -> BatchKey {
+    batch.iter().map(|c| c.seq).collect()
+}
+
 /// One step of the pipeline.
 pub trait Stage: Send {
     /// Stable name, used in errors and logs.
     fn name(&self) -> &'static str;
+
+    /// The batch's CPU work that needs no database (normalising, feature extraction, model
+    /// predictions), done before the batch's write transaction opens. SQLite has one write
+    /// lock and intake's acknowledgements wait for it, so the lock is held only for the
+    /// stages' writes, not while this (low-priority) thread computes. Reads of committed
+    /// state (e.g. rebuilding an in-memory engine) belong here too, on `store`'s readers. What a stage
+    /// prepares here it uses in [`Stage::process`] of the same batch; `process` must still
+    /// work when `prepare` was not called.
+    fn prepare<'a>(
+        &'a mut self,
+        _batch: &'a mut [Complaint],
+        _store: &'a Store,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        Box::pin(async { Ok(()) })
+    }
 
     /// Loads what the stage keeps in memory (models, recent cases) before the first batch.
     fn load<'a>(&'a mut self, _store: &'a Store) -> BoxFuture<'a, Result<(), PipelineError>> {
@@ -118,6 +148,8 @@ pub trait Stage: Send {
 pub struct Pipeline {
     stages: Vec<Box<dyn Stage>>,
     loaded: bool,
+    /// When cancelled, [`Pipeline::run_pending`] returns after the batch in progress.
+    stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// Proof that this process holds the pipeline lock; released on drop.
@@ -188,7 +220,14 @@ impl Pipeline {
         Pipeline {
             stages,
             loaded: false,
+            stop: None,
         }
+    }
+
+    /// Makes [`Pipeline::run_pending`] return between two batches once `token` is cancelled
+    /// (a serving gateway shutting down with a backlog).
+    pub fn stop_on(&mut self, token: tokio_util::sync::CancellationToken) {
+        self.stop = Some(token);
     }
 
     async fn ensure_loaded(&mut self, store: &Store) -> Result<(), PipelineError> {
@@ -211,18 +250,40 @@ impl Pipeline {
         self.ensure_loaded(store).await?;
         let mut done = 0u64;
         loop {
+            if self.stop.as_ref().is_some_and(|t| t.is_cancelled()) {
+                return Ok(done);
+            }
+            // Read and prepare outside the write transaction (see `Stage::prepare`). Only this
+            // pipeline (it holds the lock) moves the cursor, so it is unchanged at `BEGIN`; it
+            // is checked anyway, and a batch is read again when it is not.
+            let cursor = Self::cursor(store).await?;
+            let mut batch = {
+                let mut conn = store.pool().acquire().await?;
+                let limit = if store.writer().pending() > 0 {
+                    BATCH_UNDER_LOAD
+                } else {
+                    BATCH
+                };
+                complaints_after(&mut conn, cursor, limit).await?
+            };
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                return Ok(done);
+            };
+            for stage in &mut self.stages {
+                stage.prepare(&mut batch, store).await?;
+            }
+            yield_to_intake(store).await;
             let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
-            let cursor: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
+            let current: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
                 .bind(CURSOR_KEY)
                 .fetch_optional(&mut *tx)
                 .await?
                 .and_then(|v: String| v.parse().ok())
                 .unwrap_or(0);
-            let mut batch = complaints_after(&mut tx, cursor, BATCH).await?;
-            let Some(last) = batch.last().map(|c| c.seq) else {
-                tx.commit().await?;
-                return Ok(done);
-            };
+            if current != cursor {
+                tx.rollback().await?;
+                continue;
+            }
             for stage in &mut self.stages {
                 stage.process(&mut batch, &mut tx).await?;
             }
@@ -268,6 +329,16 @@ impl Pipeline {
             .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
+    }
+}
+
+/// Waits (a little) while intake has batches waiting for their commit: both need SQLite's one
+/// write lock, and acknowledgements come first. Derived data lags under a burst and catches up
+/// after it; the wait is bounded, so the pipeline still advances under sustained load.
+async fn yield_to_intake(store: &Store) {
+    let started = std::time::Instant::now();
+    while store.writer().pending() > 0 && started.elapsed() < MAX_YIELD {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
 }
 

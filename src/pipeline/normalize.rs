@@ -5,17 +5,50 @@
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{Complaint, PipelineError, Stage};
+use crate::store::Store;
+
+use super::{BatchKey, Complaint, PipelineError, Stage, batch_key};
 
 /// Recomputes `complaints.text_norm` during a reprocess, writing only what changed.
 #[derive(Default)]
 pub struct NormalizeStage {
     reprocessing: bool,
+    /// `(complaint id, fresh text)` of the batch prepared last, where the text changed.
+    changed: Vec<(String, String)>,
+    /// The batch `changed` belongs to (see [`batch_key`]).
+    prepared: Option<BatchKey>,
+}
+
+impl NormalizeStage {
+    fn recompute(&mut self, batch: &mut [Complaint]) {
+        self.changed.clear();
+        self.prepared = Some(batch_key(batch));
+        if !self.reprocessing {
+            return;
+        }
+        for complaint in batch.iter_mut() {
+            let fresh =
+                connectors::text::matching_text(complaint.title.as_deref(), &complaint.body);
+            if fresh != complaint.text_norm {
+                complaint.text_norm = fresh.clone();
+                self.changed.push((complaint.id.clone(), fresh));
+            }
+        }
+    }
 }
 
 impl Stage for NormalizeStage {
     fn name(&self) -> &'static str {
         "normalize"
+    }
+
+    fn prepare<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        _store: &'a Store,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        self.recompute(batch);
+        Box::pin(async { Ok(()) })
     }
 
     fn process<'a>(
@@ -24,20 +57,16 @@ impl Stage for NormalizeStage {
         tx: &'a mut SqliteConnection,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            if !self.reprocessing {
-                return Ok(());
+            if self.prepared.take() != Some(batch_key(batch)) {
+                self.recompute(batch);
+                self.prepared = None;
             }
-            for complaint in batch.iter_mut() {
-                let fresh =
-                    connectors::text::matching_text(complaint.title.as_deref(), &complaint.body);
-                if fresh != complaint.text_norm {
-                    sqlx::query("UPDATE complaints SET text_norm = ? WHERE id = ?")
-                        .bind(&fresh)
-                        .bind(&complaint.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    complaint.text_norm = fresh;
-                }
+            for (id, fresh) in std::mem::take(&mut self.changed) {
+                sqlx::query("UPDATE complaints SET text_norm = ? WHERE id = ?")
+                    .bind(&fresh)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             Ok(())
         })

@@ -224,20 +224,14 @@ pub async fn decide_and_write(
     } else {
         "assigned"
     };
-    let tag_text = case_tags.join(" ");
-    for member in store::members(tx, &route_key).await? {
-        facets::set_facets(
-            tx,
-            &member,
-            &[
-                (Facet::Tags, Some(&tag_text)),
-                (Facet::Queue, Some(&decision.queue)),
-                (Facet::Priority, Some(&decision.priority)),
-            ],
-        )
-        .await?;
-        set_routing_status(tx, &member, status, is_new_assignment).await?;
-    }
+    let case_facets = CaseFacets {
+        tags: case_tags.join(" "),
+        queue: &decision.queue,
+        priority: &decision.priority,
+        status,
+        new_assignment: is_new_assignment,
+    };
+    set_case_facets(tx, &route_key, &case_facets).await?;
 
     Ok(RoutedCase {
         route_key,
@@ -254,26 +248,58 @@ pub async fn decide_and_write(
     })
 }
 
+/// The facets every member of a case shares.
+struct CaseFacets<'a> {
+    tags: String,
+    queue: &'a str,
+    priority: &'a str,
+    status: &'a str,
+    /// The case moved to a new queue.
+    new_assignment: bool,
+}
+
+/// Sets the case's facets on every member routed under `route_key`, queueing the members
+/// that changed for re-indexing: three statements whatever the case's size (one per member
+/// made a case of a thousand complaints cost thousands of statements per new member).
+///
 /// Routing owns the statuses `triage` and `assigned`; another stage's status (`overdue`,
 /// `answered`) is replaced only when the case moves to a new queue.
-async fn set_routing_status(
+async fn set_case_facets(
     tx: &mut SqliteConnection,
-    complaint_id: &str,
-    status: &str,
-    new_assignment: bool,
+    route_key: &str,
+    f: &CaseFacets<'_>,
 ) -> Result<(), sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE complaint_facets SET status = ? WHERE complaint_id = ? AND status IS NOT ?
-           AND (? OR status IS NULL OR status IN ('triage', 'assigned'))",
-    )
-    .bind(status)
-    .bind(complaint_id)
-    .bind(status)
-    .bind(new_assignment)
+    const MEMBERS: &str = "SELECT complaint_id FROM classifications WHERE route_key = ?1";
+    const STALE: &str = "(tags IS NOT ?2 OR queue IS NOT ?3 OR priority IS NOT ?4
+        OR (status IS NOT ?5 AND (?6 OR status IS NULL OR status IN ('triage', 'assigned'))))";
+    let bind = |sql: String| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(route_key)
+            .bind(&f.tags)
+            .bind(f.queue)
+            .bind(f.priority)
+            .bind(f.status)
+            .bind(f.new_assignment)
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO complaint_facets (complaint_id) {MEMBERS} ON CONFLICT DO NOTHING"
+    )))
+    .bind(route_key)
     .execute(&mut *tx)
     .await?;
-    if result.rows_affected() > 0 {
-        facets::queue_for_index(tx, complaint_id).await?;
-    }
+    bind(format!(
+        "INSERT INTO index_queue (complaint_id) SELECT complaint_id FROM complaint_facets
+         WHERE complaint_id IN ({MEMBERS}) AND {STALE} ORDER BY complaint_id"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    bind(format!(
+        "UPDATE complaint_facets SET tags = ?2, queue = ?3, priority = ?4,
+            status = CASE WHEN ?6 OR status IS NULL OR status IN ('triage', 'assigned')
+                THEN ?5 ELSE status END
+         WHERE complaint_id IN ({MEMBERS}) AND {STALE}"
+    ))
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

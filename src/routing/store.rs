@@ -256,19 +256,6 @@ pub async fn upsert_case_route(
     Ok(())
 }
 
-/// The complaints routed under `route_key`.
-pub async fn members(
-    conn: &mut SqliteConnection,
-    route_key: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT complaint_id FROM classifications WHERE route_key = ? ORDER BY complaint_id",
-    )
-    .bind(route_key)
-    .fetch_all(&mut *conn)
-    .await
-}
-
 /// Appends to the routing audit trail.
 #[allow(clippy::too_many_arguments)]
 pub async fn add_event(

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection, QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::writer::{WriteBatch, WriteOp, WriteOutcome};
 use super::{NewComplaint, NewDeadLetter, format_utc};
@@ -45,7 +45,35 @@ pub(super) async fn commit(
     conn: &mut SqliteConnection,
     batches: &[&WriteBatch],
 ) -> Result<(Vec<Vec<WriteOutcome>>, i64), sqlx::Error> {
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    begin_immediate(conn).await?;
+    match apply(conn, batches).await {
+        Ok(done) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+            Ok(_) => Ok(done),
+            Err(error) => {
+                rollback(conn).await;
+                Err(error)
+            }
+        },
+        Err(error) => {
+            rollback(conn).await;
+            Err(error)
+        }
+    }
+}
+
+/// Ends a failed transaction; a connection that cannot even roll back is reported by the next
+/// `BEGIN`.
+async fn rollback(conn: &mut SqliteConnection) {
+    if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+        tracing::warn!(%error, "rollback failed");
+    }
+}
+
+/// The statements of [`commit`], inside its transaction.
+async fn apply(
+    tx: &mut SqliteConnection,
+    batches: &[&WriteBatch],
+) -> Result<(Vec<Vec<WriteOutcome>>, i64), sqlx::Error> {
     let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
         .fetch_one(&mut *tx)
         .await?;
@@ -59,7 +87,7 @@ pub(super) async fn commit(
             WriteOp::DeadLetter(_) => None,
         })
         .collect();
-    let mut known = existing(&mut tx, &complaints).await?;
+    let mut known = existing(tx, &complaints).await?;
 
     let mut outcomes: Vec<Vec<Option<WriteOutcome>>> =
         batches.iter().map(|b| vec![None; b.ops.len()]).collect();
@@ -99,7 +127,7 @@ pub(super) async fn commit(
                 }
                 Some(k) => {
                     let seen = k.earlier_in_batch.contains(&complaint.content_hash)
-                        || stored_revision_has(&mut tx, &k.id, &complaint.content_hash).await?;
+                        || stored_revision_has(tx, &k.id, &complaint.content_hash).await?;
                     if seen {
                         WriteOutcome::Duplicate { id: k.id.clone() }
                     } else {
@@ -125,15 +153,15 @@ pub(super) async fn commit(
         }
     }
 
-    insert_new(&mut tx, &plans).await?;
+    insert_new(tx, &plans).await?;
     let mut revisions: HashMap<i64, i64> = HashMap::new();
     for plan in &plans {
         if let Plan::Revise { id, seq, complaint } = plan {
-            revisions.insert(*seq, revise(&mut tx, id, *seq, complaint, &now).await?);
+            revisions.insert(*seq, revise(tx, id, *seq, complaint, &now).await?);
         }
     }
     for (b, o, letter) in dead {
-        outcomes[b][o] = Some(write_dead_letter(&mut tx, letter).await?);
+        outcomes[b][o] = Some(write_dead_letter(tx, letter).await?);
     }
 
     let outcomes: Vec<Vec<WriteOutcome>> = outcomes
@@ -152,10 +180,42 @@ pub(super) async fn commit(
         })
         .collect();
     for (batch, batch_outcomes) in batches.iter().zip(&outcomes) {
-        finish_batch(&mut tx, batch, batch_outcomes, &now).await?;
+        finish_batch(tx, batch, batch_outcomes, &now).await?;
     }
-    tx.commit().await?;
     Ok((outcomes, seq))
+}
+
+/// How long the writer keeps asking for SQLite's write lock before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `BEGIN IMMEDIATE`, polling every fraction of a millisecond while another connection (the
+/// pipeline, the indexer, an `import` in another process) holds the write lock. SQLite's own
+/// busy handler sleeps up to 100 ms between tries, long after a short derived-data transaction
+/// has ended; intake's acknowledgements must not wait for that.
+async fn begin_immediate(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_micros(100);
+    loop {
+        match sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            Ok(_) => return Ok(()),
+            Err(error) if is_busy(&error) && started.elapsed() < LOCK_WAIT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(2));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// SQLite's "database is locked" (`SQLITE_BUSY` and its extended codes).
+fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => e
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5),
+        _ => false,
+    }
 }
 
 /// Every stored `(source, external_id)` among `complaints`, with id and current hash.

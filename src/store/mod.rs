@@ -223,9 +223,18 @@ impl Store {
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true)
             .pragma("cache_size", "-65536");
+        // Every connection is opened here, by the caller's (normal-priority) thread, and kept
+        // for the store's life: SQLite runs each connection's statements on a worker thread
+        // that inherits the priority of the thread that opened it, and a background thread
+        // (lower priority, see `background`) that opened one would hold SQLite's write lock
+        // at that priority, starving intake, which waits for the same lock, under load.
+        // (Opened one by one after the migrations: a connection that sets WAL mode while
+        // another migrates a new file can find the database locked.)
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(READER_CONNECTIONS)
             .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
         schema::migrator().run(&pool).await?;
@@ -233,8 +242,13 @@ impl Store {
         // own (the next intake commit or checkpoint syncs the log): one connection, NORMAL.
         let derived_pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
             .await?;
+        open_all(&pool, READER_CONNECTIONS).await?;
+        open_all(&derived_pool, 1).await?;
         let (writer, committed_seq) = Writer::start(options, settings).await?;
         Ok(Store {
             pool,
@@ -277,6 +291,18 @@ impl Store {
         self.derived_pool.close().await;
         self.pool.close().await;
     }
+}
+
+/// Connections of the reader pool.
+const READER_CONNECTIONS: u32 = 4;
+
+/// Opens `n` connections of `pool` on the calling thread (see [`Store::open`]).
+async fn open_all(pool: &SqlitePool, n: u32) -> Result<(), sqlx::Error> {
+    let mut held = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        held.push(pool.acquire().await?);
+    }
+    Ok(())
 }
 
 /// Formats a UTC time the way the store keeps it (fixed width, sortable).

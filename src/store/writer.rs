@@ -9,6 +9,8 @@
 //! so they stay strictly increasing in commit order even when another process (an `import`
 //! while `serve` runs) writes to the same file.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use sqlx::Connection;
@@ -73,6 +75,8 @@ enum Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs_tx: mpsc::Sender<Job>,
+    /// Batches submitted and not yet answered.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -101,6 +105,10 @@ impl Writer {
                 };
                 runtime.block_on(async move {
                     let opened = async {
+                        // No SQLite busy handler on the writer: its back-off sleeps grow to
+                        // 100 ms, so under contention intake would lose the lock to the
+                        // other writers again and again. `commit` polls for it instead.
+                        let options = options.busy_timeout(std::time::Duration::ZERO);
                         let mut conn = SqliteConnection::connect_with(&options).await?;
                         let max_seq: i64 =
                             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
@@ -123,11 +131,18 @@ impl Writer {
             })
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
         let seq_rx = ready_rx.await.map_err(|_| StoreError::WriterGone)??;
-        Ok((Writer { jobs_tx }, seq_rx))
+        Ok((
+            Writer {
+                jobs_tx,
+                pending: Arc::default(),
+            },
+            seq_rx,
+        ))
     }
 
     /// Commits `batch` durably and returns one outcome per operation, in order.
     pub async fn submit(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, StoreError> {
+        let _pending = PendingGuard::new(&self.pending);
         let (reply, reply_rx) = oneshot::channel();
         self.jobs_tx
             .send(Job::Write { batch, reply })
@@ -136,12 +151,34 @@ impl Writer {
         reply_rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Batches waiting for their commit right now. Derived-data writers (the pipeline) let
+    /// intake go first while this is not zero.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     /// Waits until everything submitted before this call is committed, then stops the task.
     pub async fn shutdown(&self) {
         let (done_tx, done_rx) = oneshot::channel();
         if self.jobs_tx.send(Job::Stop(done_tx)).await.is_ok() {
             let _ = done_rx.await;
         }
+    }
+}
+
+/// Counts a submitted batch until its answer arrives (or the caller gives up).
+struct PendingGuard<'a>(&'a AtomicUsize);
+
+impl<'a> PendingGuard<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        PendingGuard(count)
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
