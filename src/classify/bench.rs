@@ -48,8 +48,8 @@ impl std::fmt::Display for BenchStats {
 pub enum BenchInput {
     /// Title and body as received: prediction includes normalisation (NFKC, 繁→简, …).
     Raw,
-    /// Title and body already normalised with [`connectors::text::normalize`], as the store
-    /// keeps them: prediction is feature extraction and scoring only.
+    /// Title and body already normalised with [`connectors::text::normalize`]: prediction is
+    /// feature extraction and scoring only.
     Normalized,
 }
 
