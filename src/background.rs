@@ -64,3 +64,33 @@ where
             }
         })
 }
+
+/// Below this many items, [`par_map`] stays on the calling thread (threads cost more than
+/// they save, and a serving gateway's small batches should not take both cores from intake).
+pub const PARALLEL_MIN: usize = 256;
+
+/// `items.iter().map(f)`, on as many scoped threads as there are cores when there are at
+/// least [`PARALLEL_MIN`] items; results in order. For the pipeline's CPU work that needs no
+/// database (model predictions, feature extraction) on the large batches of `import` and
+/// `reprocess`.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < PARALLEL_MIN || threads < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}

@@ -66,17 +66,19 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         }
         bar.finish_and_clear();
     }
-    let derived = super::index::run_pipeline_if_free(config, &store).await;
+    let intake_time = started.elapsed();
+    let (derived, indexed) = super::index::derive_and_index(config, &store).await;
     store.close().await;
-    let indexed = super::index::catch_up_if_free(config).await;
     println!(
-        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s{derived}{}",
+        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s \
+         (intake {:.1}s, pipeline and index {:.1}s){derived}{indexed}",
         totals.created,
         totals.duplicates,
         totals.revisions,
         totals.dead_lettered,
         started.elapsed().as_secs_f64(),
-        indexed
+        intake_time.as_secs_f64(),
+        (started.elapsed() - intake_time).as_secs_f64(),
     );
     Ok(())
 }

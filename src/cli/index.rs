@@ -2,6 +2,9 @@
 
 use std::io::{IsTerminal, Write};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::Args;
 
 use crate::config::Config;
@@ -162,12 +165,10 @@ fn html_to_terminal(snippet: &str, bold: &str, plain: &str) -> String {
         .replace('\n', " ")
 }
 
-pub async fn reindex(config: &Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+/// Rebuilds the index from the store with a progress bar; returns the sequence number reached.
+async fn rebuild(config: &Config, store: &Store, total: u64) -> anyhow::Result<i64> {
     let index = crate::app::open_index(config)?;
-    let total = store.complaint_count().await? as u64;
     let heap = crate::app::indexer_settings(config).writer_heap_bytes;
-    let started = std::time::Instant::now();
     let seq = tokio::task::spawn_blocking({
         let (index, store) = (index.clone(), store.clone());
         let runtime = tokio::runtime::Handle::current();
@@ -181,11 +182,23 @@ pub async fn reindex(config: &Config) -> anyhow::Result<()> {
             Ok(progress.seq)
         }
     })
-    .await?
-    .map_err(|e| match e {
-        IndexError::Locked => anyhow::anyhow!("{e}; stop it first, or let it follow the store"),
-        other => other.into(),
-    })?;
+    .await??;
+    Ok(seq)
+}
+
+pub async fn reindex(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let total = store.complaint_count().await? as u64;
+    let started = std::time::Instant::now();
+    let seq =
+        rebuild(config, &store, total)
+            .await
+            .map_err(|e| match e.downcast_ref::<IndexError>() {
+                Some(IndexError::Locked) => {
+                    anyhow::anyhow!("{e}; stop it first, or let it follow the store")
+                }
+                _ => e,
+            })?;
     store.close().await;
     println!(
         "reindexed {total} complaints up to sequence {seq} in {:.1}s",
@@ -206,13 +219,24 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     let bar = super::progress_bar(Some(total), "reprocessing");
     let started = std::time::Instant::now();
     let mut pipeline = Pipeline::standard(config)?;
+    pipeline.set_batch_size(crate::pipeline::BATCH_OFFLINE);
     let processed = pipeline
         .reprocess(&store, &lock, &mut |n| bar.set_position(n))
         .await?;
     bar.finish_and_clear();
     drop(lock);
+    // Every complaint's derived data changed: one rebuild indexes each once, where following
+    // the change queue would index each again per change.
+    let indexed = match rebuild(config, &store, total).await {
+        Ok(_) => format!("; reindexed {total} for search"),
+        Err(error) => match error.downcast_ref::<IndexError>() {
+            Some(IndexError::Locked) => {
+                "; the running gateway indexes the changes for search".to_string()
+            }
+            _ => format!("; search index not updated: {error}"),
+        },
+    };
     store.close().await;
-    let indexed = catch_up_if_free(config).await;
     println!(
         "reprocessed {processed} complaints in {:.1}s{indexed}",
         started.elapsed().as_secs_f64()
@@ -220,20 +244,114 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the pipeline over new complaints when no gateway process holds it; returns a note.
-pub async fn run_pipeline_if_free(config: &Config, store: &Store) -> String {
+/// Runs the pipeline when no gateway process holds it, with the search index following the
+/// pipeline's cursor on another thread, so each complaint is indexed once, with its derived
+/// data, while the pipeline works on the next batch; returns the notes for the summary line
+/// (derived, indexed). Falls back to the pipeline alone when the index is busy.
+pub async fn derive_and_index(config: &Config, store: &Store) -> (String, String) {
     let lock = match PipelineLock::try_acquire(&config.data_dir) {
         Ok(Some(lock)) => lock,
-        Ok(None) => return "; the running gateway derives cases and routes".to_string(),
-        Err(error) => return format!("; pipeline not run: {error}"),
+        Ok(None) => {
+            return (
+                "; the running gateway derives cases and routes".to_string(),
+                catch_up_if_free(config).await,
+            );
+        }
+        Err(error) => {
+            return (
+                format!("; pipeline not run: {error}"),
+                catch_up_if_free(config).await,
+            );
+        }
     };
-    let bar = super::progress_bar(None, "deriving");
     let mut pipeline = match Pipeline::standard(config) {
         Ok(pipeline) => pipeline,
-        Err(error) => return format!("; pipeline not run: {error}"),
+        Err(error) => {
+            return (
+                format!("; pipeline not run: {error}"),
+                catch_up_if_free(config).await,
+            );
+        }
     };
+    pipeline.set_batch_size(crate::pipeline::BATCH_OFFLINE);
+    let index = match crate::app::open_index(config) {
+        Ok(index) => index,
+        Err(error) => {
+            let derived = run_locked(&mut pipeline, store, &lock).await;
+            return (derived, format!("; search index not updated: {error}"));
+        }
+    };
+    let heap = crate::app::indexer_settings(config).writer_heap_bytes;
+    let mut writer = match index.writer(heap) {
+        Ok(writer) => writer,
+        Err(IndexError::Locked) => {
+            let derived = run_locked(&mut pipeline, store, &lock).await;
+            return (
+                derived,
+                "; the running gateway indexes them for search".to_string(),
+            );
+        }
+        Err(error) => {
+            let derived = run_locked(&mut pipeline, store, &lock).await;
+            return (derived, format!("; search index not updated: {error}"));
+        }
+    };
+    let bars = indicatif::MultiProgress::new();
+    let derive_bar = bars.add(super::progress_bar(None, "deriving"));
+    let index_bar = bars.add(super::progress_bar(None, "indexing"));
+    let finished = Arc::new(AtomicBool::new(false));
+    let indexer = tokio::task::spawn_blocking({
+        let (store, finished) = (store.clone(), finished.clone());
+        let runtime = tokio::runtime::Handle::current();
+        move || -> Result<u64, IndexError> {
+            let mut added = 0;
+            // Read `finished` before the cursor: once it is set, index everything.
+            let mut ceiling = || {
+                if finished.load(Ordering::SeqCst) {
+                    return Ok((i64::MAX, true));
+                }
+                let cursor = runtime
+                    .block_on(Pipeline::cursor(&store))
+                    .map_err(|e| match e {
+                        crate::pipeline::PipelineError::Store(e) => IndexError::Store(e),
+                        other => {
+                            IndexError::Store(crate::store::StoreError::Corrupt(other.to_string()))
+                        }
+                    })?;
+                Ok((cursor, false))
+            };
+            index.catch_up_behind(&mut writer, &store, &runtime, &mut ceiling, &mut |n| {
+                added = n;
+                index_bar.set_position(n);
+            })?;
+            index_bar.finish_and_clear();
+            writer.wait_merging_threads()?;
+            Ok(added)
+        }
+    });
     let result = pipeline
-        .run_pending(store, &lock, &mut |n| bar.set_position(n))
+        .run_pending(store, &lock, &mut |n| derive_bar.set_position(n))
+        .await;
+    derive_bar.finish_and_clear();
+    finished.store(true, Ordering::SeqCst);
+    tracing::debug!(timings = %pipeline.timings(), "pipeline finished");
+    let derived = match result {
+        Ok(_) => String::new(),
+        Err(error) => format!("; pipeline failed: {error}"),
+    };
+    let indexed = match indexer.await {
+        Ok(Ok(rows)) if rows > 0 => format!("; indexed {rows} for search"),
+        Ok(Ok(_)) => String::new(),
+        Ok(Err(error)) => format!("; search index not updated: {error}"),
+        Err(error) => format!("; search index not updated: {error}"),
+    };
+    (derived, indexed)
+}
+
+async fn run_locked(pipeline: &mut Pipeline, store: &Store, lock: &PipelineLock) -> String {
+    let bar = super::progress_bar(None, "deriving");
+    let result = pipeline
+        .run_pending(store, lock, &mut |n| bar.set_position(n))
         .await;
     bar.finish_and_clear();
     match result {

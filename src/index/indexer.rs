@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 use super::{IndexError, Progress, SCHEMA_VERSION, SearchIndex, analyzer};
-use crate::store::{IndexRow, Store};
+use crate::store::{IndexRow, QueuedWindow, Store};
 
 /// Index-queue entries followed between two prunings of the queue.
 const PRUNE_EVERY: i64 = 10_000;
@@ -123,23 +123,43 @@ impl SearchIndex {
 
     /// Adds what the store has beyond `progress` (new complaints, then derived-data changes),
     /// one batch of each at most; returns the new progress and how many rows were added.
+    /// Progress can advance with no row added (queue entries that were redundant).
     fn step(
         &self,
         writer: &IndexWriter,
         store: &Store,
         runtime: &Handle,
         progress: Progress,
+        ceiling: i64,
+        fresh: &mut FreshWindow,
     ) -> Result<(Progress, usize), IndexError> {
         let mut next = progress;
-        let rows = runtime.block_on(store.index_rows_after(progress.seq, BATCH_ROWS))?;
+        let (fresh_after, fresh_bound) = match fresh.0 {
+            Some(window) => window,
+            None => {
+                // Entries up to the bound were written before any row below is read.
+                let bound = runtime.block_on(store.max_index_queue_seq())?;
+                *fresh = FreshWindow(Some((progress.seq, bound)));
+                (progress.seq, bound)
+            }
+        };
+        let rows = runtime.block_on(store.index_rows_after(progress.seq, ceiling, BATCH_ROWS))?;
         if let Some(last) = rows.last() {
             next.seq = last.seq;
         }
         self.add_rows(writer, &rows)?;
-        let (queued, last_queued) =
-            runtime.block_on(store.index_rows_queued(progress.queue_seq, BATCH_ROWS))?;
-        if let Some(last) = last_queued {
-            next.queue_seq = last;
+        let window = QueuedWindow {
+            after: progress.queue_seq,
+            limit: BATCH_ROWS,
+            indexed_upto: next.seq,
+            fresh_after,
+            fresh_bound,
+        };
+        let (queued, last_queued) = runtime.block_on(store.index_rows_queued(window))?;
+        match last_queued {
+            Some(last) => next.queue_seq = last,
+            // The queue is drained: later entries start a new window.
+            None => *fresh = FreshWindow::default(),
         }
         self.add_rows(writer, &queued)?;
         Ok((next, rows.len() + queued.len()))
@@ -154,17 +174,45 @@ impl SearchIndex {
         runtime: &Handle,
         on_rows: &mut dyn FnMut(u64),
     ) -> Result<Progress, IndexError> {
+        self.catch_up_behind(
+            writer,
+            store,
+            runtime,
+            &mut || Ok((i64::MAX, true)),
+            on_rows,
+        )
+    }
+
+    /// [`SearchIndex::catch_up`] behind another worker: indexes complaints up to the sequence
+    /// number `ceiling` gives, `(seq, last)`, polling it until it says `last` and the index
+    /// has caught up with it, then commits once. `import` runs it beside the pipeline, with
+    /// the pipeline's cursor as the ceiling, so each complaint is indexed once, with its
+    /// derived data, on the second core.
+    pub fn catch_up_behind(
+        &self,
+        writer: &mut IndexWriter,
+        store: &Store,
+        runtime: &Handle,
+        ceiling: &mut dyn FnMut() -> Result<(i64, bool), IndexError>,
+        on_rows: &mut dyn FnMut(u64),
+    ) -> Result<Progress, IndexError> {
         let start = self.progress()?;
         let mut progress = start;
         let mut added = 0u64;
+        let mut fresh = FreshWindow::default();
         loop {
-            let (next, rows) = self.step(writer, store, runtime, progress)?;
-            progress = next;
+            let (upto, last) = ceiling()?;
+            let (next, rows) = self.step(writer, store, runtime, progress, upto, &mut fresh)?;
             added += rows as u64;
             on_rows(added);
-            if rows == 0 {
+            if next != progress {
+                progress = next;
+                continue;
+            }
+            if last {
                 break;
             }
+            std::thread::sleep(Duration::from_millis(50));
         }
         if progress != start {
             self.commit(writer, progress)?;
@@ -191,7 +239,8 @@ impl SearchIndex {
         };
         let mut added = 0u64;
         loop {
-            let rows = runtime.block_on(store.index_rows_after(progress.seq, BATCH_ROWS))?;
+            let rows =
+                runtime.block_on(store.index_rows_after(progress.seq, i64::MAX, BATCH_ROWS))?;
             let Some(last) = rows.last() else { break };
             progress.seq = last.seq;
             for row in &rows {
@@ -204,6 +253,12 @@ impl SearchIndex {
         Ok(progress)
     }
 }
+
+/// The complaints the sequence pass indexed since a point, `(after seq, queue bound)`: those
+/// after `seq` were read after every index-queue entry up to `bound` was written, so such
+/// entries need not index them again ([`QueuedWindow`]). Reset when the queue is drained.
+#[derive(Debug, Default, Clone, Copy)]
+struct FreshWindow(Option<(i64, i64)>);
 
 /// Follows the store until `shutdown`, then commits what it added and returns. Run it on a
 /// dedicated thread (`std::thread::spawn`), handing it the runtime's handle.
@@ -220,8 +275,10 @@ pub fn follow(
     let mut added = committed;
     let mut last_commit = Instant::now();
     let mut store_seq_rx = store.committed_seq();
+    let mut fresh = FreshWindow::default();
     loop {
-        let (next, rows) = index.step(&writer, &store, &runtime, added)?;
+        let (next, rows) = index.step(&writer, &store, &runtime, added, i64::MAX, &mut fresh)?;
+        let advanced = next != added;
         added = next;
         let stopping = shutdown.is_cancelled();
         let due = last_commit.elapsed() >= settings.commit_interval;
@@ -243,7 +300,7 @@ pub fn follow(
         if stopping {
             return Ok(());
         }
-        if rows as i64 >= BATCH_ROWS {
+        if rows as i64 >= BATCH_ROWS || (advanced && rows == 0) {
             continue;
         }
         let wait = if added != committed {

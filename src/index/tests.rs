@@ -8,7 +8,7 @@ use serde_json::json;
 use super::SearchIndex;
 use super::query::Filters;
 use super::search::SearchRequest;
-use crate::store::facets::{Facet, set_facets};
+use crate::store::facets::{Facet, set_facet_many, set_facets};
 use crate::store::{CommitSettings, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
 
 async fn add(store: &Store, external_id: &str, body: &str) -> String {
@@ -152,5 +152,180 @@ async fn follows_new_revised_and_derived_changes() {
     catch_up(&index, &store).await;
     assert!(ids(&index, "", by_category).is_empty());
     assert_eq!(index.num_docs(), 2);
+    store.close().await;
+}
+
+/// A store and an index in a new temporary directory (kept alive by the first value).
+async fn store_and_index() -> (tempfile::TempDir, Store, SearchIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), CommitSettings::default())
+        .await
+        .unwrap();
+    let (index, _) = SearchIndex::open_or_create(dir.path()).unwrap();
+    (dir, store, index)
+}
+
+/// Indexes everything and returns how many rows were added (a complaint re-indexed counts
+/// again).
+async fn catch_up_counting(index: &SearchIndex, store: &Store) -> u64 {
+    let (index, store) = (index.clone(), store.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut writer = index.writer(32 << 20).unwrap();
+        let mut added = 0;
+        index
+            .catch_up(
+                &mut writer,
+                &store,
+                &tokio::runtime::Handle::current(),
+                &mut |n| added = n,
+            )
+            .unwrap();
+        added
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn set_facet_many_keeps_the_last_value_and_queues_only_changes() {
+    let (_dir, store, _) = store_and_index().await;
+    let a = add(&store, "a", "小区电梯坏了").await;
+    let b = add(&store, "b", "路灯不亮").await;
+    let queued = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM index_queue")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    let mut tx = store.pool().begin().await.unwrap();
+    let changed = set_facet_many(
+        &mut tx,
+        Facet::Category,
+        &[
+            (&a, Some("环境保护")),
+            (&b, Some("交通运输")),
+            (&a, Some("城乡建设")),
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(changed, 2);
+    assert_eq!(queued().await, 2);
+    let record = store.complaint(&a).await.unwrap().unwrap();
+    assert_eq!(record.facets.category.as_deref(), Some("城乡建设"));
+
+    // The same values again change nothing and queue nothing; a cleared value does.
+    let mut tx = store.pool().begin().await.unwrap();
+    let same = set_facet_many(
+        &mut tx,
+        Facet::Category,
+        &[(&a, Some("城乡建设")), (&b, Some("交通运输"))],
+    )
+    .await
+    .unwrap();
+    let cleared = set_facet_many(&mut tx, Facet::Category, &[(&b, None)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((same, cleared), (0, 1));
+    assert_eq!(queued().await, 3);
+    let record = store.complaint(&b).await.unwrap().unwrap();
+    assert_eq!(record.facets.category, None);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn derived_changes_before_indexing_index_each_complaint_once() {
+    let (_dir, store, index) = store_and_index().await;
+    let a = add(&store, "a", "小区电梯坏了").await;
+    let b = add(&store, "b", "路灯不亮").await;
+    // As after an import: the pipeline set facets (twice for `a`) before the index ran.
+    let mut tx = store.pool().begin().await.unwrap();
+    set_facets(&mut tx, &a, &[(Facet::Category, Some("城乡建设"))])
+        .await
+        .unwrap();
+    set_facets(&mut tx, &b, &[(Facet::Queue, Some("triage"))])
+        .await
+        .unwrap();
+    set_facets(&mut tx, &a, &[(Facet::Queue, Some("supervision"))])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(catch_up_counting(&index, &store).await, 2, "once each");
+    let in_supervision = Filters {
+        queue: Some("supervision".into()),
+        category: Some("城乡建设".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&index, "", in_supervision), ["a"]);
+
+    // A change after the complaint was indexed re-indexes it.
+    let mut tx = store.pool().begin().await.unwrap();
+    set_facets(&mut tx, &b, &[(Facet::Queue, Some("finance"))])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(catch_up_counting(&index, &store).await, 1);
+    let in_finance = Filters {
+        queue: Some("finance".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&index, "", in_finance), ["b"]);
+    assert_eq!(index.num_docs(), 2);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn catch_up_behind_stays_under_the_ceiling_until_told_it_is_the_last() {
+    let (_dir, store, index) = store_and_index().await;
+    add(&store, "a", "小区电梯坏了").await;
+    add(&store, "b", "路灯不亮").await;
+    add(&store, "c", "噪音扰民").await;
+    let first_seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM complaints")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let (idx, st) = (index.clone(), store.clone());
+    let (ceilings, progress) = tokio::task::spawn_blocking(move || {
+        let mut writer = idx.writer(32 << 20).unwrap();
+        // The ceiling admits the first complaint, then the first two, then says last; each
+        // call records the ceiling and how many rows were indexed by then.
+        let added = std::cell::Cell::new(0u64);
+        let mut calls = 0;
+        let mut seen = Vec::new();
+        let mut ceiling = || {
+            calls += 1;
+            let answer = match calls {
+                1..=3 => (first_seq, false),
+                4..=6 => (first_seq + 1, false),
+                _ => (i64::MAX, true),
+            };
+            seen.push((answer.0, added.get()));
+            Ok(answer)
+        };
+        let progress = idx
+            .catch_up_behind(
+                &mut writer,
+                &st,
+                &tokio::runtime::Handle::current(),
+                &mut ceiling,
+                &mut |n| added.set(n),
+            )
+            .unwrap();
+        (seen, progress)
+    })
+    .await
+    .unwrap();
+    // Polled until told it was the last, never past the ceiling of the moment.
+    assert!(ceilings.len() >= 7, "{ceilings:?}");
+    assert_eq!(ceilings[2], (first_seq, 1), "{ceilings:?}");
+    assert_eq!(ceilings[5], (first_seq + 1, 2), "{ceilings:?}");
+    assert_eq!(index.num_docs(), 3);
+    let last_seq: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM complaints")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(progress.seq, last_seq);
     store.close().await;
 }

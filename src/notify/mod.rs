@@ -18,6 +18,7 @@
 //! Status ownership: routing writes the `triage`/`assigned` status facet; this module writes
 //! `overdue` and `answered`. It never logs personal data.
 
+mod assignment;
 pub mod config;
 pub mod deadline;
 pub mod delivery;
@@ -32,10 +33,11 @@ use connectors::item::Complainant;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteConnection;
 
+pub use assignment::on_assignments;
+
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::Config;
 use crate::store::facets::{Facet, set_facets};
-use templates::CaseMail;
 
 /// Why a deadline or notification operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -151,53 +153,7 @@ pub async fn on_assignment(
     cfg: &Config,
     calendar: &Calendar,
 ) -> Result<CaseDeadline, NotifyError> {
-    let due = compute_deadline(cfg, calendar, &a.priority, a.assigned_at)?;
-    let assigned_local = a.assigned_at.with_timezone(&cfg.deadlines.offset());
-    let assignment_json = serde_json::to_string(a).expect("an assignment serialises");
-    sqlx::query(
-        "INSERT INTO case_deadlines (case_id, complaint_id, queue_key, queue_name, priority, \
-         assigned_at, due_at, due_ms, state, assignment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?) \
-         ON CONFLICT (case_id) DO UPDATE SET complaint_id = excluded.complaint_id, \
-         queue_key = excluded.queue_key, queue_name = excluded.queue_name, \
-         priority = excluded.priority, assigned_at = excluded.assigned_at, \
-         due_at = excluded.due_at, due_ms = excluded.due_ms, state = 'open', \
-         reminded_at = NULL, overdue_notices = 0, last_overdue_ms = NULL, escalated_at = NULL, \
-         answered_at = NULL, answered_by = NULL, answer_summary = NULL, \
-         assignment = excluded.assignment",
-    )
-    .bind(&a.case_id)
-    .bind(&a.complaint_id)
-    .bind(&a.queue_key)
-    .bind(&a.queue_name)
-    .bind(&a.priority)
-    .bind(assigned_local.to_rfc3339())
-    .bind(due.to_rfc3339())
-    .bind(due.timestamp_millis())
-    .bind(&assignment_json)
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        tx,
-        Some(&a.case_id),
-        a.assigned_at.with_timezone(&Utc),
-        "routing",
-        "assigned",
-        serde_json::json!({
-            "queue": a.queue_key,
-            "priority": a.priority,
-            "due_at": due.to_rfc3339(),
-        }),
-    )
-    .await?;
-    set_deadline_facet(tx, &a.case_id, &a.complaint_id, &due).await?;
-    let console = &cfg.email.console_url;
-    let mail = templates::case_mail(CaseMail::Assignment, a, &a.queue_name, &due, console);
-    let now = a.assigned_at.with_timezone(&Utc);
-    outbox::enqueue(tx, cfg, now, "assignment", Some(a), &mail, &a.members).await?;
-    for (unit, addresses) in &a.informed {
-        let mail = templates::case_mail(CaseMail::Informed, a, unit, &due, console);
-        outbox::enqueue(tx, cfg, now, "informed", Some(a), &mail, addresses).await?;
-    }
+    assignment::on_assignments(tx, std::slice::from_ref(a), cfg, calendar).await?;
     deadline::read_in(tx, &a.case_id)
         .await?
         .ok_or_else(|| NotifyError::Corrupt(format!("case {} vanished", a.case_id)))

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row};
 
 use super::Assignment;
 use super::templates::Rendered;
@@ -47,6 +47,15 @@ pub struct RecipientStatus {
     pub sent_at: Option<String>,
 }
 
+/// A notification to put in the outbox.
+pub struct NewMail<'a> {
+    pub now: DateTime<Utc>,
+    pub kind: &'a str,
+    pub case: Option<&'a Assignment>,
+    pub mail: Rendered,
+    pub recipients: &'a [String],
+}
+
 /// Puts `mail` for `recipients` in the outbox, inside `tx`. Returns the notification id, or
 /// `None` when there is nobody to send to (duplicates and blanks are dropped).
 pub async fn enqueue(
@@ -58,43 +67,81 @@ pub async fn enqueue(
     mail: &Rendered,
     recipients: &[String],
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut addresses: Vec<&str> = recipients
-        .iter()
-        .map(|a| a.trim())
-        .filter(|a| !a.is_empty())
-        .collect();
-    addresses.sort_unstable();
-    addresses.dedup();
-    if addresses.is_empty() {
-        return Ok(None);
+    let mail = NewMail {
+        now,
+        kind,
+        case,
+        mail: mail.clone(),
+        recipients,
+    };
+    Ok(enqueue_many(tx, cfg, std::slice::from_ref(&mail))
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// [`enqueue`] for many notifications, in two statements per few hundred (the pipeline
+/// assigns hundreds of cases per batch). Returns each notification's id, in order.
+pub async fn enqueue_many(
+    tx: &mut SqliteConnection,
+    cfg: &Config,
+    mails: &[NewMail<'_>],
+) -> Result<Vec<Option<String>>, sqlx::Error> {
+    const ROWS_PER_STATEMENT: usize = 500;
+    let mut ids = Vec::with_capacity(mails.len());
+    let mut rows = Vec::new();
+    let mut recipients = Vec::new();
+    for m in mails {
+        let mut addresses: Vec<&str> = m
+            .recipients
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+            .collect();
+        addresses.sort_unstable();
+        addresses.dedup();
+        if addresses.is_empty() {
+            ids.push(None);
+            continue;
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        for (n, address) in addresses.iter().enumerate() {
+            let message_id = format!("<{id}.{n}@{}>", cfg.email.message_id_domain);
+            recipients.push((id.clone(), address.to_string(), message_id));
+        }
+        rows.push((id.clone(), m));
+        ids.push(Some(id));
     }
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO outbox (id, created_at, kind, case_id, queue_key, subject, body, state, \
-         next_attempt_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-    )
-    .bind(&id)
-    .bind(crate::store::format_utc(now))
-    .bind(kind)
-    .bind(case.map(|a| a.case_id.as_str()))
-    .bind(case.map(|a| a.queue_key.as_str()))
-    .bind(&mail.subject)
-    .bind(&mail.body)
-    .bind(now.timestamp_millis())
-    .execute(&mut *tx)
-    .await?;
-    for (n, address) in addresses.iter().enumerate() {
-        let message_id = format!("<{id}.{n}@{}>", cfg.email.message_id_domain);
-        sqlx::query(
-            "INSERT INTO outbox_recipients (outbox_id, address, message_id) VALUES (?, ?, ?)",
-        )
-        .bind(&id)
-        .bind(address)
-        .bind(message_id)
-        .execute(&mut *tx)
-        .await?;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO outbox (id, created_at, kind, case_id, queue_key, subject, body, state,
+                next_attempt_ms) ",
+        );
+        query.push_values(chunk, |mut row, (id, m)| {
+            row.push_bind(id.clone())
+                .push_bind(crate::store::format_utc(m.now))
+                .push_bind(m.kind.to_string())
+                .push_bind(m.case.map(|a| a.case_id.clone()))
+                .push_bind(m.case.map(|a| a.queue_key.clone()))
+                .push_bind(m.mail.subject.clone())
+                .push_bind(m.mail.body.clone())
+                .push_bind("pending")
+                .push_bind(m.now.timestamp_millis());
+        });
+        query.build().execute(&mut *tx).await?;
     }
-    Ok(Some(id))
+    for chunk in recipients.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO outbox_recipients (outbox_id, address, message_id) ",
+        );
+        query.push_values(chunk, |mut row, (id, address, message_id)| {
+            row.push_bind(id.clone())
+                .push_bind(address.clone())
+                .push_bind(message_id.clone());
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(ids)
 }
 
 /// Which notifications to list.

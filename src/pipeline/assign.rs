@@ -6,16 +6,18 @@
 //! (re-deliveries, new members and `reprocess` do not send a second assignment email); a move
 //! to another queue is a new assignment with a new deadline.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
 use futures::future::BoxFuture;
+use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{Complaint, PipelineError, Stage};
 use crate::calendar::Calendar;
 use crate::config::Config;
-use crate::notify::{Assignment, on_assignment};
+use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
 
 /// Gives every newly routed case its deadline and enqueues its notifications.
@@ -102,19 +104,22 @@ impl AssignStage {
     }
 }
 
-/// Whether `case_id` already has a deadline in `queue_key`.
-async fn already_assigned(
+/// The queue each of these cases has a deadline in, in one query.
+async fn assigned_queues(
     tx: &mut SqliteConnection,
-    case_id: &str,
-    queue_key: &str,
-) -> Result<bool, PipelineError> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM case_deadlines WHERE case_id = ? AND queue_key = ?")
-            .bind(case_id)
-            .bind(queue_key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    Ok(found.is_some())
+    case_ids: &[&str],
+) -> Result<HashMap<String, String>, PipelineError> {
+    let rows = sqlx::query(
+        "SELECT case_id, queue_key FROM case_deadlines
+         WHERE case_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(case_ids).expect("strings serialise"))
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get("case_id"), row.get("queue_key")))
+        .collect())
 }
 
 impl Stage for AssignStage {
@@ -129,21 +134,28 @@ impl Stage for AssignStage {
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
             let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
-            for case in routed.iter().filter(|r| r.is_new_assignment) {
-                if already_assigned(tx, &case.route_key, &case.queue).await? {
+            let new: Vec<&RoutedCase> = routed.iter().filter(|r| r.is_new_assignment).collect();
+            let keys: Vec<&str> = new.iter().map(|r| r.route_key.as_str()).collect();
+            let mut assigned = assigned_queues(tx, &keys).await?;
+            let by_id: HashMap<&str, &Complaint> =
+                batch.iter().map(|c| (c.id.as_str(), c)).collect();
+            let mut assignments = Vec::new();
+            for case in new {
+                if assigned.get(&case.route_key) == Some(&case.queue) {
                     continue;
                 }
-                let Some(complaint) = batch.iter().find(|c| c.id == case.complaint_id) else {
+                let Some(complaint) = by_id.get(case.complaint_id.as_str()) else {
                     return Err(Self::error(format!(
                         "routed complaint {} is not in the batch",
                         case.complaint_id
                     )));
                 };
-                let assignment = self.assignment(case, complaint)?;
-                on_assignment(tx, &assignment, &self.config, &self.calendar)
-                    .await
-                    .map_err(|e| Self::error(e.to_string()))?;
+                assignments.push(self.assignment(case, complaint)?);
+                assigned.insert(case.route_key.clone(), case.queue.clone());
             }
+            on_assignments(tx, &assignments, &self.config, &self.calendar)
+                .await
+                .map_err(|e| Self::error(e.to_string()))?;
             Ok(())
         })
     }

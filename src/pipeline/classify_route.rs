@@ -17,8 +17,9 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::{BatchKey, Complaint, PipelineError, Stage, batch_key};
 use crate::classify::{Model, ModelStore};
-use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};
-use crate::routing::store::{TopLabel, correction, reset};
+use crate::routing::decide::{DecideInput, ModelOpinion, decide};
+use crate::routing::store::{TopLabel, reset};
+use crate::routing::write;
 use crate::routing::{RoutedCase, RoutingConfig};
 use crate::store::Store;
 
@@ -115,10 +116,13 @@ impl Stage for ClassifyRouteStage {
         Box::pin(async move {
             self.prepared = None;
             self.refresh_model()?;
-            let opinions = batch
-                .iter()
-                .filter_map(|c| Some((c.id.clone(), self.opinion(c)?)))
-                .collect();
+            let this = &*self;
+            let opinions = crate::background::par_map(batch, |c| {
+                this.opinion(c).map(|opinion| (c.id.clone(), opinion))
+            })
+            .into_iter()
+            .flatten()
+            .collect();
             self.prepared = Some((batch_key(batch), opinions));
             Ok(())
         })
@@ -137,7 +141,17 @@ impl Stage for ClassifyRouteStage {
             };
             self.routed.lock().expect("routed list").clear();
             let now = crate::store::format_utc(chrono::Utc::now());
-            let mut routed = Vec::with_capacity(batch.len());
+            // Everything the decisions read, in three queries; the batch's own decisions then
+            // update it in memory (two members of one case in the same batch).
+            let ids: Vec<&str> = batch.iter().map(|c| c.id.as_str()).collect();
+            let keys: Vec<&str> = batch
+                .iter()
+                .map(|c| c.case_id.as_deref().unwrap_or(&c.id))
+                .collect();
+            let mut corrections = write::corrections(tx, &ids).await?;
+            let previous = write::previous_route_keys(tx, &ids).await?;
+            let mut routes = write::case_routes(tx, &keys).await?;
+            let mut decided = Vec::with_capacity(batch.len());
             for complaint in batch.iter() {
                 let opinion = match prepared.remove(&complaint.id) {
                     Some(opinion)
@@ -159,10 +173,21 @@ impl Stage for ClassifyRouteStage {
                         .as_ref()
                         .and_then(|l| l.district.clone()),
                     opinion,
-                    correction: correction(tx, &complaint.id).await?,
+                    correction: corrections.remove(&complaint.id),
                 };
-                routed.push(decide_and_write(tx, &self.config, &input, &now).await?);
+                let route_key = input.case_id.as_deref().unwrap_or(&input.complaint_id);
+                let one = decide(
+                    &self.config,
+                    &input,
+                    routes.get(route_key),
+                    previous.get(&complaint.id).map(String::as_str),
+                    &now,
+                );
+                routes.insert(one.route.route_key.clone(), one.route.clone());
+                decided.push(one);
             }
+            write::write_decisions(tx, &decided).await?;
+            let routed: Vec<_> = decided.into_iter().map(|d| d.routed).collect();
             self.routed.lock().expect("routed list").extend(routed);
             Ok(())
         })

@@ -124,8 +124,9 @@ async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
     .unwrap();
     assert_eq!(events, ["assigned", "rerouted"]);
 
-    // A third member that adds nothing keeps the queue and is not a new assignment.
-    add(&store, "c", "同一处路灯还是不亮").await;
+    // A third member that adds nothing keeps the queue and is not a new assignment; it gets
+    // the case's facets like the others (only it is written: the case's did not change).
+    let third = add(&store, "c", "同一处路灯还是不亮").await;
     pipeline
         .run_pending(&store, &lock, &mut |_| {})
         .await
@@ -134,6 +135,18 @@ async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
     assert_eq!(cases.len(), 1, "the list holds the last batch only");
     assert_eq!(cases[0].queue, "supervision");
     assert!(!cases[0].is_new_assignment && cases[0].new_member);
+    for id in [&first, &second, &third] {
+        assert_eq!(
+            facet(&store, id, "queue").await.as_deref(),
+            Some("supervision")
+        );
+        assert_eq!(facet(&store, id, "priority").await.as_deref(), Some("high"));
+        let tags = facet(&store, id, "tags").await.unwrap_or_default();
+        assert!(
+            tags.contains("media_exposed") && tags.contains("repeat"),
+            "{tags}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -312,14 +312,14 @@ impl Stage for GroupingStage {
             }
             let engine = self.engine.as_ref().expect("engine built");
             let extractor = engine.extractor();
-            let prepared = batch
-                .iter()
-                .map(|complaint| {
-                    let input = input_of(&stored_complaint(complaint), &self.key);
-                    let features = extractor.extract(&input);
-                    (complaint.id.clone(), (input, features))
-                })
-                .collect();
+            let key = &self.key;
+            let prepared = crate::background::par_map(batch, |complaint| {
+                let input = input_of(&stored_complaint(complaint), key);
+                let features = extractor.extract(&input);
+                (complaint.id.clone(), (input, features))
+            })
+            .into_iter()
+            .collect();
             self.prepared = Some((batch_key(batch), prepared));
             Ok(())
         })

@@ -42,6 +42,10 @@ pub use normalize::NormalizeStage;
 /// stages write, so it stays small (intake commits wait for the same lock).
 pub const BATCH: i64 = 200;
 
+/// Complaints per batch when nothing else writes (`import`, `reprocess`): fewer, larger
+/// transactions.
+pub const BATCH_OFFLINE: i64 = 1000;
+
 /// The batch size while intake is busy: a shorter hold of the write lock.
 const BATCH_UNDER_LOAD: i64 = 50;
 
@@ -150,6 +154,40 @@ pub struct Pipeline {
     loaded: bool,
     /// When cancelled, [`Pipeline::run_pending`] returns after the batch in progress.
     stop: Option<tokio_util::sync::CancellationToken>,
+    /// Time spent per step since the pipeline was built (logged at debug level).
+    timings: Timings,
+    /// Complaints per batch while intake is idle.
+    batch: i64,
+}
+
+/// Where a pipeline's time went: reading batches, each stage's prepare and process, commits.
+#[derive(Debug, Default, Clone)]
+pub struct Timings {
+    pub read: std::time::Duration,
+    pub yielded: std::time::Duration,
+    /// Per stage: (name, prepare, process).
+    pub stages: Vec<(&'static str, std::time::Duration, std::time::Duration)>,
+    pub commit: std::time::Duration,
+}
+
+impl std::fmt::Display for Timings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {:.2}s, yield {:.2}s",
+            self.read.as_secs_f64(),
+            self.yielded.as_secs_f64()
+        )?;
+        for (name, prepare, process) in &self.stages {
+            write!(
+                f,
+                ", {name} {:.2}s+{:.2}s",
+                prepare.as_secs_f64(),
+                process.as_secs_f64()
+            )?;
+        }
+        write!(f, ", commit {:.2}s", self.commit.as_secs_f64())
+    }
 }
 
 /// Proof that this process holds the pipeline lock; released on drop.
@@ -217,11 +255,31 @@ impl Pipeline {
 
     /// A pipeline of the given stages (tests).
     pub fn with_stages(stages: Vec<Box<dyn Stage>>) -> Pipeline {
+        let timings = Timings {
+            stages: stages
+                .iter()
+                .map(|s| (s.name(), Default::default(), Default::default()))
+                .collect(),
+            ..Timings::default()
+        };
         Pipeline {
             stages,
             loaded: false,
             stop: None,
+            timings,
+            batch: BATCH,
         }
+    }
+
+    /// Sets the complaints per batch while intake is idle ([`BATCH`] by default; a command
+    /// that runs the pipeline with no server uses [`BATCH_OFFLINE`]).
+    pub fn set_batch_size(&mut self, batch: i64) {
+        self.batch = batch.max(1);
+    }
+
+    /// Where the time went so far (prepare + process per stage).
+    pub fn timings(&self) -> &Timings {
+        &self.timings
     }
 
     /// Makes [`Pipeline::run_pending`] return between two batches once `token` is cancelled
@@ -256,23 +314,32 @@ impl Pipeline {
             // Read and prepare outside the write transaction (see `Stage::prepare`). Only this
             // pipeline (it holds the lock) moves the cursor, so it is unchanged at `BEGIN`; it
             // is checked anyway, and a batch is read again when it is not.
+            let clock = std::time::Instant::now();
             let cursor = Self::cursor(store).await?;
             let mut batch = {
                 let mut conn = store.pool().acquire().await?;
                 let limit = if store.writer().pending() > 0 {
-                    BATCH_UNDER_LOAD
+                    BATCH_UNDER_LOAD.min(self.batch)
                 } else {
-                    BATCH
+                    self.batch
                 };
                 complaints_after(&mut conn, cursor, limit).await?
             };
             let Some(last) = batch.last().map(|c| c.seq) else {
+                if done > 0 {
+                    tracing::debug!(complaints = done, timings = %self.timings, "pipeline idle");
+                }
                 return Ok(done);
             };
-            for stage in &mut self.stages {
+            self.timings.read += clock.elapsed();
+            for (stage, timing) in self.stages.iter_mut().zip(&mut self.timings.stages) {
+                let clock = std::time::Instant::now();
                 stage.prepare(&mut batch, store).await?;
+                timing.1 += clock.elapsed();
             }
+            let clock = std::time::Instant::now();
             yield_to_intake(store).await;
+            self.timings.yielded += clock.elapsed();
             let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
             let current: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
                 .bind(CURSOR_KEY)
@@ -284,9 +351,12 @@ impl Pipeline {
                 tx.rollback().await?;
                 continue;
             }
-            for stage in &mut self.stages {
+            for (stage, timing) in self.stages.iter_mut().zip(&mut self.timings.stages) {
+                let clock = std::time::Instant::now();
                 stage.process(&mut batch, &mut tx).await?;
+                timing.2 += clock.elapsed();
             }
+            let clock = std::time::Instant::now();
             sqlx::query(
                 "INSERT INTO gateway_state (key, value) VALUES (?, ?)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -296,6 +366,7 @@ impl Pipeline {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
+            self.timings.commit += clock.elapsed();
             done += batch.len() as u64;
             on_progress(done);
         }

@@ -1,7 +1,7 @@
-//! Deciding one complaint's category, tags and its case's route, and writing the result:
-//! classification row, case route, audit event, facets. Used by the pipeline stage (with a
-//! fresh model opinion) and by a correction through the API (with the stored one), so both
-//! decide alike.
+//! Deciding one complaint's category, tags and its case's route: the classification row, the
+//! case route, the audit event and the facets to write. Used by the pipeline stage (a batch at
+//! a time, with fresh model opinions) and by a correction through the API (one complaint, with
+//! the stored opinion), so both decide alike; [`super::write`] writes the result.
 //!
 //! Precedence: a human correction, then a category override rule, then the model. A model
 //! category below `min_confidence` is recorded but no category-dependent route uses it.
@@ -13,7 +13,6 @@ use super::RoutedCase;
 use super::config::RoutingConfig;
 use super::rules::{RouteInput, Signals, most_pressing};
 use super::store::{self, CaseRoute, ClassificationRecord, Correction, TopLabel, Why};
-use crate::store::facets::{self, Facet};
 
 /// The model's view of a complaint.
 #[derive(Debug, Clone)]
@@ -37,13 +36,67 @@ pub struct DecideInput {
     pub correction: Option<Correction>,
 }
 
-/// Decides and writes. Returns what the notify stage needs.
+/// One complaint's decision, ready to write.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The case's route after this complaint.
+    pub route: CaseRoute,
+    pub event: RouteEvent,
+    pub record: ClassificationRecord,
+    /// Routing's status for the case's members: `triage` or `assigned`.
+    pub status: &'static str,
+    /// The facets the case's members share (tags, queue, priority, status) changed: every
+    /// member needs them, not only this complaint.
+    pub case_facets_changed: bool,
+    /// What the notify stage needs.
+    pub routed: RoutedCase,
+}
+
+/// A row of the routing audit trail.
+#[derive(Debug, Clone)]
+pub struct RouteEvent {
+    pub route_key: String,
+    pub complaint_id: String,
+    /// `assigned`, `rerouted`, `member_added` or `reclassified`.
+    pub kind: &'static str,
+    pub queue: String,
+    pub priority: String,
+    pub detail: serde_json::Value,
+    pub at: String,
+}
+
+/// Decides one complaint against the store's state and writes the result (a correction
+/// through the API). Returns what the notify stage needs.
 pub async fn decide_and_write(
     tx: &mut SqliteConnection,
     config: &RoutingConfig,
     input: &DecideInput,
     now: &str,
 ) -> Result<RoutedCase, sqlx::Error> {
+    let route_key = input.case_id.as_deref().unwrap_or(&input.complaint_id);
+    let existing = store::case_route(tx, route_key).await?;
+    let previous = store::classification(tx, &input.complaint_id).await?;
+    let decided = decide(
+        config,
+        input,
+        existing.as_ref(),
+        previous.as_ref().map(|p| p.route_key.as_str()),
+        now,
+    );
+    super::write::write_decisions(tx, std::slice::from_ref(&decided)).await?;
+    Ok(decided.routed)
+}
+
+/// Decides one complaint given its case's route so far (`existing`) and the route key it was
+/// classified under before (`previous_route_key`, `None` for a new complaint). Pure: the
+/// caller writes the result ([`super::write::write_decisions`]).
+pub fn decide(
+    config: &RoutingConfig,
+    input: &DecideInput,
+    existing: Option<&CaseRoute>,
+    previous_route_key: Option<&str>,
+    now: &str,
+) -> Decided {
     let signals = Signals {
         folded_text: &input.folded_text,
         channel: &input.channel,
@@ -90,10 +143,8 @@ pub async fn decide_and_write(
         .case_id
         .clone()
         .unwrap_or_else(|| input.complaint_id.clone());
-    let existing = store::case_route(tx, &route_key).await?;
-    let previous = store::classification(tx, &input.complaint_id).await?;
-    let new_member = previous.as_ref().is_none_or(|p| p.route_key != route_key);
-    let complaints = existing.as_ref().map_or(0, |r| r.complaints) + i64::from(new_member);
+    let new_member = previous_route_key != Some(route_key.as_str());
+    let complaints = existing.map_or(0, |r| r.complaints) + i64::from(new_member);
     let mut case_tags: Vec<String> = existing
         .as_ref()
         .map(|r| r.tags.clone())
@@ -108,7 +159,7 @@ pub async fn decide_and_write(
         why.case_tags.push("repeat".to_string());
     }
     // The case keeps the first confident category unless a human corrects it.
-    let (case_category, case_confident) = match &existing {
+    let (case_category, case_confident) = match existing {
         Some(r) if r.category_confident && category_source != "correction" => {
             (r.category.clone(), true)
         }
@@ -121,9 +172,9 @@ pub async fn decide_and_write(
         target_unit: input.target_unit.as_deref(),
         district: input.district.as_deref(),
     });
-    let mut pinned = existing.as_ref().is_some_and(|r| r.pinned);
+    let mut pinned = existing.is_some_and(|r| r.pinned);
     if let Some(c) = correction.filter(|c| c.queue.is_some() || c.priority.is_some()) {
-        let base = existing.as_ref();
+        let base = existing;
         decision.queue = c
             .queue
             .clone()
@@ -133,12 +184,12 @@ pub async fn decide_and_write(
         decision.rule = "correction".to_string();
         pinned = true;
         why.corrected = true;
-    } else if let Some(r) = existing.as_ref().filter(|r| r.pinned) {
+    } else if let Some(r) = existing.filter(|r| r.pinned) {
         decision.queue = r.queue.clone();
         decision.priority = r.priority.clone();
         decision.informed = r.informed.clone();
         decision.rule = r.rule.clone();
-    } else if let Some(r) = &existing {
+    } else if let Some(r) = existing {
         // A member never lowers the case's priority.
         decision.priority = most_pressing(&r.priority, &decision.priority).to_string();
     }
@@ -148,7 +199,7 @@ pub async fn decide_and_write(
     rules.push(format!("route:{}", decision.rule));
     why.route = Some(decision.clone());
 
-    let is_new_assignment = existing.as_ref().is_none_or(|r| r.queue != decision.queue);
+    let is_new_assignment = existing.is_none_or(|r| r.queue != decision.queue);
     let route = CaseRoute {
         route_key: route_key.clone(),
         queue: decision.queue.clone(),
@@ -160,13 +211,10 @@ pub async fn decide_and_write(
         rule: decision.rule.clone(),
         pinned,
         complaints,
-        created_at: existing
-            .as_ref()
-            .map_or_else(|| now.to_string(), |r| r.created_at.clone()),
+        created_at: existing.map_or_else(|| now.to_string(), |r| r.created_at.clone()),
         updated_at: now.to_string(),
     };
-    store::upsert_case_route(tx, &route).await?;
-    let kind = match &existing {
+    let kind = match existing {
         None => "assigned",
         Some(_) if is_new_assignment => "rerouted",
         Some(_) if new_member => "member_added",
@@ -177,25 +225,13 @@ pub async fn decide_and_write(
         "tags": case_tags,
         "category": case_category,
         "informed": decision.informed,
-        "from_queue": existing.as_ref().map(|r| r.queue.clone()),
+        "from_queue": existing.map(|r| r.queue.clone()),
     });
-    store::add_event(
-        tx,
-        &route_key,
-        Some(&input.complaint_id),
-        kind,
-        Some(&decision.queue),
-        Some(&decision.priority),
-        &detail,
-        now,
-    )
-    .await?;
-
     let record = ClassificationRecord {
         complaint_id: input.complaint_id.clone(),
         route_key: route_key.clone(),
         model_version: input.opinion.as_ref().map(|o| o.version),
-        category: category.clone(),
+        category,
         category_source: category_source.to_string(),
         confidence,
         low_confidence,
@@ -204,102 +240,45 @@ pub async fn decide_and_write(
             .as_ref()
             .map(|o| o.top.clone())
             .unwrap_or_default(),
-        tags: tags.clone(),
+        tags,
         rules,
         why,
         classified_at: now.to_string(),
     };
-    store::upsert_classification(tx, &record).await?;
-
-    // Facets: this complaint's category; the case's tags, queue, priority, status on every
-    // member (a route change moves them all).
-    facets::set_facets(
-        tx,
-        &input.complaint_id,
-        &[(Facet::Category, category.as_deref())],
-    )
-    .await?;
     let status = if decision.queue == config.settings.triage_queue {
         "triage"
     } else {
         "assigned"
     };
-    let case_facets = CaseFacets {
-        tags: case_tags.join(" "),
-        queue: &decision.queue,
-        priority: &decision.priority,
+    let case_facets_changed = existing.is_none_or(|r| {
+        r.queue != route.queue || r.priority != route.priority || r.tags != route.tags
+    });
+    Decided {
+        case_facets_changed,
+        event: RouteEvent {
+            route_key: route_key.clone(),
+            complaint_id: input.complaint_id.clone(),
+            kind,
+            queue: decision.queue.clone(),
+            priority: decision.priority.clone(),
+            detail,
+            at: now.to_string(),
+        },
+        record,
         status,
-        new_assignment: is_new_assignment,
-    };
-    set_case_facets(tx, &route_key, &case_facets).await?;
-
-    Ok(RoutedCase {
-        route_key,
-        case_id: input.case_id.clone(),
-        complaint_id: input.complaint_id.clone(),
-        queue: decision.queue,
-        priority: decision.priority,
-        category: case_category,
-        tags: case_tags,
-        informed: decision.informed,
-        rule: decision.rule,
-        is_new_assignment,
-        new_member,
-    })
-}
-
-/// The facets every member of a case shares.
-struct CaseFacets<'a> {
-    tags: String,
-    queue: &'a str,
-    priority: &'a str,
-    status: &'a str,
-    /// The case moved to a new queue.
-    new_assignment: bool,
-}
-
-/// Sets the case's facets on every member routed under `route_key`, queueing the members
-/// that changed for re-indexing: three statements whatever the case's size (one per member
-/// made a case of a thousand complaints cost thousands of statements per new member).
-///
-/// Routing owns the statuses `triage` and `assigned`; another stage's status (`overdue`,
-/// `answered`) is replaced only when the case moves to a new queue.
-async fn set_case_facets(
-    tx: &mut SqliteConnection,
-    route_key: &str,
-    f: &CaseFacets<'_>,
-) -> Result<(), sqlx::Error> {
-    const MEMBERS: &str = "SELECT complaint_id FROM classifications WHERE route_key = ?1";
-    const STALE: &str = "(tags IS NOT ?2 OR queue IS NOT ?3 OR priority IS NOT ?4
-        OR (status IS NOT ?5 AND (?6 OR status IS NULL OR status IN ('triage', 'assigned'))))";
-    let bind = |sql: String| {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(route_key)
-            .bind(&f.tags)
-            .bind(f.queue)
-            .bind(f.priority)
-            .bind(f.status)
-            .bind(f.new_assignment)
-    };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO complaint_facets (complaint_id) {MEMBERS} ON CONFLICT DO NOTHING"
-    )))
-    .bind(route_key)
-    .execute(&mut *tx)
-    .await?;
-    bind(format!(
-        "INSERT INTO index_queue (complaint_id) SELECT complaint_id FROM complaint_facets
-         WHERE complaint_id IN ({MEMBERS}) AND {STALE} ORDER BY complaint_id"
-    ))
-    .execute(&mut *tx)
-    .await?;
-    bind(format!(
-        "UPDATE complaint_facets SET tags = ?2, queue = ?3, priority = ?4,
-            status = CASE WHEN ?6 OR status IS NULL OR status IN ('triage', 'assigned')
-                THEN ?5 ELSE status END
-         WHERE complaint_id IN ({MEMBERS}) AND {STALE}"
-    ))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+        routed: RoutedCase {
+            route_key,
+            case_id: input.case_id.clone(),
+            complaint_id: input.complaint_id.clone(),
+            queue: decision.queue,
+            priority: decision.priority,
+            category: case_category,
+            tags: case_tags,
+            informed: decision.informed,
+            rule: decision.rule,
+            is_new_assignment,
+            new_member,
+        },
+        route,
+    }
 }

@@ -14,13 +14,15 @@
 //! Modules:
 //! - [`config`]: the routing file (queues, tag rules, overrides, routing table), strict.
 //! - [`rules`]: applying tag rules, overrides and the table (pure functions).
-//! - [`decide`]: one complaint's decision written to the store, shared by stage and API.
+//! - [`decide`]: one complaint's decision (pure), shared by stage and API.
+//! - [`write`]: a batch of decisions written in a few statements.
 //! - [`store`]: classifications, case routes, routing events, corrections.
 
 pub mod config;
 pub mod decide;
 pub mod rules;
 pub mod store;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 

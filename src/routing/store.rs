@@ -95,37 +95,6 @@ fn json_or_default<T: for<'de> Deserialize<'de> + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-pub async fn upsert_classification(
-    tx: &mut SqliteConnection,
-    record: &ClassificationRecord,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO classifications (complaint_id, route_key, model_version, category,
-            category_source, confidence, low_confidence, top, tags, rules, why, classified_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (complaint_id) DO UPDATE SET route_key = excluded.route_key,
-            model_version = excluded.model_version, category = excluded.category,
-            category_source = excluded.category_source, confidence = excluded.confidence,
-            low_confidence = excluded.low_confidence, top = excluded.top, tags = excluded.tags,
-            rules = excluded.rules, why = excluded.why, classified_at = excluded.classified_at",
-    )
-    .bind(&record.complaint_id)
-    .bind(&record.route_key)
-    .bind(record.model_version.map(i64::from))
-    .bind(&record.category)
-    .bind(&record.category_source)
-    .bind(record.confidence)
-    .bind(record.low_confidence)
-    .bind(serde_json::to_string(&record.top).expect("serialisable"))
-    .bind(record.tags.join(" "))
-    .bind(serde_json::to_string(&record.rules).expect("serialisable"))
-    .bind(serde_json::to_string(&record.why).expect("serialisable"))
-    .bind(&record.classified_at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
 fn classification_from_row(row: &sqlx::sqlite::SqliteRow) -> ClassificationRecord {
     let version: Option<i64> = row.get("model_version");
     ClassificationRecord {
@@ -163,7 +132,12 @@ pub async fn correction(
         .bind(complaint_id)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.map(|row| Correction {
+    Ok(row.as_ref().map(correction_from_row))
+}
+
+/// A `classification_corrections` row.
+pub fn correction_from_row(row: &sqlx::sqlite::SqliteRow) -> Correction {
+    Correction {
         category: row.get("category"),
         tags: row.get::<Option<String>, _>("tags").map(|t| words(&t)),
         queue: row.get("queue"),
@@ -171,7 +145,7 @@ pub async fn correction(
         note: row.get("note"),
         corrected_by: row.get("corrected_by"),
         corrected_at: row.get("corrected_at"),
-    }))
+    }
 }
 
 /// Records a correction (replacing an earlier one of the same complaint).
@@ -209,7 +183,12 @@ pub async fn case_route(
         .bind(route_key)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.map(|row| CaseRoute {
+    Ok(row.as_ref().map(case_route_from_row))
+}
+
+/// A `case_routes` row.
+pub fn case_route_from_row(row: &sqlx::sqlite::SqliteRow) -> CaseRoute {
+    CaseRoute {
         route_key: row.get("route_key"),
         queue: row.get("queue"),
         priority: row.get("priority"),
@@ -222,38 +201,7 @@ pub async fn case_route(
         complaints: row.get("complaints"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
-    }))
-}
-
-pub async fn upsert_case_route(
-    tx: &mut SqliteConnection,
-    route: &CaseRoute,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO case_routes (route_key, queue, priority, informed, category,
-            category_confident, tags, rule, pinned, complaints, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (route_key) DO UPDATE SET queue = excluded.queue,
-            priority = excluded.priority, informed = excluded.informed,
-            category = excluded.category, category_confident = excluded.category_confident,
-            tags = excluded.tags, rule = excluded.rule, pinned = excluded.pinned,
-            complaints = excluded.complaints, updated_at = excluded.updated_at",
-    )
-    .bind(&route.route_key)
-    .bind(&route.queue)
-    .bind(&route.priority)
-    .bind(route.informed.join(" "))
-    .bind(&route.category)
-    .bind(route.category_confident)
-    .bind(route.tags.join(" "))
-    .bind(&route.rule)
-    .bind(route.pinned)
-    .bind(route.complaints)
-    .bind(&route.created_at)
-    .bind(&route.updated_at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    }
 }
 
 /// Appends to the routing audit trail.

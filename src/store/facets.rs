@@ -92,6 +92,57 @@ pub async fn set_facets(
     Ok(changed)
 }
 
+/// Sets one facet on many complaints in three statements (a batch of the pipeline sets
+/// hundreds); the last value given for a complaint wins. Queues the complaints whose value
+/// changed for re-indexing and returns how many did.
+pub async fn set_facet_many(
+    tx: &mut SqliteConnection,
+    facet: Facet,
+    values: &[(&str, Option<&str>)],
+) -> Result<usize, sqlx::Error> {
+    if values.is_empty() {
+        return Ok(0);
+    }
+    let mut last: std::collections::HashMap<&str, Option<&str>> = Default::default();
+    for (id, value) in values {
+        let value = match facet {
+            Facet::Tags => Some(value.unwrap_or_default()),
+            _ => *value,
+        };
+        last.insert(id, value);
+    }
+    let pairs: Vec<(&str, Option<&str>)> = last.into_iter().collect();
+    let pairs = serde_json::to_string(&pairs).expect("strings serialise");
+    sqlx::query(
+        "INSERT INTO complaint_facets (complaint_id)
+         SELECT json_extract(value, '$[0]') FROM json_each(?) WHERE true
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&pairs)
+    .execute(&mut *tx)
+    .await?;
+    let column = facet.column();
+    let mut changed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "UPDATE complaint_facets SET {column} = v.value
+         FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS value
+               FROM json_each(?)) AS v
+         WHERE complaint_facets.complaint_id = v.id AND complaint_facets.{column} IS NOT v.value
+         RETURNING complaint_facets.complaint_id"
+    )))
+    .bind(&pairs)
+    .fetch_all(&mut *tx)
+    .await?;
+    changed.sort_unstable();
+    if !changed.is_empty() {
+        let ids = serde_json::to_string(&changed).expect("strings serialise");
+        sqlx::query("INSERT INTO index_queue (complaint_id) SELECT value FROM json_each(?)")
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(changed.len())
+}
+
 /// Queues a complaint for re-indexing (its derived data changed outside [`set_facets`]).
 pub async fn queue_for_index(
     tx: &mut SqliteConnection,

@@ -25,7 +25,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::watch;
 
-pub use read::{DeadLetterFilter, ExportRow};
+pub use read::{DeadLetterFilter, ExportRow, QueuedWindow};
 pub use writer::{WriteBatch, WriteOp, WriteOutcome, Writer};
 
 /// Store failures. Callers answer 5xx / exit non-zero; the message is logged, not shown.

@@ -161,34 +161,36 @@ impl Store {
     pub async fn index_rows_after(
         &self,
         after: i64,
+        upto: i64,
         limit: i64,
     ) -> Result<Vec<IndexRow>, StoreError> {
         let sql = format!(
             "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
                 c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
-             WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+             WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq LIMIT ?",
             super::facets::SELECT_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
+            .bind(upto)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(index_row).collect()
     }
 
-    /// Complaints queued for re-indexing after `after` (index-queue sequence), at most
-    /// `limit` entries; returns the rows (each complaint once) and the last queue sequence.
+    /// Complaints queued for re-indexing in `window`, at most `window.limit` queue entries;
+    /// returns the rows (each complaint once) and the last queue sequence read. Entries the
+    /// sequence pass makes redundant are skipped (see [`QueuedWindow`]).
     pub async fn index_rows_queued(
         &self,
-        after: i64,
-        limit: i64,
+        window: QueuedWindow,
     ) -> Result<(Vec<IndexRow>, Option<i64>), StoreError> {
         let last: Option<i64> = sqlx::query_scalar(
             "SELECT MAX(seq) FROM (SELECT seq FROM index_queue WHERE seq > ? ORDER BY seq LIMIT ?)",
         )
-        .bind(after)
-        .bind(limit)
+        .bind(window.after)
+        .bind(window.limit)
         .fetch_one(&self.pool)
         .await?;
         let Some(last) = last else {
@@ -197,12 +199,19 @@ impl Store {
         let sql = format!(
             "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
                 c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
-             WHERE c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ? AND seq <= ?)",
+             WHERE c.seq <= ?3 AND (
+                (c.seq <= ?4
+                 AND c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ?1 AND seq <= ?2))
+                OR c.id IN (SELECT complaint_id FROM index_queue
+                            WHERE seq > MAX(?1, ?5) AND seq <= ?2))",
             super::facets::SELECT_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(after)
+            .bind(window.after)
             .bind(last)
+            .bind(window.indexed_upto)
+            .bind(window.fresh_after)
+            .bind(window.fresh_bound)
             .fetch_all(&self.pool)
             .await?;
         Ok((
@@ -317,4 +326,24 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Which index-queue entries to follow. An entry asks for a complaint to be indexed again
+/// because its derived data changed; it is redundant when the sequence pass has not indexed
+/// the complaint yet (`seq > indexed_upto`: it will, with the new data), or indexed it after
+/// the entry was written (`seq > fresh_after` and entry `<= fresh_bound`, the highest entry
+/// before that pass read its rows). An import indexes after the pipeline has run, so every
+/// entry is redundant and each complaint is indexed once, not two or three times.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuedWindow {
+    /// Entries after this queue sequence.
+    pub after: i64,
+    /// At most this many entries.
+    pub limit: i64,
+    /// Complaints up to this `seq` are in the index.
+    pub indexed_upto: i64,
+    /// Complaints after this `seq` (up to `indexed_upto`) were indexed by the current pass…
+    pub fresh_after: i64,
+    /// …which read them after every entry up to this queue sequence was written.
+    pub fresh_bound: i64,
 }
