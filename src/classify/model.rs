@@ -195,6 +195,14 @@ impl Model {
         self.predict_top(title, body, 3)
     }
 
+    /// [`Model::predict`] for title and body already normalised with
+    /// [`connectors::text::normalize`] (the pipeline has the stored form).
+    pub fn predict_normalized(&self, title: Option<&str>, body: &str) -> Prediction {
+        let mut scratch = PredictScratch::default();
+        self.score_normalized_into(title, body, &mut scratch);
+        self.prediction_from(&scratch, 3)
+    }
+
     /// Predicts the label of a message with the `n` best labels (at least one).
     pub fn predict_top(&self, title: Option<&str>, body: &str, n: usize) -> Prediction {
         let mut scratch = PredictScratch::default();

@@ -85,7 +85,10 @@ impl ClassifyRouteStage {
     /// The active model's opinion of a complaint.
     fn opinion(&self, complaint: &Complaint) -> Option<ModelOpinion> {
         self.model.as_ref().map(|(version, model)| {
-            let prediction = model.predict(complaint.title.as_deref(), &complaint.body);
+            let prediction = match split_normalized(complaint) {
+                Some((title, body)) => model.predict_normalized(title.as_deref(), body),
+                None => model.predict(complaint.title.as_deref(), &complaint.body),
+            };
             ModelOpinion {
                 version: *version,
                 top: prediction
@@ -100,6 +103,28 @@ impl ClassifyRouteStage {
             }
         })
     }
+}
+
+/// The normalised title and body of a complaint, taken from its stored matching text (title
+/// and body normalised together, see [`connectors::text::matching_text`]) so that only the
+/// short title is normalised again: the body's normalisation is most of a prediction's cost.
+/// `None` when the stored text does not split at the title (then the caller normalises both).
+fn split_normalized(complaint: &Complaint) -> Option<(Option<String>, &str)> {
+    let text = complaint.text_norm.as_str();
+    let Some(title) = complaint.title.as_deref() else {
+        return Some((None, text));
+    };
+    let title = connectors::text::normalize(title);
+    if title.is_empty() {
+        return Some((None, text));
+    }
+    let rest = text.strip_prefix(title.as_str())?;
+    let body = if rest.is_empty() {
+        rest
+    } else {
+        rest.strip_prefix(' ')?
+    };
+    Some((Some(title), body))
 }
 
 impl Stage for ClassifyRouteStage {

@@ -206,3 +206,51 @@ async fn a_correction_wins_and_survives_reprocess() {
     // The rule-derived tag is still recorded: the correction did not replace tags.
     assert!(record.tags.contains(&"approval_delay".to_string()));
 }
+
+#[test]
+fn the_stored_matching_text_splits_into_the_normalised_title_and_body() {
+    use connectors::text::{matching_text, normalize};
+    let cases: [(Option<&str>, &str); 6] = [
+        (
+            Some("關於小區噪音的投訴"),
+            "ＡＢＣ物業  公司\r\n夜間施工\t擾民",
+        ),
+        (Some("  路灯不亮 "), "晚上出行不便_x000D_\n请尽快修复"),
+        (None, "繁體字的來信，全角１２３"),
+        (Some("只有标题"), ""),
+        (Some("   "), "标题为空白"),
+        (Some("Noise at NIGHT"), "construction  after 22:00"),
+    ];
+    for (title, body) in cases {
+        let item = Item::from_value(
+            json!({"external_id": "x", "body": body}),
+            &ParseOptions::default(),
+        );
+        let complaint = Complaint {
+            id: "x".into(),
+            seq: 1,
+            source: "t".into(),
+            channel: "online".into(),
+            external_id: "x".into(),
+            revision: 1,
+            received_at: "2026-01-05T09:00:00Z".into(),
+            submitted_at: chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00+08:00")
+                .unwrap(),
+            title: title.map(str::to_string),
+            body: body.to_string(),
+            text_norm: matching_text(title, body),
+            item: item.unwrap_or_else(|_| {
+                Item::from_value(
+                    json!({"external_id": "x", "body": "-"}),
+                    &ParseOptions::default(),
+                )
+                .unwrap()
+            }),
+            case_id: None,
+        };
+        let (split_title, split_body) = super::split_normalized(&complaint).expect("splits");
+        let title = title.map(normalize).filter(|t| !t.is_empty());
+        assert_eq!(split_title, title, "{title:?}");
+        assert_eq!(split_body, normalize(body), "{body:?}");
+    }
+}
