@@ -38,7 +38,7 @@ mod svm;
 pub mod train;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use bench::{BenchInput, BenchStats, bench_predict};
 pub use calibration::{Calibration, expected_calibration_error};

@@ -8,6 +8,7 @@
 //! on a running gateway without a restart. Without a model every case goes to triage unless a
 //! tag routes it.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{BatchKey, Complaint, PipelineError, Stage, batch_key};
+use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
 use crate::classify::{Model, ModelStore};
 use crate::routing::decide::{DecideInput, ModelOpinion, decide};
 use crate::routing::store::{TopLabel, reset};
@@ -29,8 +30,8 @@ pub struct ClassifyRouteStage {
     model_dir: PathBuf,
     model: Option<(u32, Arc<Model>)>,
     routed: Arc<Mutex<Vec<RoutedCase>>>,
-    /// Model opinions on the batch prepared last, by complaint id.
-    prepared: Option<(BatchKey, HashMap<String, ModelOpinion>)>,
+    /// Model opinions on the batch prepared last.
+    prepared: Option<(BatchKey, Opinions)>,
 }
 
 impl ClassifyRouteStage {
@@ -84,25 +85,40 @@ impl ClassifyRouteStage {
 
     /// The active model's opinion of a complaint.
     fn opinion(&self, complaint: &Complaint) -> Option<ModelOpinion> {
-        self.model.as_ref().map(|(version, model)| {
-            let prediction = match split_normalized(complaint) {
-                Some((title, body)) => model.predict_normalized(title.as_deref(), body),
-                None => model.predict(complaint.title.as_deref(), &complaint.body),
-            };
-            ModelOpinion {
-                version: *version,
-                top: prediction
-                    .top
-                    .into_iter()
-                    .map(|s| TopLabel {
-                        label: s.label,
-                        probability: s.probability,
-                        score: s.score,
-                    })
-                    .collect(),
-            }
-        })
+        self.model
+            .as_ref()
+            .map(|(version, model)| opinion(*version, model, complaint))
     }
+
+    fn model_version(&self) -> Option<u32> {
+        self.model.as_ref().map(|(version, _)| *version)
+    }
+}
+
+/// A model's opinion of a complaint.
+fn opinion(version: u32, model: &Model, complaint: &Complaint) -> ModelOpinion {
+    let prediction = match split_normalized(complaint) {
+        Some((title, body)) => model.predict_normalized(title.as_deref(), body),
+        None => model.predict(complaint.title.as_deref(), &complaint.body),
+    };
+    ModelOpinion {
+        version,
+        top: prediction
+            .top
+            .into_iter()
+            .map(|s| TopLabel {
+                label: s.label,
+                probability: s.probability,
+                score: s.score,
+            })
+            .collect(),
+    }
+}
+
+/// Model opinions on a batch, by complaint id, and the model version that gave them.
+struct Opinions {
+    version: Option<u32>,
+    by_id: HashMap<String, ModelOpinion>,
 }
 
 /// The normalised title and body of a complaint, taken from its stored matching text (title
@@ -133,14 +149,41 @@ impl Stage for ClassifyRouteStage {
     }
 
     /// Predicts the batch's categories before the write transaction.
+    fn precompute(&self) -> Option<Precompute> {
+        let (version, model) = self.model.clone()?;
+        Some(Arc::new(move |batch: &[Complaint]| {
+            let opinions = Opinions {
+                version: Some(version),
+                by_id: batch
+                    .iter()
+                    .map(|c| (c.id.clone(), opinion(version, &model, c)))
+                    .collect(),
+            };
+            Box::new(opinions) as Box<dyn Any + Send>
+        }))
+    }
+
+    fn adopt(&mut self, key: BatchKey, precomputed: Box<dyn Any + Send>) {
+        if let Ok(opinions) = precomputed.downcast::<Opinions>() {
+            self.prepared = Some((key, *opinions));
+        }
+    }
+
     fn prepare<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
         _store: &'a Store,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            self.prepared = None;
             self.refresh_model()?;
+            // An adopted result stands when the model that gave it is still the active one.
+            let key = batch_key(batch);
+            if matches!(&self.prepared, Some((k, opinions))
+                if *k == key && opinions.version == self.model_version())
+            {
+                return Ok(());
+            }
+            self.prepared = None;
             let this = &*self;
             let opinions = crate::background::par_map(batch, |c| {
                 this.opinion(c).map(|opinion| (c.id.clone(), opinion))
@@ -148,7 +191,11 @@ impl Stage for ClassifyRouteStage {
             .into_iter()
             .flatten()
             .collect();
-            self.prepared = Some((batch_key(batch), opinions));
+            let opinions = Opinions {
+                version: self.model_version(),
+                by_id: opinions,
+            };
+            self.prepared = Some((key, opinions));
             Ok(())
         })
     }
@@ -161,7 +208,7 @@ impl Stage for ClassifyRouteStage {
         Box::pin(async move {
             self.refresh_model()?;
             let mut prepared = match self.prepared.take() {
-                Some((key, opinions)) if key == batch_key(batch) => opinions,
+                Some((key, opinions)) if key == batch_key(batch) => opinions.by_id,
                 _ => HashMap::new(),
             };
             self.routed.lock().expect("routed list").clear();

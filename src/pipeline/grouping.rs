@@ -13,6 +13,7 @@
 //!   replays.
 //! - Never logs complaint text or complainant data.
 
+use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
@@ -24,7 +25,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::grouping_input::{StoredComplaint, complainant_key, input_of};
-use super::{BatchKey, Complaint, PipelineError, Stage, batch_key};
+use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
 use crate::cases::CaseError;
 use crate::cases::staff::decisions_after;
 use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_members};
@@ -65,11 +66,11 @@ pub struct GroupingStage {
     /// Last sequence number the engine assigned.
     last_seq: i64,
     /// Inputs and features of the batch prepared last, by complaint id.
-    prepared: Option<(
-        BatchKey,
-        HashMap<String, (ComplaintInput, ComplaintFeatures)>,
-    )>,
+    prepared: Option<(BatchKey, PreparedInputs)>,
 }
+
+/// A batch's grouping inputs and features, by complaint id.
+type PreparedInputs = HashMap<String, (ComplaintInput, ComplaintFeatures)>;
 
 impl GroupingStage {
     /// A stage with these thresholds; the engine is built from the store before the first batch.
@@ -287,12 +288,41 @@ impl Stage for GroupingStage {
     /// Builds the engine on a read snapshot when there is none yet (a restart replays the
     /// whole window, which takes seconds) and extracts the batch's features, both without the
     /// write lock.
+    fn precompute(&self) -> Option<Precompute> {
+        let extractor = self.engine.as_ref()?.extractor().clone();
+        let key = self.key.clone();
+        Some(Arc::new(move |batch: &[Complaint]| {
+            let prepared: PreparedInputs = batch
+                .iter()
+                .map(|complaint| {
+                    let input = input_of(&stored_complaint(complaint), &key);
+                    let features = extractor.extract(&input);
+                    (complaint.id.clone(), (input, features))
+                })
+                .collect();
+            Box::new(prepared) as Box<dyn Any + Send>
+        }))
+    }
+
+    fn adopt(&mut self, key: BatchKey, precomputed: Box<dyn Any + Send>) {
+        if let Ok(prepared) = precomputed.downcast::<PreparedInputs>() {
+            self.prepared = Some((key, *prepared));
+        }
+    }
+
     fn prepare<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
         store: &'a Store,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            // Features depend only on the complaint, the extractor and the complainant key,
+            // none of which change while the engine lives: an adopted result stands.
+            if self.engine.is_some()
+                && matches!(&self.prepared, Some((key, _)) if *key == batch_key(batch))
+            {
+                return Ok(());
+            }
             self.prepared = None;
             if self.engine.is_none() {
                 // The complainant key is written the very first time: a short write of its

@@ -19,6 +19,7 @@ mod grouping;
 mod grouping_input;
 mod normalize;
 
+use std::any::Any;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -106,10 +107,25 @@ pub fn batch_key(batch: &[Complaint]) -> BatchKey {
     batch.iter().map(|c| c.seq).collect()
 }
 
+/// Work on a batch that needs nothing but its complaints and the stage's immutable state
+/// (model predictions, text features): the pipeline runs it on another thread while the
+/// previous batch writes, and hands the result to [`Stage::adopt`].
+pub type Precompute = Arc<dyn Fn(&[Complaint]) -> Box<dyn Any + Send> + Send + Sync>;
+
 /// One step of the pipeline.
 pub trait Stage: Send {
     /// Stable name, used in errors and logs.
     fn name(&self) -> &'static str;
+
+    /// The stage's [`Precompute`], when it has one now (asked after each `prepare`).
+    fn precompute(&self) -> Option<Precompute> {
+        None
+    }
+
+    /// Receives what this stage's [`Stage::precompute`] computed for the batch `key`; the
+    /// stage's `prepare` of that batch may then skip the work. A stage must check that the
+    /// result still fits (e.g. the same model version) and otherwise compute again.
+    fn adopt(&mut self, _key: BatchKey, _precomputed: Box<dyn Any + Send>) {}
 
     /// The batch's CPU work that needs no database (normalising, feature extraction, model
     /// predictions), done before the batch's write transaction opens. SQLite has one write
@@ -307,6 +323,8 @@ impl Pipeline {
     ) -> Result<u64, PipelineError> {
         self.ensure_loaded(store).await?;
         let mut done = 0u64;
+        // The next batch, read while the current one writes (the writes are one thread's work).
+        let mut prefetched: Option<Prefetch> = None;
         loop {
             if self.stop.as_ref().is_some_and(|t| t.is_cancelled()) {
                 return Ok(done);
@@ -316,15 +334,27 @@ impl Pipeline {
             // is checked anyway, and a batch is read again when it is not.
             let clock = std::time::Instant::now();
             let cursor = Self::cursor(store).await?;
-            let mut batch = {
-                let mut conn = store.pool().acquire().await?;
-                let limit = if store.writer().pending() > 0 {
-                    BATCH_UNDER_LOAD.min(self.batch)
-                } else {
-                    self.batch
-                };
-                complaints_after(&mut conn, cursor, limit).await?
+            let limit = if store.writer().pending() > 0 {
+                BATCH_UNDER_LOAD.min(self.batch)
+            } else {
+                self.batch
             };
+            let (mut batch, precomputed) = match prefetched.take() {
+                Some(next) => next.take(cursor, limit).await,
+                None => (Vec::new(), Vec::new()),
+            };
+            if !batch.is_empty() {
+                let key = batch_key(&batch);
+                for (stage, result) in self.stages.iter_mut().zip(precomputed) {
+                    if let Some(result) = result {
+                        stage.adopt(key.clone(), result);
+                    }
+                }
+            }
+            if batch.is_empty() {
+                let mut conn = store.pool().acquire().await?;
+                batch = complaints_after(&mut conn, cursor, limit).await?;
+            }
             let Some(last) = batch.last().map(|c| c.seq) else {
                 if done > 0 {
                     tracing::debug!(complaints = done, timings = %self.timings, "pipeline idle");
@@ -336,6 +366,10 @@ impl Pipeline {
                 let clock = std::time::Instant::now();
                 stage.prepare(&mut batch, store).await?;
                 timing.1 += clock.elapsed();
+            }
+            if batch.len() as i64 >= limit {
+                let precompute = self.stages.iter().map(|s| s.precompute()).collect();
+                prefetched = Some(Prefetch::start(store, last, self.batch, precompute));
             }
             let clock = std::time::Instant::now();
             yield_to_intake(store).await;
@@ -410,6 +444,62 @@ async fn yield_to_intake(store: &Store) {
     let started = std::time::Instant::now();
     while store.writer().pending() > 0 && started.elapsed() < MAX_YIELD {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// A batch being read (and precomputed, see [`Precompute`]) in the background while the
+/// previous one is written.
+struct Prefetch {
+    after: i64,
+    read: tokio::task::JoinHandle<Result<Prefetched, PipelineError>>,
+}
+
+/// A prefetched batch and, per stage, its precomputed result.
+type Prefetched = (Vec<Complaint>, Vec<Option<Box<dyn Any + Send>>>);
+
+impl Prefetch {
+    fn start(store: &Store, after: i64, limit: i64, precompute: Vec<Option<Precompute>>) -> Self {
+        let store = store.clone();
+        let read = tokio::spawn(async move {
+            let batch = {
+                let mut conn = store.pool().acquire().await?;
+                complaints_after(&mut conn, after, limit).await?
+            };
+            if batch.is_empty() || precompute.iter().all(Option::is_none) {
+                return Ok((batch, Vec::new()));
+            }
+            let computed = tokio::task::spawn_blocking(move || {
+                let results = precompute
+                    .iter()
+                    .map(|p| p.as_ref().map(|compute| compute(&batch)))
+                    .collect();
+                (batch, results)
+            })
+            .await
+            .map_err(|e| PipelineError::Stage {
+                stage: "precompute",
+                message: e.to_string(),
+            })?;
+            Ok(computed)
+        });
+        Prefetch { after, read }
+    }
+
+    /// The prefetched batch when it follows `cursor`, cut to `limit` (the batch size may have
+    /// shrunk since: intake got busy); empty when it does not fit or failed (the caller then
+    /// reads again and meets any error itself).
+    async fn take(self, cursor: i64, limit: i64) -> Prefetched {
+        if self.after != cursor {
+            self.read.abort();
+            return (Vec::new(), Vec::new());
+        }
+        match self.read.await {
+            Ok(Ok((mut batch, precomputed))) => {
+                batch.truncate(limit.max(1) as usize);
+                (batch, precomputed)
+            }
+            _ => (Vec::new(), Vec::new()),
+        }
     }
 }
 

@@ -149,3 +149,168 @@ async fn follows_the_store_once_in_order_and_replays_on_reprocess() {
     );
     store.close().await;
 }
+
+/// Computes each complaint's body length, ahead (precompute) when the pipeline offers it.
+#[derive(Default)]
+struct Lengths {
+    prepared: Option<(BatchKey, std::collections::HashMap<i64, usize>)>,
+    adopted: Arc<Mutex<Vec<i64>>>,
+    results: Arc<Mutex<Vec<(i64, usize)>>>,
+}
+
+fn lengths(batch: &[Complaint]) -> std::collections::HashMap<i64, usize> {
+    batch
+        .iter()
+        .map(|c| (c.seq, c.body.chars().count()))
+        .collect()
+}
+
+impl Stage for Lengths {
+    fn name(&self) -> &'static str {
+        "lengths"
+    }
+    fn precompute(&self) -> Option<Precompute> {
+        Some(Arc::new(|batch: &[Complaint]| {
+            Box::new(lengths(batch)) as Box<dyn Any + Send>
+        }))
+    }
+    fn adopt(&mut self, key: BatchKey, precomputed: Box<dyn Any + Send>) {
+        let map = precomputed
+            .downcast::<std::collections::HashMap<i64, usize>>()
+            .expect("this stage's own result");
+        self.adopted.lock().unwrap().extend(key.iter().copied());
+        self.prepared = Some((key, *map));
+    }
+    fn prepare<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        _store: &'a Store,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        if !matches!(&self.prepared, Some((key, _)) if *key == batch_key(batch)) {
+            self.prepared = Some((batch_key(batch), lengths(batch)));
+        }
+        Box::pin(async { Ok(()) })
+    }
+    fn process<'a>(
+        &'a mut self,
+        batch: &'a mut [Complaint],
+        _tx: &'a mut SqliteConnection,
+    ) -> BoxFuture<'a, Result<(), PipelineError>> {
+        let (key, map) = self.prepared.take().expect("prepared");
+        assert_eq!(key, batch_key(batch), "prepared for this batch");
+        self.results
+            .lock()
+            .unwrap()
+            .extend(batch.iter().map(|c| (c.seq, map[&c.seq])));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_batches_read_and_precompute_the_next_batch_while_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), CommitSettings::default())
+        .await
+        .unwrap();
+    let bodies: Vec<String> = (1..=7).map(|n| "投诉".repeat(n)).collect();
+    for (n, body) in bodies.iter().enumerate() {
+        add(&store, &n.to_string(), body).await;
+    }
+    let stage = Lengths::default();
+    let (adopted, results) = (stage.adopted.clone(), stage.results.clone());
+    let mut pipeline = Pipeline::with_stages(vec![Box::new(stage)]);
+    pipeline.set_batch_size(2);
+    let lock = PipelineLock::try_acquire(dir.path()).unwrap().unwrap();
+    let done = pipeline
+        .run_pending(&store, &lock, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(done, 7);
+    assert_eq!(Pipeline::cursor(&store).await.unwrap(), 7);
+    // Every complaint once, in order, with its own value.
+    let expected: Vec<(i64, usize)> = (1..=7).map(|n| (n as i64, 2 * n)).collect();
+    assert_eq!(*results.lock().unwrap(), expected);
+    // The first batch is read and prepared in line; each batch after a full one was read
+    // and computed ahead, while its predecessor wrote.
+    assert_eq!(*adopted.lock().unwrap(), vec![3, 4, 5, 6, 7]);
+    store.close().await;
+}
+
+/// The derived fields of every complaint, with case ids as the founders' external ids (ids
+/// differ between stores).
+async fn derived_by_external_id(store: &Store) -> Vec<(String, Option<String>, String)> {
+    sqlx::query_as(
+        "SELECT c.external_id,
+             (SELECT k.external_id FROM complaints k WHERE k.id = f.case_id),
+             COALESCE(f.category, '') || '|' || COALESCE(f.queue, '') || '|' || cl.top
+         FROM complaints c
+         JOIN complaint_facets f ON f.complaint_id = c.id
+         JOIN classifications cl ON cl.complaint_id = c.id
+         ORDER BY c.seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// Imports the classifier's Chinese fixture with a model trained on it, and runs the standard
+/// pipeline in batches of `batch`.
+async fn standard_pipeline_in_batches_of(batch: i64) -> Vec<(String, Option<String>, String)> {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::config::Config::load(None).unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    let at = Utc.with_ymd_and_hms(2024, 5, 20, 8, 30, 0).unwrap();
+    let model = crate::classify::train(
+        &crate::classify::fixtures::zh(),
+        &crate::classify::fixtures::small_config(),
+        at,
+        &|_| {},
+    )
+    .unwrap();
+    crate::classify::ModelStore::open(&crate::routing::model_dir(dir.path()))
+        .unwrap()
+        .save_and_activate(&model)
+        .unwrap();
+    let store = Store::open(dir.path(), CommitSettings::default())
+        .await
+        .unwrap();
+    let items = connectors::tabular::read_table(
+        crate::classify::fixtures::ZH_JSONL.as_bytes(),
+        connectors::tabular::TableFormat::Jsonl,
+        &connectors::tabular::ColumnMap::new(),
+        &config.parse_options(),
+    )
+    .unwrap();
+    let origin = crate::intake::Origin {
+        source: "t".into(),
+        channel: Channel::Online,
+    };
+    crate::intake::ingest(&store, &origin, items, None)
+        .await
+        .unwrap();
+    let lock = PipelineLock::try_acquire(dir.path()).unwrap().unwrap();
+    let mut pipeline = Pipeline::standard(&config).unwrap();
+    pipeline.set_batch_size(batch);
+    pipeline
+        .run_pending(&store, &lock, &mut |_| {})
+        .await
+        .unwrap();
+    let derived = derived_by_external_id(&store).await;
+    store.close().await;
+    derived
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouping_and_classification_computed_ahead_match_those_computed_in_line() {
+    let in_line = standard_pipeline_in_batches_of(1000).await;
+    let ahead = standard_pipeline_in_batches_of(3).await;
+    assert!(in_line.len() > 6, "the fixture spans several batches");
+    assert!(
+        in_line
+            .iter()
+            .all(|(_, case, top)| case.is_some() && top.len() > 4),
+        "every complaint grouped and classified: {in_line:?}"
+    );
+    assert_eq!(ahead, in_line);
+}
