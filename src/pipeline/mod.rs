@@ -18,6 +18,7 @@ mod classify_route;
 mod grouping;
 mod grouping_input;
 mod normalize;
+mod read;
 
 use std::any::Any;
 use std::fs::File;
@@ -27,12 +28,13 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use connectors::Item;
 use futures::future::BoxFuture;
-use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
+
+use read::{Prefetch, complaints_after};
 
 pub use assign::AssignStage;
 pub use classify_route::ClassifyRouteStage;
@@ -445,101 +447,6 @@ async fn yield_to_intake(store: &Store) {
     while store.writer().pending() > 0 && started.elapsed() < MAX_YIELD {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-}
-
-/// A batch being read (and precomputed, see [`Precompute`]) in the background while the
-/// previous one is written.
-struct Prefetch {
-    after: i64,
-    read: tokio::task::JoinHandle<Result<Prefetched, PipelineError>>,
-}
-
-/// A prefetched batch and, per stage, its precomputed result.
-type Prefetched = (Vec<Complaint>, Vec<Option<Box<dyn Any + Send>>>);
-
-impl Prefetch {
-    fn start(store: &Store, after: i64, limit: i64, precompute: Vec<Option<Precompute>>) -> Self {
-        let store = store.clone();
-        let read = tokio::spawn(async move {
-            let batch = {
-                let mut conn = store.pool().acquire().await?;
-                complaints_after(&mut conn, after, limit).await?
-            };
-            if batch.is_empty() || precompute.iter().all(Option::is_none) {
-                return Ok((batch, Vec::new()));
-            }
-            let computed = tokio::task::spawn_blocking(move || {
-                let results = precompute
-                    .iter()
-                    .map(|p| p.as_ref().map(|compute| compute(&batch)))
-                    .collect();
-                (batch, results)
-            })
-            .await
-            .map_err(|e| PipelineError::Stage {
-                stage: "precompute",
-                message: e.to_string(),
-            })?;
-            Ok(computed)
-        });
-        Prefetch { after, read }
-    }
-
-    /// The prefetched batch when it follows `cursor`, cut to `limit` (the batch size may have
-    /// shrunk since: intake got busy); empty when it does not fit or failed (the caller then
-    /// reads again and meets any error itself).
-    async fn take(self, cursor: i64, limit: i64) -> Prefetched {
-        if self.after != cursor {
-            self.read.abort();
-            return (Vec::new(), Vec::new());
-        }
-        match self.read.await {
-            Ok(Ok((mut batch, precomputed))) => {
-                batch.truncate(limit.max(1) as usize);
-                (batch, precomputed)
-            }
-            _ => (Vec::new(), Vec::new()),
-        }
-    }
-}
-
-async fn complaints_after(
-    tx: &mut SqliteConnection,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<Complaint>, PipelineError> {
-    let rows = sqlx::query(
-        "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at, title,
-            body, text_norm, item
-         FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let submitted: String = row.get("submitted_at");
-            let item: String = row.get("item");
-            Ok(Complaint {
-                id: row.get("id"),
-                seq: row.get("seq"),
-                source: row.get("source"),
-                channel: row.get("channel"),
-                external_id: row.get("external_id"),
-                revision: row.get("revision"),
-                received_at: row.get("received_at"),
-                submitted_at: DateTime::parse_from_rfc3339(&submitted)
-                    .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
-                title: row.get("title"),
-                body: row.get("body"),
-                text_norm: row.get("text_norm"),
-                item: serde_json::from_str(&item)
-                    .map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?,
-                case_id: None,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
