@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use connectors::Channel;
@@ -42,6 +43,40 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     };
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
     let started = std::time::Instant::now();
+    let bars = indicatif::MultiProgress::new();
+    // The pipeline and the index follow the intake as it commits, rather than after it.
+    let intake_finished = AtomicBool::new(false);
+    let intake = async {
+        let totals = import_files(config, &args, &origin, &store, &bars).await;
+        intake_finished.store(true, Ordering::SeqCst);
+        (totals, started.elapsed())
+    };
+    let derive = super::index::derive_and_index(config, &store, &bars, &intake_finished);
+    let ((totals, intake_time), (derived, indexed)) = tokio::join!(intake, derive);
+    store.close().await;
+    let totals = totals?;
+    println!(
+        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s \
+         (intake {:.1}s, then pipeline and index {:.1}s){derived}{indexed}",
+        totals.created,
+        totals.duplicates,
+        totals.revisions,
+        totals.dead_lettered,
+        started.elapsed().as_secs_f64(),
+        intake_time.as_secs_f64(),
+        (started.elapsed() - intake_time).as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// Stores the items of every file, a transaction per [`IMPORT_BATCH`].
+async fn import_files(
+    config: &Config,
+    args: &ImportArgs,
+    origin: &Origin,
+    store: &Store,
+    bars: &indicatif::MultiProgress,
+) -> anyhow::Result<IntakeCounts> {
     let mut totals = IntakeCounts::default();
     for path in &args.files {
         let display = path.display().to_string();
@@ -52,7 +87,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         })
         .await?
         .map_err(|e| anyhow::anyhow!("{display}: {e}"))?;
-        let bar = super::progress_bar(Some(items.len() as u64), "importing");
+        let bar = bars.add(super::progress_bar(Some(items.len() as u64), "importing"));
         let mut items = items.into_iter();
         loop {
             let chunk: Vec<_> = items.by_ref().take(IMPORT_BATCH).collect();
@@ -60,27 +95,13 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
                 break;
             }
             let n = chunk.len() as u64;
-            let report = ingest(&store, &origin, chunk, None).await?;
+            let report = ingest(store, origin, chunk, None).await?;
             totals += report.counts();
             bar.inc(n);
         }
         bar.finish_and_clear();
     }
-    let intake_time = started.elapsed();
-    let (derived, indexed) = super::index::derive_and_index(config, &store).await;
-    store.close().await;
-    println!(
-        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s \
-         (intake {:.1}s, pipeline and index {:.1}s){derived}{indexed}",
-        totals.created,
-        totals.duplicates,
-        totals.revisions,
-        totals.dead_lettered,
-        started.elapsed().as_secs_f64(),
-        intake_time.as_secs_f64(),
-        (started.elapsed() - intake_time).as_secs_f64(),
-    );
-    Ok(())
+    Ok(totals)
 }
 
 fn read_input(

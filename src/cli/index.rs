@@ -219,7 +219,7 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     let bar = super::progress_bar(Some(total), "reprocessing");
     let started = std::time::Instant::now();
     let mut pipeline = Pipeline::standard(config)?;
-    pipeline.set_batch_size(crate::pipeline::BATCH_OFFLINE);
+    pipeline.run_offline();
     let processed = pipeline
         .reprocess(&store, &lock, &mut |n| bar.set_position(n))
         .await?;
@@ -244,12 +244,24 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the pipeline when no gateway process holds it, with the search index following the
+/// Runs the pipeline when no gateway process holds it, following the store while an intake
+/// runs beside it (until `intake_finished` is set), with the search index following the
 /// pipeline's cursor on another thread, so each complaint is indexed once, with its derived
 /// data, while the pipeline works on the next batch; returns the notes for the summary line
-/// (derived, indexed). Falls back to the pipeline alone when the index is busy.
-pub async fn derive_and_index(config: &Config, store: &Store) -> (String, String) {
-    let lock = match PipelineLock::try_acquire(&config.data_dir) {
+/// (derived, indexed). Falls back to the pipeline alone when the index is busy. Progress bars
+/// join `bars`.
+pub async fn derive_and_index(
+    config: &Config,
+    store: &Store,
+    bars: &indicatif::MultiProgress,
+    intake_finished: &AtomicBool,
+) -> (String, String) {
+    let lock = PipelineLock::try_acquire(&config.data_dir);
+    if !matches!(lock, Ok(Some(_))) {
+        // Nothing to follow: let the intake finish, then report.
+        wait_until(intake_finished).await;
+    }
+    let lock = match lock {
         Ok(Some(lock)) => lock,
         Ok(None) => {
             return (
@@ -267,17 +279,18 @@ pub async fn derive_and_index(config: &Config, store: &Store) -> (String, String
     let mut pipeline = match Pipeline::standard(config) {
         Ok(pipeline) => pipeline,
         Err(error) => {
+            wait_until(intake_finished).await;
             return (
                 format!("; pipeline not run: {error}"),
                 catch_up_if_free(config).await,
             );
         }
     };
-    pipeline.set_batch_size(crate::pipeline::BATCH_OFFLINE);
+    pipeline.run_offline();
     let index = match crate::app::open_index(config) {
         Ok(index) => index,
         Err(error) => {
-            let derived = run_locked(&mut pipeline, store, &lock).await;
+            let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
             return (derived, format!("; search index not updated: {error}"));
         }
     };
@@ -285,18 +298,17 @@ pub async fn derive_and_index(config: &Config, store: &Store) -> (String, String
     let mut writer = match index.writer(heap) {
         Ok(writer) => writer,
         Err(IndexError::Locked) => {
-            let derived = run_locked(&mut pipeline, store, &lock).await;
+            let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
             return (
                 derived,
                 "; the running gateway indexes them for search".to_string(),
             );
         }
         Err(error) => {
-            let derived = run_locked(&mut pipeline, store, &lock).await;
+            let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
             return (derived, format!("; search index not updated: {error}"));
         }
     };
-    let bars = indicatif::MultiProgress::new();
     let derive_bar = bars.add(super::progress_bar(None, "deriving"));
     let index_bar = bars.add(super::progress_bar(None, "indexing"));
     let finished = Arc::new(AtomicBool::new(false));
@@ -329,9 +341,10 @@ pub async fn derive_and_index(config: &Config, store: &Store) -> (String, String
             Ok(added)
         }
     });
-    let result = pipeline
-        .run_pending(store, &lock, &mut |n| derive_bar.set_position(n))
-        .await;
+    let result = follow(&mut pipeline, store, &lock, intake_finished, &mut |n| {
+        derive_bar.set_position(n)
+    })
+    .await;
     derive_bar.finish_and_clear();
     finished.store(true, Ordering::SeqCst);
     tracing::debug!(timings = %pipeline.timings(), "pipeline finished");
@@ -348,14 +361,53 @@ pub async fn derive_and_index(config: &Config, store: &Store) -> (String, String
     (derived, indexed)
 }
 
-async fn run_locked(pipeline: &mut Pipeline, store: &Store, lock: &PipelineLock) -> String {
-    let bar = super::progress_bar(None, "deriving");
-    let result = pipeline
-        .run_pending(store, lock, &mut |n| bar.set_position(n))
-        .await;
+async fn run_locked(
+    pipeline: &mut Pipeline,
+    store: &Store,
+    lock: &PipelineLock,
+    bars: &indicatif::MultiProgress,
+    intake_finished: &AtomicBool,
+) -> String {
+    let bar = bars.add(super::progress_bar(None, "deriving"));
+    let result = follow(pipeline, store, lock, intake_finished, &mut |n| {
+        bar.set_position(n)
+    })
+    .await;
     bar.finish_and_clear();
     match result {
         Ok(_) => String::new(),
         Err(error) => format!("; pipeline failed: {error}"),
+    }
+}
+
+/// Runs the pipeline until it has processed everything stored once `intake_finished` is set.
+async fn follow(
+    pipeline: &mut Pipeline,
+    store: &Store,
+    lock: &PipelineLock,
+    intake_finished: &AtomicBool,
+    on_progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<u64, crate::pipeline::PipelineError> {
+    let mut total = 0;
+    loop {
+        // Read before the run: when it is set, every complaint is stored before the run reads.
+        let last_round = intake_finished.load(Ordering::SeqCst);
+        let base = total;
+        total += pipeline
+            .run_pending(store, lock, &mut |n| on_progress(base + n))
+            .await?;
+        if last_round {
+            return Ok(total);
+        }
+        tokio::time::sleep(FOLLOW_PAUSE).await;
+    }
+}
+
+/// How long the pipeline waits for more complaints when it has caught up with an intake.
+const FOLLOW_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+async fn wait_until(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::time::sleep(FOLLOW_PAUSE).await;
     }
 }

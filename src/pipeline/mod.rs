@@ -176,6 +176,8 @@ pub struct Pipeline {
     timings: Timings,
     /// Complaints per batch while intake is idle.
     batch: i64,
+    /// No server's intake to yield to (see [`Pipeline::run_offline`]).
+    offline: bool,
 }
 
 /// Where a pipeline's time went: reading batches, each stage's prepare and process, commits.
@@ -286,6 +288,7 @@ impl Pipeline {
             stop: None,
             timings,
             batch: BATCH,
+            offline: false,
         }
     }
 
@@ -293,6 +296,14 @@ impl Pipeline {
     /// that runs the pipeline with no server uses [`BATCH_OFFLINE`]).
     pub fn set_batch_size(&mut self, batch: i64) {
         self.batch = batch.max(1);
+    }
+
+    /// For a command with no server (`import`, `reprocess`): batches of [`BATCH_OFFLINE`],
+    /// and no yielding to intake, whose only writer then is the command's own import (it
+    /// waits for the lock between two batches rather than the pipeline waiting for it).
+    pub fn run_offline(&mut self) {
+        self.batch = BATCH_OFFLINE;
+        self.offline = true;
     }
 
     /// Where the time went so far (prepare + process per stage).
@@ -336,7 +347,7 @@ impl Pipeline {
             // is checked anyway, and a batch is read again when it is not.
             let clock = std::time::Instant::now();
             let cursor = Self::cursor(store).await?;
-            let limit = if store.writer().pending() > 0 {
+            let limit = if !self.offline && store.writer().pending() > 0 {
                 BATCH_UNDER_LOAD.min(self.batch)
             } else {
                 self.batch
@@ -374,7 +385,9 @@ impl Pipeline {
                 prefetched = Some(Prefetch::start(store, last, self.batch, precompute));
             }
             let clock = std::time::Instant::now();
-            yield_to_intake(store).await;
+            if !self.offline {
+                yield_to_intake(store).await;
+            }
             self.timings.yielded += clock.elapsed();
             let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
             let current: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")

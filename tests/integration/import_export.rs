@@ -197,6 +197,12 @@ fn xlsx_import_and_exports_mask_personal_data_by_default() {
         "phone numbers are not exported by default"
     );
     assert_eq!(rows[2]["external_id"], "12345");
+    // The pipeline followed the import: every complaint is in a case and a queue.
+    assert!(
+        rows.iter()
+            .all(|r| r["case_id"].is_string() && r["queue"].is_string()),
+        "derived fields after import: {stdout}"
+    );
     assert!(
         rows.windows(2)
             .all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64())
