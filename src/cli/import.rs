@@ -2,11 +2,11 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use connectors::Channel;
 use connectors::tabular::{ColumnMap, TableFormat, read_table};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, validate_source_name};
 use crate::intake::{IntakeCounts, Origin, ingest};
@@ -45,10 +45,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let bars = indicatif::MultiProgress::new();
     // The pipeline and the index follow the intake as it commits, rather than after it.
-    let intake_finished = AtomicBool::new(false);
+    let intake_finished = CancellationToken::new();
     let intake = async {
         let totals = import_files(config, &args, &origin, &store, &bars).await;
-        intake_finished.store(true, Ordering::SeqCst);
+        intake_finished.cancel();
         (totals, started.elapsed())
     };
     let derive = super::index::derive_and_index(config, &store, &bars, &intake_finished);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::index::IndexError;
@@ -245,7 +246,7 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Runs the pipeline when no gateway process holds it, following the store while an intake
-/// runs beside it (until `intake_finished` is set), with the search index following the
+/// runs beside it (until `intake_finished` is cancelled), with the search index following the
 /// pipeline's cursor on another thread, so each complaint is indexed once, with its derived
 /// data, while the pipeline works on the next batch; returns the notes for the summary line
 /// (derived, indexed). Falls back to the pipeline alone when the index is busy. Progress bars
@@ -254,12 +255,12 @@ pub async fn derive_and_index(
     config: &Config,
     store: &Store,
     bars: &indicatif::MultiProgress,
-    intake_finished: &AtomicBool,
+    intake_finished: &CancellationToken,
 ) -> (String, String) {
     let lock = PipelineLock::try_acquire(&config.data_dir);
     if !matches!(lock, Ok(Some(_))) {
         // Nothing to follow: let the intake finish, then report.
-        wait_until(intake_finished).await;
+        intake_finished.cancelled().await;
     }
     let lock = match lock {
         Ok(Some(lock)) => lock,
@@ -279,7 +280,7 @@ pub async fn derive_and_index(
     let mut pipeline = match Pipeline::standard(config) {
         Ok(pipeline) => pipeline,
         Err(error) => {
-            wait_until(intake_finished).await;
+            intake_finished.cancelled().await;
             return (
                 format!("; pipeline not run: {error}"),
                 catch_up_if_free(config).await,
@@ -366,7 +367,7 @@ async fn run_locked(
     store: &Store,
     lock: &PipelineLock,
     bars: &indicatif::MultiProgress,
-    intake_finished: &AtomicBool,
+    intake_finished: &CancellationToken,
 ) -> String {
     let bar = bars.add(super::progress_bar(None, "deriving"));
     let result = follow(pipeline, store, lock, intake_finished, &mut |n| {
@@ -380,18 +381,20 @@ async fn run_locked(
     }
 }
 
-/// Runs the pipeline until it has processed everything stored once `intake_finished` is set.
+/// Runs the pipeline, again after each commit of the intake, until it has processed
+/// everything stored once `intake_finished` is cancelled.
 async fn follow(
     pipeline: &mut Pipeline,
     store: &Store,
     lock: &PipelineLock,
-    intake_finished: &AtomicBool,
+    intake_finished: &CancellationToken,
     on_progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, crate::pipeline::PipelineError> {
+    let mut committed = store.committed_seq();
     let mut total = 0;
     loop {
-        // Read before the run: when it is set, every complaint is stored before the run reads.
-        let last_round = intake_finished.load(Ordering::SeqCst);
+        // Read before the run: once cancelled, every complaint is stored before the run reads.
+        let last_round = intake_finished.is_cancelled();
         let base = total;
         total += pipeline
             .run_pending(store, lock, &mut |n| on_progress(base + n))
@@ -399,15 +402,14 @@ async fn follow(
         if last_round {
             return Ok(total);
         }
-        tokio::time::sleep(FOLLOW_PAUSE).await;
-    }
-}
-
-/// How long the pipeline waits for more complaints when it has caught up with an intake.
-const FOLLOW_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-
-async fn wait_until(flag: &AtomicBool) {
-    while !flag.load(Ordering::SeqCst) {
-        tokio::time::sleep(FOLLOW_PAUSE).await;
+        // A commit since the last wait wakes at once (the receiver remembers it).
+        tokio::select! {
+            changed = committed.changed() => {
+                if changed.is_err() {
+                    intake_finished.cancelled().await;
+                }
+            }
+            _ = intake_finished.cancelled() => {}
+        }
     }
 }

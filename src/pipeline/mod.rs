@@ -356,17 +356,16 @@ impl Pipeline {
                 Some(next) => next.take(cursor, limit).await,
                 None => (Vec::new(), Vec::new()),
             };
-            if !batch.is_empty() {
+            if batch.is_empty() {
+                let mut conn = store.pool().acquire().await?;
+                batch = complaints_after(&mut conn, cursor, limit).await?;
+            } else {
                 let key = batch_key(&batch);
                 for (stage, result) in self.stages.iter_mut().zip(precomputed) {
                     if let Some(result) = result {
                         stage.adopt(key.clone(), result);
                     }
                 }
-            }
-            if batch.is_empty() {
-                let mut conn = store.pool().acquire().await?;
-                batch = complaints_after(&mut conn, cursor, limit).await?;
             }
             let Some(last) = batch.last().map(|c| c.seq) else {
                 if done > 0 {

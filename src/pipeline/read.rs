@@ -8,13 +8,14 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{Complaint, PipelineError, Precompute};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, parse_item};
 
 /// A batch being read (and precomputed, see [`Precompute`]) in the background while the
-/// previous one is written.
+/// previous one is written. A failed read is not reported: the caller reads again in line and
+/// meets the error itself.
 pub(super) struct Prefetch {
     after: i64,
-    read: tokio::task::JoinHandle<Result<Prefetched, PipelineError>>,
+    read: tokio::task::JoinHandle<Option<Prefetched>>,
 }
 
 /// A prefetched batch and, per stage, its precomputed result.
@@ -29,14 +30,13 @@ impl Prefetch {
     ) -> Self {
         let store = store.clone();
         let read = tokio::spawn(async move {
-            let batch = {
-                let mut conn = store.pool().acquire().await?;
-                complaints_after(&mut conn, after, limit).await?
-            };
+            let mut conn = store.pool().acquire().await.ok()?;
+            let batch = complaints_after(&mut conn, after, limit).await.ok()?;
+            drop(conn);
             if batch.is_empty() || precompute.iter().all(Option::is_none) {
-                return Ok((batch, Vec::new()));
+                return Some((batch, Vec::new()));
             }
-            let computed = tokio::task::spawn_blocking(move || {
+            tokio::task::spawn_blocking(move || {
                 let results = precompute
                     .iter()
                     .map(|p| p.as_ref().map(|compute| compute(&batch)))
@@ -44,25 +44,20 @@ impl Prefetch {
                 (batch, results)
             })
             .await
-            .map_err(|e| PipelineError::Stage {
-                stage: "precompute",
-                message: e.to_string(),
-            })?;
-            Ok(computed)
+            .ok()
         });
         Prefetch { after, read }
     }
 
     /// The prefetched batch when it follows `cursor`, cut to `limit` (the batch size may have
-    /// shrunk since: intake got busy); empty when it does not fit or failed (the caller then
-    /// reads again and meets any error itself).
+    /// shrunk since: intake got busy); empty when it does not fit or failed.
     pub(super) async fn take(self, cursor: i64, limit: i64) -> Prefetched {
         if self.after != cursor {
             self.read.abort();
             return (Vec::new(), Vec::new());
         }
         match self.read.await {
-            Ok(Ok((mut batch, precomputed))) => {
+            Ok(Some((mut batch, precomputed))) => {
                 batch.truncate(limit.max(1) as usize);
                 (batch, precomputed)
             }
@@ -102,8 +97,7 @@ pub(super) async fn complaints_after(
                 title: row.get("title"),
                 body: row.get("body"),
                 text_norm: row.get("text_norm"),
-                item: serde_json::from_str(&item)
-                    .map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?,
+                item: parse_item(&item)?,
                 case_id: None,
             })
         })

@@ -310,7 +310,8 @@ pub fn format_utc(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_item(json: &str) -> Result<Item, StoreError> {
+/// A stored item (the `item` column's JSON).
+pub(crate) fn parse_item(json: &str) -> Result<Item, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))
 }
 
