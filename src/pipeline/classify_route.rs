@@ -148,7 +148,6 @@ impl Stage for ClassifyRouteStage {
         "classify_route"
     }
 
-    /// Predicts the batch's categories before the write transaction.
     fn precompute(&self) -> Option<Precompute> {
         let (version, model) = self.model.clone()?;
         Some(Arc::new(move |batch: &[Complaint]| {
@@ -169,6 +168,7 @@ impl Stage for ClassifyRouteStage {
         }
     }
 
+    /// Predicts the batch's categories before the write transaction.
     fn prepare<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],

@@ -221,11 +221,13 @@ fn the_stored_matching_text_splits_into_the_normalised_title_and_body() {
         (Some("   "), "标题为空白"),
         (Some("Noise at NIGHT"), "construction  after 22:00"),
     ];
+    // The item is not what is split (and an empty body would not be a valid one).
+    let item = Item::from_value(
+        json!({"external_id": "x", "body": "-"}),
+        &ParseOptions::default(),
+    )
+    .unwrap();
     for (title, body) in cases {
-        let item = Item::from_value(
-            json!({"external_id": "x", "body": body}),
-            &ParseOptions::default(),
-        );
         let complaint = Complaint {
             id: "x".into(),
             seq: 1,
@@ -239,13 +241,7 @@ fn the_stored_matching_text_splits_into_the_normalised_title_and_body() {
             title: title.map(str::to_string),
             body: body.to_string(),
             text_norm: matching_text(title, body),
-            item: item.unwrap_or_else(|_| {
-                Item::from_value(
-                    json!({"external_id": "x", "body": "-"}),
-                    &ParseOptions::default(),
-                )
-                .unwrap()
-            }),
+            item: item.clone(),
             case_id: None,
         };
         let (split_title, split_body) = super::split_normalized(&complaint).expect("splits");

@@ -30,7 +30,8 @@ use crate::cases::CaseError;
 use crate::cases::staff::decisions_after;
 use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_members};
 use crate::grouping::{
-    CaseKey, ComplaintFeatures, ComplaintInput, Engine, GroupingConfig, HumanDecision, Pins,
+    CaseKey, ComplaintFeatures, ComplaintInput, Engine, Extractor, GroupingConfig, HumanDecision,
+    Pins,
 };
 use crate::store::{Store, StoreError};
 
@@ -71,6 +72,17 @@ pub struct GroupingStage {
 
 /// A batch's grouping inputs and features, by complaint id.
 type PreparedInputs = HashMap<String, (ComplaintInput, ComplaintFeatures)>;
+
+/// One complaint's entry of [`PreparedInputs`].
+fn prepared_input(
+    extractor: &Extractor,
+    key: &[u8],
+    complaint: &Complaint,
+) -> (String, (ComplaintInput, ComplaintFeatures)) {
+    let input = input_of(&stored_complaint(complaint), key);
+    let features = extractor.extract(&input);
+    (complaint.id.clone(), (input, features))
+}
 
 impl GroupingStage {
     /// A stage with these thresholds; the engine is built from the store before the first batch.
@@ -285,20 +297,13 @@ impl Stage for GroupingStage {
         "grouping"
     }
 
-    /// Builds the engine on a read snapshot when there is none yet (a restart replays the
-    /// whole window, which takes seconds) and extracts the batch's features, both without the
-    /// write lock.
     fn precompute(&self) -> Option<Precompute> {
         let extractor = self.engine.as_ref()?.extractor().clone();
         let key = self.key.clone();
         Some(Arc::new(move |batch: &[Complaint]| {
             let prepared: PreparedInputs = batch
                 .iter()
-                .map(|complaint| {
-                    let input = input_of(&stored_complaint(complaint), &key);
-                    let features = extractor.extract(&input);
-                    (complaint.id.clone(), (input, features))
-                })
+                .map(|complaint| prepared_input(&extractor, &key, complaint))
                 .collect();
             Box::new(prepared) as Box<dyn Any + Send>
         }))
@@ -310,6 +315,9 @@ impl Stage for GroupingStage {
         }
     }
 
+    /// Builds the engine on a read snapshot when there is none yet (a restart replays the
+    /// whole window, which takes seconds) and extracts the batch's features, both without the
+    /// write lock.
     fn prepare<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
@@ -344,9 +352,7 @@ impl Stage for GroupingStage {
             let extractor = engine.extractor();
             let key = &self.key;
             let prepared = crate::background::par_map(batch, |complaint| {
-                let input = input_of(&stored_complaint(complaint), key);
-                let features = extractor.extract(&input);
-                (complaint.id.clone(), (input, features))
+                prepared_input(extractor, key, complaint)
             })
             .into_iter()
             .collect();
