@@ -216,23 +216,22 @@ pub fn normalize(input: &str) -> String {
 /// of a Chinese complaint is such characters.
 pub fn nfkc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    // Start of the segment not yet written, whether it holds a character to normalise, and
-    // the last inert character seen (a boundary: text before it normalises on its own).
+    // Start of the text not yet written, whether it holds a character to normalise, and the
+    // last inert character seen (a boundary: text before it normalises on its own; never
+    // before `start`).
     let (mut start, mut slow, mut last_inert) = (0, false, 0);
     for (at, c) in text.char_indices() {
         match (is_inert(c), slow) {
             (true, true) => {
                 out.extend(text[start..at].nfkc());
-                (start, slow) = (at, false);
-                last_inert = at;
+                (start, slow, last_inert) = (at, false, at);
             }
             (true, false) => last_inert = at,
             (false, true) => {}
             (false, false) => {
                 // A mark may combine with the inert character before it: start there.
-                let from = last_inert.max(start);
-                out.push_str(&text[start..from]);
-                (start, slow) = (from, true);
+                out.push_str(&text[start..last_inert]);
+                (start, slow) = (last_inert, true);
             }
         }
     }

@@ -2,33 +2,30 @@
 
 use super::*;
 
-/// The display cleaning as first written (one string per line, three passes over the
-/// text): the reference the faster version must match.
+/// `count` texts of up to `max_pieces - 1` pieces each, drawn by a small deterministic
+/// generator (xorshift) from `seed`, so that a failure reproduces.
+fn generated_texts(seed: u64, pieces: &[&str], max_pieces: u64, count: usize) -> Vec<String> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count)
+        .map(|_| {
+            let len = next() % max_pieces;
+            (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}
+
+/// The display cleaning as first written (one string per line): the reference the faster
+/// line handling must match.
 fn reference_clean_display(input: &str) -> String {
-    let mut unescaped = String::new();
-    let mut rest = input;
-    while let Some(pos) = rest.find("_x") {
-        unescaped.push_str(&rest[..pos]);
-        let candidate = &rest[pos..];
-        let escaped = candidate
-            .get(2..6)
-            .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .filter(|_| candidate.as_bytes().get(6) == Some(&b'_'))
-            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-            .and_then(char::from_u32);
-        match escaped {
-            Some(c) => {
-                unescaped.push(c);
-                rest = &candidate[7..];
-            }
-            None => {
-                unescaped.push_str("_x");
-                rest = &candidate[2..];
-            }
-        }
-    }
-    unescaped.push_str(rest);
-    let unescaped = unescaped.replace("\r\n", "\n").replace('\r', "\n");
+    let unescaped = unescape_excel_controls(input);
     let mut out = String::new();
     let mut blank_run = 0usize;
     for line in unescaped.split('\n') {
@@ -80,18 +77,7 @@ fn fast_nfkc_matches_the_normaliser_on_generated_texts() {
         "가", "ﬁ", "①", "㎡", "Å", "\u{212B}", "\u{F900}", "\u{2F00}", " ", "\n", "a", "\u{0345}",
         "\u{0F73}", "\u{1E9B}", "\u{0323}", "ｶ", "\u{FF9E}",
     ];
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    for _ in 0..50_000 {
-        let len = (next() % 10) as usize;
-        let text: String = (0..len)
-            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-            .collect();
+    for text in generated_texts(0x2545_F491_4F6C_DD1D, PIECES, 10, 50_000) {
         let expected: String = text.nfkc().collect();
         assert_eq!(nfkc(&text), expected, "{text:?}");
     }
@@ -127,18 +113,7 @@ fn display_cleaning_matches_the_reference_on_generated_texts() {
         "_x005F_x000D_",
     ];
     // A small deterministic generator (xorshift), so a failure reproduces.
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    for _ in 0..20_000 {
-        let len = (next() % 12) as usize;
-        let text: String = (0..len)
-            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-            .collect();
+    for text in generated_texts(0x9E37_79B9_7F4A_7C15, PIECES, 12, 20_000) {
         assert_eq!(
             clean_display(&text),
             reference_clean_display(&text),
