@@ -209,7 +209,8 @@ pub struct IntakeConfig {
     /// Most items committed in one transaction.
     #[serde(default = "defaults::commit_max_items")]
     pub commit_max_items: usize,
-    /// Microseconds the writer waits for more work before committing a partial batch.
+    /// Microseconds the writer waits for more work before committing a partial batch (0: none;
+    /// requests that arrive during a commit share the next one anyway).
     #[serde(default = "defaults::commit_linger_us")]
     pub commit_linger_us: u64,
 }
@@ -275,7 +276,7 @@ mod defaults {
         2000
     }
     pub fn commit_linger_us() -> u64 {
-        500
+        0
     }
     pub fn commit_interval_ms() -> u64 {
         300

@@ -70,6 +70,11 @@ pub fn index_lag(lag: i64) {
     gauge!("gateway_index_lag").set(lag as f64);
 }
 
+/// How many store sequence numbers the pipeline (cases, classification, routing) is behind.
+pub fn pipeline_lag(lag: i64) {
+    gauge!("gateway_pipeline_lag").set(lag as f64);
+}
+
 /// A pull source's loop started.
 pub fn source_started(source: &str) {
     tracing::info!(source, "source started");

@@ -186,7 +186,18 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn metrics() -> impl IntoResponse {
+/// Prometheus text. The lag gauges are measured at scrape time, so a background worker that
+/// yields to intake under a burst does not leave a stale value behind.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(stored) = state.store.max_seq().await {
+        let index = state.index.clone();
+        if let Ok(Ok(progress)) = tokio::task::spawn_blocking(move || index.progress()).await {
+            crate::telemetry::index_lag(stored.saturating_sub(progress.seq));
+        }
+        if let Ok(cursor) = crate::pipeline::Pipeline::cursor(&state.store).await {
+            crate::telemetry::pipeline_lag(stored.saturating_sub(cursor));
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::telemetry::prometheus().render(),

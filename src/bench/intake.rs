@@ -139,10 +139,46 @@ async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
             (after.2 - before.2) / commits * 1000.0
         );
     }
+    caught_up(&client, &base).await;
     let _ = stop_tx.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
     phase
+}
+
+/// Under the load, search indexing and the pipeline yield to intake; prints how long after the
+/// load they had caught up with the store.
+async fn caught_up(client: &reqwest::Client, base: &str) {
+    let stopped = Instant::now();
+    let mut first: Option<(f64, f64)> = None;
+    while stopped.elapsed() < Duration::from_secs(600) {
+        let text = match client.get(format!("{base}/metrics")).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let lag = |name: &str| metric(&text, name);
+        let (index, pipeline) = (lag("gateway_index_lag"), lag("gateway_pipeline_lag"));
+        first.get_or_insert((index, pipeline));
+        if index == 0.0 && pipeline == 0.0 {
+            let (index, pipeline) = first.unwrap_or_default();
+            println!(
+                "  when the load stopped the search index was {index:.0} and the pipeline {pipeline:.0} complaints behind; both caught up {:.1} s later",
+                stopped.elapsed().as_secs_f64()
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("  derived work had not caught up 600 s after the load");
+}
+
+/// The value of an unlabelled metric in Prometheus text, 0 when absent.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 /// (commits, items committed, seconds spent committing) from the gateway's metrics.
@@ -151,17 +187,10 @@ async fn commit_totals(client: &reqwest::Client, base: &str) -> (f64, f64, f64) 
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let value = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
     (
-        value("gateway_commit_seconds_count"),
-        value("gateway_commit_batch_items_sum"),
-        value("gateway_commit_seconds_sum"),
+        metric(&text, "gateway_commit_seconds_count"),
+        metric(&text, "gateway_commit_batch_items_sum"),
+        metric(&text, "gateway_commit_seconds_sum"),
     )
 }
 

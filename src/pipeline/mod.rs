@@ -53,7 +53,7 @@ pub const BATCH_OFFLINE: i64 = 1000;
 const BATCH_UNDER_LOAD: i64 = 50;
 
 /// Longest wait for intake to become idle before a batch takes the write lock anyway.
-const MAX_YIELD: std::time::Duration = std::time::Duration::from_millis(200);
+const MAX_YIELD: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// Name of the lock file in the data directory.
 pub const LOCK_FILE: &str = "pipeline.lock";

@@ -1,23 +1,24 @@
-//! One group-commit transaction, in as few statements as the batch allows.
+//! One group-commit transaction.
 //!
-//! The writer is latency-bound on statement round trips, so the common path is set-based: one
-//! query finds every already-stored `(source, external_id)` of the batch, one multi-row
-//! `INSERT` per chunk stores the new complaints, and only the rare cases (a revision, a content
-//! hash to compare with older revisions) cost statements of their own. Decisions are made in
-//! item order, so a batch that holds the same item twice behaves exactly as two deliveries.
+//! Runs on the writer's thread, on its own SQLite connection, with synchronous calls: every
+//! statement is a prepared (cached) statement executed in place, so a batch of a few dozen
+//! complaints costs a few dozen microseconds of statements plus the durable `COMMIT`.
+//! Decisions are made in item order, so a batch that holds the same item twice behaves exactly
+//! as two deliveries.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::writer::{WriteBatch, WriteOp, WriteOutcome};
 use super::{NewComplaint, NewDeadLetter, format_utc};
 
-/// Rows per multi-row statement (15 parameters each; SQLite allows 32,766).
-const ROWS_PER_STATEMENT: usize = 200;
+/// How long the writer keeps asking for SQLite's write lock before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// What the transaction knows about one `(source, external_id)`.
 struct Known {
@@ -27,180 +28,35 @@ struct Known {
     earlier_in_batch: Vec<String>,
 }
 
-enum Plan<'a> {
-    Insert {
-        id: String,
-        seq: i64,
-        complaint: &'a NewComplaint,
-    },
-    Revise {
-        id: String,
-        seq: i64,
-        complaint: &'a NewComplaint,
-    },
-}
-
 /// Applies every batch in one transaction; returns the outcomes per batch and the highest seq.
-pub(super) async fn commit(
-    conn: &mut SqliteConnection,
+pub(super) fn commit(
+    conn: &Connection,
     batches: &[&WriteBatch],
-) -> Result<(Vec<Vec<WriteOutcome>>, i64), sqlx::Error> {
-    begin_immediate(conn).await?;
-    match apply(conn, batches).await {
-        Ok(done) => match sqlx::query("COMMIT").execute(&mut *conn).await {
-            Ok(_) => Ok(done),
-            Err(error) => {
-                rollback(conn).await;
-                Err(error)
-            }
-        },
-        Err(error) => {
-            rollback(conn).await;
-            Err(error)
+) -> Result<(Vec<Vec<WriteOutcome>>, i64), rusqlite::Error> {
+    begin_immediate(conn)?;
+    let done = apply(conn, batches).and_then(|done| conn.execute_batch("COMMIT").map(|_| done));
+    if done.is_err() && !conn.is_autocommit() {
+        // A connection that cannot even roll back is reported by the next `BEGIN`.
+        if let Err(error) = conn.execute_batch("ROLLBACK") {
+            tracing::warn!(%error, "rollback failed");
         }
     }
+    done
 }
-
-/// Ends a failed transaction; a connection that cannot even roll back is reported by the next
-/// `BEGIN`.
-async fn rollback(conn: &mut SqliteConnection) {
-    if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-        tracing::warn!(%error, "rollback failed");
-    }
-}
-
-/// The statements of [`commit`], inside its transaction.
-async fn apply(
-    tx: &mut SqliteConnection,
-    batches: &[&WriteBatch],
-) -> Result<(Vec<Vec<WriteOutcome>>, i64), sqlx::Error> {
-    let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
-        .fetch_one(&mut *tx)
-        .await?;
-    let now = format_utc(Utc::now());
-
-    let complaints: Vec<&NewComplaint> = batches
-        .iter()
-        .flat_map(|b| b.ops.iter())
-        .filter_map(|op| match op {
-            WriteOp::Complaint(c) => Some(c),
-            WriteOp::DeadLetter(_) => None,
-        })
-        .collect();
-    let mut known = existing(tx, &complaints).await?;
-
-    let mut outcomes: Vec<Vec<Option<WriteOutcome>>> =
-        batches.iter().map(|b| vec![None; b.ops.len()]).collect();
-    let mut plans: Vec<Plan> = Vec::new();
-    let mut dead: Vec<(usize, usize, &NewDeadLetter)> = Vec::new();
-    for (b, batch) in batches.iter().enumerate() {
-        for (o, op) in batch.ops.iter().enumerate() {
-            let complaint = match op {
-                WriteOp::DeadLetter(d) => {
-                    dead.push((b, o, d));
-                    continue;
-                }
-                WriteOp::Complaint(c) => c,
-            };
-            let key = (complaint.source.clone(), complaint.item.external_id.clone());
-            let outcome = match known.get_mut(&key) {
-                None => {
-                    seq += 1;
-                    let id = uuid::Uuid::now_v7().to_string();
-                    known.insert(
-                        key,
-                        Known {
-                            id: id.clone(),
-                            hash: complaint.content_hash.clone(),
-                            earlier_in_batch: Vec::new(),
-                        },
-                    );
-                    plans.push(Plan::Insert {
-                        id: id.clone(),
-                        seq,
-                        complaint,
-                    });
-                    WriteOutcome::Created { id, seq }
-                }
-                Some(k) if k.hash == complaint.content_hash => {
-                    WriteOutcome::Duplicate { id: k.id.clone() }
-                }
-                Some(k) => {
-                    let seen = k.earlier_in_batch.contains(&complaint.content_hash)
-                        || stored_revision_has(tx, &k.id, &complaint.content_hash).await?;
-                    if seen {
-                        WriteOutcome::Duplicate { id: k.id.clone() }
-                    } else {
-                        seq += 1;
-                        let previous =
-                            std::mem::replace(&mut k.hash, complaint.content_hash.clone());
-                        k.earlier_in_batch.push(previous);
-                        plans.push(Plan::Revise {
-                            id: k.id.clone(),
-                            seq,
-                            complaint,
-                        });
-                        // The revision number is known after the update; filled in below.
-                        WriteOutcome::Revised {
-                            id: k.id.clone(),
-                            revision: 0,
-                            seq,
-                        }
-                    }
-                }
-            };
-            outcomes[b][o] = Some(outcome);
-        }
-    }
-
-    insert_new(tx, &plans).await?;
-    let mut revisions: HashMap<i64, i64> = HashMap::new();
-    for plan in &plans {
-        if let Plan::Revise { id, seq, complaint } = plan {
-            revisions.insert(*seq, revise(tx, id, *seq, complaint, &now).await?);
-        }
-    }
-    for (b, o, letter) in dead {
-        outcomes[b][o] = Some(write_dead_letter(tx, letter).await?);
-    }
-
-    let outcomes: Vec<Vec<WriteOutcome>> = outcomes
-        .into_iter()
-        .map(|ops| {
-            ops.into_iter()
-                .map(|o| match o.expect("every operation has an outcome") {
-                    WriteOutcome::Revised { id, seq, .. } => WriteOutcome::Revised {
-                        id,
-                        revision: revisions[&seq],
-                        seq,
-                    },
-                    other => other,
-                })
-                .collect()
-        })
-        .collect();
-    for (batch, batch_outcomes) in batches.iter().zip(&outcomes) {
-        finish_batch(tx, batch, batch_outcomes, &now).await?;
-    }
-    Ok((outcomes, seq))
-}
-
-/// How long the writer keeps asking for SQLite's write lock before giving up.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `BEGIN IMMEDIATE`, polling every fraction of a millisecond while another connection (the
-/// pipeline, the indexer, an `import` in another process) holds the write lock. SQLite's own
-/// busy handler sleeps up to 100 ms between tries, long after a short derived-data transaction
-/// has ended; intake's acknowledgements must not wait for that.
-async fn begin_immediate(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let started = std::time::Instant::now();
-    let mut pause = std::time::Duration::from_micros(100);
+/// pipeline, an `import` in another process) holds the write lock. SQLite's own busy handler
+/// sleeps up to 100 ms between tries, long after a short derived-data transaction has ended;
+/// intake's acknowledgements must not wait for that.
+fn begin_immediate(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(100);
     loop {
-        match sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-            Ok(_) => return Ok(()),
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
             Err(error) if is_busy(&error) && started.elapsed() < LOCK_WAIT => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(std::time::Duration::from_millis(2));
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(2));
             }
             Err(error) => return Err(error),
         }
@@ -208,68 +64,104 @@ async fn begin_immediate(conn: &mut SqliteConnection) -> Result<(), sqlx::Error>
 }
 
 /// SQLite's "database is locked" (`SQLITE_BUSY` and its extended codes).
-fn is_busy(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(e) => e
-            .code()
-            .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|c| c & 0xff == 5),
-        _ => false,
-    }
+fn is_busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
 }
 
-/// Every stored `(source, external_id)` among `complaints`, with id and current hash.
-async fn existing(
-    tx: &mut SqliteConnection,
-    complaints: &[&NewComplaint],
-) -> Result<HashMap<(String, String), Known>, sqlx::Error> {
-    let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
-    for c in complaints {
-        by_source
-            .entry(c.source.as_str())
-            .or_default()
-            .push(c.item.external_id.as_str());
+/// The statements of [`commit`], inside its transaction.
+fn apply(
+    conn: &Connection,
+    batches: &[&WriteBatch],
+) -> Result<(Vec<Vec<WriteOutcome>>, i64), rusqlite::Error> {
+    let mut seq: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM complaints")?
+        .query_row([], |row| row.get(0))?;
+    let now = format_utc(Utc::now());
+    let mut known: HashMap<(&str, &str), Known> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let mut batch_outcomes = Vec::with_capacity(batch.ops.len());
+        for op in &batch.ops {
+            let outcome = match op {
+                WriteOp::DeadLetter(letter) => write_dead_letter(conn, letter)?,
+                WriteOp::Complaint(complaint) => {
+                    store_complaint(conn, complaint, &mut known, &mut seq, &now)?
+                }
+            };
+            batch_outcomes.push(outcome);
+        }
+        finish_batch(conn, batch, &batch_outcomes, &now)?;
+        outcomes.push(batch_outcomes);
     }
-    let mut known = HashMap::new();
-    for (source, ids) in by_source {
-        for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "SELECT external_id, id, content_hash FROM complaints WHERE source = ",
-            );
-            query.push_bind(source).push(" AND external_id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            list.push_unseparated(")");
-            for row in query.build().fetch_all(&mut *tx).await? {
-                known.insert(
-                    (source.to_string(), row.get("external_id")),
-                    Known {
-                        id: row.get("id"),
-                        hash: row.get("content_hash"),
-                        earlier_in_batch: Vec::new(),
-                    },
-                );
-            }
+    Ok((outcomes, seq))
+}
+
+/// Stores one complaint: new, a duplicate of a stored (or earlier-in-batch) version, or a
+/// revision of the stored complaint.
+fn store_complaint<'a>(
+    conn: &Connection,
+    complaint: &'a NewComplaint,
+    known: &mut HashMap<(&'a str, &'a str), Known>,
+    seq: &mut i64,
+    now: &str,
+) -> Result<WriteOutcome, rusqlite::Error> {
+    let key = (
+        complaint.source.as_str(),
+        complaint.item.external_id.as_str(),
+    );
+    if let Entry::Vacant(slot) = known.entry(key) {
+        let stored = conn
+            .prepare_cached(
+                "SELECT id, content_hash FROM complaints WHERE source = ? AND external_id = ?",
+            )?
+            .query_row(params![key.0, key.1], |row| {
+                Ok(Known {
+                    id: row.get(0)?,
+                    hash: row.get(1)?,
+                    earlier_in_batch: Vec::new(),
+                })
+            })
+            .optional()?;
+        if let Some(stored) = stored {
+            slot.insert(stored);
         }
     }
-    Ok(known)
+    let Some(k) = known.get_mut(&key) else {
+        *seq += 1;
+        let id = uuid::Uuid::now_v7().to_string();
+        insert_new(conn, &id, *seq, complaint)?;
+        known.insert(
+            key,
+            Known {
+                id: id.clone(),
+                hash: complaint.content_hash.clone(),
+                earlier_in_batch: Vec::new(),
+            },
+        );
+        return Ok(WriteOutcome::Created { id, seq: *seq });
+    };
+    if k.hash == complaint.content_hash
+        || k.earlier_in_batch.contains(&complaint.content_hash)
+        || stored_revision_has(conn, &k.id, &complaint.content_hash)?
+    {
+        return Ok(WriteOutcome::Duplicate { id: k.id.clone() });
+    }
+    *seq += 1;
+    let revision = revise(conn, &k.id, *seq, complaint, now)?;
+    let previous = std::mem::replace(&mut k.hash, complaint.content_hash.clone());
+    k.earlier_in_batch.push(previous);
+    Ok(WriteOutcome::Revised {
+        id: k.id.clone(),
+        revision,
+        seq: *seq,
+    })
 }
 
-async fn stored_revision_has(
-    tx: &mut SqliteConnection,
-    id: &str,
-    hash: &str,
-) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar(
+fn stored_revision_has(conn: &Connection, id: &str, hash: &str) -> Result<bool, rusqlite::Error> {
+    conn.prepare_cached(
         "SELECT 1 FROM complaint_revisions WHERE complaint_id = ? AND content_hash = ? LIMIT 1",
-    )
-    .bind(id)
-    .bind(hash)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(found.is_some())
+    )?
+    .exists(params![id, hash])
 }
 
 /// Columns bound per complaint, shared by insert and update.
@@ -291,116 +183,113 @@ fn columns(c: &NewComplaint) -> Columns {
     }
 }
 
-async fn insert_new(tx: &mut SqliteConnection, plans: &[Plan<'_>]) -> Result<(), sqlx::Error> {
-    let inserts: Vec<(&String, i64, &NewComplaint, Columns)> = plans
-        .iter()
-        .filter_map(|p| match p {
-            Plan::Insert { id, seq, complaint } => Some((id, *seq, *complaint, columns(complaint))),
-            Plan::Revise { .. } => None,
-        })
-        .collect();
-    for chunk in inserts.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO complaints (id, seq, source, channel, external_id, revision, received_at,
-                submitted_at, submitted_ms, title, body, text_norm, item, content_hash, raw, raw_content_type) ",
-        );
-        query.push_values(chunk, |mut row, (id, seq, c, cols)| {
-            row.push_bind(id.as_str())
-                .push_bind(*seq)
-                .push_bind(c.source.as_str())
-                .push_bind(c.channel.as_str())
-                .push_bind(c.item.external_id.as_str())
-                .push_bind(1i64)
-                .push_bind(cols.received_at.as_str())
-                .push_bind(cols.submitted_at.as_str())
-                .push_bind(cols.submitted_ms)
-                .push_bind(c.item.title.as_deref())
-                .push_bind(c.item.body.as_str())
-                .push_bind(c.text_norm.as_str())
-                .push_bind(c.item_json.as_str())
-                .push_bind(c.content_hash.as_str())
-                .push_bind(c.raw.as_slice())
-                .push_bind(c.raw_content_type.as_str());
-        });
-        query.build().execute(&mut *tx).await?;
-    }
+fn insert_new(
+    conn: &Connection,
+    id: &str,
+    seq: i64,
+    c: &NewComplaint,
+) -> Result<(), rusqlite::Error> {
+    let cols = columns(c);
+    conn.prepare_cached(
+        "INSERT INTO complaints (id, seq, source, channel, external_id, revision, received_at,
+            submitted_at, submitted_ms, title, body, text_norm, item, content_hash, raw,
+            raw_content_type)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        id,
+        seq,
+        c.source,
+        c.channel.as_str(),
+        c.item.external_id,
+        cols.received_at,
+        cols.submitted_at,
+        cols.submitted_ms,
+        c.item.title,
+        c.item.body,
+        c.text_norm,
+        c.item_json,
+        c.content_hash,
+        c.raw,
+        c.raw_content_type,
+    ])?;
     Ok(())
 }
 
 /// Moves the current version of `id` to the revisions and stores `c` as current; returns the
 /// new revision number.
-async fn revise(
-    tx: &mut SqliteConnection,
+fn revise(
+    conn: &Connection,
     id: &str,
     seq: i64,
     c: &NewComplaint,
     now: &str,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+) -> Result<i64, rusqlite::Error> {
+    conn.prepare_cached(
         "INSERT INTO complaint_revisions (complaint_id, revision, received_at, submitted_at, title,
             body, item, content_hash, raw, raw_content_type, superseded_at)
          SELECT id, revision, received_at, submitted_at, title, body, item, content_hash, raw,
             raw_content_type, ? FROM complaints WHERE id = ?",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    )?
+    .execute(params![now, id])?;
     let cols = columns(c);
-    sqlx::query_scalar(
+    conn.prepare_cached(
         "UPDATE complaints SET seq = ?, revision = revision + 1, channel = ?, received_at = ?,
             submitted_at = ?, submitted_ms = ?, title = ?, body = ?, text_norm = ?, item = ?,
             content_hash = ?, raw = ?, raw_content_type = ?
          WHERE id = ? RETURNING revision",
+    )?
+    .query_row(
+        params![
+            seq,
+            c.channel.as_str(),
+            cols.received_at,
+            cols.submitted_at,
+            cols.submitted_ms,
+            c.item.title,
+            c.item.body,
+            c.text_norm,
+            c.item_json,
+            c.content_hash,
+            c.raw,
+            c.raw_content_type,
+            id,
+        ],
+        |row| row.get(0),
     )
-    .bind(seq)
-    .bind(c.channel.as_str())
-    .bind(&cols.received_at)
-    .bind(&cols.submitted_at)
-    .bind(cols.submitted_ms)
-    .bind(&c.item.title)
-    .bind(&c.item.body)
-    .bind(&c.text_norm)
-    .bind(&c.item_json)
-    .bind(&c.content_hash)
-    .bind(&c.raw)
-    .bind(&c.raw_content_type)
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await
 }
 
-async fn write_dead_letter(
-    tx: &mut SqliteConnection,
+fn write_dead_letter(
+    conn: &Connection,
     d: &NewDeadLetter,
-) -> Result<WriteOutcome, sqlx::Error> {
+) -> Result<WriteOutcome, rusqlite::Error> {
     let raw_hash = hex::encode(Sha256::digest(&d.raw));
-    let existing: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM dead_letters WHERE source = ? AND raw_hash = ? AND replayed_at IS NULL LIMIT 1",
-    )
-    .bind(&d.source)
-    .bind(&raw_hash)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let existing: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM dead_letters WHERE source = ? AND raw_hash = ? AND replayed_at IS NULL
+             LIMIT 1",
+        )?
+        .query_row(params![d.source, raw_hash], |row| row.get(0))
+        .optional()?;
     if let Some(id) = existing {
         return Ok(WriteOutcome::DeadLettered { id, existing: true });
     }
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
+    conn.prepare_cached(
         "INSERT INTO dead_letters (id, source, channel, external_id, received_at, reason, raw,
             raw_content_type, raw_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(&d.source)
-    .bind(d.channel.map(|c| c.as_str()))
-    .bind(&d.external_id)
-    .bind(format_utc(d.received_at))
-    .bind(&d.reason)
-    .bind(&d.raw)
-    .bind(&d.raw_content_type)
-    .bind(&raw_hash)
-    .execute(&mut *tx)
-    .await?;
+    )?
+    .execute(params![
+        id,
+        d.source,
+        d.channel.map(|c| c.as_str()),
+        d.external_id,
+        format_utc(d.received_at),
+        d.reason,
+        d.raw,
+        d.raw_content_type,
+        raw_hash,
+    ])?;
     Ok(WriteOutcome::DeadLettered {
         id,
         existing: false,
@@ -408,35 +297,30 @@ async fn write_dead_letter(
 }
 
 /// Saves the batch's cursor and marks the dead letter it replays.
-async fn finish_batch(
-    tx: &mut SqliteConnection,
+fn finish_batch(
+    conn: &Connection,
     batch: &WriteBatch,
     outcomes: &[WriteOutcome],
     now: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), rusqlite::Error> {
     if let Some((source, cursor)) = &batch.cursor {
-        sqlx::query(
+        conn.prepare_cached(
             "INSERT INTO source_cursors (source, cursor, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-        )
-        .bind(source)
-        .bind(cursor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+             ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor,
+                updated_at = excluded.updated_at",
+        )?
+        .execute(params![source, cursor, now])?;
     }
     if let Some(dead_letter_id) = &batch.replay_of {
         let stored = outcomes.iter().find_map(|o| match o {
             WriteOutcome::DeadLettered { .. } => None,
-            other => Some(other.id().to_string()),
+            other => Some(other.id()),
         });
         if let Some(complaint_id) = stored {
-            sqlx::query("UPDATE dead_letters SET replayed_at = ?, replayed_as = ? WHERE id = ?")
-                .bind(now)
-                .bind(complaint_id)
-                .bind(dead_letter_id)
-                .execute(&mut *tx)
-                .await?;
+            conn.prepare_cached(
+                "UPDATE dead_letters SET replayed_at = ?, replayed_as = ? WHERE id = ?",
+            )?
+            .execute(params![now, complaint_id, dead_letter_id])?;
         }
     }
     Ok(())

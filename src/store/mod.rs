@@ -2,12 +2,14 @@
 //!
 //! SQLite in WAL mode with `synchronous=FULL`. Every complaint keeps its raw payload verbatim,
 //! its parsed item, its normalised text and a content hash; `(source, external_id)` is unique.
-//! All writes go through one [`writer::Writer`] that group-commits concurrent requests, and a
-//! caller is answered only after its transaction is durably committed: acknowledge nothing
-//! before [`writer::Writer::submit`] returns `Ok`.
+//! All intake writes go through one [`writer::Writer`] that group-commits concurrent requests
+//! on its own connection (rusqlite, on its own thread), and a caller is answered only after its
+//! transaction is durably committed: acknowledge nothing before [`writer::Writer::submit`]
+//! returns `Ok`. Checkpoints run on their own thread ([`checkpoint`]), never inside a commit.
 //!
 //! Everything else (search index, derived fields) is rebuilt from here.
 
+mod checkpoint;
 mod commit;
 pub mod facets;
 mod read;
@@ -33,6 +35,8 @@ pub use writer::{WriteBatch, WriteOp, WriteOutcome, Writer};
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create data directory {path}: {source}")]
@@ -183,6 +187,8 @@ pub struct Store {
     writer: Writer,
     committed_seq: watch::Receiver<i64>,
     path: PathBuf,
+    /// Runs while any handle lives.
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 /// Name of the SQLite file inside the data directory.
@@ -201,7 +207,7 @@ impl Default for CommitSettings {
     fn default() -> Self {
         CommitSettings {
             max_items: 2000,
-            linger: Duration::from_micros(500),
+            linger: Duration::ZERO,
         }
     }
 }
@@ -222,7 +228,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true)
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // Checkpoints run on the checkpointer's thread only (see `checkpoint`).
+            .pragma("wal_autocheckpoint", "0");
         // Every connection is opened here, by the caller's (normal-priority) thread, and kept
         // for the store's life: SQLite runs each connection's statements on a worker thread
         // that inherits the priority of the thread that opened it, and a background thread
@@ -249,8 +257,10 @@ impl Store {
             .await?;
         open_all(&pool, READER_CONNECTIONS).await?;
         open_all(&derived_pool, 1).await?;
-        let (writer, committed_seq) = Writer::start(options, settings).await?;
+        let (writer, committed_seq) = Writer::start(path.clone(), settings).await?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         Ok(Store {
+            _checkpointer: checkpointer,
             pool,
             derived_pool,
             writer,

@@ -237,6 +237,41 @@ async fn two_handles_on_one_file_never_reuse_a_seq() {
 }
 
 #[tokio::test]
+async fn the_log_is_checkpointed_into_the_database_file_while_the_store_is_open() {
+    // No commit checkpoints (wal_autocheckpoint = 0 everywhere): the checkpointer thread must
+    // copy the log into the database file, or it would grow without bound.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let db = dir.path().join(DB_FILE);
+    let before = std::fs::metadata(&db).unwrap().len();
+    let ops: Vec<WriteOp> = (0..400)
+        .map(|n| complaint("cp", item(&n.to_string(), &"检查点测试内容".repeat(40))))
+        .collect();
+    store.writer().submit(batch(ops)).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let grown = std::fs::metadata(&db).unwrap().len();
+        if grown > before + 400 * 400 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "database file still {grown} bytes (was {before}): nothing was checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        autocheckpoint, 0,
+        "readers and derived writers never checkpoint"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn reopening_keeps_everything_and_continues_the_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;

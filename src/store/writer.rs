@@ -1,21 +1,22 @@
 //! The single group-commit writer.
 //!
-//! Every write of the process goes through one task that owns one SQLite connection. Requests
-//! that arrive while a commit is in flight (or within the linger time) share the next
-//! transaction, so a burst of concurrent webhooks costs one fsync, not one each. A request is
-//! answered only after `COMMIT` returned: the caller may then acknowledge its sender.
+//! Every intake write of the process goes through one thread that owns one SQLite connection
+//! and calls SQLite directly (no statement crosses threads). Requests that arrive while a
+//! commit is in flight (or within the linger time) share the next transaction, so a burst of
+//! concurrent webhooks costs one fsync, not one each. A request is answered only after
+//! `COMMIT` returned: the caller may then acknowledge its sender.
 //!
 //! Sequence numbers are taken inside the `BEGIN IMMEDIATE` transaction from the stored maximum,
 //! so they stay strictly increasing in commit order even when another process (an `import`
 //! while `serve` runs) writes to the same file.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
-use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use tokio::sync::{mpsc, oneshot, watch};
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{oneshot, watch};
 
 use super::commit::commit;
 use super::{CommitSettings, NewComplaint, NewDeadLetter, StoreError};
@@ -71,7 +72,7 @@ enum Job {
     Stop(oneshot::Sender<()>),
 }
 
-/// Handle to the writer task.
+/// Handle to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
     jobs_tx: mpsc::Sender<Job>,
@@ -80,54 +81,27 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Opens the writer's own connection and starts its task.
+    /// Opens the writer's own connection and starts its thread.
     pub(super) async fn start(
-        options: SqliteConnectOptions,
+        path: PathBuf,
         settings: CommitSettings,
     ) -> Result<(Writer, watch::Receiver<i64>), StoreError> {
-        let (jobs_tx, jobs_rx) = mpsc::channel(4096);
+        let (jobs_tx, jobs_rx) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
-        // The writer has its own thread and runtime: under a flood of requests it is one OS
-        // thread among a few, not one task among thousands, so commits keep their pace.
+        // The writer has its own OS thread and calls SQLite directly: under a flood of
+        // requests it is one thread among a few, not one task among thousands, and a
+        // statement costs no hop to another thread.
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ =
-                            ready_tx.send(Err(StoreError::Commit(format!("writer runtime: {e}"))));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let opened = async {
-                        // No SQLite busy handler on the writer: its back-off sleeps grow to
-                        // 100 ms, so under contention intake would lose the lock to the
-                        // other writers again and again. `commit` polls for it instead.
-                        let options = options.busy_timeout(std::time::Duration::ZERO);
-                        let mut conn = SqliteConnection::connect_with(&options).await?;
-                        let max_seq: i64 =
-                            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
-                                .fetch_one(&mut conn)
-                                .await?;
-                        Ok::<_, StoreError>((conn, max_seq))
-                    }
-                    .await;
-                    match opened {
-                        Ok((conn, max_seq)) => {
-                            let (seq_tx, seq_rx) = watch::channel(max_seq);
-                            let _ = ready_tx.send(Ok(seq_rx));
-                            run(conn, jobs_rx, settings, seq_tx).await;
-                        }
-                        Err(error) => {
-                            let _ = ready_tx.send(Err(error));
-                        }
-                    }
-                });
+            .spawn(move || match open_connection(&path) {
+                Ok((conn, max_seq)) => {
+                    let (seq_tx, seq_rx) = watch::channel(max_seq);
+                    let _ = ready_tx.send(Ok(seq_rx));
+                    run(conn, jobs_rx, settings, seq_tx);
+                }
+                Err(error) => {
+                    let _ = ready_tx.send(Err(error));
+                }
             })
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
         let seq_rx = ready_rx.await.map_err(|_| StoreError::WriterGone)??;
@@ -146,7 +120,6 @@ impl Writer {
         let (reply, reply_rx) = oneshot::channel();
         self.jobs_tx
             .send(Job::Write { batch, reply })
-            .await
             .map_err(|_| StoreError::WriterGone)?;
         reply_rx.await.map_err(|_| StoreError::WriterGone)?
     }
@@ -157,13 +130,38 @@ impl Writer {
         self.pending.load(Ordering::Relaxed)
     }
 
-    /// Waits until everything submitted before this call is committed, then stops the task.
+    /// Waits until everything submitted before this call is committed, then stops the thread.
     pub async fn shutdown(&self) {
         let (done_tx, done_rx) = oneshot::channel();
-        if self.jobs_tx.send(Job::Stop(done_tx)).await.is_ok() {
+        if self.jobs_tx.send(Job::Stop(done_tx)).is_ok() {
             let _ = done_rx.await;
         }
     }
+}
+
+/// The writer's connection (schema already migrated by the pool) and the stored highest seq.
+fn open_connection(path: &Path) -> Result<(Connection, i64), StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // No SQLite busy handler on the writer: its back-off sleeps grow to 100 ms, so under
+    // contention intake would lose the lock to the other writers again and again. `commit`
+    // polls for it instead. Checkpoints run on the checkpointer's connection, never inside
+    // an intake commit.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -65536;
+         PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    conn.busy_timeout(Duration::ZERO)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    let max_seq = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM complaints", [], |row| {
+        row.get(0)
+    })?;
+    Ok((conn, max_seq))
 }
 
 /// Counts a submitted batch until its answer arrives (or the caller gives up).
@@ -182,15 +180,15 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
-async fn run(
-    mut conn: SqliteConnection,
-    mut jobs_rx: mpsc::Receiver<Job>,
+fn run(
+    conn: Connection,
+    jobs_rx: mpsc::Receiver<Job>,
     settings: CommitSettings,
     seq_tx: watch::Sender<i64>,
 ) {
     let mut stop: Option<oneshot::Sender<()>> = None;
     while stop.is_none() {
-        let Some(first) = jobs_rx.recv().await else {
+        let Ok(first) = jobs_rx.recv() else {
             break;
         };
         let mut pending: Vec<(WriteBatch, Reply)> = Vec::new();
@@ -208,17 +206,18 @@ async fn run(
                 }
             };
         let mut more = push(first, &mut pending, &mut items);
-        let deadline = tokio::time::Instant::now() + settings.linger;
+        let deadline = Instant::now() + settings.linger;
         while more && items < settings.max_items {
             let next = match jobs_rx.try_recv() {
                 Ok(job) => Some(job),
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) if settings.linger.is_zero() => None,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(deadline, jobs_rx.recv())
-                        .await
-                        .ok()
-                        .flatten()
+                Err(mpsc::TryRecvError::Disconnected) => None,
+                Err(mpsc::TryRecvError::Empty) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        None
+                    } else {
+                        jobs_rx.recv_timeout(left).ok()
+                    }
                 }
             };
             match next {
@@ -227,31 +226,36 @@ async fn run(
             }
         }
         if !pending.is_empty() {
-            commit_and_reply(&mut conn, pending, &seq_tx).await;
+            commit_and_reply(&conn, pending, &seq_tx);
         }
     }
-    let _ = conn.close().await;
+    if let Err((_, error)) = conn.close() {
+        tracing::warn!(%error, "closing the writer connection failed");
+    }
     if let Some(done) = stop {
         let _ = done.send(());
     }
 }
 
-async fn commit_and_reply(
-    conn: &mut SqliteConnection,
+fn commit_and_reply(
+    conn: &Connection,
     pending: Vec<(WriteBatch, Reply)>,
     seq_tx: &watch::Sender<i64>,
 ) {
     let started = Instant::now();
     let batches: Vec<&WriteBatch> = pending.iter().map(|(b, _)| b).collect();
     let items: usize = batches.iter().map(|b| b.ops.len()).sum();
-    match commit(conn, &batches).await {
+    let advance = |max_seq: i64| {
+        seq_tx.send_if_modified(|current| {
+            let changed = max_seq > *current;
+            *current = (*current).max(max_seq);
+            changed
+        });
+    };
+    match commit(conn, &batches) {
         Ok((outcomes, max_seq)) => {
             crate::telemetry::commit_done(items, pending.len(), started.elapsed());
-            seq_tx.send_if_modified(|current| {
-                let changed = max_seq > *current;
-                *current = (*current).max(max_seq);
-                changed
-            });
+            advance(max_seq);
             for ((_, reply), outcome) in pending.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
@@ -260,16 +264,13 @@ async fn commit_and_reply(
             // One bad request must not fail the others: commit each on its own.
             tracing::warn!(%error, requests = pending.len(), "group commit failed, retrying one by one");
             for (batch, reply) in pending {
-                let result = commit(conn, &[&batch]).await;
-                let answer = result.map(|(mut outcomes, max_seq)| {
-                    seq_tx.send_if_modified(|current| {
-                        let changed = max_seq > *current;
-                        *current = (*current).max(max_seq);
-                        changed
-                    });
-                    outcomes.pop().unwrap_or_default()
-                });
-                let _ = reply.send(answer.map_err(StoreError::from));
+                let answer = commit(conn, &[&batch])
+                    .map(|(mut outcomes, max_seq)| {
+                        advance(max_seq);
+                        outcomes.pop().unwrap_or_default()
+                    })
+                    .map_err(StoreError::from);
+                let _ = reply.send(answer);
             }
         }
         Err(error) => {

@@ -24,7 +24,20 @@ async fn health_metrics_and_openapi() {
         "{metrics}"
     );
     assert!(metrics.contains("gateway_commit_seconds"), "{metrics}");
-    assert!(metrics.contains("gateway_index_lag"), "{metrics}");
+    // The lags are measured at scrape time: both reach 0 once the complaint is indexed and
+    // processed (1 stored complaint, so a gauge that reported the store's sequence would
+    // read 1).
+    let started = Instant::now();
+    loop {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let caught_up = metrics.lines().any(|l| l == "gateway_index_lag 0")
+            && metrics.lines().any(|l| l == "gateway_pipeline_lag 0");
+        if caught_up {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let spec = app.get_json("/openapi.json").await;
     for path in [
