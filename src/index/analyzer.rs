@@ -21,7 +21,7 @@ use unicode_normalization::UnicodeNormalization;
 /// spans it, because it opens a gap of [`FIELD_GAP`] positions.
 pub const FIELD_SEPARATOR: char = '\u{1e}';
 /// Positions skipped at a [`FIELD_SEPARATOR`].
-const FIELD_GAP: usize = 8;
+pub(super) const FIELD_GAP: usize = 8;
 
 /// Registered name of the bigram analyzer (title, body).
 pub const BIGRAM: &str = "cg_bigram";
@@ -98,14 +98,14 @@ pub fn is_cjk(c: char) -> bool {
         | 0xF900..=0xFAFF | 0x20000..=0x3134F)
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Class {
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Class {
     Cjk,
     Word,
     Other,
 }
 
-fn class_of(c: char) -> Class {
+pub(super) fn class_of(c: char) -> Class {
     if is_cjk(c) {
         Class::Cjk
     } else if c.is_alphanumeric() {
@@ -125,6 +125,13 @@ pub struct BigramTokenizer {
 pub struct VecTokenStream<'a> {
     tokens: &'a mut [Token],
     next: usize,
+}
+
+impl<'a> VecTokenStream<'a> {
+    /// A stream over `tokens`, from the first.
+    pub fn new(tokens: &'a mut [Token]) -> Self {
+        VecTokenStream { tokens, next: 0 }
+    }
 }
 
 impl TokenStream for VecTokenStream<'_> {
@@ -154,75 +161,44 @@ impl Tokenizer for BigramTokenizer {
 }
 
 /// One folded character with the byte range of its original.
-struct Folded {
-    c: char,
-    from: usize,
-    to: usize,
+pub(super) struct Folded {
+    pub(super) c: char,
+    pub(super) from: usize,
+    pub(super) to: usize,
+}
+
+/// A maximal run of characters of one class.
+pub(super) struct Run {
+    pub(super) class: Class,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    /// An `Other` run holding a [`FIELD_SEPARATOR`].
+    pub(super) separator: bool,
 }
 
 /// Appends the bigram analysis of `text` to `tokens`.
 pub fn bigram_tokens(text: &str, tokens: &mut Vec<Token>) {
-    ngram_tokens(text, 2, tokens)
-}
-
-/// Appends the trigram analysis of `text`: trigrams of CJK runs of three or more characters,
-/// nothing else (the bigram analysis covers words and shorter runs). A three-character query
-/// is then one term, and a longer one a phrase of far rarer terms than its bigrams.
-pub fn trigram_tokens(text: &str, tokens: &mut Vec<Token>) {
-    ngram_tokens(text, 3, tokens)
-}
-
-/// Folded characters of `text` (for deciding how to query a clause).
-pub fn folded_chars(text: &str) -> Vec<char> {
-    fold(text).chars().collect()
-}
-
-fn ngram_tokens(text: &str, n: usize, tokens: &mut Vec<Token>) {
-    let mut folded: Vec<Folded> = Vec::with_capacity(text.len() / 2);
-    let mut buf = String::new();
-    for (from, c) in text.char_indices() {
-        let to = from + c.len_utf8();
-        buf.clear();
-        fold_char(c, &mut buf);
-        folded.extend(buf.chars().map(|c| Folded { c, from, to }));
-    }
+    let folded = fold_spans(text);
     let mut position = 0usize;
-    let mut i = 0usize;
-    while i < folded.len() {
-        let class = class_of(folded[i].c);
-        let start = i;
-        while i < folded.len() && class_of(folded[i].c) == class {
-            i += 1;
-        }
-        let run = &folded[start..i];
-        match class {
+    for run in runs(&folded) {
+        let chars = &folded[run.start..run.end];
+        match run.class {
             Class::Other => {
-                if run.iter().any(|f| f.c == FIELD_SEPARATOR) {
+                if run.separator {
                     position += FIELD_GAP;
                 }
             }
-            Class::Word | Class::Cjk if n == 3 => {
-                if class == Class::Cjk && run.len() >= 3 {
-                    for triple in run.windows(3) {
-                        let text: String = triple.iter().map(|f| f.c).collect();
-                        push_token(tokens, text, triple, &mut position);
-                    }
-                }
-                position += 1;
-            }
-            Class::Word => {
-                push_token(
-                    tokens,
-                    run.iter().map(|f| f.c).collect(),
-                    run,
-                    &mut position,
-                );
-            }
-            Class::Cjk if run.len() == 1 => {
-                push_token(tokens, run[0].c.to_string(), run, &mut position);
+            Class::Word => push_token(
+                tokens,
+                chars.iter().map(|f| f.c).collect(),
+                chars,
+                &mut position,
+            ),
+            Class::Cjk if chars.len() == 1 => {
+                push_token(tokens, chars[0].c.to_string(), chars, &mut position);
             }
             Class::Cjk => {
-                for pair in run.windows(2) {
+                for pair in chars.windows(2) {
                     let text: String = [pair[0].c, pair[1].c].into_iter().collect();
                     push_token(tokens, text, pair, &mut position);
                 }
@@ -231,7 +207,52 @@ fn ngram_tokens(text: &str, n: usize, tokens: &mut Vec<Token>) {
     }
 }
 
-fn push_token(tokens: &mut Vec<Token>, text: String, span: &[Folded], position: &mut usize) {
+/// Folded characters of `text` (for deciding how to query a clause).
+pub fn folded_chars(text: &str) -> Vec<char> {
+    fold(text).chars().collect()
+}
+
+/// `text` folded character by character, each folded character with its original's bytes.
+pub(super) fn fold_spans(text: &str) -> Vec<Folded> {
+    let mut folded: Vec<Folded> = Vec::with_capacity(text.len() / 2);
+    let mut buf = String::new();
+    for (from, c) in text.char_indices() {
+        let to = from + c.len_utf8();
+        buf.clear();
+        fold_char(c, &mut buf);
+        folded.extend(buf.chars().map(|c| Folded { c, from, to }));
+    }
+    folded
+}
+
+/// The runs of `folded`, in order.
+pub(super) fn runs(folded: &[Folded]) -> Vec<Run> {
+    let mut runs = Vec::new();
+    let mut i = 0usize;
+    while i < folded.len() {
+        let class = class_of(folded[i].c);
+        let start = i;
+        while i < folded.len() && class_of(folded[i].c) == class {
+            i += 1;
+        }
+        let separator =
+            class == Class::Other && folded[start..i].iter().any(|f| f.c == FIELD_SEPARATOR);
+        runs.push(Run {
+            class,
+            start,
+            end: i,
+            separator,
+        });
+    }
+    runs
+}
+
+pub(super) fn push_token(
+    tokens: &mut Vec<Token>,
+    text: String,
+    span: &[Folded],
+    position: &mut usize,
+) {
     tokens.push(Token {
         offset_from: span[0].from,
         offset_to: span[span.len() - 1].to,
@@ -295,30 +316,6 @@ pub fn words_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(WordsTokenizer::default())
         .filter(Stemmer::new(Language::English))
         .build()
-}
-
-/// The trigram analyzer.
-pub fn trigram_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(TrigramTokenizer::default()).build()
-}
-
-/// Trigram tokenizer; see [`trigram_tokens`].
-#[derive(Clone, Default)]
-pub struct TrigramTokenizer {
-    tokens: Vec<Token>,
-}
-
-impl Tokenizer for TrigramTokenizer {
-    type TokenStream<'a> = VecTokenStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream<'a> {
-        self.tokens.clear();
-        trigram_tokens(text, &mut self.tokens);
-        VecTokenStream {
-            tokens: &mut self.tokens,
-            next: 0,
-        }
-    }
 }
 
 /// [`BigramTokenizer`] followed by an English stemmer on Latin words only.
@@ -386,15 +383,6 @@ mod tests {
             texts("Complaints about parking"),
             ["complaint", "about", "park"]
         );
-    }
-
-    #[test]
-    fn trigrams_cover_long_cjk_runs_only() {
-        let mut tokens = Vec::new();
-        trigram_tokens("工单号A12扣费，噪音扰民", &mut tokens);
-        let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
-        assert_eq!(texts, ["工单号", "噪音扰", "音扰民"]);
-        assert_eq!(tokens[2].position, tokens[1].position + 1);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use tantivy::{DateTime, Term};
 
 use super::SearchIndex;
 use super::analyzer::{self, is_cjk};
+use super::trigram;
 
 /// Weight of the jieba-words ranking signal.
 const WORDS_BOOST: f32 = 0.5;
@@ -111,24 +112,33 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
     let mut complex = false;
     let mut included_text = String::new();
     let mut highlight = Vec::new();
-    let mut trigrams = analyzer::trigram_analyzer();
+    let mut trigrams = trigram::trigram_analyzer();
     for clause in parse_clauses(query) {
         let tokens = analyse(&mut analyzer, &clause.text);
         // A run of three or more CJK characters is looked up by its trigrams: one term for three
-        // characters, a phrase of rare terms for more.
+        // characters, a phrase of rare terms for more. A clause mixing a word with CJK runs
+        // (`12345热线`) is looked up by its shingles in the same field (see `trigram`).
         let folded = analyzer::folded_chars(&clause.text);
         let one_cjk_run = folded.len() >= 3 && folded.iter().all(|c| is_cjk(*c));
-        let trigram_tokens = if one_cjk_run {
-            analyse(&mut trigrams, &clause.text)
+        let trigram_tokens = if one_cjk_run || trigram::mixed_script_clause(&folded) {
+            analyse_positioned(&mut trigrams, &clause.text)
         } else {
             Vec::new()
         };
-        let (field, lookup) = if trigram_tokens.is_empty() {
-            (fields.text, &tokens)
+        let (matcher, field, lookup) = if trigram_tokens.is_empty() {
+            (
+                token_query(fields.text, &tokens),
+                fields.text,
+                tokens.clone(),
+            )
         } else {
-            (fields.text3, &trigram_tokens)
+            (
+                positioned_query(fields.text3, &trigram_tokens),
+                fields.text3,
+                trigram_tokens.into_iter().map(|(_, t)| t).collect(),
+            )
         };
-        let Some(matcher) = token_query(field, lookup) else {
+        let Some(matcher) = matcher else {
             continue;
         };
         if clause.exclude {
@@ -203,10 +213,20 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
         |t: Term| -> Box<dyn Query> { Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) };
     let fast_ranking: Option<Box<dyn Query>> = match (complex, single_terms.len()) {
         (false, 1) => {
+            // Only words that hold the whole term may join the union: a document with such a
+            // word matches the term too, so the union ranks exactly the matching documents
+            // (the words of `12345热线`, `12345` and `热线`, would bring in documents that
+            // hold only one of them).
+            let clause = single_terms[0]
+                .value()
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let mut union = vec![(Occur::Should, term_query(single_terms[0].clone()))];
             union.extend(
                 words
                     .iter()
+                    .filter(|w| w.value().as_str().is_some_and(|t| t.contains(&clause)))
                     .cloned()
                     .map(|w| (Occur::Should, term_query(w))),
             );
@@ -253,6 +273,34 @@ fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
         tokens.push(token.text.clone());
     }
     tokens
+}
+
+/// Analysed tokens with their positions.
+fn analyse_positioned(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
+    let mut stream = analyzer.token_stream(text);
+    let mut tokens = Vec::new();
+    while let Some(token) = stream.next() {
+        tokens.push((token.position, token.text.clone()));
+    }
+    tokens
+}
+
+/// The query matching `tokens` at their relative positions: one term, or a phrase whose terms
+/// may leave positions out (the `text3` field does not index every position).
+fn positioned_query(field: Field, tokens: &[(usize, String)]) -> Option<Box<dyn Query>> {
+    let first = tokens.first()?.0;
+    Some(match tokens {
+        [(_, only)] => Box::new(TermQuery::new(
+            Term::from_field_text(field, only),
+            IndexRecordOption::WithFreqs,
+        )),
+        _ => Box::new(PhraseQuery::new_with_offset(
+            tokens
+                .iter()
+                .map(|(p, t)| (p - first, Term::from_field_text(field, t)))
+                .collect(),
+        )),
+    })
 }
 
 fn is_single_cjk(token: &str) -> bool {
@@ -319,7 +367,12 @@ fn words_terms(field: Field, text: &str) -> Vec<Term> {
     while let Some(token) = stream.next() {
         seen.insert(token.text.clone());
     }
+    // A single character is no word worth ranking on (jieba cuts unknown words such as
+    // `工单号` into characters), and a common one makes block-max pruning useless: measured
+    // at 1,000,000 complaints, `工单号` took 22 ms with `工` `单` `号` in the ranking, 3 ms
+    // without.
     seen.into_iter()
+        .filter(|w| !is_single_cjk(w))
         .map(|w| Term::from_field_text(field, &w))
         .collect()
 }

@@ -329,3 +329,37 @@ async fn catch_up_behind_stays_under_the_ceiling_until_told_it_is_the_last() {
     assert_eq!(progress.seq, last_seq);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mixed_script_queries_match_as_adjacent_words_through_shingles() {
+    let (_dir, store, index) = store_and_index().await;
+    add(&store, "call", "拨打12345热线反映问题").await;
+    add(&store, "comma", "12345，热线无人接听").await;
+    add(&store, "apart", "12345号楼旁边的热线杆倒了").await;
+    add(&store, "after", "热线电话12345打不通").await;
+    add(&store, "block", "3号楼电梯坏了").await;
+    add(&store, "other", "13号楼电梯坏了").await;
+    add(&store, "order", "工单号1024无人处理").await;
+    add(&store, "number", "快递单号查不到").await;
+    catch_up(&index, &store).await;
+    let sorted = |query: &str| {
+        let mut found = ids(&index, query, Filters::default());
+        found.sort();
+        found
+    };
+    assert_eq!(sorted("12345热线"), ["call", "comma"]);
+    assert_eq!(sorted("热线电话12345"), ["after"]);
+    assert_eq!(sorted("电话12345打不通"), ["after"]);
+    assert_eq!(sorted("3号楼"), ["block"], "13 is another word than 3");
+    assert_eq!(sorted("号楼"), ["apart", "block", "other"]);
+    // Still found through bigrams where no shingle applies.
+    assert_eq!(sorted("12345"), ["after", "apart", "call", "comma"]);
+    // Every hit matches: a word of the query (`单`, `号`) does not bring in other documents.
+    assert_eq!(sorted("工单号"), ["order"]);
+    let compiled = super::query::compile(&index, "12345热线", &Filters::default());
+    assert!(
+        compiled.fast_ranking.is_some(),
+        "a word with two CJK characters is one term"
+    );
+    store.close().await;
+}
