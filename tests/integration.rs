@@ -13,6 +13,7 @@ mod integration {
     mod import_export;
     mod mail;
     mod mail_server;
+    mod mail_tls;
     mod notify_api;
     mod notify_support;
     mod operations;

@@ -107,6 +107,10 @@ pub struct EmailConfig {
     /// SMTP command timeout, in seconds.
     #[serde(default = "defaults::timeout_secs")]
     pub timeout_secs: u64,
+    /// PEM file of root certificates trusted beside the public ones (`starttls` and `tls`),
+    /// e.g. the government network's own certificate authority. Unset: public roots only.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Transport security of the SMTP connection.
@@ -209,6 +213,7 @@ impl Default for EmailConfig {
             max_attempts: defaults::max_attempts(),
             lease_secs: defaults::lease_secs(),
             timeout_secs: defaults::timeout_secs(),
+            ca_file: None,
         }
     }
 }

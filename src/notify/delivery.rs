@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
@@ -43,16 +44,11 @@ impl Mailer {
                 email.from
             ))
         })?;
+        let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&email.smtp_host);
         let builder = match email.security {
-            SmtpSecurity::Plain => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&email.smtp_host)
-            }
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&email.smtp_host)
-                .map_err(|e| NotifyError::Invalid(format!("email.smtp_host: {e}")))?,
-            SmtpSecurity::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&email.smtp_host)
-                    .map_err(|e| NotifyError::Invalid(format!("email.smtp_host: {e}")))?
-            }
+            SmtpSecurity::Plain => plain,
+            SmtpSecurity::Tls => plain.tls(Tls::Wrapper(tls_parameters(email)?)),
+            SmtpSecurity::Starttls => plain.tls(Tls::Required(tls_parameters(email)?)),
         };
         let mut builder = builder
             .port(email.smtp_port)
@@ -69,6 +65,49 @@ impl Mailer {
             from,
         })
     }
+}
+
+/// TLS settings for `email.smtp_host`: the public roots, plus those of `email.ca_file`.
+fn tls_parameters(email: &EmailConfig) -> Result<TlsParameters, NotifyError> {
+    let mut builder = TlsParameters::builder(email.smtp_host.clone());
+    if let Some(path) = &email.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| NotifyError::Invalid(format!("email.ca_file {}: {e}", path.display())))?;
+        let certificates = pem_certificates(&pem);
+        if certificates.is_empty() {
+            return Err(NotifyError::Invalid(format!(
+                "email.ca_file {} holds no PEM certificate",
+                path.display()
+            )));
+        }
+        for block in certificates {
+            let certificate = Certificate::from_pem(block).map_err(|e| {
+                NotifyError::Invalid(format!("email.ca_file {}: {e}", path.display()))
+            })?;
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| NotifyError::Invalid(format!("email TLS settings: {e}")))
+}
+
+/// The `CERTIFICATE` blocks of a PEM file (a bundle may hold several).
+fn pem_certificates(pem: &[u8]) -> Vec<&[u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = find(rest, BEGIN) {
+        let Some(len) = find(&rest[start..], END) else {
+            break;
+        };
+        let end = start + len + END.len();
+        blocks.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    blocks
 }
 
 /// What one delivery pass did.
@@ -326,6 +365,17 @@ mod tests {
         let logged = redact_addresses(error);
         assert!(!logged.contains("example.com"), "{logged}");
         assert!(logged.contains("Recipient address rejected"));
+    }
+
+    #[test]
+    fn a_pem_bundle_splits_into_its_certificates() {
+        let bundle = b"junk\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n\
+            -----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\ntrailing";
+        let blocks = pem_certificates(bundle);
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[1].starts_with(b"-----BEGIN") && blocks[1].ends_with(b"CERTIFICATE-----"));
+        assert!(String::from_utf8_lossy(blocks[0]).contains("AAA"));
+        assert!(pem_certificates(b"no certificate").is_empty());
     }
 
     #[test]

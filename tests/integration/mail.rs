@@ -202,6 +202,10 @@ async fn a_refused_recipient_is_retried_after_the_backoff() {
     let received = server.received();
     assert_eq!(received.len(), 1);
     assert!(received[0].header("subject").starts_with("【交办通知】"));
+    assert!(
+        !received[0].tls,
+        "`security = \"plain\"` sends in the clear"
+    );
     let sent = list(
         env.pool(),
         &OutboxFilter {

@@ -23,6 +23,49 @@ pub struct MailServer {
     _child: Child,
 }
 
+/// How the test server secures its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    Plain,
+    /// STARTTLS offered, and required before `MAIL`.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// A certificate authority of the test and the server certificate it signed for 127.0.0.1,
+/// as PEM files in `dir`.
+pub struct TestCa {
+    pub ca_file: PathBuf,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl TestCa {
+    pub fn new(dir: &std::path::Path) -> TestCa {
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "complaint-gateway test CA");
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let server_params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let server = server_params.signed_by(&server_key, &issuer).unwrap();
+        let files = TestCa {
+            ca_file: dir.join("ca.pem"),
+            cert_file: dir.join("server.pem"),
+            key_file: dir.join("server-key.pem"),
+        };
+        std::fs::write(&files.ca_file, ca.pem()).unwrap();
+        std::fs::write(&files.cert_file, server.pem()).unwrap();
+        std::fs::write(&files.key_file, server_key.serialize_pem()).unwrap();
+        files
+    }
+}
+
 /// One message the server accepted.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -32,6 +75,8 @@ pub struct Received {
     pub charset: Option<String>,
     pub body: String,
     pub raw: String,
+    /// The message came over a TLS connection.
+    pub tls: bool,
 }
 
 impl Received {
@@ -44,8 +89,17 @@ impl Received {
 }
 
 impl MailServer {
-    /// Starts a server that answers `451` to the first `refuse_first_rcpt` recipients.
+    /// Starts a plain server that answers `451` to the first `refuse_first_rcpt` recipients.
     pub async fn start(refuse_first_rcpt: u32) -> MailServer {
+        Self::start_secured(refuse_first_rcpt, Security::Plain, None).await
+    }
+
+    /// Starts a server with the given security, presenting `ca`'s server certificate.
+    pub async fn start_secured(
+        refuse_first_rcpt: u32,
+        security: Security,
+        ca: Option<&TestCa>,
+    ) -> MailServer {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
@@ -58,6 +112,20 @@ impl MailServer {
             .arg(port.to_string())
             .arg(dir.path())
             .arg(refuse_first_rcpt.to_string())
+            .args(match (security, ca) {
+                (Security::Plain, _) => Vec::new(),
+                (Security::Starttls, Some(ca)) => vec![
+                    "starttls".into(),
+                    ca.cert_file.clone().into_os_string(),
+                    ca.key_file.clone().into_os_string(),
+                ],
+                (Security::Tls, Some(ca)) => vec![
+                    "tls".into(),
+                    ca.cert_file.clone().into_os_string(),
+                    ca.key_file.clone().into_os_string(),
+                ],
+                (_, None) => panic!("a TLS server needs a certificate"),
+            })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -111,6 +179,7 @@ impl MailServer {
                     charset: v["charset"].as_str().map(str::to_string),
                     body: v["body"].as_str().unwrap().to_string(),
                     raw: v["raw"].as_str().unwrap().to_string(),
+                    tls: v["tls"].as_bool().unwrap(),
                 }
             })
             .collect()
