@@ -140,6 +140,7 @@ pub async fn run(
         )?
     };
     let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
+    warn_if_calendar_ends_soon(&calendar, chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
     let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
     let state = AppState {
@@ -319,5 +320,27 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = terminate => {}
+    }
+}
+
+/// Days before the calendar's last day from which `serve` warns that next year's file is missing.
+const CALENDAR_WARNING_DAYS: i64 = 60;
+
+/// Warns when the working-day calendar ends within [`CALENDAR_WARNING_DAYS`]: past its last
+/// year, working-day deadlines are counted on weekdays alone and marked provisional.
+fn warn_if_calendar_ends_soon(calendar: &Calendar, today: chrono::NaiveDate) {
+    match calendar.last_day() {
+        None => tracing::warn!(
+            "the working-day calendar has no year: every working-day deadline is provisional"
+        ),
+        Some(last) if (last - today).num_days() < CALENDAR_WARNING_DAYS => {
+            let next = chrono::Datelike::year(&last) + 1;
+            tracing::warn!(
+                calendar_ends = %last,
+                "the working-day calendar ends soon: add config/calendar/{next}.toml from the \
+                 State Council's holiday notice; until then deadlines in {next} are provisional"
+            );
+        }
+        Some(_) => {}
     }
 }

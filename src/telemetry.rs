@@ -75,6 +75,15 @@ pub fn pipeline_lag(lag: i64) {
     gauge!("gateway_pipeline_lag").set(lag as f64);
 }
 
+/// A deadline was counted past the working-day calendar's last year.
+pub fn deadline_provisional(year: i32) {
+    tracing::warn!(
+        year,
+        "deadline counted on weekdays alone: no working-day calendar for {year}; add config/calendar/{year}.toml from the State Council's holiday notice"
+    );
+    counter!("gateway_deadlines_provisional_total").increment(1);
+}
+
 /// A pull source's loop started.
 pub fn source_started(source: &str) {
     tracing::info!(source, "source started");

@@ -3,7 +3,9 @@
 //! in lieu, 调休). Deadlines counted in working days use it.
 //!
 //! Contract: a date in a year without a file is an error ([`CalendarError::YearMissing`]),
-//! never a guess — a deadline computed on a calendar nobody checked would be wrong silently.
+//! never a silent guess. Routing uses [`Calendar::add_working_days_provisional`], which counts
+//! such a year on weekdays alone and says so, so that the deadline is marked provisional and
+//! counted again once the file is added.
 //! The files for the years the gateway ships with are embedded, so it works without a
 //! `config/` directory; files in the configured directory take precedence.
 
@@ -181,6 +183,49 @@ impl Calendar {
             .expect("a fixed offset has no gaps"))
     }
 
+    /// [`Calendar::add_working_days`] that does not stop at a year without a file: there,
+    /// Monday to Friday count as working days (the weekend rule alone, no holidays, no 调休), and
+    /// the first such year is returned with the result, so that the caller can mark the
+    /// deadline provisional and compute it again once the State Council's notice for that year
+    /// is in a file. Routing uses it: a missing December file must not stop every assignment.
+    pub fn add_working_days_provisional(
+        &self,
+        start: DateTime<FixedOffset>,
+        working_days: u32,
+        day_end: NaiveTime,
+    ) -> (DateTime<FixedOffset>, Option<i32>) {
+        let mut date = start.date_naive();
+        let mut counted = 0;
+        let mut missing = None;
+        while counted < working_days {
+            date = date.succ_opt().expect("dates far from the end of time");
+            let working = match self.is_working_day(date) {
+                Ok(working) => working,
+                Err(_) => {
+                    missing.get_or_insert(date.year());
+                    !is_weekend(date)
+                }
+            };
+            if working {
+                counted += 1;
+            }
+        }
+        let offset = *start.offset();
+        let due = offset
+            .from_local_datetime(&date.and_time(day_end))
+            .single()
+            .expect("a fixed offset has no gaps");
+        (due, missing)
+    }
+
+    /// The last day this calendar knows (31 December of its last year), if it knows any.
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.years
+            .keys()
+            .next_back()
+            .and_then(|year| NaiveDate::from_ymd_opt(*year, 12, 31))
+    }
+
     /// `start` plus `hours` of clock time (urgent and high priorities run around the clock).
     pub fn add_hours(start: DateTime<FixedOffset>, hours: u32) -> DateTime<FixedOffset> {
         start + Duration::hours(i64::from(hours))
@@ -248,6 +293,28 @@ mod tests {
             err.to_string().contains("config/calendar/2027.toml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_year_without_a_file_counts_weekdays_provisionally() {
+        let calendar = Calendar::embedded();
+        // Thursday 24 Dec 2026 + 15: 25, 28–31 (2026, 5), then 2027 on weekdays alone:
+        // Fri 1 Jan, 4–8, 11–14 → Thursday 14 Jan 2027.
+        let (due, missing) = calendar.add_working_days_provisional(
+            at("2026-12-24T10:00:00+08:00"),
+            15,
+            half_past_five(),
+        );
+        assert_eq!(due, at("2027-01-14T17:30:00+08:00"));
+        assert_eq!(missing, Some(2027));
+        // Inside known years it is the official count, not provisional.
+        let (due, missing) = calendar.add_working_days_provisional(
+            at("2026-02-12T10:00:00+08:00"),
+            7,
+            half_past_five(),
+        );
+        assert_eq!((due, missing), (at("2026-02-28T17:30:00+08:00"), None));
+        assert_eq!(calendar.last_day(), NaiveDate::from_ymd_opt(2026, 12, 31));
     }
 
     #[test]

@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{QueryBuilder, Row};
 
 use super::outbox::{NewMail, enqueue_many};
 use super::templates::{self, CaseMail};
-use super::{Assignment, NotifyError, compute_deadline};
+use super::{Assignment, Due, NotifyError, compute_deadline};
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::store::facets::{Facet, set_facet_many};
@@ -31,12 +31,11 @@ pub async fn on_assignments(
     if assignments.is_empty() {
         return Ok(());
     }
-    let dues: Vec<DateTime<FixedOffset>> = assignments
+    let dues: Vec<Due> = assignments
         .iter()
         .map(|a| compute_deadline(cfg, calendar, &a.priority, a.assigned_at))
         .collect::<Result<_, _>>()?;
-    let both: Vec<(&Assignment, &DateTime<FixedOffset>)> =
-        assignments.iter().zip(dues.iter()).collect();
+    let both: Vec<(&Assignment, &Due)> = assignments.iter().zip(dues.iter()).collect();
     for chunk in both.chunks(ROWS_PER_STATEMENT) {
         upsert_deadlines(tx, chunk, cfg).await?;
         insert_audit(tx, chunk).await?;
@@ -50,7 +49,7 @@ pub async fn on_assignments(
             now,
             kind: "assignment",
             case: Some(a),
-            mail: templates::case_mail(CaseMail::Assignment, a, &a.queue_name, due, console),
+            mail: templates::case_mail(CaseMail::Assignment, a, &a.queue_name, &due.at, console),
             recipients: &a.members,
         });
         for (unit, addresses) in &a.informed {
@@ -58,7 +57,7 @@ pub async fn on_assignments(
                 now,
                 kind: "informed",
                 case: Some(a),
-                mail: templates::case_mail(CaseMail::Informed, a, unit, due, console),
+                mail: templates::case_mail(CaseMail::Informed, a, unit, &due.at, console),
                 recipients: addresses,
             });
         }
@@ -69,12 +68,12 @@ pub async fn on_assignments(
 
 async fn upsert_deadlines(
     tx: &mut SqliteConnection,
-    chunk: &[(&Assignment, &DateTime<FixedOffset>)],
+    chunk: &[(&Assignment, &Due)],
     cfg: &Config,
 ) -> Result<(), sqlx::Error> {
     let mut query = QueryBuilder::<Sqlite>::new(
         "INSERT INTO case_deadlines (case_id, complaint_id, queue_key, queue_name, priority,
-            assigned_at, due_at, due_ms, state, assignment) ",
+            assigned_at, due_at, due_ms, state, assignment, provisional_year) ",
     );
     query.push_values(chunk, |mut row, (a, due)| {
         let assigned_local = a.assigned_at.with_timezone(&cfg.deadlines.offset());
@@ -84,10 +83,11 @@ async fn upsert_deadlines(
             .push_bind(a.queue_name.clone())
             .push_bind(a.priority.clone())
             .push_bind(assigned_local.to_rfc3339())
-            .push_bind(due.to_rfc3339())
-            .push_bind(due.timestamp_millis())
+            .push_bind(due.at.to_rfc3339())
+            .push_bind(due.at.timestamp_millis())
             .push_bind("open")
-            .push_bind(serde_json::to_string(a).expect("an assignment serialises"));
+            .push_bind(serde_json::to_string(a).expect("an assignment serialises"))
+            .push_bind(due.provisional_year);
     });
     query.push(
         " ON CONFLICT (case_id) DO UPDATE SET complaint_id = excluded.complaint_id,
@@ -96,7 +96,7 @@ async fn upsert_deadlines(
             due_at = excluded.due_at, due_ms = excluded.due_ms, state = 'open',
             reminded_at = NULL, overdue_notices = 0, last_overdue_ms = NULL, escalated_at = NULL,
             answered_at = NULL, answered_by = NULL, answer_summary = NULL,
-            assignment = excluded.assignment",
+            assignment = excluded.assignment, provisional_year = excluded.provisional_year",
     );
     query.build().execute(&mut *tx).await?;
     Ok(())
@@ -104,17 +104,25 @@ async fn upsert_deadlines(
 
 async fn insert_audit(
     tx: &mut SqliteConnection,
-    chunk: &[(&Assignment, &DateTime<FixedOffset>)],
+    chunk: &[(&Assignment, &Due)],
 ) -> Result<(), sqlx::Error> {
     let mut query = QueryBuilder::<Sqlite>::new(
         "INSERT INTO deadline_audit (case_id, at, actor, action, detail) ",
     );
     query.push_values(chunk, |mut row, (a, due)| {
-        let detail = serde_json::json!({
+        let mut detail = serde_json::json!({
             "queue": a.queue_key,
             "priority": a.priority,
-            "due_at": due.to_rfc3339(),
+            "due_at": due.at.to_rfc3339(),
         });
+        if let Some(year) = due.provisional_year {
+            detail["provisional_year"] = year.into();
+            detail["note"] = format!(
+                "no working-day calendar for {year}: counted on weekdays alone from then on, \
+                 counted again when config/calendar/{year}.toml is added"
+            )
+            .into();
+        }
         row.push_bind(a.case_id.clone())
             .push_bind(crate::store::format_utc(a.assigned_at.with_timezone(&Utc)))
             .push_bind("routing")
@@ -129,7 +137,7 @@ async fn insert_audit(
 /// case, plus the complaint that caused the assignment when it exists).
 async fn set_deadline_facets(
     tx: &mut SqliteConnection,
-    both: &[(&Assignment, &DateTime<FixedOffset>)],
+    both: &[(&Assignment, &Due)],
 ) -> Result<(), sqlx::Error> {
     let case_ids: Vec<&str> = both.iter().map(|(a, _)| a.case_id.as_str()).collect();
     let complaint_ids: Vec<&str> = both.iter().map(|(a, _)| a.complaint_id.as_str()).collect();
@@ -153,7 +161,7 @@ async fn set_deadline_facets(
     .bind(serde_json::to_string(&complaint_ids).expect("strings serialise"))
     .fetch_all(&mut *tx)
     .await?;
-    let dues: Vec<String> = both.iter().map(|(_, due)| due.to_rfc3339()).collect();
+    let dues: Vec<String> = both.iter().map(|(_, due)| due.at.to_rfc3339()).collect();
     let mut values: Vec<(&str, Option<&str>)> = Vec::new();
     for ((a, _), due) in both.iter().zip(&dues) {
         for id in members.get(&a.case_id).into_iter().flatten() {

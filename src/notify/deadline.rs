@@ -52,7 +52,7 @@ pub struct AuditEntry {
 }
 
 const COLUMNS: &str = "case_id, queue_key, queue_name, priority, assigned_at, due_at, state, \
-     overdue_notices, reminded_at, escalated_at, answered_at, answered_by";
+     overdue_notices, reminded_at, escalated_at, answered_at, answered_by, provisional_year";
 
 fn from_row(row: &SqliteRow) -> CaseDeadline {
     CaseDeadline {
@@ -68,6 +68,7 @@ fn from_row(row: &SqliteRow) -> CaseDeadline {
         escalated_at: row.get("escalated_at"),
         answered_at: row.get("answered_at"),
         answered_by: row.get("answered_by"),
+        provisional_year: row.get("provisional_year"),
     }
 }
 
@@ -169,10 +170,13 @@ pub async fn extend(
             case_id: case_id.to_string(),
         });
     }
+    let mut provisional = None;
     let new_due = match (request.working_days, request.hours, request.until) {
         (Some(days), None, None) if days > 0 => {
             let day_end = cfg.deadlines.day_end().map_err(NotifyError::Invalid)?;
-            calendar.add_working_days(old_due, days, day_end)?
+            let (due, missing) = calendar.add_working_days_provisional(old_due, days, day_end);
+            provisional = missing;
+            due
         }
         (None, Some(hours), None) if hours > 0 => Calendar::add_hours(old_due, hours),
         (None, None, Some(until)) if until > old_due => {
@@ -204,10 +208,12 @@ pub async fn extend(
     // A new deadline earns a new reminder; overdue counting starts again if it was overdue.
     sqlx::query(
         "UPDATE case_deadlines SET due_at = ?, due_ms = ?, reminded_at = NULL, \
-         last_overdue_ms = NULL WHERE case_id = ?",
+         last_overdue_ms = NULL, provisional_year = COALESCE(provisional_year, ?) \
+         WHERE case_id = ?",
     )
     .bind(new_due.to_rfc3339())
     .bind(new_due.timestamp_millis())
+    .bind(provisional)
     .bind(case_id)
     .execute(&mut *tx)
     .await?;
@@ -221,6 +227,7 @@ pub async fn extend(
             "reason": request.reason.trim(),
             "old_due_at": old_due.to_rfc3339(),
             "new_due_at": new_due.to_rfc3339(),
+            "provisional_year": provisional,
         }),
     )
     .await?;

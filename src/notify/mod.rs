@@ -24,6 +24,7 @@ pub mod deadline;
 pub mod delivery;
 pub mod outbox;
 pub mod pii;
+pub mod provisional;
 pub mod scheduler;
 pub mod templates;
 pub mod worker;
@@ -113,15 +114,29 @@ pub struct CaseDeadline {
     pub answered_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<String>,
+    /// Set when the deadline runs into a year without a calendar file: counted on weekdays
+    /// alone from that year on, and counted again once the file is added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisional_year: Option<i64>,
 }
 
-/// The deadline of a case assigned at `assigned_at` with `priority`.
+/// A computed deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub at: DateTime<FixedOffset>,
+    /// The first year without a calendar file the count went through (weekdays alone there).
+    pub provisional_year: Option<i32>,
+}
+
+/// The deadline of a case assigned at `assigned_at` with `priority`. Past the calendar's last
+/// year it is provisional (see [`Calendar::add_working_days_provisional`]), never an error:
+/// routing goes on.
 pub fn compute_deadline(
     cfg: &Config,
     calendar: &Calendar,
     priority: &str,
     assigned_at: DateTime<FixedOffset>,
-) -> Result<DateTime<FixedOffset>, NotifyError> {
+) -> Result<Due, NotifyError> {
     let policy =
         cfg.deadlines
             .policies
@@ -131,10 +146,21 @@ pub fn compute_deadline(
             })?;
     let local = assigned_at.with_timezone(&cfg.deadlines.offset());
     match (policy.hours, policy.working_days) {
-        (Some(hours), _) => Ok(Calendar::add_hours(local, hours)),
+        (Some(hours), _) => Ok(Due {
+            at: Calendar::add_hours(local, hours),
+            provisional_year: None,
+        }),
         (None, Some(days)) => {
             let day_end = cfg.deadlines.day_end().map_err(NotifyError::Invalid)?;
-            Ok(calendar.add_working_days(local, days, day_end)?)
+            let (at, provisional_year) =
+                calendar.add_working_days_provisional(local, days, day_end);
+            if let Some(year) = provisional_year {
+                crate::telemetry::deadline_provisional(year);
+            }
+            Ok(Due {
+                at,
+                provisional_year,
+            })
         }
         (None, None) => Err(NotifyError::UnknownPriority {
             priority: priority.to_string(),

@@ -27,6 +27,8 @@ pub struct TickReport {
     pub overdue_notices: usize,
     pub escalations: usize,
     pub digests: usize,
+    /// Provisional deadlines counted again on a calendar year added since.
+    pub recounted: usize,
 }
 
 struct OpenCase {
@@ -42,11 +44,13 @@ struct OpenCase {
 pub async fn tick(
     pool: &SqlitePool,
     cfg: &Config,
-    _calendar: &Calendar,
+    calendar: &Calendar,
     now: DateTime<Utc>,
 ) -> Result<TickReport, NotifyError> {
     let mut report = TickReport::default();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let recount = super::provisional::recount(&mut tx, cfg, calendar, now).await?;
+    report.recounted = recount.recounted + recount.kept_extended;
     let rows = sqlx::query(
         "SELECT case_id, due_at, reminded_at, overdue_notices, last_overdue_ms, escalated_at, \
          assignment FROM case_deadlines WHERE state = 'open' ORDER BY due_ms, case_id",

@@ -316,6 +316,13 @@ CREATE TABLE case_status (
 );
 "#;
 
+const V41_PROVISIONAL_DEADLINES: &str = r#"
+-- A deadline counted past the last year of the working-day calendar (weekdays alone there):
+-- the first such year; NULL when every day was counted on the official calendar. The gateway
+-- counts it again once that year's file is added.
+ALTER TABLE case_deadlines ADD COLUMN provisional_year INTEGER;
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -335,5 +342,6 @@ pub fn migrator() -> Migrator {
         migration(21, "case_status", V21_CASE_STATUS),
         migration(30, "routing", V30_ROUTING),
         migration(40, "deadlines_outbox", V40_DEADLINES_OUTBOX),
+        migration(41, "provisional_deadlines", V41_PROVISIONAL_DEADLINES),
     ])
 }

@@ -1,9 +1,11 @@
 //! Deadlines on the working-day calendar, the scheduler at injected times, extensions and
 //! answers, and the outbox written in the assignment's own transaction.
 
-use complaint_gateway::notify::deadline::{ExtendRequest, answer, audit_trail, extend, extensions};
+use complaint_gateway::notify::deadline::{
+    ExtendRequest, answer, audit_trail, extend, extensions, read_in,
+};
+use complaint_gateway::notify::on_assignment;
 use complaint_gateway::notify::scheduler::tick;
-use complaint_gateway::notify::{NotifyError, on_assignment};
 
 use super::notify_support::*;
 
@@ -51,20 +53,109 @@ async fn assignment_deadline_spans_spring_festival_and_fills_the_outbox() {
 }
 
 #[tokio::test]
-async fn a_deadline_in_a_year_without_calendar_is_an_error_and_nothing_is_written() {
+async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the_year_is_added() {
     let env = NotifyEnv::new("").await;
+    insert_complaint(env.pool(), "case-2027-c1", 1, "case-2027").await;
+    // Monday 21 Dec 2026, low priority (15 working days): 22–25 and 28–31 December are 8, then
+    // 2027 has no file and counts Monday to Friday: Fri 1, 4–8, Mon 11 January.
     let a = assignment("case-2027", "low", "2026-12-21T10:00:00+08:00");
-    let mut tx = env.pool().begin().await.unwrap();
-    let err = on_assignment(&mut tx, &a, &env.cfg, &env.calendar)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, NotifyError::Calendar(_)), "{err}");
+    let deadline = assign(&env, &a).await;
+    assert_eq!(at(&deadline.due_at), at("2027-01-11T17:30:00+08:00"));
+    assert_eq!(deadline.provisional_year, Some(2027));
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM deadline_audit WHERE case_id = 'case-2027' AND action = 'assigned'",
+    )
+    .fetch_one(env.pool())
+    .await
+    .unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["provisional_year"], 2027);
     assert!(
-        err.to_string().contains("config/calendar/2027.toml"),
-        "{err}"
+        detail["note"]
+            .as_str()
+            .unwrap()
+            .contains("config/calendar/2027.toml")
     );
-    drop(tx);
+    // A case extended by staff while provisional: Mon 28 Dec, normal (7): 29–31, Fri 1 Jan,
+    // 4–6 January; then 2 more working days, Thursday 8 January.
+    insert_complaint(env.pool(), "case-x2027-c1", 2, "case-x2027").await;
+    assign(
+        &env,
+        &assignment("case-x2027", "normal", "2026-12-28T09:00:00+08:00"),
+    )
+    .await;
+    let request = ExtendRequest {
+        requested_by: "市监察局 周某".into(),
+        reason: "跨年调取档案".into(),
+        working_days: Some(2),
+        hours: None,
+        until: None,
+    };
+    let mut tx = env.pool().begin().await.unwrap();
+    let now = utc("2026-12-29T09:00:00+08:00");
+    let extended = extend(
+        &mut tx,
+        &env.cfg,
+        &env.calendar,
+        "case-x2027",
+        &request,
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(at(&extended.due_at), at("2027-01-08T17:30:00+08:00"));
+    assert_eq!(extended.provisional_year, Some(2027));
 
+    // Ticks on the same calendar leave both alone.
+    let r = tick(env.pool(), &env.cfg, &env.calendar, now)
+        .await
+        .unwrap();
+    assert_eq!(r.recounted, 0);
+
+    // The 2027 file arrives (a test calendar: 1 and 4 January off, Sunday 10 January worked).
+    let mut calendar = env.calendar.clone();
+    calendar
+        .add_file(
+            "year = 2027\nholidays = [\"2027-01-01\", \"2027-01-04\"]\n\
+             working_weekends = [\"2027-01-10\"]\n",
+            "test-2027",
+        )
+        .unwrap();
+    let r = tick(env.pool(), &env.cfg, &calendar, now).await.unwrap();
+    assert_eq!(r.recounted, 2, "one recounted, one extended kept");
+    let mut conn = env.pool().acquire().await.unwrap();
+    // 8 in December, then 5–8 (12), Sunday 10 (13), 11, 12 (15).
+    let recounted = read_in(&mut conn, "case-2027").await.unwrap().unwrap();
+    assert_eq!(at(&recounted.due_at), at("2027-01-12T17:30:00+08:00"));
+    assert_eq!(recounted.provisional_year, None);
+    let facet: Option<String> = sqlx::query_scalar(
+        "SELECT deadline FROM complaint_facets WHERE complaint_id = 'case-2027-c1'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(at(&facet.unwrap()), at("2027-01-12T17:30:00+08:00"));
+    let kept = read_in(&mut conn, "case-x2027").await.unwrap().unwrap();
+    assert_eq!(at(&kept.due_at), at("2027-01-08T17:30:00+08:00"));
+    assert_eq!(kept.provisional_year, None);
+    drop(conn);
+    assert_eq!(
+        audit_actions(env.pool(), "case-2027").await,
+        ["assigned", "recounted"]
+    );
+    assert_eq!(
+        audit_actions(env.pool(), "case-x2027").await,
+        ["assigned", "extended", "provisional_kept"]
+    );
+    // Done once: the next tick finds nothing provisional.
+    let r = tick(env.pool(), &env.cfg, &calendar, now).await.unwrap();
+    assert_eq!(r.recounted, 0);
+}
+
+#[tokio::test]
+async fn a_rolled_back_routing_writes_nothing_and_an_unknown_priority_is_refused() {
+    let env = NotifyEnv::new("").await;
     // A routing transaction that rolls back takes its deadline and emails with it.
     let a = assignment("case-rolled-back", "normal", "2026-03-02T09:00:00+08:00");
     let mut tx = env.pool().begin().await.unwrap();
