@@ -1,6 +1,12 @@
 use clap::Parser;
 use complaint_gateway::cli::{Cli, Command};
 
+/// mimalloc instead of glibc's allocator: the pipeline, the indexer and intake allocate many
+/// short-lived strings on several threads, and glibc's arenas spent a tenth of the pipeline
+/// thread's time in `malloc`/`free` and their consolidation (see README, Performance).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     complaint_gateway::telemetry::init_logging(cli.log_json);
