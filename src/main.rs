@@ -2,8 +2,8 @@ use clap::Parser;
 use complaint_gateway::cli::{Cli, Command};
 
 /// mimalloc instead of glibc's allocator: the pipeline, the indexer and intake allocate many
-/// short-lived strings on several threads, and glibc's arenas spent a tenth of the pipeline
-/// thread's time in `malloc`/`free` and their consolidation (see README, Performance).
+/// short-lived strings on several threads, and glibc's `malloc`/`free` and arena consolidation
+/// took about a tenth of the pipeline threads' samples (see README, Dependencies and why).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
