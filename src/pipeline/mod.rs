@@ -52,9 +52,6 @@ pub const BATCH_OFFLINE: i64 = 1000;
 /// The batch size while intake is busy: a shorter hold of the write lock.
 const BATCH_UNDER_LOAD: i64 = 50;
 
-/// Longest wait for intake to become idle before a batch takes the write lock anyway.
-const MAX_YIELD: std::time::Duration = std::time::Duration::from_millis(1000);
-
 /// Name of the lock file in the data directory.
 pub const LOCK_FILE: &str = "pipeline.lock";
 
@@ -455,10 +452,7 @@ impl Pipeline {
 /// write lock, and acknowledgements come first. Derived data lags under a burst and catches up
 /// after it; the wait is bounded, so the pipeline still advances under sustained load.
 async fn yield_to_intake(store: &Store) {
-    let started = std::time::Instant::now();
-    while store.writer().pending() > 0 && started.elapsed() < MAX_YIELD {
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
+    store.writer().yield_to_commits().await;
 }
 
 #[cfg(test)]

@@ -229,12 +229,25 @@ impl Store {
         )
     }
 
-    /// Forgets index-queue entries up to `seq` (the only index has followed them).
+    /// Forgets index-queue entries up to `seq` (the only index has followed them), a few
+    /// hundred at a time on the derived-data connection, each chunk after intake's waiting
+    /// commits: one large `DELETE` held SQLite's write lock for long under load, and waited
+    /// seconds for it first.
     pub async fn prune_index_queue(&self, seq: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM index_queue WHERE seq <= ?")
-            .bind(seq)
-            .execute(&self.pool)
+        const CHUNK: i64 = 500;
+        let mut from: i64 = sqlx::query_scalar("SELECT COALESCE(MIN(seq), 0) FROM index_queue")
+            .fetch_one(&self.pool)
             .await?;
+        while from > 0 && from <= seq {
+            let upto = seq.min(from + CHUNK - 1);
+            self.writer.yield_to_commits().await;
+            sqlx::query("DELETE FROM index_queue WHERE seq >= ? AND seq <= ?")
+                .bind(from)
+                .bind(upto)
+                .execute(&self.derived_pool)
+                .await?;
+            from = upto + 1;
+        }
         Ok(())
     }
 

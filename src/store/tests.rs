@@ -351,3 +351,36 @@ async fn one_batch_holding_repeats_behaves_like_separate_deliveries() {
     assert_eq!(store.revisions(&id).await.unwrap()[0].body, "第一版");
     store.close().await;
 }
+
+#[tokio::test]
+async fn pruning_the_index_queue_removes_exactly_the_followed_entries_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    // More entries than one chunk, with a gap in the sequence (entries already pruned).
+    for n in 0..1_700 {
+        sqlx::query("INSERT INTO index_queue (complaint_id) VALUES (?)")
+            .bind(format!("c{n}"))
+            .execute(store.derived_pool())
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM index_queue WHERE seq > 100 AND seq <= 400")
+        .execute(store.derived_pool())
+        .await
+        .unwrap();
+    store.prune_index_queue(1_234).await.unwrap();
+    let left: Vec<i64> = sqlx::query_scalar("SELECT seq FROM index_queue ORDER BY seq")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, (1_235..=1_700).collect::<Vec<i64>>());
+    // Nothing to prune, or a bound below every entry: nothing changes.
+    store.prune_index_queue(1_000).await.unwrap();
+    store.prune_index_queue(1_234).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM index_queue")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 466);
+    store.close().await;
+}

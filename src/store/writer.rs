@@ -65,6 +65,9 @@ impl WriteOutcome {
     }
 }
 
+/// Longest wait of [`Writer::yield_to_commits`].
+pub const MAX_YIELD: Duration = Duration::from_secs(1);
+
 type Reply = oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>;
 
 enum Job {
@@ -128,6 +131,16 @@ impl Writer {
     /// intake go first while this is not zero.
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Waits (at most [`MAX_YIELD`]) while batches wait for their commit: derived-data
+    /// writers call it before taking SQLite's write lock, so acknowledgements come first and
+    /// derived work still advances under sustained load.
+    pub async fn yield_to_commits(&self) {
+        let started = Instant::now();
+        while self.pending() > 0 && started.elapsed() < MAX_YIELD {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Waits until everything submitted before this call is committed, then stops the thread.
