@@ -30,6 +30,9 @@ pub struct IntakeArgs {
     /// Runs (each: no-op phase, then durable phase); the median ratio is reported.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// The gateway's `[intake] commit_linger_us` for the durable phase (default: the config's).
+    #[arg(long)]
+    pub linger_us: Option<u64>,
 }
 
 struct Phase {
@@ -57,7 +60,6 @@ pub async fn run(args: IntakeArgs) -> anyhow::Result<()> {
         let noop = noop_phase(&args).await?;
         print_phase(run, "no-op handler", &noop);
         let durable = durable_phase(&args, run).await?;
-        print_phase(run, "durable intake", &durable);
         let ratio = durable.items_per_sec / noop.items_per_sec;
         println!("run {run}: durable / no-op = {ratio:.2}");
         ratios.push(ratio);
@@ -101,8 +103,12 @@ async fn noop_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
 async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
     let dir = tempfile_dir()?;
     std::fs::write(dir.join("secret"), SECRET)?;
+    let intake = args
+        .linger_us
+        .map(|us| format!("[intake]\ncommit_linger_us = {us}\n"))
+        .unwrap_or_default();
     let text = format!(
-        "data_dir = \"{}\"\n[api]\ntoken_envs = []\n[sources]\nconnectors_dir = \"{}\"\n[webhooks.bench]\nchannel = \"online\"\nsecret_files = [\"{}\"]\nrate_limit_per_sec = 1000000\nrate_limit_burst = 1000000\n",
+        "data_dir = \"{}\"\n{intake}[api]\ntoken_envs = []\n[sources]\nconnectors_dir = \"{}\"\n[webhooks.bench]\nchannel = \"online\"\nsecret_files = [\"{}\"]\nrate_limit_per_sec = 1000000\nrate_limit_burst = 1000000\n",
         dir.join("data").display(),
         // No pull sources: the benchmark measures webhook intake alone.
         dir.join("no-connectors").display(),
@@ -128,7 +134,8 @@ async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let before = commit_totals(&client, &base).await;
-    let phase = load(args, &base, &format!("run{run}")).await;
+    let phase = load(args, &base, &format!("run{run}")).await?;
+    print_phase(run, "durable intake", &phase);
     let after = commit_totals(&client, &base).await;
     let commits = after.0 - before.0;
     if commits > 0.0 {
@@ -143,7 +150,7 @@ async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
     let _ = stop_tx.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
-    phase
+    Ok(phase)
 }
 
 /// Under the load, search indexing and the pipeline yield to intake; prints how long after the
