@@ -10,7 +10,7 @@
 //! holds SQLite's write lock while its stages write, and a low-priority holder of a lock that
 //! intake waits for, preempted by request handling, would hold it many times longer (priority
 //! inversion; measured: intake fell to a few hundred items/s). The pipeline instead lets intake
-//! go first (`pipeline::yield_to_intake`) and keeps its CPU work outside the transaction.
+//! go first (`Writer::yield_to_commits`) and keeps its CPU work outside the transaction.
 
 use std::future::Future;
 use std::thread::JoinHandle;

@@ -382,7 +382,9 @@ impl Pipeline {
             }
             let clock = std::time::Instant::now();
             if !self.offline {
-                yield_to_intake(store).await;
+                // Intake's acknowledgements take SQLite's one write lock first; derived data
+                // lags under a burst and catches up after it (the wait is bounded).
+                store.writer().yield_to_commits().await;
             }
             self.timings.yielded += clock.elapsed();
             let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
@@ -446,13 +448,6 @@ impl Pipeline {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
     }
-}
-
-/// Waits (a little) while intake has batches waiting for their commit: both need SQLite's one
-/// write lock, and acknowledgements come first. Derived data lags under a burst and catches up
-/// after it; the wait is bounded, so the pipeline still advances under sustained load.
-async fn yield_to_intake(store: &Store) {
-    store.writer().yield_to_commits().await;
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl WriteOutcome {
 }
 
 /// Longest wait of [`Writer::yield_to_commits`].
-pub const MAX_YIELD: Duration = Duration::from_secs(1);
+const MAX_YIELD: Duration = Duration::from_secs(1);
 
 type Reply = oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>;
 
@@ -133,7 +133,7 @@ impl Writer {
         self.pending.load(Ordering::Relaxed)
     }
 
-    /// Waits (at most [`MAX_YIELD`]) while batches wait for their commit: derived-data
+    /// Waits (at most a second) while batches wait for their commit: derived-data
     /// writers call it before taking SQLite's write lock, so acknowledgements come first and
     /// derived work still advances under sustained load.
     pub async fn yield_to_commits(&self) {
