@@ -1,5 +1,9 @@
 //! `bench intake`: the same signed webhook load against the real, durable gateway and against
 //! a no-op handler (read the body, answer 202) on the same HTTP stack, in one run.
+//!
+//! A third phase, the parse-only handler, does the gateway's work before the store (signature
+//! check, body split, parsing, normalisation, hashing, the answer) and stores nothing: durable /
+//! no-op is the figure, durable / parse-only is what the store and its fsync cost.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +16,10 @@ use hdrhistogram::Histogram;
 use tokio::sync::Mutex;
 
 use crate::config::Config;
-use crate::webhook::auth::sign;
+use crate::intake::{Accepted, Origin, prepare};
+use crate::store::WriteOp;
+use crate::webhook::WebhookAnswer;
+use crate::webhook::auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign};
 
 const SECRET: &str = "bench-secret";
 
@@ -40,6 +47,8 @@ struct Phase {
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// CPU time of the whole process (load generator and server) per item, in microseconds.
+    cpu_us_per_item: f64,
 }
 
 pub async fn run(args: IntakeArgs) -> anyhow::Result<()> {
@@ -55,29 +64,37 @@ pub async fn run(args: IntakeArgs) -> anyhow::Result<()> {
             .unwrap_or(1)
     );
     let mut ratios = Vec::new();
+    let mut store_ratios = Vec::new();
     let mut durable_rates = Vec::new();
     for run in 1..=args.runs {
         let noop = noop_phase(&args).await?;
         print_phase(run, "no-op handler", &noop);
+        let parse_only = parse_only_phase(&args).await?;
+        print_phase(run, "parse-only", &parse_only);
         let durable = durable_phase(&args, run).await?;
         let ratio = durable.items_per_sec / noop.items_per_sec;
-        println!("run {run}: durable / no-op = {ratio:.2}");
+        let store_ratio = durable.items_per_sec / parse_only.items_per_sec;
+        println!(
+            "run {run}: durable / no-op = {ratio:.2}, durable / parse-only = {store_ratio:.2}"
+        );
         ratios.push(ratio);
+        store_ratios.push(store_ratio);
         durable_rates.push(durable.items_per_sec);
     }
     println!(
-        "median of {} runs: durable {:.0} items/s, ratio {:.2} (target >= 0.5)",
+        "median of {} runs: durable {:.0} items/s, durable / no-op {:.2} (target >= 0.5), durable / parse-only {:.2}",
         args.runs,
         super::median(&mut durable_rates),
-        super::median(&mut ratios)
+        super::median(&mut ratios),
+        super::median(&mut store_ratios)
     );
     Ok(())
 }
 
 fn print_phase(run: usize, name: &str, p: &Phase) {
     println!(
-        "run {run}: {name:<15} {:>8.0} items/s   ack latency p50 {:.2} ms  p99 {:.2} ms  max {:.1} ms",
-        p.items_per_sec, p.p50_ms, p.p99_ms, p.max_ms
+        "run {run}: {name:<15} {:>8.0} items/s   ack latency p50 {:.2} ms  p99 {:.2} ms  max {:.1} ms   CPU {:.0} us/item",
+        p.items_per_sec, p.p50_ms, p.p99_ms, p.max_ms, p.cpu_us_per_item
     );
 }
 
@@ -98,6 +115,84 @@ async fn noop_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
     let phase = load(args, &base, "noop").await;
     server.abort();
     phase
+}
+
+/// What the parse-only handler needs: the gateway's verifier, parse options and batch limit.
+struct ParseOnly {
+    verifier: Verifier,
+    options: connectors::item::ParseOptions,
+    max_items: usize,
+    origin: Origin,
+}
+
+async fn parse_only_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
+    let config = Config::from_toml("", "bench")?;
+    let state = Arc::new(ParseOnly {
+        verifier: Verifier::new(vec![SECRET.as_bytes().to_vec()], 300),
+        options: config.parse_options(),
+        max_items: config.intake.max_batch_items,
+        origin: Origin {
+            source: "bench".into(),
+            channel: connectors::Channel::Online,
+        },
+    });
+    let router = Router::new()
+        .route("/v1/webhooks/{source}", post(parse_only))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let phase = load(args, &base, "parse").await;
+    server.abort();
+    phase
+}
+
+/// The webhook handler's work up to the store, answered with fresh ids and nothing stored.
+async fn parse_only(
+    axum::extract::State(state): axum::extract::State<Arc<ParseOnly>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    let verified = state.verifier.verify(
+        header(TIMESTAMP_HEADER),
+        header(SIGNATURE_HEADER),
+        &body,
+        now,
+    );
+    if verified.is_err() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let content_type = header("content-type");
+    let format = connectors::body::BodyFormat::from_content_type(content_type);
+    let charset = content_type.and_then(connectors::text::charset_of_content_type);
+    let split =
+        connectors::body::split_body(&body, format, charset, state.max_items, &state.options);
+    let Ok(items) = split else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let accepted = prepare(&state.origin, items)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, op)| match op {
+            WriteOp::Complaint(c) => Some(Accepted {
+                index,
+                external_id: c.item.external_id,
+                id: uuid::Uuid::now_v7().to_string(),
+                duplicate: false,
+                revision: None,
+            }),
+            WriteOp::DeadLetter(_) => None,
+        })
+        .collect();
+    let answer = WebhookAnswer {
+        accepted,
+        rejected: Vec::new(),
+    };
+    (StatusCode::ACCEPTED, axum::Json(answer)).into_response()
 }
 
 async fn durable_phase(args: &IntakeArgs, run: usize) -> anyhow::Result<Phase> {
@@ -221,6 +316,7 @@ async fn load(args: &IntakeArgs, base: &str, tag: &str) -> anyhow::Result<Phase>
     let items = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let cpu_before = super::process_cpu_secs();
     let deadline = started + Duration::from_secs(args.seconds);
     let mut generator = super::corpus::CorpusGenerator::new(42);
     let texts: Arc<Vec<(String, String)>> = Arc::new(
@@ -283,14 +379,17 @@ async fn load(args: &IntakeArgs, base: &str, tag: &str) -> anyhow::Result<Phase>
         task.await?;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = super::process_cpu_secs() - cpu_before;
     let failed = failures.load(Ordering::Relaxed);
     if failed > 0 {
         println!("  ({failed} requests failed)");
     }
     let h = histogram.lock().await;
     let (p50_ms, p99_ms, max_ms) = super::percentiles_ms(&h);
+    let done = items.load(Ordering::Relaxed) as f64;
     Ok(Phase {
-        items_per_sec: items.load(Ordering::Relaxed) as f64 / elapsed,
+        items_per_sec: done / elapsed,
+        cpu_us_per_item: cpu / done.max(1.0) * 1e6,
         p50_ms,
         p99_ms,
         max_ms,

@@ -101,6 +101,20 @@ pub fn memory_mib() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time (user + system, all threads) this process has used so far, in seconds.
+pub fn process_cpu_secs() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return 0.0;
+        }
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 /// Latency percentiles of a histogram in microseconds, as milliseconds.
 pub fn percentiles_ms(h: &hdrhistogram::Histogram<u64>) -> (f64, f64, f64) {
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
