@@ -73,15 +73,18 @@ impl Sources {
         let specs = load::load_specs(config, &working_dir)?;
         let registry = Arc::new(SourceRegistry::default());
         let now = chrono::Utc::now();
-        for (name, webhook) in &config.webhooks {
-            let mut status = SourceStatus::new(name, webhook.channel.as_str(), "webhook", now);
-            status.state = SourceState::Push;
-            registry.insert(status);
-        }
         let mut saved = persist::load(store).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "saved source status unreadable; counters start afresh");
             Default::default()
         });
+        for (name, webhook) in &config.webhooks {
+            let mut status = SourceStatus::new(name, webhook.channel.as_str(), "webhook", now);
+            status.state = SourceState::Push;
+            if let Some(previous) = saved.remove(name) {
+                status.resume_from(previous);
+            }
+            registry.insert(status);
+        }
         let mut limiters = Limiters::default();
         for spec in &specs {
             if let (Some(upstream), Some(quota)) =

@@ -1,6 +1,7 @@
 //! Per-source status: what `GET /v1/sources` shows and what survives a restart.
 //!
-//! The runner of each source records every poll here; the registry is read by the API and
+//! The runner of each source records every poll here, and the webhook handler every push to a
+//! webhook sender; the registry is read by the API and
 //! flushed to the store every few seconds (see [`super::persist`]). Counters are totals since
 //! `counting_since` (the first start of the source on this data directory). Messages hold error
 //! descriptions and connector warnings, never item content.
@@ -50,6 +51,17 @@ pub struct Received {
     pub dead_lettered: u64,
 }
 
+impl From<crate::intake::IntakeCounts> for Received {
+    fn from(counts: crate::intake::IntakeCounts) -> Self {
+        Received {
+            stored: counts.created,
+            duplicates: counts.duplicates,
+            revisions: counts.revisions,
+            dead_lettered: counts.dead_lettered,
+        }
+    }
+}
+
 impl std::ops::AddAssign<&CommitSummary> for Received {
     fn add_assign(&mut self, summary: &CommitSummary) {
         self.stored += summary.stored;
@@ -64,7 +76,9 @@ impl std::ops::AddAssign<&CommitSummary> for Received {
 pub struct LastError {
     pub at: DateTime<Utc>,
     /// Stable, low-cardinality kind: `status`, `timeout`, `connect`, `truncated`, `malformed`,
-    /// `too_large`, `pagination_loop`, `auth`, `config`, `io`, or `store` (the commit failed).
+    /// `too_large`, `pagination_loop`, `auth`, `config`, `io`, or `store` (the commit failed);
+    /// for a webhook sender, the error code its refused request was answered with
+    /// (`signature_invalid`, `rate_limited`, `malformed_json`, …).
     pub kind: String,
     /// Human-readable description.
     pub message: String,
@@ -100,7 +114,7 @@ pub struct SourceStatus {
     pub last_success_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub last_error: Option<LastError>,
-    /// Failed polls since the last success.
+    /// Failed polls (refused requests, for a webhook sender) since the last success.
     #[serde(default)]
     pub consecutive_failures: u32,
     /// Polls answered, successful or not.
@@ -213,8 +227,7 @@ impl SourceRegistry {
         entries.get(name).map(|e| e.status.clone())
     }
 
-    /// The statuses changed since the last call (polled sources only: a webhook entry has no
-    /// history to keep).
+    /// The statuses changed since the last call.
     pub fn take_dirty(&self) -> Vec<SourceStatus> {
         let mut entries = self.entries.lock().expect("status lock");
         entries
@@ -224,8 +237,33 @@ impl SourceRegistry {
                 e.dirty = false;
                 e.status.clone()
             })
-            .filter(|s| s.state != SourceState::Push)
             .collect()
+    }
+
+    /// A webhook sender's request was stored (answered 202): counts what the store did with
+    /// its items.
+    pub fn pushed(&self, name: &str, at: DateTime<Utc>, received: Received) {
+        self.update(name, |s| {
+            s.last_success_at = Some(at);
+            s.consecutive_failures = 0;
+            add(&mut s.received, received);
+        });
+    }
+
+    /// A webhook sender's request was refused, answered with `code` (recorded as the last
+    /// error; the message names the code only, never what the body held). `kept` counts a body
+    /// that was dead-lettered all the same.
+    pub fn push_refused(&self, name: &str, at: DateTime<Utc>, code: &str, kept: Received) {
+        self.update(name, |s| {
+            s.consecutive_failures += 1;
+            s.last_error = Some(LastError {
+                at,
+                kind: code.to_string(),
+                message: format!("a pushed request was refused: {code}"),
+                permanent: false,
+            });
+            add(&mut s.received, kept);
+        });
     }
 
     /// Marks statuses changed again (their flush failed).
@@ -245,6 +283,13 @@ impl SourceRegistry {
             entry.dirty = true;
         }
     }
+}
+
+fn add(total: &mut Received, more: Received) {
+    total.stored += more.stored;
+    total.duplicates += more.duplicates;
+    total.revisions += more.revisions;
+    total.dead_lettered += more.dead_lettered;
 }
 
 /// A runner's handle on its own status.
@@ -394,6 +439,48 @@ mod tests {
         assert_eq!(status.cursor, Some(serde_json::json!({"page": 4})));
         // The last error stays visible after recovery, for the operator's benefit.
         assert_eq!(status.last_error.unwrap().kind, "status");
+    }
+
+    #[test]
+    fn a_webhook_sender_counts_its_pushes_and_refusals_and_is_saved() {
+        let registry = SourceRegistry::default();
+        let mut status = SourceStatus::new("demo", "online", "webhook", Utc::now());
+        status.state = SourceState::Push;
+        registry.insert(status);
+        assert_eq!(registry.take_dirty().len(), 1);
+        let now = Utc::now();
+        let two_new = Received {
+            stored: 2,
+            ..Received::default()
+        };
+        registry.pushed("demo", now, two_new);
+        registry.push_refused("demo", now, "signature_invalid", Received::default());
+        let one_kept = Received {
+            dead_lettered: 1,
+            ..Received::default()
+        };
+        registry.push_refused("demo", now, "malformed_json", one_kept);
+        let status = registry.get("demo").unwrap();
+        assert_eq!(
+            (status.received.stored, status.received.dead_lettered),
+            (2, 1)
+        );
+        assert_eq!(status.consecutive_failures, 2);
+        let error = status.last_error.unwrap();
+        assert_eq!(error.kind, "malformed_json");
+        assert_eq!(status.last_success_at, Some(now));
+        // A push sender stays healthy: a refused request is the sender's problem, and anyone
+        // can send one.
+        assert!(status.healthy);
+        // Its history is saved like a polled source's.
+        let dirty = registry.take_dirty();
+        assert_eq!(dirty.len(), 1);
+        assert_eq!(dirty[0].state, SourceState::Push);
+        registry.pushed("demo", now, Received::default());
+        assert_eq!(registry.get("demo").unwrap().consecutive_failures, 0);
+        // An unknown name changes nothing.
+        registry.pushed("nope", now, two_new);
+        assert!(registry.get("nope").is_none());
     }
 
     #[test]

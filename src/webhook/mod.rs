@@ -25,6 +25,7 @@ use crate::api::error::ApiError;
 use crate::app::AppState;
 use crate::config::{Config, WebhookSource};
 use crate::intake::{IntakeReport, Origin, ingest};
+use crate::sources::status::Received;
 use auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier};
 
 /// A configured webhook sender at run time.
@@ -128,7 +129,32 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Some(runtime) = state.webhooks.get(&source).cloned() else {
+    let outcome = receive_checked(&state, &source, &headers, body).await;
+    // The sender's status in `GET /v1/sources` (an unknown source has none).
+    let now = chrono::Utc::now();
+    match &outcome {
+        Ok(report) => state.sources.pushed(&source, now, report.counts().into()),
+        Err(error) => {
+            // A body that was not JSON is still kept, and the answer names its dead letter.
+            let kept = Received {
+                dead_lettered: u64::from(error.details.contains_key("dead_letter_id")),
+                ..Received::default()
+            };
+            state.sources.push_refused(&source, now, error.code, kept);
+        }
+    }
+    let report = outcome?;
+    Ok((StatusCode::ACCEPTED, Json(WebhookAnswer::from(report))).into_response())
+}
+
+/// Checks, splits and stores one request; the report of its items, or the refusal.
+async fn receive_checked(
+    state: &AppState,
+    source: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<IntakeReport, ApiError> {
+    let Some(runtime) = state.webhooks.get(source).cloned() else {
         crate::telemetry::webhook_rejected("unknown", "unknown_source");
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -137,8 +163,8 @@ pub async fn receive(
         ));
     };
     let max_body = state.config.intake.max_body_bytes;
-    let bytes = read_body(&headers, body, max_body).await.inspect_err(|_| {
-        crate::telemetry::webhook_rejected(&source, "too_large");
+    let bytes = read_body(headers, body, max_body).await.inspect_err(|_| {
+        crate::telemetry::webhook_rejected(source, "too_large");
     })?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = chrono::Utc::now().timestamp();
@@ -148,7 +174,7 @@ pub async fn receive(
         &bytes,
         now,
     ) {
-        crate::telemetry::webhook_rejected(&source, error.code());
+        crate::telemetry::webhook_rejected(source, error.code());
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             error.code(),
@@ -158,7 +184,7 @@ pub async fn receive(
     if let Err(not_until) = runtime.limiter.check() {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        crate::telemetry::webhook_rejected(&source, "rate_limited");
+        crate::telemetry::webhook_rejected(source, "rate_limited");
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -172,11 +198,10 @@ pub async fn receive(
     }
     let content_type = header(header::CONTENT_TYPE.as_str()).map(str::to_string);
     let origin = Origin {
-        source: source.clone(),
+        source: source.to_string(),
         channel: runtime.channel,
     };
-    let report = accept_body(&state, &origin, bytes, content_type.as_deref()).await?;
-    Ok((StatusCode::ACCEPTED, Json(WebhookAnswer::from(report))).into_response())
+    accept_body(state, &origin, bytes, content_type.as_deref()).await
 }
 
 async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {

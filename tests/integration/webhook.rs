@@ -306,3 +306,56 @@ async fn json_lines_and_gb18030_bodies() {
     assert_eq!(raw, bytes.to_vec(), "raw payload kept verbatim in GB18030");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_senders_status_counts_its_pushes_and_refusals_across_a_restart() {
+    let app = TestApp::start().await;
+    let first = complaint("st-1", "夜间施工", "工地夜间施工噪音扰民，多次反映无果。");
+    assert_eq!(app.push(&first).await.status(), 202);
+    let second = complaint("st-2", "道路积水", "雨后解放路积水严重，行人无法通行。");
+    let again = app.push(&json!([second, first])).await;
+    assert_eq!(again.status(), 202);
+    let answer: Value = again.json().await.unwrap();
+    assert_eq!(answer["accepted"][1]["duplicate"], true);
+    // Refused: a wrong secret, then a body that is not JSON (kept as a dead letter).
+    let body = first.to_string();
+    let wrong = app
+        .push_signed(
+            "demo",
+            body.as_bytes(),
+            "application/json",
+            "not-the-secret",
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let broken = app
+        .push_signed("demo", b"{\"external_id\": ", "application/json", SECRET)
+        .await;
+    assert_eq!(broken.status(), 400);
+
+    let status = app.get_json("/v1/sources/demo").await;
+    assert_eq!(
+        (status["kind"].as_str(), status["state"].as_str()),
+        (Some("webhook"), Some("push"))
+    );
+    assert_eq!(
+        status["received"],
+        json!({"stored": 2, "duplicates": 1, "revisions": 0, "dead_lettered": 1})
+    );
+    assert_eq!(status["consecutive_failures"], 2);
+    assert_eq!(status["last_error"]["kind"], "malformed_json");
+    assert!(status["last_success_at"].is_string(), "{status}");
+    // A refused request does not make the sender unhealthy (anyone can send one) and its
+    // status never quotes the body.
+    assert_eq!(status["healthy"], true);
+    assert!(!status.to_string().contains("external_id"), "{status}");
+
+    // The counters survive a restart, like a polled source's.
+    let dir = app.stop().await;
+    let text = crate::common::config_text(dir.path(), "");
+    let app = TestApp::start_in(dir, &text).await;
+    let resumed = app.get_json("/v1/sources/demo").await;
+    assert_eq!(resumed["received"], status["received"]);
+    assert_eq!(resumed["counting_since"], status["counting_since"]);
+    assert_eq!(resumed["state"], "push");
+}
