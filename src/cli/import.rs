@@ -52,19 +52,28 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         (totals, started.elapsed())
     };
     let derive = super::index::derive_and_index(config, &store, &bars, &intake_finished);
-    let ((totals, intake_time), (derived, indexed)) = tokio::join!(intake, derive);
+    let ((totals, intake_time), notes) = tokio::join!(intake, derive);
     store.close().await;
     let totals = totals?;
+    let elapsed = started.elapsed();
+    let timing = if notes.by_gateway {
+        String::new()
+    } else {
+        format!(
+            " (intake {:.1}s, then pipeline and index {:.1}s)",
+            intake_time.as_secs_f64(),
+            (elapsed - intake_time).as_secs_f64()
+        )
+    };
     println!(
-        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s \
-         (intake {:.1}s, then pipeline and index {:.1}s){derived}{indexed}",
+        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s{timing}{}{}",
         totals.created,
         totals.duplicates,
         totals.revisions,
         totals.dead_lettered,
-        started.elapsed().as_secs_f64(),
-        intake_time.as_secs_f64(),
-        (started.elapsed() - intake_time).as_secs_f64(),
+        elapsed.as_secs_f64(),
+        notes.derived,
+        notes.indexed,
     );
     Ok(())
 }

@@ -59,12 +59,15 @@ pub struct SearchArgs {
     pub json: bool,
 }
 
+/// The summary note when a running gateway indexes what a command stored.
+const GATEWAY_INDEXES: &str = "; the running gateway indexes them for search";
+
 /// Brings the index up to date when no gateway process holds it; returns a note for summaries.
 pub async fn catch_up_if_free(config: &Config) -> String {
     match catch_up(config).await {
         Ok(Some(rows)) if rows > 0 => format!("; indexed {rows} for search"),
         Ok(Some(_)) => String::new(),
-        Ok(None) => "; the running gateway indexes them for search".to_string(),
+        Ok(None) => GATEWAY_INDEXES.to_string(),
         Err(error) => format!("; search index not updated: {error}"),
     }
 }
@@ -248,10 +251,39 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
 /// Runs the pipeline when no gateway process holds it, following the store while an intake
 /// runs beside it (until `intake_finished` is cancelled), with the search index following the
 /// pipeline's cursor on another thread, so each complaint is indexed once, with its derived
-/// data, while the pipeline works on the next batch; returns the notes for the summary line
-/// (derived, indexed). Falls back to the pipeline alone when the index is busy. Progress bars
-/// join `bars`.
+/// data, while the pipeline works on the next batch; returns the notes for the summary line.
+/// Falls back to the pipeline alone when the index is busy. Progress bars join `bars`.
 pub async fn derive_and_index(
+    config: &Config,
+    store: &Store,
+    bars: &indicatif::MultiProgress,
+    intake_finished: &CancellationToken,
+) -> DeriveNotes {
+    let (derived, indexed) = derive_and_index_notes(config, store, bars, intake_finished).await;
+    let by_gateway = derived == GATEWAY_DERIVES && indexed == GATEWAY_INDEXES;
+    DeriveNotes {
+        derived: if by_gateway {
+            "; the running gateway derives cases and routes and indexes them for search".into()
+        } else {
+            derived
+        },
+        indexed: if by_gateway { String::new() } else { indexed },
+        by_gateway,
+    }
+}
+
+/// What [`derive_and_index`] did, as notes for a summary line (empty when nothing to say).
+pub struct DeriveNotes {
+    pub derived: String,
+    pub indexed: String,
+    /// A running gateway holds the pipeline and the index: this command did neither.
+    pub by_gateway: bool,
+}
+
+/// The summary note when a running gateway derives cases and routes for what a command stored.
+const GATEWAY_DERIVES: &str = "; the running gateway derives cases and routes";
+
+async fn derive_and_index_notes(
     config: &Config,
     store: &Store,
     bars: &indicatif::MultiProgress,
@@ -265,10 +297,7 @@ pub async fn derive_and_index(
     let lock = match lock {
         Ok(Some(lock)) => lock,
         Ok(None) => {
-            return (
-                "; the running gateway derives cases and routes".to_string(),
-                catch_up_if_free(config).await,
-            );
+            return (GATEWAY_DERIVES.to_string(), catch_up_if_free(config).await);
         }
         Err(error) => {
             return (
@@ -300,10 +329,7 @@ pub async fn derive_and_index(
         Ok(writer) => writer,
         Err(IndexError::Locked) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (
-                derived,
-                "; the running gateway indexes them for search".to_string(),
-            );
+            return (derived, GATEWAY_INDEXES.to_string());
         }
         Err(error) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;

@@ -1,10 +1,10 @@
 //! Per-source status: what `GET /v1/sources` shows and what survives a restart.
 //!
 //! The runner of each source records every poll here, and the webhook handler every push to a
-//! webhook sender; the registry is read by the API and
-//! flushed to the store every few seconds (see [`super::persist`]). Counters are totals since
-//! `counting_since` (the first start of the source on this data directory). Messages hold error
-//! descriptions and connector warnings, never item content.
+//! webhook sender; the registry is read by the API and flushed to the store every few seconds
+//! (see [`super::persist`]). Counters are totals since `counting_since` (the first start of the
+//! source on this data directory). Messages hold error descriptions and connector warnings,
+//! never item content.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -246,3 +246,36 @@ fn jsonl_from_stdin() {
     assert!(!ok);
     assert!(stderr.contains("source name"), "{stderr}");
 }
+
+#[tokio::test]
+async fn import_beside_a_running_gateway_hands_it_the_pipeline_and_the_index() {
+    let app = crate::common::TestApp::start().await;
+    let data = app.data_dir();
+    let rows = "external_id,title,body\n\
+        run-1,供暖不足,小区供暖温度长期不达标，热力公司不予处理。\n\
+        run-2,占道经营,菜市场门口占道经营严重，堵塞消防通道。\n";
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        run(
+            &data,
+            &["import", "-", "--source", "beside", "--format", "csv"],
+            Some(rows.as_bytes()),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("imported 2 new, 0 duplicates, 0 revisions, 0 dead-lettered"),
+        "{stdout}"
+    );
+    // One note for both, and no timing for work this command did not do.
+    assert!(
+        stdout
+            .contains("; the running gateway derives cases and routes and indexes them for search"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("then pipeline and index"), "{stdout}");
+    // The gateway does both.
+    let found = app.wait_searchable("占道经营", 1).await;
+    assert_eq!(found["hits"][0]["source"], "beside");
+}
