@@ -26,13 +26,16 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-/// Initialises logging from `RUST_LOG` (default `info`); `json` selects JSON lines.
+/// Initialises logging from `RUST_LOG` (default `info`); `json` selects JSON lines. Colours
+/// only on a terminal: a log file or a journal gets plain text.
 pub fn init_logging(json: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = if json {
         builder.json().with_writer(std::io::stderr).try_init()
     } else {

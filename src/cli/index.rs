@@ -9,8 +9,8 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::index::IndexError;
 use crate::index::search::{SearchRequest, Sort};
+use crate::index::{IndexError, SearchIndex};
 use crate::pipeline::{Pipeline, PipelineLock};
 use crate::store::Store;
 
@@ -74,8 +74,12 @@ pub async fn catch_up_if_free(config: &Config) -> String {
 
 /// `Ok(None)` when another process writes the index.
 async fn catch_up(config: &Config) -> anyhow::Result<Option<u64>> {
+    catch_up_index(config, &crate::app::open_index(config)?).await
+}
+
+/// [`catch_up`] on an index already open.
+async fn catch_up_index(config: &Config, index: &SearchIndex) -> anyhow::Result<Option<u64>> {
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
-    let index = crate::app::open_index(config)?;
     let heap = crate::app::indexer_settings(config).writer_heap_bytes;
     let result = tokio::task::spawn_blocking({
         let (index, store) = (index.clone(), store.clone());
@@ -103,8 +107,8 @@ async fn catch_up(config: &Config) -> anyhow::Result<Option<u64>> {
 }
 
 pub async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
-    let _ = catch_up(config).await?;
     let index = crate::app::open_index(config)?;
+    let _ = catch_up_index(config, &index).await?;
     let params = crate::api::search::SearchParams {
         q: args.query,
         channel: args.channel,
