@@ -88,6 +88,17 @@ impl std::ops::AddAssign for IntakeCounts {
     }
 }
 
+impl From<IntakeCounts> for connectors::CommitSummary {
+    fn from(counts: IntakeCounts) -> Self {
+        connectors::CommitSummary {
+            stored: counts.created,
+            duplicates: counts.duplicates,
+            revisions: counts.revisions,
+            dead_lettered: counts.dead_lettered,
+        }
+    }
+}
+
 /// Where a batch comes from.
 #[derive(Debug, Clone)]
 pub struct Origin {

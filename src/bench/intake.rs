@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use crate::config::Config;
 use crate::intake::{Accepted, Origin, prepare};
 use crate::store::WriteOp;
-use crate::webhook::WebhookAnswer;
 use crate::webhook::auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign};
+use crate::webhook::{WebhookAnswer, split_request};
 
 const SECRET: &str = "bench-secret";
 
@@ -109,28 +109,20 @@ async fn noop_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let phase = load(args, &base, "noop").await;
-    server.abort();
-    phase
+    serve_under_load(args, router, "noop").await
 }
 
-/// What the parse-only handler needs: the gateway's verifier, parse options and batch limit.
+/// What the parse-only handler needs: the gateway's verifier, configuration and origin.
 struct ParseOnly {
     verifier: Verifier,
-    options: connectors::item::ParseOptions,
-    max_items: usize,
+    config: Config,
     origin: Origin,
 }
 
 async fn parse_only_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
-    let config = Config::from_toml("", "bench")?;
     let state = Arc::new(ParseOnly {
         verifier: Verifier::new(vec![SECRET.as_bytes().to_vec()], 300),
-        options: config.parse_options(),
-        max_items: config.intake.max_batch_items,
+        config: Config::from_toml("", "bench")?,
         origin: Origin {
             source: "bench".into(),
             channel: connectors::Channel::Online,
@@ -139,10 +131,15 @@ async fn parse_only_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
     let router = Router::new()
         .route("/v1/webhooks/{source}", post(parse_only))
         .with_state(state);
+    serve_under_load(args, router, "parse").await
+}
+
+/// Serves `router` on a loopback port for the length of one load phase.
+async fn serve_under_load(args: &IntakeArgs, router: Router, tag: &str) -> anyhow::Result<Phase> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let phase = load(args, &base, "parse").await;
+    let phase = load(args, &base, tag).await;
     server.abort();
     phase
 }
@@ -166,11 +163,7 @@ async fn parse_only(
     if verified.is_err() {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let content_type = header("content-type");
-    let format = connectors::body::BodyFormat::from_content_type(content_type);
-    let charset = content_type.and_then(connectors::text::charset_of_content_type);
-    let split =
-        connectors::body::split_body(&body, format, charset, state.max_items, &state.options);
+    let split = split_request(&body, header("content-type"), &state.config);
     let Ok(items) = split else {
         return StatusCode::BAD_REQUEST.into_response();
     };

@@ -37,13 +37,8 @@ impl Sink for StoreSink {
         cursor: Option<String>,
     ) -> BoxFuture<'a, Result<CommitSummary, StoreError>> {
         Box::pin(async move {
-            let counts = ingest(&self.store, origin, items, cursor).await?.counts();
-            Ok(CommitSummary {
-                stored: counts.created,
-                duplicates: counts.duplicates,
-                revisions: counts.revisions,
-                dead_lettered: counts.dead_lettered,
-            })
+            let report = ingest(&self.store, origin, items, cursor).await?;
+            Ok(report.counts().into())
         })
     }
 }

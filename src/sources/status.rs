@@ -51,17 +51,6 @@ pub struct Received {
     pub dead_lettered: u64,
 }
 
-impl From<crate::intake::IntakeCounts> for Received {
-    fn from(counts: crate::intake::IntakeCounts) -> Self {
-        Received {
-            stored: counts.created,
-            duplicates: counts.duplicates,
-            revisions: counts.revisions,
-            dead_lettered: counts.dead_lettered,
-        }
-    }
-}
-
 impl std::ops::AddAssign<&CommitSummary> for Received {
     fn add_assign(&mut self, summary: &CommitSummary) {
         self.stored += summary.stored;
@@ -242,18 +231,18 @@ impl SourceRegistry {
 
     /// A webhook sender's request was stored (answered 202): counts what the store did with
     /// its items.
-    pub fn pushed(&self, name: &str, at: DateTime<Utc>, received: Received) {
+    pub fn pushed(&self, name: &str, at: DateTime<Utc>, received: &CommitSummary) {
         self.update(name, |s| {
             s.last_success_at = Some(at);
             s.consecutive_failures = 0;
-            add(&mut s.received, received);
+            s.received += received;
         });
     }
 
     /// A webhook sender's request was refused, answered with `code` (recorded as the last
     /// error; the message names the code only, never what the body held). `kept` counts a body
     /// that was dead-lettered all the same.
-    pub fn push_refused(&self, name: &str, at: DateTime<Utc>, code: &str, kept: Received) {
+    pub fn push_refused(&self, name: &str, at: DateTime<Utc>, code: &str, kept: &CommitSummary) {
         self.update(name, |s| {
             s.consecutive_failures += 1;
             s.last_error = Some(LastError {
@@ -262,7 +251,7 @@ impl SourceRegistry {
                 message: format!("a pushed request was refused: {code}"),
                 permanent: false,
             });
-            add(&mut s.received, kept);
+            s.received += kept;
         });
     }
 
@@ -283,13 +272,6 @@ impl SourceRegistry {
             entry.dirty = true;
         }
     }
-}
-
-fn add(total: &mut Received, more: Received) {
-    total.stored += more.stored;
-    total.duplicates += more.duplicates;
-    total.revisions += more.revisions;
-    total.dead_lettered += more.dead_lettered;
 }
 
 /// A runner's handle on its own status.
@@ -449,17 +431,17 @@ mod tests {
         registry.insert(status);
         assert_eq!(registry.take_dirty().len(), 1);
         let now = Utc::now();
-        let two_new = Received {
+        let two_new = CommitSummary {
             stored: 2,
-            ..Received::default()
+            ..CommitSummary::default()
         };
-        registry.pushed("demo", now, two_new);
-        registry.push_refused("demo", now, "signature_invalid", Received::default());
-        let one_kept = Received {
+        registry.pushed("demo", now, &two_new);
+        registry.push_refused("demo", now, "signature_invalid", &CommitSummary::default());
+        let one_kept = CommitSummary {
             dead_lettered: 1,
-            ..Received::default()
+            ..CommitSummary::default()
         };
-        registry.push_refused("demo", now, "malformed_json", one_kept);
+        registry.push_refused("demo", now, "malformed_json", &one_kept);
         let status = registry.get("demo").unwrap();
         assert_eq!(
             (status.received.stored, status.received.dead_lettered),
@@ -476,10 +458,10 @@ mod tests {
         let dirty = registry.take_dirty();
         assert_eq!(dirty.len(), 1);
         assert_eq!(dirty[0].state, SourceState::Push);
-        registry.pushed("demo", now, Received::default());
+        registry.pushed("demo", now, &CommitSummary::default());
         assert_eq!(registry.get("demo").unwrap().consecutive_failures, 0);
         // An unknown name changes nothing.
-        registry.pushed("nope", now, two_new);
+        registry.pushed("nope", now, &two_new);
         assert!(registry.get("nope").is_none());
     }
 

@@ -17,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use connectors::body::{BodyError, BodyFormat, split_body};
-use connectors::{Channel, ItemError, RawItem};
+use connectors::{Channel, CommitSummary, ItemError, RawItem};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -25,7 +25,6 @@ use crate::api::error::ApiError;
 use crate::app::AppState;
 use crate::config::{Config, WebhookSource};
 use crate::intake::{IntakeReport, Origin, ingest};
-use crate::sources::status::Received;
 use auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier};
 
 /// A configured webhook sender at run time.
@@ -133,14 +132,14 @@ pub async fn receive(
     // The sender's status in `GET /v1/sources` (an unknown source has none).
     let now = chrono::Utc::now();
     match &outcome {
-        Ok(report) => state.sources.pushed(&source, now, report.counts().into()),
+        Ok(report) => state.sources.pushed(&source, now, &report.counts().into()),
         Err(error) => {
             // A body that was not JSON is still kept, and the answer names its dead letter.
-            let kept = Received {
+            let kept = CommitSummary {
                 dead_lettered: u64::from(error.details.contains_key("dead_letter_id")),
-                ..Received::default()
+                ..CommitSummary::default()
             };
-            state.sources.push_refused(&source, now, error.code, kept);
+            state.sources.push_refused(&source, now, error.code, &kept);
         }
     }
     let report = outcome?;
@@ -225,6 +224,19 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
         .map_err(|_| too_large())
 }
 
+/// Splits a request body into items: format and charset from `Content-Type`, at most the
+/// configured batch size.
+pub fn split_request(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    config: &Config,
+) -> Result<Vec<RawItem>, BodyError> {
+    let format = BodyFormat::from_content_type(content_type);
+    let charset = content_type.and_then(connectors::text::charset_of_content_type);
+    let max_items = config.intake.max_batch_items;
+    split_body(bytes, format, charset, max_items, &config.parse_options())
+}
+
 /// Splits, stores and dead-letters a body: the shared path of the webhook and the dead-letter
 /// replay of a whole body.
 pub async fn accept_body(
@@ -233,12 +245,7 @@ pub async fn accept_body(
     bytes: Bytes,
     content_type: Option<&str>,
 ) -> Result<IntakeReport, ApiError> {
-    let format = BodyFormat::from_content_type(content_type);
-    let charset = content_type.and_then(connectors::text::charset_of_content_type);
-    let options = state.config.parse_options();
-    let max_items = state.config.intake.max_batch_items;
-    let split = split_body(&bytes, format, charset, max_items, &options);
-    let items = match split {
+    let items = match split_request(&bytes, content_type, &state.config) {
         Ok(items) => items,
         Err(BodyError::TooManyItems { count, max }) => {
             return Err(ApiError::new(
