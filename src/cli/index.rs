@@ -59,15 +59,17 @@ pub struct SearchArgs {
     pub json: bool,
 }
 
-/// The summary note when a running gateway indexes what a command stored.
-const GATEWAY_INDEXES: &str = "; the running gateway indexes them for search";
-
 /// Brings the index up to date when no gateway process holds it; returns a note for summaries.
 pub async fn catch_up_if_free(config: &Config) -> String {
-    match catch_up(config).await {
+    index_note(catch_up(config).await)
+}
+
+/// The summary note of a [`catch_up`].
+fn index_note(caught_up: anyhow::Result<Option<u64>>) -> String {
+    match caught_up {
         Ok(Some(rows)) if rows > 0 => format!("; indexed {rows} for search"),
         Ok(Some(_)) => String::new(),
-        Ok(None) => GATEWAY_INDEXES.to_string(),
+        Ok(None) => "; the running gateway indexes them for search".to_string(),
         Err(error) => format!("; search index not updated: {error}"),
     }
 }
@@ -263,17 +265,42 @@ pub async fn derive_and_index(
     bars: &indicatif::MultiProgress,
     intake_finished: &CancellationToken,
 ) -> DeriveNotes {
-    let (derived, indexed) = derive_and_index_notes(config, store, bars, intake_finished).await;
-    let by_gateway = derived == GATEWAY_DERIVES && indexed == GATEWAY_INDEXES;
-    DeriveNotes {
-        derived: if by_gateway {
-            "; the running gateway derives cases and routes and indexes them for search".into()
-        } else {
-            derived
-        },
-        indexed: if by_gateway { String::new() } else { indexed },
-        by_gateway,
+    let notes = |(derived, indexed): (String, String)| DeriveNotes {
+        derived,
+        indexed,
+        by_gateway: false,
+    };
+    let lock = PipelineLock::try_acquire(&config.data_dir);
+    if !matches!(lock, Ok(Some(_))) {
+        // Nothing to follow: let the intake finish, then report.
+        intake_finished.cancelled().await;
     }
+    let lock = match lock {
+        Ok(Some(lock)) => lock,
+        // A running gateway holds the pipeline, and normally the index too.
+        Ok(None) => {
+            return match catch_up(config).await {
+                Ok(None) => DeriveNotes {
+                    derived: "; the running gateway derives cases and routes and indexes them \
+                              for search"
+                        .into(),
+                    indexed: String::new(),
+                    by_gateway: true,
+                },
+                other => notes((
+                    "; the running gateway derives cases and routes".into(),
+                    index_note(other),
+                )),
+            };
+        }
+        Err(error) => {
+            return notes((
+                format!("; pipeline not run: {error}"),
+                catch_up_if_free(config).await,
+            ));
+        }
+    };
+    notes(run_and_index(config, store, bars, intake_finished, lock).await)
 }
 
 /// What [`derive_and_index`] did, as notes for a summary line (empty when nothing to say).
@@ -284,32 +311,14 @@ pub struct DeriveNotes {
     pub by_gateway: bool,
 }
 
-/// The summary note when a running gateway derives cases and routes for what a command stored.
-const GATEWAY_DERIVES: &str = "; the running gateway derives cases and routes";
-
-async fn derive_and_index_notes(
+/// [`derive_and_index`] once this process holds the pipeline: (derived, indexed) notes.
+async fn run_and_index(
     config: &Config,
     store: &Store,
     bars: &indicatif::MultiProgress,
     intake_finished: &CancellationToken,
+    lock: PipelineLock,
 ) -> (String, String) {
-    let lock = PipelineLock::try_acquire(&config.data_dir);
-    if !matches!(lock, Ok(Some(_))) {
-        // Nothing to follow: let the intake finish, then report.
-        intake_finished.cancelled().await;
-    }
-    let lock = match lock {
-        Ok(Some(lock)) => lock,
-        Ok(None) => {
-            return (GATEWAY_DERIVES.to_string(), catch_up_if_free(config).await);
-        }
-        Err(error) => {
-            return (
-                format!("; pipeline not run: {error}"),
-                catch_up_if_free(config).await,
-            );
-        }
-    };
     let mut pipeline = match Pipeline::standard(config) {
         Ok(pipeline) => pipeline,
         Err(error) => {
@@ -333,7 +342,7 @@ async fn derive_and_index_notes(
         Ok(writer) => writer,
         Err(IndexError::Locked) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (derived, GATEWAY_INDEXES.to_string());
+            return (derived, index_note(Ok(None)));
         }
         Err(error) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
