@@ -213,6 +213,11 @@ pub struct IntakeConfig {
     /// requests that arrive during a commit share the next one anyway).
     #[serde(default = "defaults::commit_linger_us")]
     pub commit_linger_us: u64,
+    /// How far past its time of receipt an item's `submitted_at` may lie, in seconds, before the
+    /// item is flagged future-dated: its `submitted_at` is kept as given, but grouping, hot
+    /// issues, deadlines, search order and cursors use the time it was received instead.
+    #[serde(default = "defaults::future_tolerance_secs")]
+    pub future_tolerance_secs: u64,
 }
 
 /// Search index settings.
@@ -278,6 +283,9 @@ mod defaults {
     pub fn commit_linger_us() -> u64 {
         0
     }
+    pub fn future_tolerance_secs() -> u64 {
+        24 * 3600
+    }
     pub fn commit_interval_ms() -> u64 {
         300
     }
@@ -314,6 +322,7 @@ impl Default for IntakeConfig {
             max_batch_items: defaults::max_batch_items(),
             commit_max_items: defaults::commit_max_items(),
             commit_linger_us: defaults::commit_linger_us(),
+            future_tolerance_secs: defaults::future_tolerance_secs(),
         }
     }
 }
@@ -405,6 +414,10 @@ impl Config {
         connectors::item::ParseOptions {
             default_offset: chrono::FixedOffset::east_opt(self.default_utc_offset_hours * 3600)
                 .expect("validated offset"),
+            // Capped at a century: chrono's durations end near 292 million years.
+            future_tolerance: chrono::Duration::seconds(
+                self.intake.future_tolerance_secs.min(100 * 365 * 24 * 3600) as i64,
+            ),
         }
     }
 

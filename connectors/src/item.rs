@@ -152,12 +152,16 @@ fn strip_position(message: &str) -> String {
 pub struct ParseOptions {
     /// Offset applied to timestamps without one (China Standard Time by default).
     pub default_offset: FixedOffset,
+    /// How far past the time of receipt a `submitted_at` may lie before it counts as
+    /// future-dated: kept as given, but never used for a clock, a window, a ranking or a cursor.
+    pub future_tolerance: chrono::Duration,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             default_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
+            future_tolerance: chrono::Duration::days(1),
         }
     }
 }

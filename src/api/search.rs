@@ -89,6 +89,7 @@ pub fn request_from_params(
             };
             let options = connectors::item::ParseOptions {
                 default_offset: offset,
+                ..Default::default()
             };
             connectors::item::parse_time(&serde_json::Value::String(value), &options)
                 .map(Some)
