@@ -11,6 +11,7 @@ mod integration {
     mod dead_letters;
     mod deadlines;
     mod import_export;
+    mod input_honesty;
     mod mail;
     mod mail_server;
     mod mail_tls;

@@ -5,6 +5,7 @@
 //! valid array or JSON Lines, each element succeeds or fails on its own.
 
 use crate::item::{ItemError, ParseOptions};
+use crate::json::JsonError;
 use crate::raw::{RawItem, content_type_for, raw_bytes_of};
 use crate::text::{DecodeError, decode};
 
@@ -122,16 +123,26 @@ fn split_json(
             })
             .collect())
     } else {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(to_body_error)?;
-        if !value.is_object() {
-            return Err(BodyError::Shape(crate::item::json_kind(&value)));
+        match crate::json::parse_item(text) {
+            Err(JsonError::Syntax(error)) => Err(to_body_error(error)),
+            // Valid JSON whose item repeats a key: that item is refused (read again to name its
+            // id), as it would be inside a batch.
+            Err(JsonError::DuplicateKey { .. }) => Ok(vec![RawItem::from_json_text(
+                text,
+                raw_bytes_of(text, encoding),
+                content_type,
+                options,
+            )]),
+            Ok(value) if !value.is_object() => {
+                Err(BodyError::Shape(crate::item::json_kind(&value)))
+            }
+            Ok(value) => Ok(vec![RawItem::from_value(
+                value,
+                raw_bytes_of(text, encoding),
+                content_type,
+                options,
+            )]),
         }
-        Ok(vec![RawItem::from_value(
-            value,
-            raw_bytes_of(text, encoding),
-            content_type,
-            options,
-        )])
     }
 }
 

@@ -23,6 +23,29 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// Largest body accepted.
     pub max_body_bytes: u64,
+    /// The configured encoding of the upstream's answers, replacing their charset label.
+    pub charset: Option<String>,
+}
+
+/// Checks a source's `charset` setting: it must name an encoding the gateway reads.
+pub fn charset_setting(
+    source: &str,
+    charset: Option<&str>,
+) -> Result<Option<String>, crate::config::ConfigError> {
+    let Some(label) = charset.map(str::trim) else {
+        return Ok(None);
+    };
+    match crate::text::accepted_encoding(label) {
+        Some(_) => Ok(Some(label.to_string())),
+        None => Err(crate::config::ConfigError::invalid(
+            source,
+            "charset",
+            format!(
+                "`{label}` is not an encoding the gateway reads (utf-8, gb18030, gbk, gb2312, \
+                 big5, utf-16le, utf-16be)"
+            ),
+        )),
+    }
 }
 
 /// Builds a client with rustls (ring) and the settings' timeout.
@@ -51,14 +74,19 @@ pub struct Fetched {
     pub last_modified: Option<String>,
     /// The complete body (empty for 304).
     pub body: Vec<u8>,
+    /// The source's configured encoding, which wins over the `Content-Type` label.
+    pub charset_override: Option<String>,
 }
 
 impl Fetched {
-    /// The charset parameter of the `Content-Type`, if any.
+    /// The encoding label to read the body by: the source's configured `charset`, else the
+    /// charset parameter of the `Content-Type`, if any.
     pub fn charset(&self) -> Option<&str> {
-        self.content_type
-            .as_deref()
-            .and_then(crate::text::charset_of_content_type)
+        self.charset_override.as_deref().or_else(|| {
+            self.content_type
+                .as_deref()
+                .and_then(crate::text::charset_of_content_type)
+        })
     }
 }
 
@@ -137,6 +165,7 @@ pub async fn fetch(
         etag: header(ETAG),
         last_modified: header(LAST_MODIFIED),
         body,
+        charset_override: settings.charset.clone(),
     })
 }
 
@@ -168,6 +197,7 @@ async fn fetch_file(
         etag: None,
         last_modified: None,
         body,
+        charset_override: settings.charset.clone(),
     })
 }
 
@@ -216,6 +246,24 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    #[test]
+    fn a_configured_charset_must_be_one_the_gateway_reads() {
+        assert_eq!(charset_setting("s", None).unwrap(), None);
+        for label in ["gb18030", "GBK", " big5 ", "utf-8", "UTF-16LE"] {
+            assert!(
+                charset_setting("s", Some(label)).unwrap().is_some(),
+                "{label}"
+            );
+        }
+        for label in ["windows-1252", "shift_jis", "klingon"] {
+            let error = charset_setting("s", Some(label)).unwrap_err().to_string();
+            assert!(
+                error.contains("charset") && error.contains(label),
+                "{error}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn file_urls_are_read_without_a_server() {
         let dir = tempfile::tempdir().unwrap();
@@ -224,6 +272,7 @@ mod tests {
         let settings = HttpSettings {
             timeout: Duration::from_secs(1),
             max_body_bytes: 1024,
+            charset: None,
         };
         let client = build_client(&settings).unwrap();
         let url = reqwest::Url::from_file_path(&path).unwrap();

@@ -152,6 +152,7 @@ impl HttpJsonConnector {
         let settings = HttpSettings {
             timeout: Duration::from_secs(config.timeout_secs),
             max_body_bytes: config.max_body_bytes,
+            charset: crate::http::charset_setting(source, config.charset.as_deref())?,
         };
         let client = build_client(&settings)
             .map_err(|e| ConfigError::invalid(source, "url", e.to_string()))?;

@@ -1,9 +1,11 @@
 //! The canonical complaint item and its parsing.
 //!
-//! Parsing is explicit about what it accepts: ids may be JSON numbers (many systems emit them),
-//! numbers may arrive as strings, and timestamps may be RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or
-//! unix seconds. What cannot be read is an [`ItemError`] that names the field, never a silent
-//! default. Unknown top-level fields are moved into `meta`: nothing a sender gives is dropped.
+//! Parsing is explicit about what it accepts: ids may be JSON numbers (many systems emit them)
+//! and are kept as the text that was sent, numbers may arrive as strings, and timestamps may be
+//! RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or unix seconds. What cannot be read is an [`ItemError`]
+//! that names the field, never a silent default. Unknown top-level fields are moved into `meta`:
+//! nothing a sender gives is dropped. A key given twice is an error, not a choice made for the
+//! sender (see [`crate::json`]).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
@@ -117,6 +119,9 @@ pub enum ItemError {
     /// A field has a value that cannot be used.
     #[error("field `{field}`: {problem}")]
     Invalid { field: String, problem: String },
+    /// An object of the item holds the same key twice.
+    #[error("duplicate key `{path}`: each key may appear only once")]
+    DuplicateKey { path: String },
     /// A mapping (connector or column map) failed.
     #[error("{0}")]
     Mapping(String),
@@ -127,6 +132,27 @@ impl ItemError {
         ItemError::Invalid {
             field: field.into(),
             problem: problem.into(),
+        }
+    }
+
+    /// A stable machine code for the kind of problem.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ItemError::Json { .. } => "malformed_json",
+            ItemError::Decode(_) => "undecodable_body",
+            ItemError::NotObject(_) => "not_an_object",
+            ItemError::Missing(_) => "missing_field",
+            ItemError::Invalid { .. } => "invalid_field",
+            ItemError::DuplicateKey { .. } => "duplicate_key",
+            ItemError::Mapping(_) => "mapping_failed",
+        }
+    }
+
+    /// Builds the error of a strict JSON read.
+    pub fn from_strict_json(err: crate::json::JsonError) -> Self {
+        match err {
+            crate::json::JsonError::Syntax(err) => ItemError::from_json(&err),
+            crate::json::JsonError::DuplicateKey { path } => ItemError::DuplicateKey { path },
         }
     }
 
@@ -167,9 +193,9 @@ impl Default for ParseOptions {
 }
 
 impl Item {
-    /// Parses one item from JSON text.
+    /// Parses one item from JSON text (strictly: see [`crate::json::parse_item`]).
     pub fn from_json_str(text: &str, options: &ParseOptions) -> Result<Item, ItemError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ItemError::from_json(&e))?;
+        let value = crate::json::parse_item(text).map_err(ItemError::from_strict_json)?;
         Item::from_value(value, options)
     }
 
@@ -181,12 +207,7 @@ impl Item {
         };
         let external_id =
             take_id(&mut object, "external_id")?.ok_or(ItemError::Missing("external_id"))?;
-        if external_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
-            return Err(ItemError::invalid(
-                "external_id",
-                format!("longer than {MAX_EXTERNAL_ID_CHARS} characters"),
-            ));
-        }
+        check_external_id(&external_id)?;
         let title = take_text(&mut object, "title")?
             .map(|t| clean_display(&t))
             .filter(|t| !t.is_empty());
@@ -267,6 +288,53 @@ pub fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// Checks an id that was already trimmed: a length bound, and no character that a person cannot
+/// see or that reorders what they see (control, bidi and zero-width characters would make two
+/// ids that look the same differ, or one id look like another).
+fn check_external_id(id: &str) -> Result<(), ItemError> {
+    if id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(ItemError::invalid(
+            "external_id",
+            format!("longer than {MAX_EXTERNAL_ID_CHARS} characters"),
+        ));
+    }
+    if let Some((position, c)) = id.chars().enumerate().find(|(_, c)| is_invisible(*c)) {
+        return Err(ItemError::invalid(
+            "external_id",
+            format!(
+                "holds the invisible or control character U+{:04X} at character {}; ids may hold \
+                 only visible characters and spaces",
+                c as u32,
+                position + 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Control characters, and the format characters that are invisible or change the direction of
+/// text: bidi embeddings, overrides, isolates and marks, zero-width spaces and joiners, the BOM,
+/// soft hyphen, interlinear annotation and tag characters, line and paragraph separators.
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// Reads an id. A string is trimmed of surrounding whitespace (exports pad cells; `" 42"` and
+/// `"42"` are one id); a number is taken as the text that was sent, which the strict reader keeps
+/// for `external_id` and `complainant.id`; elsewhere (a connector's mapped record) only an integer
+/// is exact, so a number with a fraction or an exponent is refused rather than rounded.
 fn take_id(
     object: &mut Map<String, Value>,
     field: &'static str,
@@ -274,6 +342,10 @@ fn take_id(
     match object.remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Some(Value::Number(n)) if n.is_f64() => Err(ItemError::invalid(
+            field,
+            format!("the number {n} is not an exact id; send the id as a string"),
+        )),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(other) => Err(ItemError::invalid(
             field,

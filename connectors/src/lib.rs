@@ -6,6 +6,7 @@
 //!
 //! Modules:
 //! - [`channel`]: the closed list of channel kinds (`petition`, `hotline`, `online`, …).
+//! - [`json`]: strict JSON reading: duplicate keys refused, wide integers and ids kept as sent.
 //! - [`item`]: the canonical item, its lenient-but-explicit parsing, validation and content hash.
 //! - [`text`]: decoding (UTF-8, BOM, GB18030/GBK from a charset or detected) and normalisation.
 //! - [`body`]: splitting a request body (one object, a JSON array or JSON Lines) into raw items.
@@ -40,6 +41,7 @@ pub mod file_drop;
 pub mod http;
 pub mod http_json;
 pub mod item;
+pub mod json;
 pub mod open311;
 pub mod raw;
 pub mod rss;

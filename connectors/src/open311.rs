@@ -29,8 +29,8 @@ use crate::item::ParseOptions;
 use crate::raw::{content_type_for, raw_bytes_of};
 use crate::text::decode;
 
-pub use map::map_request;
 use map::{error_answer, newer_updated};
+pub use map::{map_record, map_request};
 pub use parse::{Document, ParseError, Record, parse_json, parse_xml, quote_leading_zero_numbers};
 
 /// Response format requested from the server.
@@ -103,6 +103,10 @@ pub struct Open311Config {
     /// Largest answer accepted, in bytes.
     #[serde(default = "defaults::max_body_bytes")]
     pub max_body_bytes: u64,
+    /// The upstream's encoding when its answers carry a wrong charset label or none, e.g.
+    /// `gb18030`: it replaces the label (UTF-8, GB18030, GBK, GB2312, Big5, UTF-16LE/BE).
+    #[serde(default)]
+    pub charset: Option<String>,
     /// Requests per minute to this upstream (the gateway's rate limiter enforces it).
     #[serde(default = "defaults::max_requests_per_min")]
     pub max_requests_per_min: u32,
@@ -212,6 +216,7 @@ impl Open311Connector {
         let settings = HttpSettings {
             timeout: Duration::from_secs(config.timeout_secs),
             max_body_bytes: config.max_body_bytes,
+            charset: crate::http::charset_setting(source, config.charset.as_deref())?,
         };
         let client = build_client(&settings)
             .map_err(|e| ConfigError::invalid(source, "base_url", e.to_string()))?;
@@ -329,12 +334,7 @@ impl Open311Connector {
         for record in &document.records {
             last_updated = newer_updated(last_updated, &record.value, &self.options);
             let raw = raw_bytes_of(&record.raw, encoding);
-            items.push(map_request(
-                &record.value,
-                raw,
-                content_type.clone(),
-                &self.options,
-            ));
+            items.push(map_record(record, raw, content_type.clone(), &self.options));
         }
         let caught_up = end >= now;
         let next = if caught_up {

@@ -23,21 +23,30 @@ pub struct RawItem {
 }
 
 impl RawItem {
-    /// Parses one JSON object given as text, keeping `raw` as the verbatim bytes.
+    /// Parses one JSON object given as text (strictly: see [`crate::json::parse_item`]),
+    /// keeping `raw` as the verbatim bytes.
     pub fn from_json_text(
         text: &str,
         raw: Vec<u8>,
         content_type: String,
         options: &ParseOptions,
     ) -> RawItem {
-        match serde_json::from_str::<Value>(text) {
+        match crate::json::parse_item(text) {
             Ok(value) => RawItem::from_value(value, raw, content_type, options),
-            Err(err) => RawItem {
-                raw,
-                content_type,
-                parsed: Err(ItemError::from_json(&err)),
-                external_id_hint: None,
-            },
+            Err(err) => {
+                // A refused item still names its id where one can be read, so the dead letter
+                // can be found by it.
+                let external_id_hint = crate::json::parse_lenient(text)
+                    .ok()
+                    .as_ref()
+                    .and_then(id_hint);
+                RawItem {
+                    raw,
+                    content_type,
+                    parsed: Err(ItemError::from_strict_json(err)),
+                    external_id_hint,
+                }
+            }
         }
     }
 
@@ -48,11 +57,7 @@ impl RawItem {
         content_type: String,
         options: &ParseOptions,
     ) -> RawItem {
-        let external_id_hint = value.get("external_id").and_then(|v| match v {
-            Value::String(s) => Some(s.trim().to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
+        let external_id_hint = id_hint(&value);
         RawItem {
             raw,
             content_type,
@@ -77,6 +82,14 @@ impl RawItem {
     pub fn from_synthetic_json(value: Value, options: &ParseOptions) -> RawItem {
         let raw = serde_json::to_vec(&value).expect("a JSON value always serialises");
         RawItem::from_value(value, raw, "application/json".to_string(), options)
+    }
+}
+
+fn id_hint(value: &Value) -> Option<String> {
+    match value.get("external_id")? {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Decoding bytes into text and normalising text.
 //!
 //! Chinese government systems still emit GB18030/GBK, often with a missing or wrong charset
-//! label. [`decode`] trusts a label only when the bytes decode cleanly under it, and otherwise
-//! detects the encoding; it never replaces undecodable bytes silently.
+//! label. [`decode`] reads UTF-8, GB18030/GBK/GB2312, Big5 and UTF-16 with a byte-order mark by
+//! a fixed rule (see its doc); it never guesses a Western code page and never replaces
+//! undecodable bytes silently: what does not fit is an error, and the caller dead-letters it.
 //!
 //! Two levels of cleaning exist on purpose:
 //! - [`clean_display`] keeps what a person reads (title and body): it removes export artefacts
@@ -14,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{BIG5, Encoding, GB18030, GBK, UTF_8, UTF_16BE, UTF_16LE};
 use unicode_normalization::UnicodeNormalization;
 
 /// Text decoded from bytes, with the encoding that was used.
@@ -34,12 +35,25 @@ pub enum DecodeError {
     /// The charset label is not one the WHATWG Encoding Standard knows.
     #[error("unknown charset `{0}`")]
     UnknownCharset(String),
-    /// Neither the label nor detection gave a clean decoding.
-    #[error("bytes are not valid {tried} text (byte offset {offset}) and no other encoding fits")]
+    /// The label names an encoding the gateway does not read (a single-byte Western code page,
+    /// Shift_JIS, …) and the bytes are not UTF-8 either.
+    #[error(
+        "charset `{0}` is not accepted and the bytes are not UTF-8 (accepted: UTF-8, GB18030, \
+         GBK, GB2312, Big5, UTF-16 with a byte-order mark)"
+    )]
+    UnsupportedCharset(String),
+    /// A NUL byte outside UTF-16: binary data, or UTF-16 without its byte-order mark.
+    #[error("NUL byte at byte offset {offset}: binary data, or UTF-16 without a byte-order mark")]
+    NulByte {
+        /// Byte offset of the first NUL.
+        offset: usize,
+    },
+    /// The bytes are not clean text in the encoding that applies.
+    #[error("bytes are not valid {tried} text (byte offset {offset})")]
     Malformed {
-        /// The encoding that was tried last.
+        /// The encoding (or encodings) tried.
         tried: &'static str,
-        /// Byte offset of the first undecodable sequence under the labelled (or guessed) encoding.
+        /// Byte offset of the first undecodable sequence under the first encoding tried.
         offset: usize,
     },
 }
@@ -54,38 +68,115 @@ pub fn charset_of_content_type(content_type: &str) -> Option<&str> {
     })
 }
 
-/// Decodes `bytes`, using `charset` when it fits and detection otherwise.
+/// Decodes `bytes` by a fixed rule that never guesses a code page:
 ///
-/// Order: a byte-order mark wins; then a label that decodes without error; then UTF-8 if the
-/// bytes are valid UTF-8; then the encoding chardetng guesses. The result is an error only when
-/// the final candidate still has undecodable sequences.
+/// 1. A byte-order mark (UTF-8, UTF-16LE, UTF-16BE) decides, and the rest must decode cleanly.
+/// 2. Labelled UTF-8 must be valid UTF-8 (overlong forms included: they are invalid).
+/// 3. Labelled GB18030, GBK, GB2312 or Big5 is read so when it decodes cleanly; bytes that do
+///    not, but are valid UTF-8, are UTF-8 (a wrong label is common; `detected` says so).
+/// 4. Labelled UTF-16 without a mark is read in the labelled byte order.
+/// 5. Any other label is honoured only for bytes that are valid UTF-8 (ASCII included).
+/// 6. Unlabelled: UTF-8 when valid; otherwise bytes that look like UTF-8 with some sequences
+///    broken are refused; otherwise GB18030 when the bytes decode cleanly as GB18030, then Big5
+///    (GB18030 wins a tie).
+///
+/// Everything else, and a NUL byte outside UTF-16, is a [`DecodeError`]: never a single-byte
+/// Western reading, and never a replacement character.
 pub fn decode(bytes: &[u8], charset: Option<&str>) -> Result<Decoded, DecodeError> {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return decode_strict(&bytes[bom_len..], encoding, false);
     }
-    let mut labelled_failure = None;
-    if let Some(label) = charset.filter(|l| !l.trim().is_empty()) {
-        let encoding = Encoding::for_label(label.trim().as_bytes())
-            .ok_or_else(|| DecodeError::UnknownCharset(label.to_string()))?;
-        match decode_strict(bytes, encoding, false) {
-            Ok(decoded) => return Ok(decoded),
-            Err(err) => labelled_failure = Some(err),
-        }
+    let label = match charset.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(label) => Some((
+            label,
+            Encoding::for_label(label.as_bytes())
+                .ok_or_else(|| DecodeError::UnknownCharset(label.to_string()))?,
+        )),
+        None => None,
+    };
+    if let Some((_, encoding)) = label
+        && (encoding == UTF_16LE || encoding == UTF_16BE)
+    {
+        return decode_strict(bytes, encoding, false);
     }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok(Decoded {
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(DecodeError::NulByte { offset });
+    }
+    let utf8 = std::str::from_utf8(bytes);
+    let as_utf8 = |detected: bool| {
+        utf8.as_ref().ok().map(|text| Decoded {
             text: text.to_string(),
             encoding: UTF_8,
-            detected: charset.is_some(),
-        });
+            detected,
+        })
+    };
+    match label {
+        Some((_, encoding)) if encoding == UTF_8 => match &utf8 {
+            Ok(_) => Ok(as_utf8(false).expect("valid")),
+            Err(error) => Err(DecodeError::Malformed {
+                tried: "UTF-8",
+                offset: error.valid_up_to(),
+            }),
+        },
+        Some((_, encoding)) if is_chinese(encoding) => {
+            decode_strict(bytes, encoding, false).or_else(|error| as_utf8(true).ok_or(error))
+        }
+        Some((label, _)) => {
+            as_utf8(true).ok_or_else(|| DecodeError::UnsupportedCharset(label.to_string()))
+        }
+        None => {
+            if let Some(decoded) = as_utf8(false) {
+                return Ok(decoded);
+            }
+            let utf8_error = utf8.expect_err("not valid UTF-8");
+            if looks_like_broken_utf8(bytes) {
+                return Err(DecodeError::Malformed {
+                    tried: "UTF-8",
+                    offset: utf8_error.valid_up_to(),
+                });
+            }
+            decode_strict(bytes, GB18030, true)
+                .or_else(|_| decode_strict(bytes, BIG5, true))
+                .map_err(|_| DecodeError::Malformed {
+                    tried: "UTF-8, GB18030 or Big5",
+                    offset: utf8_error.valid_up_to(),
+                })
+        }
     }
-    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
-    let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
-    match decode_strict(bytes, guess, true) {
-        Ok(decoded) => Ok(decoded),
-        Err(err) => Err(labelled_failure.unwrap_or(err)),
+}
+
+/// The encoding a label names, when it is one the gateway reads whatever the bytes (a
+/// configured `charset` must be one of these).
+pub fn accepted_encoding(label: &str) -> Option<&'static Encoding> {
+    Encoding::for_label(label.trim().as_bytes())
+        .filter(|encoding| is_chinese(encoding) || [UTF_8, UTF_16LE, UTF_16BE].contains(encoding))
+}
+
+/// The Chinese encodings read when labelled (GB2312 and GBK labels name GBK in the Encoding
+/// Standard; its decoder reads GB18030).
+fn is_chinese(encoding: &'static Encoding) -> bool {
+    encoding == GB18030 || encoding == GBK || encoding == BIG5
+}
+
+/// True when invalid bytes sit among mostly well-formed multi-byte UTF-8: text that was UTF-8
+/// and got damaged (or holds overlong forms), not text in another encoding. GB18030 text read
+/// as UTF-8 forms a valid multi-byte sequence only now and then by chance.
+fn looks_like_broken_utf8(bytes: &[u8]) -> bool {
+    let mut valid_multibyte = 0usize;
+    // Adjacent invalid pieces (an overlong form is two or three) count as one damaged place.
+    let mut damaged_places = 0usize;
+    let mut in_damage = false;
+    for chunk in bytes.utf8_chunks() {
+        valid_multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        if !chunk.valid().is_empty() {
+            in_damage = false;
+        }
+        if !chunk.invalid().is_empty() {
+            damaged_places += usize::from(!in_damage);
+            in_damage = true;
+        }
     }
+    valid_multibyte > 0 && valid_multibyte >= 2 * damaged_places
 }
 
 fn decode_strict(

@@ -1,6 +1,6 @@
 //! Pull sources end to end through the gateway, `http_json` against a scripted upstream: paging
 //! to the end through server errors, a timeout, a truncated body and a 429 (retried, cursor
-//! unchanged, `Retry-After` honoured), GB18030 with a wrong or missing charset, an unmappable
+//! unchanged, `Retry-After` honoured), GB18030 labelled GBK or not labelled, an unmappable
 //! record, re-reads, a pagination loop, isolation of a failing source, `/v1/sources`, metrics,
 //! and the shipped demo connectors.
 
@@ -135,10 +135,10 @@ async fn http_json_pages_to_the_end_through_errors_with_the_cursor_unchanged() {
             ("2", 1) => Reply::status(500),
             ("2", 2) => Reply::Stall,
             ("2", 3) => Reply::truncated("application/json", page2.as_bytes()),
-            // GB18030 bytes labelled as UTF-8.
+            // GB18030 bytes labelled GBK (a mislabelled page is in `input_honesty`).
             ("2", _) => Reply::with(
                 200,
-                &[("content-type", "application/json; charset=utf-8")],
+                &[("content-type", "application/json; charset=GBK")],
                 gb18030(&page2),
             ),
             ("3", 1) => Reply::with(429, &[("retry-after", "2")], ""),
@@ -200,7 +200,7 @@ async fn http_json_pages_to_the_end_through_errors_with_the_cursor_unchanged() {
             .iter()
             .all(|h| h["channel"] == "hotline")
     );
-    // The GB18030 pages were decoded despite the wrong and the missing label.
+    // The GB18030 pages were decoded by their label, and without one.
     assert_eq!(app.search(&[("q", "窨井盖")]).await["total"], 1);
     assert_eq!(app.search(&[("q", "餐饮许可证")]).await["total"], 1);
     let dead = app.get_json("/v1/dead-letters?source=hotline-paging").await;

@@ -42,6 +42,10 @@ pub struct HttpJsonConfig {
     /// Largest answer accepted, in bytes.
     #[serde(default = "defaults::max_body_bytes")]
     pub max_body_bytes: u64,
+    /// The upstream's encoding when its answers carry a wrong charset label or none, e.g.
+    /// `gb18030`: it replaces the label (UTF-8, GB18030, GBK, GB2312, Big5, UTF-16LE/BE).
+    #[serde(default)]
+    pub charset: Option<String>,
     /// Requests per minute to this upstream (the gateway's rate limiter enforces it).
     #[serde(default = "defaults::max_requests_per_min")]
     pub max_requests_per_min: u32,

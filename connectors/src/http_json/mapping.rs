@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::item::{ItemError, ParseOptions, json_kind};
+use crate::json::JsonError;
 use crate::raw::{RawItem, content_type_for, raw_bytes_of};
 use crate::text::decode;
 
@@ -102,7 +103,15 @@ pub fn map_page(
         column: e.column(),
         message: e.to_string(),
     };
-    let document: Value = serde_json::from_str(text).map_err(json_error)?;
+    // Strict first; only a page that repeats a key somewhere is read leniently and its records
+    // checked one by one, so a duplicate refuses its own record and no other.
+    let (document, repeats_keys) = match crate::json::parse_document(text) {
+        Ok(document) => (document, false),
+        Err(JsonError::Syntax(error)) => return Err(json_error(error)),
+        Err(JsonError::DuplicateKey { .. }) => {
+            (crate::json::parse_lenient(text).map_err(json_error)?, true)
+        }
+    };
     let array = match document.pointer(&mapping.items_pointer) {
         None => {
             return Err(PageError::ItemsNotFound {
@@ -134,10 +143,21 @@ pub fn map_page(
         .map(|(index, record)| {
             // Verbatim bytes of the element; the re-serialised value only if the raw walk and the
             // value walk disagree (duplicate keys), which keeps every record accounted for.
-            let raw = match raw_elements.as_ref().and_then(|r| r.get(index)) {
+            let raw_element = raw_elements.as_ref().and_then(|r| r.get(index));
+            let raw = match raw_element {
                 Some(raw) => raw_bytes_of(raw.get(), decoded.encoding),
                 None => serde_json::to_vec(record).expect("a value always serialises"),
             };
+            if repeats_keys
+                && let Some(Err(JsonError::DuplicateKey { path })) =
+                    raw_element.map(|r| crate::json::parse_document(r.get()))
+            {
+                return RawItem::failed(
+                    raw,
+                    content_type.clone(),
+                    ItemError::DuplicateKey { path },
+                );
+            }
             map_record(record, mapping, raw, content_type.clone(), options)
         })
         .collect();

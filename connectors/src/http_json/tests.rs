@@ -91,6 +91,7 @@ fn config(url: &str, pagination: Pagination) -> HttpJsonConfig {
         poll_interval_secs: 45,
         timeout_secs: 5,
         max_body_bytes: 1 << 20,
+        charset: None,
         max_requests_per_min: 60,
     }
 }
@@ -341,11 +342,13 @@ async fn a_truncated_body_is_retryable_not_a_short_page() {
 }
 
 #[tokio::test]
-async fn gb18030_bytes_with_a_wrong_or_missing_charset_are_decoded() {
-    for content_type in [
-        "application/json; charset=utf-8",
-        "application/json",
-        "application/json; charset=gbk",
+async fn gb18030_bytes_labelled_or_unlabelled_are_decoded_and_mislabelled_utf8_refused() {
+    for (content_type, recorded) in [
+        ("application/json", "application/json; charset=gb18030"),
+        (
+            "application/json; charset=gbk",
+            "application/json; charset=GBK",
+        ),
     ] {
         let body = crate::text::encode(&page_of(0..2), encoding_rs::GB18030);
         let server = TestServer::start(move |_| {
@@ -358,8 +361,21 @@ async fn gb18030_bytes_with_a_wrong_or_missing_charset_are_decoded() {
         assert_eq!(item.body, ORDERS[1].2, "with {content_type}");
         // The raw bytes stay in the upstream's encoding.
         assert!(std::str::from_utf8(&batch.items[1].raw).is_err());
-        assert_eq!(batch.items[1].content_type, "application/json; charset=GBK");
+        assert_eq!(batch.items[1].content_type, recorded);
     }
+    // Labelled UTF-8 but not UTF-8: the page is refused, never guessed (the cursor stays).
+    let body = crate::text::encode(&page_of(0..2), encoding_rs::GB18030);
+    let server = TestServer::start(move |_| {
+        Reply::with(
+            200,
+            &[("content-type", "application/json; charset=utf-8")],
+            body.clone(),
+        )
+    })
+    .await;
+    let mut connector = connector(config(&server.base, Pagination::None));
+    let err = connector.poll(None, now()).await.unwrap_err();
+    assert!(err.to_string().contains("not valid UTF-8"), "{err}");
 }
 
 #[tokio::test]

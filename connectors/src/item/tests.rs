@@ -130,3 +130,86 @@ fn times_in_several_shapes() {
         );
     }
 }
+
+fn from_text(text: &str) -> Result<Item, ItemError> {
+    Item::from_json_str(text, &ParseOptions::default())
+}
+
+#[test]
+fn numeric_ids_are_kept_exactly_as_sent() {
+    for (literal, expected) in [
+        ("12345678901234567890", "12345678901234567890"),
+        ("18446744073709551615", "18446744073709551615"),
+        ("18446744073709551616", "18446744073709551616"),
+        ("18446744073709551617", "18446744073709551617"),
+        ("123456789012345678901234", "123456789012345678901234"),
+        ("-42", "-42"),
+        ("1e3", "1e3"),
+        ("10.50", "10.50"),
+    ] {
+        let item = from_text(&format!(
+            r#"{{"external_id": {literal}, "body": "投诉", "complainant": {{"id": {literal}}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(item.external_id, expected);
+        assert_eq!(item.complainant.unwrap().id.as_deref(), Some(expected));
+    }
+    // A mapped record (a connector's value, not text): integers are exact, floats are refused
+    // rather than printed as `1000.0`.
+    assert_eq!(
+        parse(json!({"external_id": 7, "body": "x"}))
+            .unwrap()
+            .external_id,
+        "7"
+    );
+    let error = parse(json!({"external_id": 1e3, "body": "x"})).unwrap_err();
+    assert_eq!(error.code(), "invalid_field");
+    assert!(
+        error.to_string().contains("send the id as a string"),
+        "{error}"
+    );
+}
+
+#[test]
+fn ids_with_invisible_or_control_characters_are_refused() {
+    for (id, code_point) in [
+        ("A\u{0}1", "U+0000"),
+        ("A\u{202E}1", "U+202E"),
+        ("A\u{200B}1", "U+200B"),
+        ("\u{2066}A1", "U+2066"),
+        ("A1\u{FEFF}B", "U+FEFF"),
+        ("A\n1", "U+000A"),
+    ] {
+        let error = parse(json!({"external_id": id, "body": "x"})).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("field `external_id`"), "{text}");
+        assert!(text.contains(code_point), "{text}");
+    }
+    // Surrounding whitespace (ideographic space included) is trimmed, inner spaces stay.
+    let item = parse(json!({"external_id": "\u{3000} WO 2024 001 \t", "body": "x"})).unwrap();
+    assert_eq!(item.external_id, "WO 2024 001");
+}
+
+#[test]
+fn duplicate_keys_at_any_depth_are_refused() {
+    for (text, path) in [
+        (r#"{"external_id":"1","body":"a","body":"b"}"#, "body"),
+        (
+            r#"{"external_id":"1","body":"a","complainant":{"phone":"1","phone":"2"}}"#,
+            "complainant.phone",
+        ),
+        (
+            r#"{"external_id":"1","body":"a","meta":{"x":{"y":1,"y":1}}}"#,
+            "meta.x.y",
+        ),
+    ] {
+        let error = from_text(text).unwrap_err();
+        assert_eq!(
+            error,
+            ItemError::DuplicateKey { path: path.into() },
+            "{text}"
+        );
+        assert_eq!(error.code(), "duplicate_key");
+        assert!(error.to_string().contains(&format!("`{path}`")));
+    }
+}

@@ -8,7 +8,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value, json};
 
-use super::Document;
+use super::{Document, Record};
 use crate::item::{ItemError, ParseOptions, json_kind, parse_time};
 use crate::raw::RawItem;
 
@@ -77,6 +77,23 @@ const MAPPED: &[&str] = &[
     "zipcode",
     "address_id",
 ];
+
+/// Maps one parsed record to a raw item: refused when it repeats a key, else [`map_request`].
+pub fn map_record(
+    record: &Record,
+    raw: Vec<u8>,
+    content_type: String,
+    options: &ParseOptions,
+) -> RawItem {
+    match &record.duplicate_key {
+        Some(path) => RawItem::failed(
+            raw,
+            content_type,
+            ItemError::DuplicateKey { path: path.clone() },
+        ),
+        None => map_request(&record.value, raw, content_type, options),
+    }
+}
 
 /// Maps one GeoReport v2 service request to a raw item. Ids may be numbers or strings, values
 /// are trimmed, empty values are absent; a request without description is read by its

@@ -17,6 +17,8 @@ use quick_xml::events::Event;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::json::JsonError;
+
 /// One record with its verbatim text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -24,6 +26,8 @@ pub struct Record {
     pub value: Value,
     /// The record's text exactly as it appeared upstream.
     pub raw: String,
+    /// The path of a key the record holds twice (JSON only; such a record is refused).
+    pub duplicate_key: Option<String>,
 }
 
 /// A parsed document.
@@ -139,10 +143,18 @@ pub fn parse_json(text: &str) -> Result<Document, ParseError> {
     let records = elements
         .into_iter()
         .map(|raw| {
-            let value: Value = serde_json::from_str(raw.get()).map_err(json_error)?;
+            let (value, duplicate_key) = match crate::json::parse_document(raw.get()) {
+                Ok(value) => (value, None),
+                Err(JsonError::Syntax(error)) => return Err(json_error(error)),
+                Err(JsonError::DuplicateKey { path }) => (
+                    crate::json::parse_lenient(raw.get()).map_err(json_error)?,
+                    Some(path),
+                ),
+            };
             Ok(Record {
                 value,
                 raw: original(raw.get()),
+                duplicate_key,
             })
         })
         .collect::<Result<Vec<_>, ParseError>>()?;
@@ -202,12 +214,14 @@ pub fn parse_xml(text: &str) -> Result<Document, ParseError> {
             .map(|child| Record {
                 value: element_value(child),
                 raw: text[child.start..child.end].to_string(),
+                duplicate_key: None,
             })
             .collect()
     } else {
         vec![Record {
             value: element_value(&root),
             raw: text[root.start..root.end].to_string(),
+            duplicate_key: None,
         }]
     };
     Ok(Document {

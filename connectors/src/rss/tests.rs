@@ -173,10 +173,11 @@ fn atom_and_json_feed_are_read() {
 }
 
 #[test]
-fn gb2312_feeds_are_decoded_whatever_the_label_says() {
+fn gb2312_feeds_are_decoded_by_their_label_or_their_declaration() {
     let gb_text = RSS.replace("UTF-8", "GB2312");
     let bytes = crate::text::encode(&gb_text, encoding_rs::GB18030);
-    for charset in [None, Some("utf-8"), Some("gbk")] {
+    // No HTTP label: the XML declaration's GB2312 applies; a GBK label applies as given.
+    for charset in [None, Some("gbk")] {
         let page = parse(&bytes, charset, &watch());
         assert_eq!(page.items.len(), 2, "charset {charset:?}");
         assert_eq!(
@@ -188,6 +189,16 @@ fn gb2312_feeds_are_decoded_whatever_the_label_says() {
             "raw stays in the feed's encoding"
         );
     }
+    // An HTTP label of UTF-8 on GB2312 bytes: refused, not guessed.
+    let err = parse_feed(
+        &bytes,
+        Some("utf-8"),
+        &watch(),
+        true,
+        &ParseOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not valid UTF-8"), "{err}");
 }
 
 #[test]
@@ -223,6 +234,7 @@ fn config(url: &str) -> RssConfig {
         poll_interval_secs: 300,
         timeout_secs: 5,
         max_body_bytes: 1 << 20,
+        charset: None,
         max_requests_per_min: 10,
     }
 }

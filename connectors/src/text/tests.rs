@@ -136,19 +136,144 @@ fn decodes_utf8_with_and_without_bom() {
 }
 
 #[test]
-fn decodes_gb18030_from_label_and_by_detection() {
+fn decodes_gb18030_from_label_and_unlabelled() {
     let bytes = encode(SAMPLE, encoding_rs::GB18030);
     assert_ne!(bytes, SAMPLE.as_bytes());
-    let labelled = decode(&bytes, Some("GBK")).unwrap();
-    assert_eq!(labelled.text, SAMPLE);
-    assert!(!labelled.detected);
-    let detected = decode(&bytes, None).unwrap();
-    assert_eq!(detected.text, SAMPLE);
-    assert!(detected.detected);
-    // A wrong label (the bytes are not UTF-8) falls back to detection.
-    let wrong = decode(&bytes, Some("utf-8")).unwrap();
-    assert_eq!(wrong.text, SAMPLE);
-    assert!(wrong.detected);
+    for label in ["GBK", "gb2312", "GB18030"] {
+        let labelled = decode(&bytes, Some(label)).unwrap();
+        assert_eq!(labelled.text, SAMPLE);
+        assert!(!labelled.detected);
+    }
+    let unlabelled = decode(&bytes, None).unwrap();
+    assert_eq!(unlabelled.text, SAMPLE);
+    assert_eq!(unlabelled.encoding, encoding_rs::GB18030);
+    assert!(unlabelled.detected);
+    // A Chinese label on bytes that are UTF-8 (and not GBK): UTF-8, marked as not labelled.
+    let mislabelled = decode("服务热线：拖欠工资".as_bytes(), Some("GBK")).unwrap();
+    assert_eq!(mislabelled.text, "服务热线：拖欠工资");
+    assert_eq!(mislabelled.encoding, UTF_8);
+    assert!(mislabelled.detected);
+}
+
+#[test]
+fn invalid_bytes_labelled_utf8_are_refused_not_guessed() {
+    let bytes = encode(SAMPLE, encoding_rs::GB18030);
+    assert_eq!(
+        decode(&bytes, Some("utf-8")).unwrap_err(),
+        DecodeError::Malformed {
+            tried: "UTF-8",
+            offset: 0
+        }
+    );
+    // One broken byte in the middle of UTF-8 text, labelled or not.
+    let mut damaged = "市民投诉：小区".as_bytes().to_vec();
+    damaged.push(0xFF);
+    damaged.extend_from_slice("噪音扰民，物业不作为".as_bytes());
+    for charset in [Some("UTF-8"), None] {
+        assert_eq!(
+            decode(&damaged, charset).unwrap_err(),
+            DecodeError::Malformed {
+                tried: "UTF-8",
+                offset: 21
+            },
+            "{charset:?}"
+        );
+    }
+}
+
+#[test]
+fn overlong_utf8_is_refused() {
+    // `/` as the overlong pair C0 AF, and as the overlong triple E0 80 AF.
+    for overlong in [&[0xC0, 0xAF][..], &[0xE0, 0x80, 0xAF][..]] {
+        let mut bytes = "投诉".as_bytes().to_vec();
+        bytes.extend_from_slice(overlong);
+        bytes.extend_from_slice("内容".as_bytes());
+        let expected = DecodeError::Malformed {
+            tried: "UTF-8",
+            offset: 6,
+        };
+        assert_eq!(decode(&bytes, Some("utf-8")).unwrap_err(), expected);
+        assert_eq!(decode(&bytes, None).unwrap_err(), expected);
+    }
+}
+
+#[test]
+fn western_single_byte_text_is_never_guessed() {
+    // Windows-1252 and KOI8-R text that is not GB18030 either: refused, not read as a code page.
+    for bytes in [
+        &b"caf\xE9 cr\xE8me"[..],
+        &b"\xF0\xD2\xC9\xD7\xC5\xD4\xFF"[..],
+    ] {
+        let error = decode(bytes, None).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                DecodeError::Malformed {
+                    tried: "UTF-8, GB18030 or Big5",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+    // A Western label is honoured for UTF-8 (and so ASCII) bytes only.
+    assert_eq!(decode(b"plain", Some("iso-8859-1")).unwrap().text, "plain");
+    assert_eq!(
+        decode(b"caf\xE9", Some("windows-1252")).unwrap_err(),
+        DecodeError::UnsupportedCharset("windows-1252".into())
+    );
+}
+
+#[test]
+fn big5_is_read_when_labelled_or_when_gb18030_does_not_fit() {
+    let traditional = "市民投訴：社區噪音擾民";
+    let bytes = encode(traditional, encoding_rs::BIG5);
+    let labelled = decode(&bytes, Some("big5")).unwrap();
+    assert_eq!(labelled.text, traditional);
+    // Big5 bytes also decode cleanly as GB18030 (its byte ranges hold Big5's): a tie, and
+    // GB18030 wins, as the rule says; a sender of Big5 labels it.
+    let unlabelled = decode(&bytes, None).unwrap();
+    assert_eq!(unlabelled.encoding, encoding_rs::GB18030);
+    assert_eq!(unlabelled.text, encoding_rs::GB18030.decode(&bytes).0);
+}
+
+#[test]
+fn longer_gb18030_texts_are_not_mistaken_for_damaged_utf8() {
+    let texts = [
+        "关于某街道拆迁补偿款迟迟不到位的投诉，已向有关部门反映多次，至今无人答复，请尽快处理。",
+        "小区门口的路灯坏了三个月，晚上出行很不方便，希望市政部门来修理。谢谢！",
+        "办理营业执照时窗口工作人员态度恶劣，材料齐全却被要求反复补交，耽误了开业时间。",
+    ];
+    for text in texts {
+        let bytes = encode(text, encoding_rs::GB18030);
+        let decoded = decode(&bytes, None).unwrap();
+        assert_eq!(decoded.text, text);
+        assert_eq!(decoded.encoding, encoding_rs::GB18030);
+    }
+}
+
+#[test]
+fn utf16_needs_its_byte_order_mark_or_a_label() {
+    let mut le = vec![0xFF, 0xFE];
+    for unit in "投诉".encode_utf16() {
+        le.extend_from_slice(&unit.to_le_bytes());
+    }
+    let decoded = decode(&le, None).unwrap();
+    assert_eq!(decoded.text, "投诉");
+    assert_eq!(decoded.encoding, encoding_rs::UTF_16LE);
+    // Labelled without a mark: read in the labelled order.
+    assert_eq!(decode(&le[2..], Some("utf-16le")).unwrap().text, "投诉");
+    // ASCII in UTF-16 without a mark holds NUL bytes: refused, never read as text with NULs.
+    let bare: Vec<u8> = "{\"a\":1}"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    assert_eq!(
+        decode(&bare, None).unwrap_err(),
+        DecodeError::NulByte { offset: 1 }
+    );
+    // A mark followed by an odd byte: an error, not a replacement character.
+    assert!(decode(&[0xFF, 0xFE, 0x41], None).is_err());
 }
 
 #[test]
