@@ -43,6 +43,10 @@ pub struct Rejected {
     pub error: String,
     /// Where it is kept.
     pub dead_letter_id: String,
+    /// True when the same bytes were already kept from an earlier delivery (one dead letter for
+    /// both).
+    #[serde(skip)]
+    pub already_kept: bool,
 }
 
 /// What happened to a batch.
@@ -182,11 +186,12 @@ pub async fn commit_batch(
         };
         crate::telemetry::intake_item(source, label);
         match outcome {
-            WriteOutcome::DeadLettered { id, .. } => report.rejected.push(Rejected {
+            WriteOutcome::DeadLettered { id, existing } => report.rejected.push(Rejected {
                 index,
                 external_id,
                 error: reason.unwrap_or_default(),
                 dead_letter_id: id,
+                already_kept: existing,
             }),
             other => report.accepted.push(Accepted {
                 index,

@@ -1,4 +1,5 @@
-//! Reading exports (JSON Lines, CSV, XLSX) into raw items, one per record.
+//! Reading exports (JSON Lines, a JSON array or pretty-printed JSON items, CSV, XLSX) into raw
+//! items, one per record.
 //!
 //! Column names are canonical field names; nested fields use dots (`complainant.phone`,
 //! `location.district`). A column map renames a source's own headers (`来信人电话` →
@@ -11,6 +12,7 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::body::{BodyError, BodyFormat, split_body};
@@ -43,11 +45,11 @@ impl std::str::FromStr for TableFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "jsonl" => Ok(TableFormat::Jsonl),
+            "jsonl" | "json" | "ndjson" => Ok(TableFormat::Jsonl),
             "csv" => Ok(TableFormat::Csv),
             "xlsx" => Ok(TableFormat::Xlsx),
             other => Err(format!(
-                "unknown format `{other}`; expected jsonl, csv or xlsx"
+                "unknown format `{other}`; expected jsonl (or json), csv or xlsx"
             )),
         }
     }
@@ -79,14 +81,71 @@ pub fn read_table(
     options: &ParseOptions,
 ) -> Result<Vec<RawItem>, TableError> {
     match format {
-        TableFormat::Jsonl => {
-            match split_body(bytes, BodyFormat::JsonLines, None, usize::MAX, options) {
-                Err(BodyError::Empty) => Ok(Vec::new()),
-                other => Ok(other?),
-            }
-        }
+        TableFormat::Jsonl => read_json(bytes, options),
         TableFormat::Csv => read_csv(bytes, columns, options),
         TableFormat::Xlsx => read_xlsx(bytes, columns, options),
+    }
+}
+
+/// Reads a JSON file of any of the shapes exports take: JSON Lines, one JSON array of items, one
+/// (pretty-printed) item, or items written one after another across lines. Each record is one
+/// raw item with its own bytes, so a bad record is one dead letter, not one per line.
+fn read_json(bytes: &[u8], options: &ParseOptions) -> Result<Vec<RawItem>, TableError> {
+    let decoded = decode(bytes, None)?;
+    let text = decoded.text.as_str();
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let format = match json_shape(text) {
+        JsonShape::Document => BodyFormat::Json,
+        JsonShape::Lines => BodyFormat::JsonLines,
+        JsonShape::Sequence(values) => {
+            let content_type = content_type_for("application/json", decoded.encoding);
+            return Ok(values
+                .into_iter()
+                .map(|value| {
+                    RawItem::from_json_text(
+                        value,
+                        raw_bytes_of(value, decoded.encoding),
+                        content_type.clone(),
+                        options,
+                    )
+                })
+                .collect());
+        }
+    };
+    // Decoded once more by the splitter: the same rule gives the same text.
+    match split_body(bytes, format, None, usize::MAX, options) {
+        Err(BodyError::Empty) => Ok(Vec::new()),
+        other => Ok(other?),
+    }
+}
+
+/// How a JSON file holds its records.
+#[derive(Debug, PartialEq)]
+enum JsonShape<'a> {
+    /// The whole file is one value: an array of items, or a single item.
+    Document,
+    /// Several values one after another, at least one spanning lines (pretty-printed items).
+    Sequence(Vec<&'a str>),
+    /// One item per line (a line that is not JSON is a record of its own that fails).
+    Lines,
+}
+
+fn json_shape(text: &str) -> JsonShape<'_> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('[') || serde_json::from_str::<&RawValue>(trimmed).is_ok() {
+        // An array that is not valid JSON is reported as such, with its position.
+        return JsonShape::Document;
+    }
+    let values: Result<Vec<&RawValue>, _> = serde_json::Deserializer::from_str(trimmed)
+        .into_iter::<&RawValue>()
+        .collect();
+    match values {
+        Ok(values) if values.iter().any(|v| v.get().contains('\n')) => {
+            JsonShape::Sequence(values.into_iter().map(RawValue::get).collect())
+        }
+        _ => JsonShape::Lines,
     }
 }
 

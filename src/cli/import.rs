@@ -26,9 +26,28 @@ pub struct ImportArgs {
     /// Channel (default: the webhook source's channel of the same name, else `other`).
     #[arg(long)]
     pub channel: Option<Channel>,
-    /// File format (default: from the extension; standard input defaults to jsonl).
+    /// File format (default: from the extension; standard input defaults to jsonl). `jsonl`
+    /// (alias `json`) reads JSON Lines, a JSON array of items, or pretty-printed items.
     #[arg(long)]
     pub format: Option<TableFormat>,
+    /// Column mapping for CSV/XLSX files with their own headers: `HEADER=FIELD` (e.g.
+    /// `来信人电话=complainant.phone`), or a TOML file whose `[columns]` table maps them, as a
+    /// `file_drop` source's does (its connector file itself will do). Repeatable.
+    #[arg(long = "map", value_name = "FILE|HEADER=FIELD")]
+    pub map: Vec<String>,
+}
+
+/// How many refusal reasons a run that stored nothing prints.
+const REASONS_SHOWN: usize = 5;
+
+/// What the files of one run gave.
+#[derive(Debug, Default)]
+struct ImportTotals {
+    counts: IntakeCounts,
+    /// Dead letters whose bytes were already kept (counted in `counts`, stored once).
+    already_kept: u64,
+    /// The first refusals: file, record position and reason.
+    first_reasons: Vec<String>,
 }
 
 pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
@@ -41,13 +60,14 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         source: args.source.clone(),
         channel,
     };
+    let columns = column_map(&args.map)?;
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
     let started = std::time::Instant::now();
     let bars = indicatif::MultiProgress::new();
     // The pipeline and the index follow the intake as it commits, rather than after it.
     let intake_finished = CancellationToken::new();
     let intake = async {
-        let totals = import_files(config, &args, &origin, &store, &bars).await;
+        let totals = import_files(config, &args, &columns, &origin, &store, &bars).await;
         intake_finished.cancel();
         (totals, started.elapsed())
     };
@@ -65,48 +85,123 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
             (elapsed - intake_time).as_secs_f64()
         )
     };
+    let ImportTotals {
+        counts,
+        already_kept,
+        first_reasons,
+    } = totals;
+    let kept_note = if already_kept > 0 {
+        format!(" ({already_kept} of them already kept from an earlier delivery)")
+    } else {
+        String::new()
+    };
     println!(
-        "imported {} new, {} duplicates, {} revisions, {} dead-lettered in {:.1}s{timing}{}{}",
-        totals.created,
-        totals.duplicates,
-        totals.revisions,
-        totals.dead_lettered,
+        "imported {} new, {} duplicates, {} revisions, {} dead-lettered{kept_note} in {:.1}s{timing}{}{}",
+        counts.created,
+        counts.duplicates,
+        counts.revisions,
+        counts.dead_lettered,
         elapsed.as_secs_f64(),
         notes.derived,
         notes.indexed,
     );
+    if counts.created + counts.duplicates + counts.revisions == 0 {
+        let mut message = String::from("nothing was stored");
+        if first_reasons.is_empty() {
+            message.push_str(": the input holds no record");
+        } else {
+            message.push_str("; the first reasons:");
+            for reason in &first_reasons {
+                message.push_str("\n  ");
+                message.push_str(reason);
+            }
+            message.push_str(
+                "\n(every refused record is kept: `complaint-gateway dead-letters list`)",
+            );
+        }
+        anyhow::bail!(message);
+    }
     Ok(())
+}
+
+/// Reads `--map` arguments into one column map.
+fn column_map(specs: &[String]) -> anyhow::Result<ColumnMap> {
+    let mut map = ColumnMap::new();
+    for spec in specs {
+        let path = std::path::Path::new(spec);
+        if path.is_file() {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--map {spec}: cannot read: {e}"))?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("--map {spec}: not a TOML mapping: {e}"))?;
+            let columns = match table.get("columns") {
+                Some(toml::Value::Table(columns)) => columns.clone(),
+                Some(_) => anyhow::bail!("--map {spec}: `columns` must be a table"),
+                None => table,
+            };
+            for (header, field) in columns {
+                let toml::Value::String(field) = field else {
+                    anyhow::bail!("--map {spec}: column `{header}` must map to a field name");
+                };
+                map.insert(header.trim().to_string(), field.trim().to_string());
+            }
+        } else if let Some((header, field)) = spec.split_once('=')
+            && !header.trim().is_empty()
+            && !field.trim().is_empty()
+        {
+            map.insert(header.trim().to_string(), field.trim().to_string());
+        } else {
+            anyhow::bail!(
+                "--map {spec}: neither a mapping file nor HEADER=FIELD (e.g. 来信人电话=complainant.phone)"
+            );
+        }
+    }
+    Ok(map)
 }
 
 /// Stores the items of every file, a transaction per [`IMPORT_BATCH`].
 async fn import_files(
     config: &Config,
     args: &ImportArgs,
+    columns: &ColumnMap,
     origin: &Origin,
     store: &Store,
     bars: &indicatif::MultiProgress,
-) -> anyhow::Result<IntakeCounts> {
-    let mut totals = IntakeCounts::default();
+) -> anyhow::Result<ImportTotals> {
+    let mut totals = ImportTotals::default();
     for path in &args.files {
         let display = path.display().to_string();
         let (bytes, format) = read_input(path, args.format)?;
         let items = tokio::task::spawn_blocking({
             let options = config.parse_options();
-            move || read_table(&bytes, format, &ColumnMap::new(), &options)
+            let columns = columns.clone();
+            move || read_table(&bytes, format, &columns, &options)
         })
         .await?
         .map_err(|e| anyhow::anyhow!("{display}: {e}"))?;
         let bar = bars.add(super::progress_bar(Some(items.len() as u64), "importing"));
         let mut items = items.into_iter();
+        let mut position = 0;
         loop {
             let chunk: Vec<_> = items.by_ref().take(IMPORT_BATCH).collect();
             if chunk.is_empty() {
                 break;
             }
-            let n = chunk.len() as u64;
+            let n = chunk.len();
             let report = ingest(store, origin, chunk, None).await?;
-            totals += report.counts();
-            bar.inc(n);
+            totals.counts += report.counts();
+            for rejected in &report.rejected {
+                totals.already_kept += u64::from(rejected.already_kept);
+                if totals.first_reasons.len() < REASONS_SHOWN {
+                    totals.first_reasons.push(format!(
+                        "{display}, record {}: {}",
+                        position + rejected.index + 1,
+                        rejected.error
+                    ));
+                }
+            }
+            position += n;
+            bar.inc(n as u64);
         }
         bar.finish_and_clear();
     }

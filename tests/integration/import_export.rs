@@ -279,3 +279,91 @@ async fn import_beside_a_running_gateway_hands_it_the_pipeline_and_the_index() {
     let found = app.wait_searchable("占道经营", 1).await;
     assert_eq!(found["hits"][0]["source"], "beside");
 }
+
+#[test]
+fn json_of_every_shape_mapped_columns_and_runs_that_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let import = |args: &[&str]| run(&data, &[&["import"], args].concat(), None);
+
+    // A pretty-printed JSON array, and pretty-printed items one after another.
+    let array = dir.path().join("array.json");
+    std::fs::write(
+        &array,
+        "[\n  {\n    \"external_id\": \"js-1\",\n    \"body\": \"幸福路路灯不亮。\"\n  },\n  {\n    \"external_id\": \"js-2\",\n    \"body\": \"文化路井盖缺失。\"\n  }\n]\n",
+    )
+    .unwrap();
+    let sequence = dir.path().join("pretty.json");
+    std::fs::write(
+        &sequence,
+        "{\n  \"external_id\": \"js-3\",\n  \"body\": \"菜市场油烟扰民。\"\n}\n{\n  \"external_id\": \"js-4\",\n  \"body\": \"学校门口黑车拉客。\"\n}\n",
+    )
+    .unwrap();
+    for file in [&array, &sequence] {
+        let (ok, stdout, stderr) = import(&[file.to_str().unwrap(), "--source", "shapes"]);
+        assert!(ok, "{stderr}");
+        assert!(
+            stdout.contains("imported 2 new, 0 duplicates, 0 revisions, 0 dead-lettered"),
+            "{stdout}"
+        );
+    }
+
+    // The shipped petition register has the office's own headers.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let register = format!("{root}/config/samples/petition/petition-register-2024-06.csv");
+    let connector = format!("{root}/config/connectors/petition.toml");
+    let rows = 5;
+    // Unmapped: every row lacks `external_id`, nothing is stored, and the run says why.
+    let (ok, stdout, stderr) = import(&[&register, "--source", "register"]);
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains(&format!(
+        "0 new, 0 duplicates, 0 revisions, {rows} dead-lettered"
+    )));
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert!(
+        stderr.contains("record 1: missing required field `external_id`"),
+        "{stderr}"
+    );
+    // The same file again: the same dead letters, kept once.
+    let (ok, stdout, _) = import(&[&register, "--source", "register"]);
+    assert!(!ok);
+    assert!(
+        stdout.contains(&format!(
+            "{rows} dead-lettered ({rows} of them already kept"
+        )),
+        "{stdout}"
+    );
+    let (_, listing, _) = run(
+        &data,
+        &["dead-letters", "list", "--source", "register"],
+        None,
+    );
+    assert_eq!(
+        listing.matches("missing required field").count(),
+        rows,
+        "{listing}"
+    );
+    // Mapped by the petition source's own connector file, or by pairs. One row of the register
+    // has no content: it stays a dead letter (the one already kept from the runs above).
+    let mapped = format!(
+        "imported {} new, 0 duplicates, 0 revisions, 1 dead-lettered",
+        rows - 1
+    );
+    let (ok, stdout, stderr) = import(&[&register, "--source", "register", "--map", &connector]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(&mapped), "{stdout}");
+    let (ok, stdout, stderr) = import(&[
+        &register,
+        "--source",
+        "register-pairs",
+        "--map",
+        "信访编号=external_id",
+        "--map",
+        "信访内容 = body",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(&mapped), "{stdout}");
+    let (ok, _, stderr) = import(&[&register, "--source", "x", "--map", "no-such-thing"]);
+    assert!(!ok);
+    assert!(stderr.contains("HEADER=FIELD"), "{stderr}");
+}

@@ -98,3 +98,66 @@ fn not_a_spreadsheet_is_a_clear_error() {
     .unwrap_err();
     assert!(matches!(err, TableError::Xlsx(_)), "{err}");
 }
+
+#[test]
+fn json_files_of_every_export_shape_give_one_item_per_record() {
+    let lines = "{\"external_id\":\"j-1\",\"body\":\"路灯不亮\"}\n{\"external_id\":\"j-2\",\"body\":\"井盖缺失\"}\n";
+    let array = "[\n  {\n    \"external_id\": \"j-1\",\n    \"body\": \"路灯不亮\"\n  },\n  {\n    \"external_id\": \"j-2\",\n    \"body\": \"井盖缺失\"\n  }\n]\n";
+    let sequence = "{\n  \"external_id\": \"j-1\",\n  \"body\": \"路灯不亮\"\n}\n{\n  \"external_id\": \"j-2\",\n  \"body\": \"井盖缺失\"\n}\n";
+    for text in [lines, array, sequence] {
+        let items = read_table(
+            text.as_bytes(),
+            TableFormat::Jsonl,
+            &ColumnMap::new(),
+            &opts(),
+        )
+        .unwrap();
+        let ids: Vec<&str> = items
+            .iter()
+            .map(|i| i.parsed.as_ref().unwrap().external_id.as_str())
+            .collect();
+        assert_eq!(ids, ["j-1", "j-2"], "{text}");
+        // Each record keeps its own bytes.
+        assert!(
+            std::str::from_utf8(&items[1].raw)
+                .unwrap()
+                .contains("井盖缺失")
+        );
+        assert!(
+            !std::str::from_utf8(&items[1].raw)
+                .unwrap()
+                .contains("路灯不亮")
+        );
+    }
+    // One pretty-printed item.
+    let single = "{\n  \"external_id\": \"j-9\",\n  \"body\": \"噪音\"\n}\n";
+    let items = read_table(
+        single.as_bytes(),
+        TableFormat::Jsonl,
+        &ColumnMap::new(),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].raw, single.as_bytes());
+    // JSON Lines with a bad line: that line alone fails.
+    let damaged = format!("{}{{oops\n", lines);
+    let items = read_table(
+        damaged.as_bytes(),
+        TableFormat::Jsonl,
+        &ColumnMap::new(),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items[0].parsed.is_ok() && items[1].parsed.is_ok() && items[2].parsed.is_err());
+    // A broken array is one error for the file, with its position.
+    let error = read_table(
+        b"[{\"a\":1},",
+        TableFormat::Jsonl,
+        &ColumnMap::new(),
+        &opts(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("line 1"), "{error}");
+}
