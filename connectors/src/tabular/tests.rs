@@ -99,19 +99,17 @@ fn not_a_spreadsheet_is_a_clear_error() {
     assert!(matches!(err, TableError::Xlsx(_)), "{err}");
 }
 
+fn read_json_text(bytes: &[u8]) -> Result<Vec<RawItem>, TableError> {
+    read_table(bytes, TableFormat::Jsonl, &ColumnMap::new(), &opts())
+}
+
 #[test]
 fn json_files_of_every_export_shape_give_one_item_per_record() {
     let lines = "{\"external_id\":\"j-1\",\"body\":\"路灯不亮\"}\n{\"external_id\":\"j-2\",\"body\":\"井盖缺失\"}\n";
     let array = "[\n  {\n    \"external_id\": \"j-1\",\n    \"body\": \"路灯不亮\"\n  },\n  {\n    \"external_id\": \"j-2\",\n    \"body\": \"井盖缺失\"\n  }\n]\n";
     let sequence = "{\n  \"external_id\": \"j-1\",\n  \"body\": \"路灯不亮\"\n}\n{\n  \"external_id\": \"j-2\",\n  \"body\": \"井盖缺失\"\n}\n";
     for text in [lines, array, sequence] {
-        let items = read_table(
-            text.as_bytes(),
-            TableFormat::Jsonl,
-            &ColumnMap::new(),
-            &opts(),
-        )
-        .unwrap();
+        let items = read_json_text(text.as_bytes()).unwrap();
         let ids: Vec<&str> = items
             .iter()
             .map(|i| i.parsed.as_ref().unwrap().external_id.as_str())
@@ -131,33 +129,15 @@ fn json_files_of_every_export_shape_give_one_item_per_record() {
     }
     // One pretty-printed item.
     let single = "{\n  \"external_id\": \"j-9\",\n  \"body\": \"噪音\"\n}\n";
-    let items = read_table(
-        single.as_bytes(),
-        TableFormat::Jsonl,
-        &ColumnMap::new(),
-        &opts(),
-    )
-    .unwrap();
+    let items = read_json_text(single.as_bytes()).unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].raw, single.as_bytes());
     // JSON Lines with a bad line: that line alone fails.
     let damaged = format!("{}{{oops\n", lines);
-    let items = read_table(
-        damaged.as_bytes(),
-        TableFormat::Jsonl,
-        &ColumnMap::new(),
-        &opts(),
-    )
-    .unwrap();
+    let items = read_json_text(damaged.as_bytes()).unwrap();
     assert_eq!(items.len(), 3);
     assert!(items[0].parsed.is_ok() && items[1].parsed.is_ok() && items[2].parsed.is_err());
     // A broken array is one error for the file, with its position.
-    let error = read_table(
-        b"[{\"a\":1},",
-        TableFormat::Jsonl,
-        &ColumnMap::new(),
-        &opts(),
-    )
-    .unwrap_err();
+    let error = read_json_text(b"[{\"a\":1},").unwrap_err();
     assert!(error.to_string().contains("line 1"), "{error}");
 }
