@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::RetryPolicy;
-use super::limiter::UpstreamLimiter;
+use super::limiter::{Demand, UpstreamLimiter};
 use super::sink::{SharedClock, Sink};
 use super::status::{LastError, StatusHandle, Success};
 use crate::intake::Origin;
@@ -39,6 +39,8 @@ pub struct SourceRunner {
     pub cursor: Option<Cursor>,
     pub rng: StdRng,
     failures: u32,
+    /// The last successful poll said more pages wait (reported to the limiter on change).
+    backlog: bool,
 }
 
 /// What one poll led to.
@@ -72,6 +74,7 @@ impl SourceRunner {
             cursor,
             rng: StdRng::from_os_rng(),
             failures: 0,
+            backlog: false,
         }
     }
 
@@ -88,8 +91,15 @@ impl SourceRunner {
                     _ = self.clock.sleep(delay) => {}
                 }
             }
+            let demand = if self.backlog {
+                Demand::Backlog
+            } else {
+                Demand::CaughtUp
+            };
             if let Some(limiter) = &self.limiter
-                && !limiter.acquire(self.clock.as_ref(), &shutdown).await
+                && !limiter
+                    .acquire(demand, self.clock.as_ref(), &shutdown)
+                    .await
             {
                 break;
             }
@@ -98,6 +108,7 @@ impl SourceRunner {
                 Step::Stop => break,
             }
         }
+        self.set_backlog(false);
         self.status.stopped();
         telemetry::source_stopped(&source);
     }
@@ -155,6 +166,8 @@ impl SourceRunner {
             self.cursor = Some(committed);
         }
         let next = if more { Duration::ZERO } else { wait };
+        // A failed poll leaves the backlog as it was: the pages still wait.
+        self.set_backlog(more);
         let now = self.clock.now();
         self.failures = 0;
         self.status.succeeded(Success {
@@ -175,6 +188,16 @@ impl SourceRunner {
             self.status.warn(now, format!("after the commit: {error}"));
         }
         Step::Next(next)
+    }
+
+    /// Tells the upstream's limiter when this source's backlog starts or ends.
+    fn set_backlog(&mut self, backlog: bool) {
+        if backlog != self.backlog {
+            self.backlog = backlog;
+            if let Some(limiter) = &self.limiter {
+                limiter.set_backlog(backlog);
+            }
+        }
     }
 
     fn poll_failed(&mut self, error: &ConnectorError) -> Duration {
