@@ -162,11 +162,10 @@ pub async fn run(
     sources.start();
     let stop_http = CancellationToken::new();
     let server = {
-        let stop = stop_http.clone();
-        axum::serve(listener, crate::api::router(state))
-            .with_graceful_shutdown(async move { stop.cancelled().await })
+        let (stop, http) = (stop_http.clone(), config.http.clone());
+        let router = crate::api::router(state);
+        tokio::spawn(async move { crate::http::serve::serve(listener, router, &http, stop).await })
     };
-    let server = tokio::spawn(async move { server.await });
     shutdown.await;
     tracing::info!("shutting down: no new connections or polls, finishing requests in flight");
     stop_http.cancel();

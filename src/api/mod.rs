@@ -23,6 +23,7 @@ pub mod search;
 pub mod sources;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -32,6 +33,7 @@ use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::app::AppState;
+use crate::http::min_rate::MinRateBody;
 use error::ApiError;
 
 /// The OpenAPI document served at `/openapi.json`.
@@ -72,6 +74,8 @@ pub struct ApiDoc;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let http = state.config.http.clone();
+    let min_rate = http.min_rate();
     let staff = Router::new()
         .route("/v1/search", get(search::search))
         .route("/v1/complaints/{id}", get(complaints::get_complaint))
@@ -109,6 +113,15 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            http.request_timeout(),
+        ))
+        .layer(axum::middleware::map_request(
+            move |request: Request| async move {
+                request.map(|body| Body::new(MinRateBody::new(body, min_rate)))
+            },
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
