@@ -11,6 +11,8 @@
 //!   closed (a client that stops reading its answer). Longer than the request timeout, so a
 //!   request in progress ends with its 408 first.
 //! - Every request carries `ConnectInfo<SocketAddr>`, the client address.
+//! - A connection ends with [`linger`]: FIN after the last answer, then the rest of what the
+//!   client sends is dropped for a moment, so a refused request's answer is not lost to a reset.
 //! - On `stop`, no connection is accepted any more, every open one is told to finish its
 //!   request in flight and close, and [`serve`] returns when the last one has closed.
 
@@ -38,6 +40,9 @@ pub const MAX_REFUSING: usize = 64;
 
 /// How long an over-the-cap connection is given to take its 503.
 const REFUSAL_BUDGET: Duration = Duration::from_secs(1);
+
+/// Longest wait, after a connection's last answer, for the client to stop sending and close.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// The answer over the connection cap.
 const TOO_MANY_CONNECTIONS: &str = r#"{"error":{"code":"too_many_connections","message":"the gateway serves as many connections as it may; retry shortly"}}"#;
@@ -89,22 +94,28 @@ pub async fn serve(
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(request.map(axum::body::Body::new))
+            // Boxed so the connection is `Unpin` and can hand its socket back for `linger`.
+            Box::pin(router.clone().oneshot(request.map(axum::body::Body::new)))
         });
-        let connection = http.serve_connection(TokioIo::new(IdleIo::new(stream, idle)), service);
+        let mut connection =
+            http.serve_connection(TokioIo::new(IdleIo::new(stream, idle)), service);
         let stop = stop.clone();
         tokio::spawn(async move {
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stop.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+            let cancelled = stop.cancelled();
+            tokio::pin!(cancelled);
+            let mut stopping = false;
+            let result = std::future::poll_fn(|cx| {
+                if !stopping && cancelled.as_mut().poll(cx).is_ready() {
+                    stopping = true;
+                    Pin::new(&mut connection).graceful_shutdown();
                 }
-            };
-            if let Err(error) = result {
+                connection.poll_without_shutdown(cx)
+            })
+            .await;
+            match result {
+                Ok(()) => linger(connection.into_parts().io.into_inner()).await,
                 // Timeouts, resets and malformed requests: the client's doing, not ours.
-                tracing::debug!(%error, "connection ended with an error");
+                Err(error) => tracing::debug!(%error, "connection ended with an error"),
             }
             drop(permit);
         });
@@ -112,6 +123,21 @@ pub async fn serve(
     // Every permit back means every connection closed.
     let _ = connections.acquire_many(max).await;
     Ok(())
+}
+
+/// Closes a served connection: the answer is flushed, FIN is sent, and what the client still
+/// sends (the rest of a body refused before it was read) is read and dropped until it closes or
+/// for at most [`LINGER`]. Closing with unread data would reset the connection, and a reset can
+/// destroy the answer before the client has read it.
+async fn linger<T: AsyncRead + AsyncWrite + Unpin>(mut io: T) {
+    if io.shutdown().await.is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 8192];
+    let _ = tokio::time::timeout(LINGER, async {
+        while matches!(io.read(&mut scratch).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Errors of `accept` that are about the gateway (descriptors, memory), not one client.
