@@ -47,12 +47,7 @@ impl QueryRules {
     }
 
     /// The first parameter of `query` that `route` does not take, with the ones it takes.
-    fn unknown<'q>(
-        &self,
-        method: &str,
-        route: &str,
-        query: &'q str,
-    ) -> Option<(String, Vec<String>)> {
+    fn unknown(&self, method: &str, route: &str, query: &str) -> Option<(String, Vec<String>)> {
         if route.starts_with("/docs") {
             return None;
         }
