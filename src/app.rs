@@ -35,6 +35,8 @@ pub struct AppState {
     pub store: Store,
     pub index: SearchIndex,
     pub webhooks: Arc<BTreeMap<String, Arc<WebhookRuntime>>>,
+    /// How many refused webhook requests each source and client address may still cause.
+    pub refusals: Arc<crate::webhook::refusals::Refusals>,
     /// Bearer tokens for staff endpoints; empty = open.
     pub api_tokens: Arc<Vec<String>>,
     /// Set once the indexer has caught up with the store after start.
@@ -148,6 +150,7 @@ pub async fn run(
         calendar,
         sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
+        refusals: Arc::new(crate::webhook::refusals::Refusals::new(&config.http)),
         api_tokens: Arc::new(config.api.tokens()),
         config: config.clone(),
         store: store.clone(),
@@ -162,11 +165,10 @@ pub async fn run(
     sources.start();
     let stop_http = CancellationToken::new();
     let server = {
-        let stop = stop_http.clone();
-        axum::serve(listener, crate::api::router(state))
-            .with_graceful_shutdown(async move { stop.cancelled().await })
+        let (stop, http) = (stop_http.clone(), config.http.clone());
+        let router = crate::api::router(state);
+        tokio::spawn(async move { crate::http::serve::serve(listener, router, &http, stop).await })
     };
-    let server = tokio::spawn(async move { server.await });
     shutdown.await;
     tracing::info!("shutting down: no new connections or polls, finishing requests in flight");
     stop_http.cancel();

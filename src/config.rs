@@ -48,6 +48,9 @@ pub struct Config {
     /// Access to the staff API.
     #[serde(default)]
     pub api: ApiConfig,
+    /// Timeouts and limits of every connection and request (`[http]`).
+    #[serde(default)]
+    pub http: crate::http::HttpConfig,
     /// Webhook senders, by source name.
     #[serde(default)]
     pub webhooks: BTreeMap<String, WebhookSource>,
@@ -391,6 +394,7 @@ impl Config {
                 "sources.retry_initial_ms must not exceed sources.retry_max_secs".into(),
             ));
         }
+        self.http.validate().map_err(ConfigError::Invalid)?;
         self.deadlines.validate().map_err(ConfigError::Invalid)?;
         self.grouping
             .engine

@@ -18,6 +18,7 @@
 //! - [`sources`]: the intake loop that polls the pull connectors, with per-source status.
 //! - [`api`]: the HTTP API and its OpenAPI document.
 //! - [`app`]: running the server and shutting it down.
+//! - [`http`]: the HTTP edge: connection and request timeouts, the connection cap.
 //! - [`background`]: low-priority threads for indexing and derived stages.
 //! - [`cli`]: the command line.
 //! - [`classify`]: the trainable complaint classifier (features, training, calibrated
@@ -44,6 +45,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod grouping;
+pub mod http;
 pub mod index;
 pub mod intake;
 pub mod notify;

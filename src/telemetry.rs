@@ -3,7 +3,8 @@
 //! reason); personal data never appears in a log line or a label.
 
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -49,11 +50,78 @@ pub fn intake_item(source: &str, outcome: &'static str) {
         .increment(1);
 }
 
-/// A webhook request refused before any item was read.
+/// A webhook request refused before any item was read. Counted always; logged at most once per
+/// [`SAMPLE_INTERVAL`] with the number since the last line (a flood of unsigned requests must
+/// not become a flood of log lines). `source` is a configured name or `unknown`.
 pub fn webhook_rejected(source: &str, reason: &'static str) {
-    tracing::info!(source, reason, "webhook request rejected");
+    static SAMPLE: Sampled = Sampled::new();
     counter!("gateway_webhook_rejected_total", "source" => source.to_string(), "reason" => reason)
         .increment(1);
+    if let Some(count) = SAMPLE.tick() {
+        tracing::info!(
+            source,
+            reason,
+            refused_since_last_line = count,
+            "webhook requests refused (one line per interval; see gateway_webhook_rejected_total)"
+        );
+    }
+}
+
+/// A connection refused over `http.max_connections`; counted, and logged as webhook refusals
+/// are.
+pub fn connection_refused() {
+    static SAMPLE: Sampled = Sampled::new();
+    counter!("gateway_http_connections_refused_total").increment(1);
+    if let Some(count) = SAMPLE.tick() {
+        tracing::warn!(
+            refused_since_last_line = count,
+            "connections refused over http.max_connections (one line per interval)"
+        );
+    }
+}
+
+/// Shortest time between two log lines of a sampled event.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A noisy event's log sampling: the first occurrence is logged, then at most one per
+/// [`SAMPLE_INTERVAL`], each line carrying how many occurred since the previous one.
+struct Sampled {
+    /// Milliseconds since [`process_start`] of the last line, plus one (0: never logged).
+    last_line_ms: AtomicU64,
+    since_last_line: AtomicU64,
+}
+
+impl Sampled {
+    const fn new() -> Sampled {
+        Sampled {
+            last_line_ms: AtomicU64::new(0),
+            since_last_line: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one occurrence; `Some(count since the last line)` when this one is to be logged.
+    fn tick(&self) -> Option<u64> {
+        self.tick_at(process_start().elapsed().as_millis() as u64 + 1)
+    }
+
+    /// [`Sampled::tick`] at `now` milliseconds (at least 1).
+    fn tick_at(&self, now: u64) -> Option<u64> {
+        self.since_last_line.fetch_add(1, Ordering::Relaxed);
+        let last = self.last_line_ms.load(Ordering::Relaxed);
+        if last != 0 && now < last + SAMPLE_INTERVAL.as_millis() as u64 {
+            return None;
+        }
+        // One caller wins the line; the others are counted in the next one.
+        self.last_line_ms
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()?;
+        Some(self.since_last_line.swap(0, Ordering::Relaxed).max(1))
+    }
+}
+
+fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
 }
 
 /// A group commit finished.
@@ -196,4 +264,22 @@ pub fn source_ack_failed(source: &str, kind: &'static str) {
 /// Sample files were copied into a drop folder (demo seeding).
 pub fn source_seeded(files: usize) {
     tracing::info!(files, "sample files copied into drop folders");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sampled_event_logs_its_first_occurrence_then_at_most_once_per_interval() {
+        let sample = Sampled::new();
+        let interval = SAMPLE_INTERVAL.as_millis() as u64;
+        assert_eq!(sample.tick_at(5), Some(1));
+        for i in 0..1000 {
+            assert_eq!(sample.tick_at(5 + i), None);
+        }
+        // The next line carries every occurrence since the previous one.
+        assert_eq!(sample.tick_at(5 + interval), Some(1001));
+        assert_eq!(sample.tick_at(6 + interval), None);
+    }
 }

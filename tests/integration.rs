@@ -10,6 +10,7 @@ mod integration {
     mod crash;
     mod dead_letters;
     mod deadlines;
+    mod edge;
     mod import_export;
     mod input_honesty;
     mod mail;

@@ -3,11 +3,11 @@
 //! Staff changes are recorded with who and why and are never undone by `reprocess`; the
 //! running grouping stage applies them before its next batch.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::extract::{Json, Path, Query, one_of};
 use crate::app::AppState;
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
@@ -25,6 +25,7 @@ impl From<CaseError> for ApiError {
 
 /// Listing filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only cases with this status (`open`, `investigating`, `answered`, `closed`).
@@ -43,12 +44,16 @@ pub struct ListParams {
     path = "/v1/cases",
     tag = "cases",
     params(ListParams),
-    responses((status = 200, description = "Cases", body = [CaseSummary]))
+    responses(
+        (status = 200, description = "Cases", body = [CaseSummary]),
+        (status = 400, description = "Unknown parameter or status", body = super::error::ErrorBody),
+    )
 )]
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let cases = list_cases(
         state.store.pool(),
         params.status.as_deref().filter(|s| !s.is_empty()),
@@ -200,6 +205,7 @@ pub async fn status(
 
 /// Hot-issue parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HotParams {
     /// Window of complaints counted: `30d`, `12h`, `90m` (default 30d).

@@ -5,12 +5,12 @@
 //!   the rules, is applied at once, survives `reprocess` and becomes training data.
 //! - `GET /v1/queues`: every queue with its unit, people and open case counts.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::extract::{Json, Path};
 use crate::app::AppState;
 use crate::routing::config::PRIORITIES;
 use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};

@@ -1,11 +1,11 @@
 //! `GET /v1/complaints/{id}`: the full record, its revisions and its raw payload.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use base64::Engine;
 use serde::Serialize;
 
 use super::error::ApiError;
+use super::extract::{Json, Path};
 use crate::app::AppState;
 use crate::store::{ComplaintRecord, RevisionRecord};
 

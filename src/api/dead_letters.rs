@@ -1,13 +1,13 @@
 //! Dead letters: list, inspect, replay.
 
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::complaints::RawPayload;
 use super::error::ApiError;
+use super::extract::{Json, Path, Query};
 use crate::app::AppState;
 use crate::intake::IntakeReport;
 use crate::replay::{ReplayError, replay};
@@ -16,6 +16,7 @@ use crate::store::{DeadLetterFilter, DeadLetterRecord};
 /// Filters of the dead-letter list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DeadLetterParams {
     /// Only this source.
     pub source: Option<String>,

@@ -2,13 +2,13 @@
 //! trail, extend it (with who and why), record the answer, list the outbox with per-recipient
 //! delivery status.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::extract::{Json, Path, Query};
 use crate::app::AppState;
 use crate::notify::deadline::{self, AuditEntry, ExtendRequest, Extension};
 use crate::notify::outbox::{self, OutboxEntry, OutboxFilter};
@@ -37,6 +37,7 @@ pub struct AnswerRequest {
 /// Filters of the outbox list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OutboxParams {
     /// `pending`, `sent` or `failed`.
     pub state: Option<String>,
@@ -208,7 +209,9 @@ pub async fn list_outbox(
         return Err(ApiError::bad_request(
             "invalid_state",
             "state must be `pending`, `sent` or `failed`",
-        ));
+        )
+        .with("parameter", "state")
+        .with("allowed", vec!["pending", "sent", "failed"]));
     }
     let filter = OutboxFilter {
         state: params.state,

@@ -1,7 +1,10 @@
 //! The HTTP API: one router built from the application state (STYLE #6), so tests drive it with
 //! `tower::ServiceExt::oneshot` or over a real socket.
 //!
-//! - [`error`]: the error type and its JSON shape.
+//! - [`error`]: the error type, its JSON shape and the code table; the safety net that puts
+//!   every other 4xx/5xx answer into the shape.
+//! - [`extract`]: query, path and JSON extractors whose rejections are in the shape.
+//! - [`params`]: query parameters checked against the OpenAPI document.
 //! - [`cases`]: cases, staff merge / split / status, hot issues.
 //! - [`complaints`]: one complaint with revisions and raw payload.
 //! - [`search`]: full-text search.
@@ -19,10 +22,13 @@ pub mod complaints;
 pub mod dead_letters;
 pub mod deadlines;
 pub mod error;
+pub mod extract;
+pub mod params;
 pub mod search;
 pub mod sources;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -32,6 +38,7 @@ use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::app::AppState;
+use crate::http::min_rate::MinRateBody;
 use error::ApiError;
 
 /// The OpenAPI document served at `/openapi.json`.
@@ -72,6 +79,8 @@ pub struct ApiDoc;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let http = state.config.http.clone();
+    let min_rate = http.min_rate();
     let staff = Router::new()
         .route("/v1/search", get(search::search))
         .route("/v1/complaints/{id}", get(complaints::get_complaint))
@@ -109,8 +118,30 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            query_rules(),
+            params::check_query,
+        ))
+        .fallback(error::no_route)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            http.request_timeout(),
+        ))
+        .layer(axum::middleware::map_request(
+            move |request: Request| async move {
+                request.map(|body| Body::new(MinRateBody::new(body, min_rate)))
+            },
+        ))
+        // Outside everything above, so their answers are shaped too.
+        .layer(axum::middleware::map_response(error::shape_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The documented query parameters of every route.
+fn query_rules() -> std::sync::Arc<params::QueryRules> {
+    let document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document is JSON");
+    std::sync::Arc::new(params::QueryRules::from_openapi(&document))
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -165,19 +196,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(%error, "readiness: store unavailable");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "store unavailable"})),
+                axum::Json(json!({
+                    "status": "store unavailable",
+                    "error": {"code": "unavailable", "message": "the store does not answer"},
+                })),
             )
                 .into_response();
         }
     };
     let index_seq = state.index.progress().map(|p| p.seq).unwrap_or(0);
     let ready = state.index_ready.load(std::sync::atomic::Ordering::Relaxed);
-    let body = json!({
+    let mut body = json!({
         "status": if ready { "ready" } else { "indexing" },
         "store_seq": store_seq,
         "index_seq": index_seq,
         "index_lag": (store_seq - index_seq).max(0),
     });
+    if !ready {
+        // Every 5xx carries the error shape; the progress fields stay beside it.
+        body["error"] = json!({"code": "not_ready", "message": "the search index is catching up with the store"});
+    }
     let status = if ready {
         StatusCode::OK
     } else {

@@ -1,11 +1,11 @@
 //! `GET /v1/search`.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::extract::{Json, Query, one_of};
 use crate::app::AppState;
 use crate::index::query::Filters;
 use crate::index::search::{SearchRequest, SearchResults, Sort};
@@ -16,6 +16,7 @@ pub const MAX_LIMIT: usize = 200;
 /// Query parameters of a search.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Query: terms (all required, substring match after folding), `"phrases"`, `-excluded`.
     #[serde(default)]
@@ -30,9 +31,10 @@ pub struct SearchParams {
     pub tag: Option<String>,
     /// Only this investigation queue.
     pub queue: Option<String>,
-    /// Only this priority.
+    /// Only this priority (`urgent`, `high`, `normal`, `low`).
     pub priority: Option<String>,
-    /// Only this status.
+    /// Only complaints whose case has this status (`open`, `investigating`, `answered`,
+    /// `closed`).
     pub status: Option<String>,
     /// Only the complaints of this case.
     pub case: Option<String>,
@@ -97,6 +99,17 @@ pub fn request_from_params(
                     ApiError::bad_request("invalid_parameter", format!("`{name}`: {problem}"))
                 })
         };
+    let channels: Vec<&str> = connectors::Channel::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    one_of("channel", params.channel.as_deref(), &channels)?;
+    one_of(
+        "priority",
+        params.priority.as_deref(),
+        &crate::routing::config::PRIORITIES,
+    )?;
+    one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let limit = params.limit.unwrap_or(20);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::bad_request(

@@ -1,10 +1,10 @@
 //! `GET /v1/sources` and `GET /v1/sources/{name}`: the health of every source.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 
 use super::error::ApiError;
+use super::extract::{Json, Path};
 use crate::app::AppState;
 use crate::sources::status::SourceStatus;
 

@@ -7,6 +7,9 @@
 //! be active during a rotation), and when the same (timestamp, signature) pair was already
 //! accepted within the window (a replay). Comparison is constant-time.
 //!
+//! Everything but the HMAC and the replay check needs only the headers
+//! ([`Verifier::check_headers`]), so the webhook refuses such requests before reading the body.
+//!
 //! The replay memory is per process and bounded by the window; a replay that reaches another
 //! node or arrives after a restart is still harmless, because `(source, external_id)` is unique
 //! in the store.
@@ -85,14 +88,15 @@ impl Verifier {
         !self.secrets.is_empty()
     }
 
-    /// Checks the headers against `body` at time `now_secs`.
-    pub fn verify(
+    /// What the headers alone can refuse, checked before the body is read: no secret
+    /// configured, a header missing or malformed, a timestamp outside the window. Returns the
+    /// timestamp and the signature's tag.
+    pub fn check_headers(
         &self,
         timestamp: Option<&str>,
         signature: Option<&str>,
-        body: &[u8],
         now_secs: i64,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(i64, [u8; 32]), AuthError> {
         if self.secrets.is_empty() {
             return Err(AuthError::NoSecret);
         }
@@ -109,6 +113,21 @@ impl Verifier {
                 max_secs: self.max_skew_secs,
             });
         }
+        Ok((ts, tag))
+    }
+
+    /// Checks the headers against `body` at time `now_secs`: [`Verifier::check_headers`], then
+    /// the HMAC and the replay memory.
+    pub fn verify(
+        &self,
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+        now_secs: i64,
+    ) -> Result<(), AuthError> {
+        let (ts, tag) = self.check_headers(timestamp, signature, now_secs)?;
+        // Signed as sent (trimmed), which `check_headers` found present.
+        let timestamp = timestamp.unwrap_or_default().trim();
         let valid = self.secrets.iter().any(|secret| {
             let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
             mac.update(timestamp.as_bytes());

@@ -1,27 +1,37 @@
 //! Webhook intake: `POST /v1/webhooks/{source}` for channel operators who push.
 //!
-//! Order of checks, each with its own answer: unknown source (404), body too large (413),
-//! authentication (401), rate limit (429 + `Retry-After`), body not JSON (400 naming line and
-//! column; the body is dead-lettered), too many items (413). Then the valid items are stored
-//! and the invalid ones dead-lettered, and only after the durable commit the gateway answers
-//! 202 with one entry per item.
+//! Order of checks, each with its own answer: unknown source (404), declared body too large
+//! (413), the signature headers — present, well-formed, timestamp within the window (401) —
+//! all before a byte of the body is read; then the body is read against the limit (413, or
+//! 408 when it arrives too slowly), the HMAC and the replay memory are checked (401), the
+//! sender's rate limit (429 + `Retry-After`), body not JSON (400 naming line and column; the
+//! body is dead-lettered), too many items (413). Then the valid items are stored and the
+//! invalid ones dead-lettered, and only after the durable commit the gateway answers 202 with
+//! one entry per item.
+//!
+//! Refusals up to the HMAC check are themselves rate-limited per source and client address
+//! ([`refusals`]): past the allowance they are answered 429 `too_many_refusals`.
 
 pub mod auth;
+pub mod refusals;
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use connectors::body::{BodyError, BodyFormat, split_body};
 use connectors::{Channel, CommitSummary, ItemError, RawItem};
+use futures::StreamExt;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::api::error::ApiError;
+use crate::api::extract::{ClientAddr, Path};
 use crate::app::AppState;
 use crate::config::{Config, WebhookSource};
 use crate::intake::{IntakeReport, Origin, ingest};
@@ -117,18 +127,20 @@ impl From<IntakeReport> for WebhookAnswer {
         (status = 400, description = "Body is not JSON (line and column given) or holds no item", body = crate::api::error::ErrorBody),
         (status = 401, description = "Missing, wrong, expired or replayed signature", body = crate::api::error::ErrorBody),
         (status = 404, description = "Unknown source", body = crate::api::error::ErrorBody),
+        (status = 408, description = "Body arrived too slowly, or the request took too long", body = crate::api::error::ErrorBody),
         (status = 413, description = "Body or batch too large", body = crate::api::error::ErrorBody),
-        (status = 429, description = "Rate limit; see Retry-After", body = crate::api::error::ErrorBody),
+        (status = 429, description = "Rate limit, or too many refused requests; see Retry-After", body = crate::api::error::ErrorBody),
         (status = 503, description = "Store unavailable; retry", body = crate::api::error::ErrorBody),
     )
 )]
 pub async fn receive(
     State(state): State<AppState>,
     Path(source): Path<String>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let outcome = receive_checked(&state, &source, &headers, body).await;
+    let outcome = receive_checked(&state, &source, client, &headers, body).await;
     // The sender's status in `GET /v1/sources` (an unknown source has none).
     let now = chrono::Utc::now();
     match &outcome {
@@ -150,22 +162,51 @@ pub async fn receive(
 async fn receive_checked(
     state: &AppState,
     source: &str,
+    client: Option<IpAddr>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<IntakeReport, ApiError> {
     let Some(runtime) = state.webhooks.get(source).cloned() else {
-        crate::telemetry::webhook_rejected("unknown", "unknown_source");
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_source",
-            format!("no webhook source named `{source}` is configured"),
+        return Err(refuse(
+            state,
+            "unknown",
+            client,
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_source",
+                format!("no webhook source named `{source}` is configured"),
+            ),
         ));
     };
     let max_body = state.config.intake.max_body_bytes;
-    let bytes = read_body(headers, body, max_body).await.inspect_err(|_| {
-        crate::telemetry::webhook_rejected(source, "too_large");
-    })?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(refuse(state, source, client, too_large(max_body)));
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // Whatever the headers alone can refuse is refused before the body is read, so an
+    // unauthenticated sender cannot make the gateway buffer `max_body_bytes` for it.
+    let now = chrono::Utc::now().timestamp();
+    if let Err(error) =
+        runtime
+            .verifier
+            .check_headers(header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER), now)
+    {
+        return Err(refuse(state, source, client, unauthorized(&error)));
+    }
+    let bytes = match read_body(body, declared, max_body).await {
+        Ok(bytes) => bytes,
+        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(refuse(state, source, client, error));
+        }
+        Err(error) => {
+            crate::telemetry::webhook_rejected(source, error.code);
+            return Err(error);
+        }
+    };
     let now = chrono::Utc::now().timestamp();
     if let Err(error) = runtime.verifier.verify(
         header(TIMESTAMP_HEADER),
@@ -173,12 +214,7 @@ async fn receive_checked(
         &bytes,
         now,
     ) {
-        crate::telemetry::webhook_rejected(source, error.code());
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            error.code(),
-            error.to_string(),
-        ));
+        return Err(refuse(state, source, client, unauthorized(&error)));
     }
     if let Err(not_until) = runtime.limiter.check() {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -203,25 +239,66 @@ async fn receive_checked(
     accept_body(state, &origin, bytes, content_type.as_deref()).await
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("body is larger than {max} bytes"),
-        )
-        .with("max_body_bytes", max)
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
+fn unauthorized(error: &auth::AuthError) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string())
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("body is larger than {max} bytes"),
+    )
+    .with("max_body_bytes", max)
+}
+
+/// A refusal before the sender is authenticated: counted under `source` (a configured name or
+/// `unknown`, never the requested name) and answered as is, or — when the source or the client
+/// address has used its refusal allowance — as 429 `too_many_refusals`.
+fn refuse(state: &AppState, source: &str, client: Option<IpAddr>, error: ApiError) -> ApiError {
+    match state.refusals.check(source, client) {
+        Ok(()) => {
+            crate::telemetry::webhook_rejected(source, error.code);
+            error
+        }
+        Err(wait) => {
+            crate::telemetry::webhook_rejected(source, "too_many_refusals");
+            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            let mut limited = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_refusals",
+                format!("too many refused requests; retry after {secs} s"),
+            );
+            limited.retry_after_secs = Some(secs);
+            limited
+        }
     }
-    axum::body::to_bytes(body, max)
-        .await
-        .map_err(|_| too_large())
+}
+
+/// Reads the body, at most `max` bytes (413 past it); 408 `body_too_slow` when it arrives
+/// slower than the edge's minimum rate, 400 `body_incomplete` when it breaks off.
+async fn read_body(body: Body, declared: Option<usize>, max: usize) -> Result<Bytes, ApiError> {
+    // The declared length is at most `max` here; reserving it saves the regrowth copies.
+    let mut buffer = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(max));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| {
+            if crate::http::min_rate::is_too_slow(&error) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_too_slow",
+                    "the request body arrived too slowly",
+                )
+            } else {
+                ApiError::bad_request("body_incomplete", "the request body broke off")
+            }
+        })?;
+        if buffer.len() + chunk.len() > max {
+            return Err(too_large(max));
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
 }
 
 /// Splits a request body into items: format and charset from `Content-Type`, at most the
