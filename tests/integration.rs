@@ -10,6 +10,7 @@ mod integration {
     mod crash;
     mod dead_letters;
     mod deadlines;
+    mod future_dates;
     mod import_export;
     mod mail;
     mod mail_server;
