@@ -54,6 +54,7 @@ pub fn commit_settings(config: &Config) -> CommitSettings {
     CommitSettings {
         max_items: config.intake.commit_max_items,
         linger: Duration::from_micros(config.intake.commit_linger_us),
+        future_tolerance: config.future_tolerance(),
     }
 }
 

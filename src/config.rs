@@ -418,11 +418,17 @@ impl Config {
         connectors::item::ParseOptions {
             default_offset: chrono::FixedOffset::east_opt(self.default_utc_offset_hours * 3600)
                 .expect("validated offset"),
-            // Capped at a century: chrono's durations end near 292 million years.
-            future_tolerance: chrono::Duration::seconds(
-                self.intake.future_tolerance_secs.min(100 * 365 * 24 * 3600) as i64,
-            ),
+            future_tolerance: self.future_tolerance(),
         }
+    }
+
+    /// How far past its receipt an item's `submitted_at` may lie before the item is
+    /// future-dated (`intake.future_tolerance_secs`).
+    pub fn future_tolerance(&self) -> chrono::Duration {
+        // Capped at a century: chrono's durations end near 292 million years.
+        chrono::Duration::seconds(
+            self.intake.future_tolerance_secs.min(100 * 365 * 24 * 3600) as i64
+        )
     }
 
     /// The channel of `source`: the webhook's configured channel, else `fallback`.

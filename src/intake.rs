@@ -110,8 +110,15 @@ pub struct Origin {
     pub channel: Channel,
 }
 
-/// Turns raw items into write operations (CPU work: normalisation and hashing).
-pub fn prepare(origin: &Origin, items: Vec<RawItem>) -> Vec<WriteOp> {
+/// Turns raw items into write operations (CPU work: normalisation and hashing). Every item of
+/// the batch is received now; one whose `submitted_at` lies more than `future_tolerance` past
+/// that is flagged future-dated (see [`crate::store::effective_time`]). Callers pass the
+/// store's [`Store::future_tolerance`], the configured one.
+pub fn prepare(
+    origin: &Origin,
+    items: Vec<RawItem>,
+    future_tolerance: chrono::Duration,
+) -> Vec<WriteOp> {
     let received_at = Utc::now();
     items
         .into_iter()
@@ -123,6 +130,7 @@ pub fn prepare(origin: &Origin, items: Vec<RawItem>) -> Vec<WriteOp> {
                 raw.raw,
                 raw.content_type,
                 received_at,
+                future_tolerance,
             )),
             Err(error) => WriteOp::DeadLetter(NewDeadLetter {
                 source: origin.source.clone(),
@@ -144,13 +152,14 @@ pub async fn ingest(
     items: Vec<RawItem>,
     cursor: Option<String>,
 ) -> Result<IntakeReport, StoreError> {
+    let tolerance = store.future_tolerance();
     let ops = if items.len() > INLINE_PREPARE_LIMIT {
         let origin = origin.clone();
-        tokio::task::spawn_blocking(move || prepare(&origin, items))
+        tokio::task::spawn_blocking(move || prepare(&origin, items, tolerance))
             .await
             .expect("prepare does not panic")
     } else {
-        prepare(origin, items)
+        prepare(origin, items, tolerance)
     };
     let batch = WriteBatch {
         ops,

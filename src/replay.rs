@@ -70,7 +70,7 @@ pub async fn replay(
         channel,
     };
     let batch = WriteBatch {
-        ops: prepare(&origin, items),
+        ops: prepare(&origin, items, store.future_tolerance()),
         cursor: None,
         replay_of: Some(letter.id),
     };

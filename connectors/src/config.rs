@@ -16,6 +16,7 @@ use crate::auth::{EnvLookup, process_env};
 use crate::connector::Connector;
 use crate::file_drop::{FileDropConfig, FileDropConnector};
 use crate::http_json::{HttpJsonConfig, HttpJsonConnector};
+use crate::item::ParseOptions;
 use crate::open311::{Open311Config, Open311Connector};
 use crate::rss::{RssConfig, RssConnector};
 
@@ -201,20 +202,46 @@ impl ConnectorConfig {
         })
     }
 
-    /// Builds the connector, reading secrets through `env`. Every check that needs no network
-    /// happens here, so a bad file fails at start, not at the first poll.
+    /// Builds the connector, reading secrets through `env`, with default parse options. Every
+    /// check that needs no network happens here, so a bad file fails at start, not at the
+    /// first poll.
     pub fn build(
         &self,
         source: &str,
         env: EnvLookup<'_>,
     ) -> Result<Box<dyn Connector>, ConfigError> {
+        self.build_with(source, env, ParseOptions::default())
+    }
+
+    /// [`ConnectorConfig::build`] with the gateway's parse options (default offset, future
+    /// tolerance), which items and cursors of the connector follow.
+    pub fn build_with(
+        &self,
+        source: &str,
+        env: EnvLookup<'_>,
+        options: ParseOptions,
+    ) -> Result<Box<dyn Connector>, ConfigError> {
         Ok(match self {
             ConnectorConfig::HttpJson(c) => {
-                Box::new(HttpJsonConnector::new(source, c.clone(), env)?)
+                let mut connector = HttpJsonConnector::new(source, c.clone(), env)?;
+                connector.set_parse_options(options);
+                Box::new(connector)
             }
-            ConnectorConfig::Open311(c) => Box::new(Open311Connector::new(source, c.clone(), env)?),
-            ConnectorConfig::Rss(c) => Box::new(RssConnector::new(source, c.clone(), env)?),
-            ConnectorConfig::FileDrop(c) => Box::new(FileDropConnector::new(source, c.clone())?),
+            ConnectorConfig::Open311(c) => {
+                let mut connector = Open311Connector::new(source, c.clone(), env)?;
+                connector.set_parse_options(options);
+                Box::new(connector)
+            }
+            ConnectorConfig::Rss(c) => {
+                let mut connector = RssConnector::new(source, c.clone(), env)?;
+                connector.set_parse_options(options);
+                Box::new(connector)
+            }
+            ConnectorConfig::FileDrop(c) => {
+                let mut connector = FileDropConnector::new(source, c.clone())?;
+                connector.set_parse_options(options);
+                Box::new(connector)
+            }
         })
     }
 }
@@ -223,6 +250,11 @@ impl SourceSpec {
     /// Builds the connector with secrets from the process environment.
     pub fn build(&self) -> Result<Box<dyn Connector>, ConfigError> {
         self.config.build(&self.name, &process_env)
+    }
+
+    /// Builds the connector with secrets from the process environment and these parse options.
+    pub fn build_with(&self, options: ParseOptions) -> Result<Box<dyn Connector>, ConfigError> {
+        self.config.build_with(&self.name, &process_env, options)
     }
 }
 

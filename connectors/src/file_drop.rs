@@ -105,6 +105,12 @@ impl FileDropConnector {
         })
     }
 
+    /// Sets how items are parsed (default offset, future tolerance); the gateway passes its
+    /// configured options.
+    pub fn set_parse_options(&mut self, options: ParseOptions) {
+        self.options = options;
+    }
+
     fn wait(&self) -> Duration {
         Duration::from_secs(self.config.poll_interval_secs)
     }

@@ -6,6 +6,12 @@
 //! poll starts, and at the end of the data it stays on the last page so new records appended
 //! there are picked up (re-reading is harmless: the store deduplicates).
 //!
+//! A `since` cursor never moves past the poll's `now` plus the future tolerance of
+//! [`ParseOptions`]: a record dated years ahead is delivered (and flagged future-dated by the
+//! gateway) but does not become the cursor, which would skip every later record forever. A saved
+//! `since` already past that bound (written before this rule) starts over from the configured
+//! `initial`, with a warning; re-reading is harmless.
+//!
 //! A run of pages (polls answered with `more = true`) is checked for loops: an upstream that hands
 //! back the cursor it was given, a cursor seen earlier in the run, or the same page content under
 //! a new page number is a [`ConnectorError::PaginationLoop`], never an endless loop.
@@ -177,6 +183,12 @@ impl HttpJsonConnector {
         })
     }
 
+    /// Sets how items are parsed (default offset, future tolerance); the gateway passes its
+    /// configured options.
+    pub fn set_parse_options(&mut self, options: ParseOptions) {
+        self.options = options;
+    }
+
     /// Overrides the request timeout (tests use sub-second timeouts).
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), ConnectorError> {
         self.settings.timeout = timeout;
@@ -258,9 +270,18 @@ impl HttpJsonConnector {
         cursor: Option<&Cursor>,
         now: DateTime<Utc>,
     ) -> Result<Batch, ConnectorError> {
-        let position = cursor
+        let mut position = cursor
             .and_then(|c| c.decode::<Position>())
             .unwrap_or_else(|| self.start_position());
+        let mut warnings = Vec::new();
+        if self.beyond_future_bound(position.since.as_deref(), now) {
+            warnings.push(
+                "the saved `since` lay in the future (a far-future record had set it): \
+                 reading again from the configured start"
+                    .to_string(),
+            );
+            position = self.start_position();
+        }
         let (url, request) = self.request(&position);
         let fetched = fetch(&url, request, &self.settings, now).await?;
         let page = map_page(
@@ -272,7 +293,7 @@ impl HttpJsonConnector {
         .map_err(|e| ConnectorError::Malformed(e.to_string()))?;
         let page_hash = Sha256::digest(&fetched.body).to_vec();
         let key = position_key(&position);
-        let (next, more) = self.advance(&position, &page)?;
+        let (next, more) = self.advance(&position, &page, now)?;
         if more {
             let same_page_elsewhere =
                 self.run.last.as_ref().is_some_and(|(last_key, last_hash)| {
@@ -298,9 +319,24 @@ impl HttpJsonConnector {
                 Duration::from_secs(self.config.poll_interval_secs)
             },
             skipped: 0,
-            warnings: Vec::new(),
+            warnings,
             ack: None,
         })
+    }
+
+    /// The latest time a `since` cursor may take at `now`.
+    fn future_bound(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_add_signed(self.options.future_tolerance)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Whether a `since` value lies past [`Self::future_bound`].
+    fn beyond_future_bound(&self, since: Option<&str>, now: DateTime<Utc>) -> bool {
+        let Some(since) = since else {
+            return false;
+        };
+        parse_time(&Value::String(since.to_string()), &self.options)
+            .is_ok_and(|time| time > self.future_bound(now))
     }
 
     /// The next position and whether it is immediately worth fetching.
@@ -308,6 +344,7 @@ impl HttpJsonConnector {
         &mut self,
         position: &Position,
         page: &MappedPage,
+        now: DateTime<Utc>,
     ) -> Result<(Position, bool), ConnectorError> {
         let count = page.items.len();
         match &self.config.pagination {
@@ -365,6 +402,7 @@ impl HttpJsonConnector {
                     .as_ref()
                     .and_then(|s| parse_time(&Value::String(s.clone()), &self.options).ok());
                 let mut newest: Option<(DateTime<chrono::FixedOffset>, String)> = None;
+                let bound = self.future_bound(now);
                 for record in &page.records {
                     let Some(value) = record.pointer(item_pointer) else {
                         continue;
@@ -372,6 +410,11 @@ impl HttpJsonConnector {
                     let Ok(time) = parse_time(value, &self.options) else {
                         continue;
                     };
+                    // One record dated far ahead must not carry the cursor past every record
+                    // still to come.
+                    if time > bound {
+                        continue;
+                    }
                     if newest.as_ref().is_none_or(|(t, _)| time > *t) {
                         let text = match value {
                             Value::String(s) => s.trim().to_string(),
@@ -423,5 +466,7 @@ impl Connector for HttpJsonConnector {
     }
 }
 
+#[cfg(test)]
+mod future_tests;
 #[cfg(test)]
 mod tests;

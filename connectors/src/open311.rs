@@ -7,7 +7,10 @@
 //! split in half and re-queried (nothing is emitted for it) down to `min_window_secs`. Once the
 //! walk reaches `now`, the next window starts `overlap_secs` earlier to catch records the server
 //! committed late; re-reading is harmless because the store deduplicates. The cursor holds the
-//! window position and the newest `updated_datetime` seen.
+//! window position and the newest `updated_datetime` seen. Windows follow the poll's `now`,
+//! never a record's time; an `updated_datetime` past `now` plus the future tolerance of
+//! [`ParseOptions`] is not taken as the newest (a record dated years ahead would otherwise stand
+//! there for good).
 //!
 //! Records are parsed leniently (see [`parse`]) and mapped with [`map_request`]; a record that
 //! cannot become an item (no id, nothing to read) is a [`RawItem`](crate::RawItem) with an error.
@@ -25,7 +28,7 @@ use crate::auth::{Auth, AuthConfig, EnvLookup};
 use crate::config::{ConfigError, defaults};
 use crate::connector::{Batch, BoxFuture, Connector, ConnectorError, Cursor};
 use crate::http::{HttpSettings, build_client, fetch};
-use crate::item::ParseOptions;
+use crate::item::{ParseOptions, parse_time};
 use crate::raw::{content_type_for, raw_bytes_of};
 use crate::text::decode;
 
@@ -231,6 +234,12 @@ impl Open311Connector {
         })
     }
 
+    /// Sets how items are parsed (default offset, future tolerance); the gateway passes its
+    /// configured options.
+    pub fn set_parse_options(&mut self, options: ParseOptions) {
+        self.options = options;
+    }
+
     /// Overrides the request timeout (tests use sub-second timeouts).
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), ConnectorError> {
         self.settings.timeout = timeout;
@@ -329,10 +338,26 @@ impl Open311Connector {
             },
             encoding,
         );
-        let mut last_updated = position.last_updated.clone();
+        let bound = now
+            .checked_add_signed(self.options.future_tolerance)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // Text that does not parse as a time is kept as the server wrote it.
+        let plausible = |text: &Option<String>| match text {
+            Some(text) => parse_time(&serde_json::Value::String(text.clone()), &self.options)
+                .map_or(true, |time| time <= bound),
+            None => true,
+        };
+        // A value saved before this rule may already lie far ahead: forget it.
+        let mut last_updated = position
+            .last_updated
+            .clone()
+            .filter(|_| plausible(&position.last_updated));
         let mut items = Vec::with_capacity(document.records.len());
         for record in &document.records {
-            last_updated = newer_updated(last_updated, &record.value, &self.options);
+            let newer = newer_updated(last_updated.clone(), &record.value, &self.options);
+            if plausible(&newer) {
+                last_updated = newer;
+            }
             let raw = raw_bytes_of(&record.raw, encoding);
             items.push(map_record(record, raw, content_type.clone(), &self.options));
         }
@@ -403,5 +428,7 @@ pub fn parse_answer(
     Ok((document, decoded.encoding))
 }
 
+#[cfg(test)]
+mod future_tests;
 #[cfg(test)]
 mod tests;

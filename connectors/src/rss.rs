@@ -148,6 +148,12 @@ impl RssConnector {
         })
     }
 
+    /// Sets how items are parsed (default offset, future tolerance); the gateway passes its
+    /// configured options.
+    pub fn set_parse_options(&mut self, options: ParseOptions) {
+        self.options = options;
+    }
+
     /// Overrides the request timeout (tests use sub-second timeouts).
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), ConnectorError> {
         self.settings.timeout = timeout;

@@ -36,6 +36,10 @@ impl RawPayload {
 /// A complaint with its history.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintView {
+    /// The complaint as stored: ids, `received_at`, `submitted_at` as the item gave it,
+    /// `future_dated` (true when that `submitted_at` lay more than `intake.future_tolerance_secs`
+    /// past `received_at`; grouping, hot issues, deadlines and search order then use
+    /// `received_at`), title, body, normalised text, parsed item, content hash and facets.
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub record: ComplaintRecord,

@@ -38,9 +38,11 @@ pub struct SearchParams {
     pub status: Option<String>,
     /// Only the complaints of this case.
     pub case: Option<String>,
-    /// Submitted at or after (RFC 3339 or `YYYY-MM-DD`).
+    /// Submitted at or after (RFC 3339 or `YYYY-MM-DD`); a future-dated complaint counts as
+    /// submitted when it was received.
     pub from: Option<String>,
-    /// Submitted before (RFC 3339 or `YYYY-MM-DD`).
+    /// Submitted before (RFC 3339 or `YYYY-MM-DD`); a future-dated complaint counts as
+    /// submitted when it was received.
     pub to: Option<String>,
     /// Hits per page (default 20, at most 200).
     pub limit: Option<usize>,

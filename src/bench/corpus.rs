@@ -405,6 +405,7 @@ impl CorpusGenerator {
             external_id: seq.to_string(),
             revision: 1,
             submitted_at,
+            effective_at: submitted_at.with_timezone(&chrono::Utc),
             title: Some(title),
             body,
             facets: Default::default(),

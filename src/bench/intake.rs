@@ -167,7 +167,7 @@ async fn parse_only(
     let Ok(items) = split else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let accepted = prepare(&state.origin, items)
+    let accepted = prepare(&state.origin, items, state.config.future_tolerance())
         .into_iter()
         .enumerate()
         .filter_map(|(index, op)| match op {

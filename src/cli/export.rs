@@ -30,8 +30,8 @@ pub struct ExportArgs {
     pub include_personal_data: bool,
 }
 
-/// Columns of the CSV export, in order.
-pub const CSV_COLUMNS: [&str; 24] = [
+/// Columns of the CSV export, in order (later additions at the end, so positions stay).
+pub const CSV_COLUMNS: [&str; 25] = [
     "id",
     "seq",
     "source",
@@ -56,6 +56,7 @@ pub const CSV_COLUMNS: [&str; 24] = [
     "priority",
     "status",
     "deadline",
+    "future_dated",
 ];
 
 pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
@@ -116,6 +117,7 @@ pub fn export_value(row: &ExportRow, personal: bool) -> Value {
         "revision": row.revision,
         "received_at": row.received_at,
         "submitted_at": row.submitted_at,
+        "future_dated": row.future_dated,
         "title": row.title,
         "body": row.body,
         "target_unit": item.target_unit,

@@ -12,7 +12,8 @@ use super::minhash::{MAX_SHINGLE_CHARS, SIGNATURE_LEN};
 #[serde(default, deny_unknown_fields)]
 pub struct GroupingConfig {
     /// How long a complaint stays a match candidate, in days of the engine clock (the latest
-    /// `submitted_at` seen, so a bulk import of old complaints does not expire at once).
+    /// effective `submitted_at` seen, so a bulk import of old complaints does not expire at
+    /// once; a future-dated complaint counts at its receipt).
     pub window_days: u32,
     /// Most complaints kept as match candidates whatever their age; the oldest go first. With
     /// `window_days` this bounds memory (about 0.6 KB per complaint, see the module docs).

@@ -14,7 +14,9 @@ pub struct ComplaintInput {
     /// The title as received (may be empty). Used to tell a repost with a new title from a new
     /// complaint: its body is compared on its own.
     pub title: String,
-    /// When the complainant submitted it.
+    /// When the complainant submitted it: the store's effective time, so the received time for
+    /// a future-dated complaint (the engine's clock follows the latest time it sees, and one
+    /// item must not move it for all; see `store::effective_time`).
     pub submitted_at: DateTime<Utc>,
     /// The channel it came from.
     pub channel: Channel,

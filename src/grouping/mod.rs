@@ -13,10 +13,11 @@
 //! - **Staff decisions win.** Merges and splits are recorded as [`HumanDecision`]s; the engine
 //!   never undoes them, live ([`Engine::merge`], [`Engine::split_out`]) or on replay ([`Pins`]).
 //! - **Memory is bounded** by a sliding window: a complaint is a match candidate for
-//!   `window_days` of the engine clock (the latest `submitted_at` seen) and only among the
-//!   newest `max_window_complaints`; a case is remembered while it has a complaint in the
-//!   window. Inverted lists are capped per key and swept after evictions; term statistics
-//!   are capped by `max_vocabulary`. Measured: about 0.6 KB of engine state per complaint in
+//!   `window_days` of the engine clock (the latest effective `submitted_at` seen: a
+//!   future-dated complaint counts at its receipt) and only among the newest
+//!   `max_window_complaints`; a case is remembered while it has a complaint in the window.
+//!   Inverted lists are capped per key and swept after evictions; term statistics are capped
+//!   by `max_vocabulary`. Measured: about 0.6 KB of engine state per complaint in
 //!   the window (463 MB for 818k complaints), so the defaults (365 days, at most 1,000,000
 //!   complaints) bound it near 600 MB, plus jieba's dictionary (~60 MB, shared).
 //! - **Work per complaint does not grow with the corpus**: candidates come only from the

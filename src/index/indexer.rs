@@ -63,9 +63,11 @@ impl SearchIndex {
         doc.add_text(f.external_id, &row.external_id);
         doc.add_text(f.source, &row.source);
         doc.add_text(f.channel, &row.channel);
+        // Sorting and `from`/`to` read the effective time, so a future-dated complaint does not
+        // sort first for years; results show `submitted_at` as given.
         doc.add_date(
             f.submitted_at,
-            DateTime::from_timestamp_secs(row.submitted_at.timestamp()),
+            DateTime::from_timestamp_secs(row.effective_at.timestamp()),
         );
         doc.add_text(f.submitted_text, row.submitted_at.to_rfc3339());
         let sep = analyzer::FIELD_SEPARATOR;

@@ -28,7 +28,9 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7: the `submitted_at` date field holds the effective time (a future-dated complaint's
+/// received time), so indexes of stores with such complaints are rebuilt once.
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Directory of the index inside the data directory.
 pub const INDEX_DIR: &str = "index";

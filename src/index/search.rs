@@ -21,7 +21,7 @@ pub enum Sort {
     /// BM25 relevance; newest first when the query has no text.
     #[default]
     Relevance,
-    /// Newest submission first.
+    /// Newest submission first (by the effective time: a future-dated complaint's receipt).
     Newest,
 }
 

@@ -24,6 +24,7 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
         b"{}".to_vec(),
         "application/json".into(),
         Utc::now(),
+        chrono::Duration::days(1),
     ));
     let out = store
         .writer()
@@ -98,6 +99,7 @@ async fn follows_new_revised_and_derived_changes() {
                     b"{}".to_vec(),
                     "application/json".into(),
                     Utc::now(),
+                    chrono::Duration::days(1),
                 )
             })],
             ..Default::default()

@@ -48,6 +48,7 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
         b"{}".to_vec(),
         "application/json".into(),
         Utc::now(),
+        chrono::Duration::days(1),
     );
     let outcome = store
         .writer()
@@ -238,6 +239,9 @@ fn the_stored_matching_text_splits_into_the_normalised_title_and_body() {
             received_at: "2026-01-05T09:00:00Z".into(),
             submitted_at: chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00+08:00")
                 .unwrap(),
+            effective_at: chrono::DateTime::parse_from_rfc3339("2026-01-05T01:00:00Z")
+                .unwrap()
+                .to_utc(),
             title: title.map(str::to_string),
             body: body.to_string(),
             text_norm: matching_text(title, body),

@@ -118,7 +118,7 @@ impl GroupingStage {
             let since_ms = latest_ms - i64::from(self.config.window_days) * 86_400_000;
             let rows = sqlx::query(
                 "SELECT * FROM (
-                     SELECT c.id, m.seq, c.channel, c.submitted_at, c.title, c.text_norm, c.item,
+                     SELECT c.id, m.seq, c.channel, c.submitted_ms, c.title, c.text_norm, c.item,
                          m.case_id
                      FROM case_members m JOIN complaints c ON c.id = m.complaint_id
                      WHERE m.submitted_ms >= ? ORDER BY m.seq DESC LIMIT ?)
@@ -158,7 +158,7 @@ impl GroupingStage {
                     apart_from,
                 } => {
                     let row = sqlx::query(
-                        "SELECT id, seq, channel, submitted_at, title, text_norm, item
+                        "SELECT id, seq, channel, submitted_ms, title, text_norm, item
                          FROM complaints WHERE id = ?",
                     )
                     .bind(complaint_id)
@@ -244,7 +244,7 @@ impl GroupingStage {
 struct StoredRow {
     id: String,
     channel: String,
-    submitted_at: chrono::DateTime<chrono::FixedOffset>,
+    effective_at: chrono::DateTime<chrono::Utc>,
     title: Option<String>,
     text_norm: String,
 }
@@ -254,7 +254,7 @@ impl StoredRow {
         StoredComplaint {
             id: &self.id,
             channel: &self.channel,
-            submitted_at: self.submitted_at,
+            effective_at: self.effective_at,
             title: self.title.as_deref(),
             text_norm: &self.text_norm,
             item,
@@ -263,7 +263,7 @@ impl StoredRow {
 }
 
 fn stored_of(row: &sqlx::sqlite::SqliteRow) -> Result<(StoredRow, Item), PipelineError> {
-    let submitted: String = row.get("submitted_at");
+    let effective_ms: i64 = row.get("submitted_ms");
     let item: String = row.get("item");
     let item: Item =
         serde_json::from_str(&item).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?;
@@ -271,8 +271,8 @@ fn stored_of(row: &sqlx::sqlite::SqliteRow) -> Result<(StoredRow, Item), Pipelin
         StoredRow {
             id: row.get("id"),
             channel: row.get("channel"),
-            submitted_at: DateTime::parse_from_rfc3339(&submitted)
-                .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
+            effective_at: DateTime::from_timestamp_millis(effective_ms)
+                .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
             title: row.get("title"),
             text_norm: row.get("text_norm"),
         },
@@ -285,7 +285,7 @@ fn stored_complaint(complaint: &Complaint) -> StoredComplaint<'_> {
     StoredComplaint {
         id: &complaint.id,
         channel: &complaint.channel,
-        submitted_at: complaint.submitted_at,
+        effective_at: complaint.effective_at,
         title: complaint.title.as_deref(),
         text_norm: &complaint.text_norm,
         item: &complaint.item,

@@ -5,7 +5,7 @@
 //! only `HMAC(key, kind:value)`, so the same phone matches across complaints while the value
 //! never leaves the complaint's own record.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use connectors::{Channel, Item};
 use hmac::{KeyInit, Mac};
 use rand::RngCore;
@@ -121,7 +121,9 @@ fn is_media_tagged(item: &Item) -> bool {
 pub struct StoredComplaint<'a> {
     pub id: &'a str,
     pub channel: &'a str,
-    pub submitted_at: DateTime<FixedOffset>,
+    /// The effective time (`submitted_ms`), never a future-dated `submitted_at`: the engine's
+    /// clock follows the latest time it sees, and one item must not move it for all.
+    pub effective_at: DateTime<Utc>,
     pub title: Option<&'a str>,
     pub text_norm: &'a str,
     pub item: &'a Item,
@@ -134,7 +136,7 @@ pub fn input_of(complaint: &StoredComplaint<'_>, key: &[u8]) -> ComplaintInput {
         complaint_id: complaint.id.to_string(),
         text: complaint.text_norm.to_string(),
         title: complaint.title.unwrap_or_default().to_string(),
-        submitted_at: complaint.submitted_at.with_timezone(&Utc),
+        submitted_at: complaint.effective_at,
         channel,
         complainant_keys: complainant_keys(complaint.item, key),
         district: complaint

@@ -25,7 +25,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use connectors::Item;
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
@@ -87,7 +87,12 @@ pub struct Complaint {
     pub external_id: String,
     pub revision: i64,
     pub received_at: String,
+    /// As the item gave it.
     pub submitted_at: DateTime<FixedOffset>,
+    /// The time stages that keep a clock, a window or an order use: `submitted_at`, or the
+    /// received time when `submitted_at` lay too far in the future (see
+    /// [`crate::store::effective_time`]).
+    pub effective_at: DateTime<Utc>,
     pub title: Option<String>,
     pub body: String,
     pub text_norm: String,

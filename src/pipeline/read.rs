@@ -72,8 +72,8 @@ pub(super) async fn complaints_after(
     limit: i64,
 ) -> Result<Vec<Complaint>, PipelineError> {
     let rows = sqlx::query(
-        "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at, title,
-            body, text_norm, item
+        "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at,
+            submitted_ms, title, body, text_norm, item
          FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
     )
     .bind(after)
@@ -83,6 +83,7 @@ pub(super) async fn complaints_after(
     rows.iter()
         .map(|row| {
             let submitted: String = row.get("submitted_at");
+            let effective_ms: i64 = row.get("submitted_ms");
             let item: String = row.get("item");
             Ok(Complaint {
                 id: row.get("id"),
@@ -94,6 +95,8 @@ pub(super) async fn complaints_after(
                 received_at: row.get("received_at"),
                 submitted_at: DateTime::parse_from_rfc3339(&submitted)
                     .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
+                effective_at: DateTime::from_timestamp_millis(effective_ms)
+                    .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
                 title: row.get("title"),
                 body: row.get("body"),
                 text_norm: row.get("text_norm"),

@@ -51,6 +51,7 @@ async fn add(store: &Store, external_id: &str, body: &str) {
         b"{}".to_vec(),
         "application/json".into(),
         Utc::now(),
+        chrono::Duration::days(1),
     );
     // As if stored by an older normaliser.
     complaint.text_norm = "stale".into();

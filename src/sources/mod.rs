@@ -107,7 +107,7 @@ impl Sources {
             }
             let cursor = saved_cursor(store, &name).await?;
             status.cursor = cursor.as_ref().map(|c| c.0.clone());
-            let connector = match spec.build() {
+            let connector = match spec.build_with(config.parse_options()) {
                 Ok(connector) => connector,
                 Err(error) => {
                     status.state = SourceState::Failed;

@@ -167,7 +167,9 @@ fn stored_revision_has(conn: &Connection, id: &str, hash: &str) -> Result<bool, 
 /// Columns bound per complaint, shared by insert and update.
 struct Columns {
     received_at: String,
+    /// As given (the received time when absent).
     submitted_at: String,
+    /// The effective time: what clocks, windows and orderings read.
     submitted_ms: i64,
 }
 
@@ -179,7 +181,7 @@ fn columns(c: &NewComplaint) -> Columns {
     Columns {
         received_at: format_utc(c.received_at),
         submitted_at: submitted.to_rfc3339(),
-        submitted_ms: submitted.timestamp_millis(),
+        submitted_ms: c.effective_at.timestamp_millis(),
     }
 }
 
@@ -192,9 +194,9 @@ fn insert_new(
     let cols = columns(c);
     conn.prepare_cached(
         "INSERT INTO complaints (id, seq, source, channel, external_id, revision, received_at,
-            submitted_at, submitted_ms, title, body, text_norm, item, content_hash, raw,
-            raw_content_type)
-         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            submitted_at, submitted_ms, future_dated, title, body, text_norm, item, content_hash,
+            raw, raw_content_type)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         id,
@@ -205,6 +207,7 @@ fn insert_new(
         cols.received_at,
         cols.submitted_at,
         cols.submitted_ms,
+        c.future_dated,
         c.item.title,
         c.item.body,
         c.text_norm,
@@ -235,8 +238,8 @@ fn revise(
     let cols = columns(c);
     conn.prepare_cached(
         "UPDATE complaints SET seq = ?, revision = revision + 1, channel = ?, received_at = ?,
-            submitted_at = ?, submitted_ms = ?, title = ?, body = ?, text_norm = ?, item = ?,
-            content_hash = ?, raw = ?, raw_content_type = ?
+            submitted_at = ?, submitted_ms = ?, future_dated = ?, title = ?, body = ?,
+            text_norm = ?, item = ?, content_hash = ?, raw = ?, raw_content_type = ?
          WHERE id = ? RETURNING revision",
     )?
     .query_row(
@@ -246,6 +249,7 @@ fn revise(
             cols.received_at,
             cols.submitted_at,
             cols.submitted_ms,
+            c.future_dated,
             c.item.title,
             c.item.body,
             c.text_norm,

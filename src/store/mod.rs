@@ -67,10 +67,16 @@ pub struct NewComplaint {
     pub raw: Vec<u8>,
     pub raw_content_type: String,
     pub received_at: DateTime<Utc>,
+    /// The time clocks, windows and orderings use (see [`effective_time`]); stored as
+    /// `submitted_ms`.
+    pub effective_at: DateTime<Utc>,
+    /// The item's `submitted_at` lies more than the tolerance past `received_at`.
+    pub future_dated: bool,
 }
 
 impl NewComplaint {
-    /// Prepares `item` from `source` for storage.
+    /// Prepares `item` from `source` for storage; a `submitted_at` more than `future_tolerance`
+    /// past `received_at` is kept as given but flagged (see [`effective_time`]).
     pub fn new(
         source: &str,
         channel: Channel,
@@ -78,7 +84,9 @@ impl NewComplaint {
         raw: Vec<u8>,
         raw_content_type: String,
         received_at: DateTime<Utc>,
+        future_tolerance: chrono::Duration,
     ) -> NewComplaint {
+        let effective = effective_time(item.submitted_at, received_at, future_tolerance);
         let item_json = serde_json::to_string(&item).expect("an item always serialises");
         // The same bytes `Item::content_hash` hashes, serialised once.
         let content_hash =
@@ -93,6 +101,49 @@ impl NewComplaint {
             raw,
             raw_content_type,
             received_at,
+            effective_at: effective.at,
+            future_dated: effective.future_dated,
+        }
+    }
+}
+
+/// The time of a complaint that clocks, windows and rankings use, and whether its given
+/// `submitted_at` was too far in the future to be that time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectiveTime {
+    pub at: DateTime<Utc>,
+    pub future_dated: bool,
+}
+
+/// One item must not bend how the others are processed: a `submitted_at` more than
+/// `tolerance` past the time the gateway received the item would move the grouping clock,
+/// the hot-issue windows and the search order for everyone, so the received time stands in
+/// for it (the given value is still stored and shown). Exactly `tolerance` ahead is accepted
+/// (clocks of senders drift, time zones get mislabelled); an absent `submitted_at` is the
+/// received time.
+pub fn effective_time(
+    submitted_at: Option<DateTime<FixedOffset>>,
+    received_at: DateTime<Utc>,
+    tolerance: chrono::Duration,
+) -> EffectiveTime {
+    let Some(submitted) = submitted_at.map(|s| s.with_timezone(&Utc)) else {
+        return EffectiveTime {
+            at: received_at,
+            future_dated: false,
+        };
+    };
+    let limit = received_at
+        .checked_add_signed(tolerance)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if submitted > limit {
+        EffectiveTime {
+            at: received_at,
+            future_dated: true,
+        }
+    } else {
+        EffectiveTime {
+            at: submitted,
+            future_dated: false,
         }
     }
 }
@@ -119,7 +170,11 @@ pub struct ComplaintRecord {
     pub external_id: String,
     pub revision: i64,
     pub received_at: String,
+    /// As the item gave it (or the received time when it gave none).
     pub submitted_at: String,
+    /// The given `submitted_at` lay more than `intake.future_tolerance_secs` past
+    /// `received_at`: grouping, hot issues, deadlines and search order use `received_at`.
+    pub future_dated: bool,
     pub title: Option<String>,
     pub body: String,
     pub text_norm: String,
@@ -173,7 +228,11 @@ pub struct IndexRow {
     pub channel: String,
     pub external_id: String,
     pub revision: i64,
+    /// As the item gave it: shown in results.
     pub submitted_at: DateTime<FixedOffset>,
+    /// The effective time (`submitted_ms`, see [`effective_time`]): what results sort and
+    /// filter by.
+    pub effective_at: DateTime<Utc>,
     pub title: Option<String>,
     pub body: String,
     pub facets: facets::Facets,
@@ -187,6 +246,7 @@ pub struct Store {
     writer: Writer,
     committed_seq: watch::Receiver<i64>,
     path: PathBuf,
+    future_tolerance: chrono::Duration,
     /// Runs while any handle lives.
     _checkpointer: checkpoint::Checkpointer,
 }
@@ -201,6 +261,10 @@ pub struct CommitSettings {
     pub max_items: usize,
     /// How long to wait for more work before committing a partial batch.
     pub linger: Duration,
+    /// How far past its receipt a `submitted_at` may lie before the item is future-dated
+    /// (see [`effective_time`]). Kept with the store so that every path writing through it
+    /// (webhook, import, pull sources, dead-letter replay) applies the configured rule.
+    pub future_tolerance: chrono::Duration,
 }
 
 impl Default for CommitSettings {
@@ -208,6 +272,7 @@ impl Default for CommitSettings {
         CommitSettings {
             max_items: 2000,
             linger: Duration::ZERO,
+            future_tolerance: chrono::Duration::days(1),
         }
     }
 }
@@ -266,6 +331,7 @@ impl Store {
             writer,
             committed_seq,
             path,
+            future_tolerance: settings.future_tolerance,
         })
     }
 
@@ -283,6 +349,11 @@ impl Store {
     /// Receives the highest committed sequence number after each commit of this process.
     pub fn committed_seq(&self) -> watch::Receiver<i64> {
         self.committed_seq.clone()
+    }
+
+    /// The future-date tolerance intake applies (see [`effective_time`]).
+    pub fn future_tolerance(&self) -> chrono::Duration {
+        self.future_tolerance
     }
 
     /// The database file.
@@ -325,5 +396,7 @@ pub(crate) fn parse_item(json: &str) -> Result<Item, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))
 }
 
+#[cfg(test)]
+mod future_tests;
 #[cfg(test)]
 mod tests;

@@ -23,7 +23,7 @@ pub struct DeadLetterFilter {
 pub type ExportRow = ComplaintRecord;
 
 const COMPLAINT_COLUMNS: &str = "c.id, c.seq, c.source, c.channel, c.external_id, c.revision,
-    c.received_at, c.submitted_at, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
+    c.received_at, c.submitted_at, c.future_dated, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
     c.raw_content_type, f.case_id, f.duplicate_of, f.category, f.tags, f.queue, f.priority,
     f.status, f.deadline";
 
@@ -41,6 +41,7 @@ fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
         revision: row.get("revision"),
         received_at: row.get("received_at"),
         submitted_at: row.get("submitted_at"),
+        future_dated: row.get("future_dated"),
         title: row.get("title"),
         body: row.get("body"),
         text_norm: row.get("text_norm"),
@@ -54,6 +55,7 @@ fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
 
 fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
     let submitted: String = row.get("submitted_at");
+    let effective_ms: i64 = row.get("submitted_ms");
     Ok(IndexRow {
         id: row.get("id"),
         seq: row.get("seq"),
@@ -63,6 +65,8 @@ fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
         revision: row.get("revision"),
         submitted_at: DateTime::parse_from_rfc3339(&submitted)
             .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
+        effective_at: DateTime::from_timestamp_millis(effective_ms)
+            .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
         title: row.get("title"),
         body: row.get("body"),
         facets: super::facets::from_row(row),
@@ -166,7 +170,7 @@ impl Store {
     ) -> Result<Vec<IndexRow>, StoreError> {
         let sql = format!(
             "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
-                c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
+                c.submitted_ms, c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
              WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq LIMIT ?",
             super::facets::SELECT_COLUMNS
         );
@@ -198,7 +202,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
-                c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
+                c.submitted_ms, c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
              WHERE c.seq <= ?3 AND (
                 (c.seq <= ?4
                  AND c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ?1 AND seq <= ?2))

@@ -323,6 +323,40 @@ const V41_PROVISIONAL_DEADLINES: &str = r#"
 ALTER TABLE case_deadlines ADD COLUMN provisional_year INTEGER;
 "#;
 
+const V50_FUTURE_DATED: &str = r#"
+-- A complaint whose given `submitted_at` lay more than `intake.future_tolerance_secs` past its
+-- receipt: `submitted_at` keeps the given value, `submitted_ms` (what clocks, windows and
+-- orderings read) holds the received time instead. Set at intake.
+ALTER TABLE complaints ADD COLUMN future_dated INTEGER NOT NULL DEFAULT 0;
+
+-- Complaints stored before this rule existed get it with the default tolerance (one day), so
+-- one far-future item already stored no longer holds the grouping clock, the hot-issue windows
+-- and the case list ordering. `received_at` is fixed-width UTC with microseconds.
+UPDATE complaints
+SET future_dated = 1,
+    submitted_ms = CAST(strftime('%s', received_at) AS INTEGER) * 1000
+        + CAST(substr(received_at, 21, 3) AS INTEGER)
+WHERE submitted_ms > CAST(strftime('%s', received_at) AS INTEGER) * 1000
+        + CAST(substr(received_at, 21, 3) AS INTEGER) + 86400000;
+
+-- Their derived copies: case memberships (the grouping clock is rebuilt from these) and the
+-- first/last times of their cases (formatted as the grouping stage writes them).
+UPDATE case_members
+SET submitted_ms = (SELECT c.submitted_ms FROM complaints c WHERE c.id = case_members.complaint_id)
+WHERE complaint_id IN (SELECT id FROM complaints WHERE future_dated = 1);
+
+UPDATE cases
+SET first_seen = (SELECT strftime('%Y-%m-%dT%H:%M:%S', MIN(m.submitted_ms) / 1000, 'unixepoch')
+            || printf('.%03d000Z', MIN(m.submitted_ms) % 1000)
+        FROM case_members m WHERE m.case_id = cases.id),
+    last_seen = (SELECT strftime('%Y-%m-%dT%H:%M:%S', MAX(m.submitted_ms) / 1000, 'unixepoch')
+            || printf('.%03d000Z', MAX(m.submitted_ms) % 1000)
+        FROM case_members m WHERE m.case_id = cases.id),
+    last_seen_ms = (SELECT MAX(m.submitted_ms) FROM case_members m WHERE m.case_id = cases.id)
+WHERE id IN (SELECT m.case_id FROM case_members m
+             JOIN complaints c ON c.id = m.complaint_id WHERE c.future_dated = 1);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -343,5 +377,6 @@ pub fn migrator() -> Migrator {
         migration(30, "routing", V30_ROUTING),
         migration(40, "deadlines_outbox", V40_DEADLINES_OUTBOX),
         migration(41, "provisional_deadlines", V41_PROVISIONAL_DEADLINES),
+        migration(50, "future_dated", V50_FUTURE_DATED),
     ])
 }

@@ -24,6 +24,7 @@ fn complaint(source: &str, item: Item) -> WriteOp {
         raw,
         "application/json".into(),
         Utc::now(),
+        chrono::Duration::days(1),
     );
     assert_eq!(
         complaint.content_hash,
