@@ -148,9 +148,13 @@ pub enum ConnectorError {
     /// The answer is larger than `max_body_bytes`.
     #[error("answer larger than {max_bytes} bytes")]
     TooLarge { max_bytes: u64 },
-    /// The upstream hands back a cursor or page already seen in this run.
+    /// The upstream hands back a cursor or page already seen in this run, and keeps doing so.
     #[error("pagination loop: {0}")]
     PaginationLoop(String),
+    /// The upstream answered a position with a page already seen for another one (a stale
+    /// cache, until it persists: then [`ConnectorError::PaginationLoop`]). Retried.
+    #[error("repeated page: {0}")]
+    RepeatedPage(String),
     /// The upstream refused our credentials (401, 403).
     #[error("upstream refused the credentials (HTTP {status})")]
     Auth { status: u16 },
@@ -201,6 +205,7 @@ impl ConnectorError {
             | ConnectorError::Connect(_)
             | ConnectorError::Truncated(_)
             | ConnectorError::Malformed(_)
+            | ConnectorError::RepeatedPage(_)
             | ConnectorError::Io(_) => Disposition::Retry { retry_after: None },
             ConnectorError::TooLarge { .. }
             | ConnectorError::PaginationLoop(_)
@@ -232,6 +237,7 @@ impl ConnectorError {
             ConnectorError::Malformed(_) => "malformed",
             ConnectorError::TooLarge { .. } => "too_large",
             ConnectorError::PaginationLoop(_) => "pagination_loop",
+            ConnectorError::RepeatedPage(_) => "repeated_page",
             ConnectorError::Auth { .. } => "auth",
             ConnectorError::Config(_) => "config",
             ConnectorError::Io(_) => "io",

@@ -14,7 +14,9 @@
 //!
 //! A run of pages (polls answered with `more = true`) is checked for loops: an upstream that hands
 //! back the cursor it was given, a cursor seen earlier in the run, or the same page content under
-//! a new page number is a [`ConnectorError::PaginationLoop`], never an endless loop.
+//! a new page number is first a retryable [`ConnectorError::RepeatedPage`] (a cache serving a
+//! stale page does this for a while; the position is polled again and nothing is skipped), and
+//! a [`ConnectorError::PaginationLoop`] once it persists, never an endless loop.
 
 mod config;
 mod mapping;
@@ -47,6 +49,10 @@ struct Position {
     since: Option<String>,
 }
 
+/// Polls of one position in a row answered with a page repeated from elsewhere before that is a
+/// pagination loop and not a stale cache (with the runtime's backoff, about half a minute).
+const REPEATED_PAGE_RETRIES: u32 = 5;
+
 /// Loop detection state for one run of `more = true` pages.
 #[derive(Debug, Default)]
 struct Run {
@@ -68,6 +74,8 @@ pub struct HttpJsonConnector {
     settings: HttpSettings,
     options: ParseOptions,
     run: Run,
+    /// The position answered with a repeated page, and how many polls in a row.
+    repeats: Option<(String, u32)>,
 }
 
 impl HttpJsonConnector {
@@ -180,6 +188,7 @@ impl HttpJsonConnector {
             settings,
             options: ParseOptions::default(),
             run: Run::default(),
+            repeats: None,
         })
     }
 
@@ -300,15 +309,17 @@ impl HttpJsonConnector {
                     *last_key != key && *last_hash == page_hash
                 });
             if same_page_elsewhere && !page.items.is_empty() {
-                return Err(
-                    self.loop_error("the same page was served for two different positions".into())
-                );
+                return Err(self.repeated_page(
+                    &position,
+                    "the same page was served for two different positions".into(),
+                ));
             }
             self.run.seen.insert(key.clone());
             self.run.last = Some((key, page_hash));
         } else {
             self.run = Run::default();
         }
+        self.repeats = None;
         Ok(Batch {
             items: page.items,
             cursor: Some(Cursor::encode(&next)),
@@ -362,15 +373,18 @@ impl HttpJsonConnector {
                     if count == 0 {
                         return Ok((position.clone(), false));
                     }
-                    return Err(self
-                        .loop_error(format!("the upstream answered cursor `{next}` with itself")));
+                    return Err(self.repeated_page(
+                        position,
+                        format!("the upstream answered cursor `{next}` with itself"),
+                    ));
                 }
                 let next_position = Position {
                     cursor: Some(next),
                     ..Position::default()
                 };
                 if self.run.seen.contains(&position_key(&next_position)) {
-                    return Err(self.loop_error(
+                    return Err(self.repeated_page(
+                        position,
                         "the upstream handed back a cursor already seen in this run".into(),
                     ));
                 }
@@ -448,7 +462,34 @@ impl HttpJsonConnector {
 
     fn loop_error(&mut self, message: String) -> ConnectorError {
         self.run = Run::default();
+        self.repeats = None;
         ConnectorError::PaginationLoop(message)
+    }
+
+    /// A page that repeats what another position served: a stale cache answers so for a while, a
+    /// server that ignores the cursor does forever. Below [`REPEATED_PAGE_RETRIES`] polls of the
+    /// same position in a row it is [`ConnectorError::RepeatedPage`], retried on that position
+    /// with backoff (the run is kept, so the retry is checked again and nothing is skipped); then
+    /// it is a [`ConnectorError::PaginationLoop`].
+    fn repeated_page(&mut self, position: &Position, message: String) -> ConnectorError {
+        let key = position_key(position);
+        let attempt = match &mut self.repeats {
+            Some((repeated, count)) if *repeated == key => {
+                *count += 1;
+                *count
+            }
+            _ => {
+                self.repeats = Some((key, 1));
+                1
+            }
+        };
+        if attempt < REPEATED_PAGE_RETRIES {
+            ConnectorError::RepeatedPage(format!(
+                "{message} (poll {attempt} of {REPEATED_PAGE_RETRIES} of this position; retried)"
+            ))
+        } else {
+            self.loop_error(message)
+        }
     }
 }
 

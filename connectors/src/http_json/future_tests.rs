@@ -67,6 +67,7 @@ fn connector(base: &str) -> HttpJsonConnector {
         poll_interval_secs: 60,
         timeout_secs: 5,
         max_body_bytes: 1 << 20,
+        charset: None,
         max_requests_per_min: 60,
     };
     HttpJsonConnector::new("hotline", config, &|_| None).unwrap()

@@ -110,6 +110,10 @@ fn connector(config: HttpJsonConfig) -> HttpJsonConnector {
     HttpJsonConnector::new("hotline", config, &env).unwrap()
 }
 
+fn ids_of(indices: std::ops::Range<usize>) -> Vec<String> {
+    indices.map(|i| ORDERS[i].0.to_string()).collect()
+}
+
 fn ids(batch: &Batch) -> Vec<String> {
     batch
         .items
@@ -429,12 +433,57 @@ async fn a_cursor_answered_with_itself_is_a_loop() {
     let mut connector = connector(config(&server.base, pagination));
     let first = connector.poll(None, now()).await.unwrap();
     assert!(first.more);
-    let err = connector
-        .poll(first.cursor.as_ref(), now())
-        .await
-        .unwrap_err();
+    let err = repeat_until_loop(&mut connector, first.cursor.as_ref()).await;
     assert!(matches!(err, ConnectorError::PaginationLoop(_)), "{err}");
     assert!(!err.is_retryable());
+}
+
+/// Polls `cursor` again while the answer is a retryable repeated page; the first answers must
+/// be exactly `REPEATED_PAGE_RETRIES - 1` of those, then the error it ends with.
+async fn repeat_until_loop(
+    connector: &mut HttpJsonConnector,
+    cursor: Option<&Cursor>,
+) -> ConnectorError {
+    for attempt in 1..super::REPEATED_PAGE_RETRIES {
+        let err = connector.poll(cursor, now()).await.unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::RepeatedPage(_)) && err.is_retryable(),
+            "poll {attempt}: {err}"
+        );
+    }
+    connector.poll(cursor, now()).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn a_stale_page_is_retried_on_its_position_and_nothing_is_skipped() {
+    // Page 2 is served stale (page 1's content) twice, as a cache does, then fresh.
+    let page_two_polls = Arc::new(AtomicUsize::new(0));
+    let polls = page_two_polls.clone();
+    let server = TestServer::start(move |request| match request.query("pageNo").as_deref() {
+        Some("2") if polls.fetch_add(1, Ordering::SeqCst) < 2 => Reply::json(&page_of(0..2)),
+        Some("2") => Reply::json(&page_of(2..4)),
+        Some("3") => Reply::json(&page_of(4..5)),
+        _ => Reply::json(&page_of(0..2)),
+    })
+    .await;
+    let mut connector = connector(config(&server.base, page_pagination(2)));
+    let first = connector.poll(None, now()).await.unwrap();
+    for _ in 0..2 {
+        let err = connector
+            .poll(first.cursor.as_ref(), now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConnectorError::RepeatedPage(_)), "{err}");
+        assert!(err.is_retryable());
+    }
+    let second = connector.poll(first.cursor.as_ref(), now()).await.unwrap();
+    assert_eq!(
+        ids(&second),
+        ids_of(2..4),
+        "page 2's own records, not skipped"
+    );
+    let third = connector.poll(second.cursor.as_ref(), now()).await.unwrap();
+    assert_eq!(ids(&third), ids_of(4..5));
 }
 
 #[tokio::test]
@@ -455,9 +504,11 @@ async fn a_cursor_cycle_is_a_loop() {
     let mut connector = connector(config(&server.base, pagination));
     let mut cursor = None;
     let mut outcome = None;
-    for _ in 0..10 {
+    for _ in 0..20 {
         match connector.poll(cursor.as_ref(), now()).await {
             Ok(batch) => cursor = batch.cursor,
+            // Retried on the same cursor, as the runtime does.
+            Err(ConnectorError::RepeatedPage(_)) => {}
             Err(err) => {
                 outcome = Some(err);
                 break;
@@ -470,8 +521,8 @@ async fn a_cursor_cycle_is_a_loop() {
     );
     assert_eq!(
         server.requests().len(),
-        3,
-        "detected on the first repeat, not after many"
+        2 + super::REPEATED_PAGE_RETRIES as usize,
+        "detected on the first repeat, a loop once it persists, not after many"
     );
 }
 
@@ -481,10 +532,7 @@ async fn a_server_ignoring_the_page_number_is_a_loop() {
     let mut connector = connector(config(&server.base, page_pagination(2)));
     let first = connector.poll(None, now()).await.unwrap();
     assert!(first.more);
-    let err = connector
-        .poll(first.cursor.as_ref(), now())
-        .await
-        .unwrap_err();
+    let err = repeat_until_loop(&mut connector, first.cursor.as_ref()).await;
     assert!(matches!(err, ConnectorError::PaginationLoop(_)), "{err}");
 }
 
