@@ -77,11 +77,15 @@ impl Sources {
             tracing::warn!(%error, "saved source status unreadable; counters start afresh");
             Default::default()
         });
+        let mut counts = persist::load_counts(store).await?;
         for (name, webhook) in &config.webhooks {
             let mut status = SourceStatus::new(name, webhook.channel.as_str(), "webhook", now);
             status.state = SourceState::Push;
             if let Some(previous) = saved.remove(name) {
                 status.resume_from(previous);
+            }
+            if let Some(received) = counts.remove(name) {
+                status.received = received;
             }
             registry.insert(status);
         }
@@ -104,6 +108,9 @@ impl Sources {
             status.upstream = spec.config.upstream();
             if let Some(previous) = saved.remove(&name) {
                 status.resume_from(previous);
+            }
+            if let Some(received) = counts.remove(&name) {
+                status.received = received;
             }
             let cursor = saved_cursor(store, &name).await?;
             status.cursor = cursor.as_ref().map(|c| c.0.clone());

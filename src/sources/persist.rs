@@ -2,9 +2,10 @@
 //! `source_status` table every few seconds and at shutdown, and read back at start.
 //!
 //! This is operational state, not the record: it is written outside the group commit, on the
-//! store's connection for derived writes (no fsync of its own), so after a crash the counters
-//! may lag the store by a flush or two. Cursors are not kept here; they live in
-//! `source_cursors`, committed with their items.
+//! store's connection for derived writes (no fsync of its own), so after a crash it may lag the
+//! store by a flush or two. What must not lag is read from the store instead: the `received`
+//! counts from `source_counts` and the cursors from `source_cursors`, both committed with their
+//! items.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,14 +13,14 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::status::{SourceRegistry, SourceStatus};
+use super::status::{Received, SourceRegistry, SourceStatus};
 use crate::store::{Store, StoreError, format_utc};
 
 /// How often changed statuses are written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Every saved status, by source name. A row that no longer parses (an older format) is
-/// skipped: the source then starts counting afresh.
+/// skipped: the source then starts afresh (but for its counts, see [`load_counts`]).
 pub async fn load(store: &Store) -> Result<HashMap<String, SourceStatus>, StoreError> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT source, status FROM source_status")
         .fetch_all(store.pool())
@@ -29,6 +30,21 @@ pub async fn load(store: &Store) -> Result<HashMap<String, SourceStatus>, StoreE
         .filter_map(|(source, json)| {
             let status = serde_json::from_str::<SourceStatus>(&json).ok()?;
             Some((source, status))
+        })
+        .collect())
+}
+
+/// What every source delivered, as the store committed it with the items: exact after a crash,
+/// where the saved status may lag. A source's `received` is taken from here at start.
+pub async fn load_counts(store: &Store) -> Result<HashMap<String, Received>, StoreError> {
+    Ok(store
+        .source_counts()
+        .await?
+        .into_iter()
+        .map(|(source, summary)| {
+            let mut received = Received::default();
+            received += &summary;
+            (source, received)
         })
         .collect())
 }

@@ -78,22 +78,56 @@ fn apply(
         .query_row([], |row| row.get(0))?;
     let now = format_utc(Utc::now());
     let mut known: HashMap<(&str, &str), Known> = HashMap::new();
+    let mut counts: HashMap<&str, [i64; 4]> = HashMap::new();
     let mut outcomes = Vec::with_capacity(batches.len());
     for batch in batches {
         let mut batch_outcomes = Vec::with_capacity(batch.ops.len());
         for op in &batch.ops {
-            let outcome = match op {
-                WriteOp::DeadLetter(letter) => write_dead_letter(conn, letter)?,
-                WriteOp::Complaint(complaint) => {
-                    store_complaint(conn, complaint, &mut known, &mut seq, &now)?
+            let (source, outcome) = match op {
+                WriteOp::DeadLetter(letter) => {
+                    (letter.source.as_str(), write_dead_letter(conn, letter)?)
                 }
+                WriteOp::Complaint(complaint) => (
+                    complaint.source.as_str(),
+                    store_complaint(conn, complaint, &mut known, &mut seq, &now)?,
+                ),
             };
+            count(counts.entry(source).or_default(), &outcome);
             batch_outcomes.push(outcome);
         }
         finish_batch(conn, batch, &batch_outcomes, &now)?;
         outcomes.push(batch_outcomes);
     }
+    for (source, [stored, duplicates, revisions, dead_lettered]) in counts {
+        conn.prepare_cached(
+            "INSERT INTO source_counts (source, stored, duplicates, revisions, dead_lettered)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (source) DO UPDATE SET stored = stored + excluded.stored,
+                duplicates = duplicates + excluded.duplicates,
+                revisions = revisions + excluded.revisions,
+                dead_lettered = dead_lettered + excluded.dead_lettered",
+        )?
+        .execute(params![
+            source,
+            stored,
+            duplicates,
+            revisions,
+            dead_lettered
+        ])?;
+    }
     Ok((outcomes, seq))
+}
+
+/// Adds an outcome to a source's `[stored, duplicates, revisions, dead_lettered]`, as intake
+/// reports count them (a dead letter whose bytes were already kept counts again).
+fn count(counts: &mut [i64; 4], outcome: &WriteOutcome) {
+    let slot = match outcome {
+        WriteOutcome::Created { .. } => 0,
+        WriteOutcome::Duplicate { .. } => 1,
+        WriteOutcome::Revised { .. } => 2,
+        WriteOutcome::DeadLettered { .. } => 3,
+    };
+    counts[slot] += 1;
 }
 
 /// Stores one complaint: new, a duplicate of a stored (or earlier-in-batch) version, or a

@@ -301,6 +301,30 @@ impl Store {
     }
 
     /// The saved cursor of a connector source.
+    /// What every source delivered, by outcome, as committed with the items.
+    pub async fn source_counts(
+        &self,
+    ) -> Result<std::collections::HashMap<String, connectors::CommitSummary>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT source, stored, duplicates, revisions, dead_lettered FROM source_counts",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(source, stored, duplicates, revisions, dead_lettered)| {
+                let n = |v: i64| u64::try_from(v).unwrap_or(0);
+                let summary = connectors::CommitSummary {
+                    stored: n(stored),
+                    duplicates: n(duplicates),
+                    revisions: n(revisions),
+                    dead_lettered: n(dead_lettered),
+                };
+                (source, summary)
+            })
+            .collect())
+    }
+
     pub async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT cursor FROM source_cursors WHERE source = ?")

@@ -357,6 +357,27 @@ WHERE id IN (SELECT m.case_id FROM case_members m
              JOIN complaints c ON c.id = m.complaint_id WHERE c.future_dated = 1);
 "#;
 
+const V51_SOURCE_COUNTS: &str = r#"
+-- What each source delivered, counted by outcome in the same transaction as the items (the
+-- status saved every few seconds in `source_status` could lag the store after a crash).
+CREATE TABLE source_counts (
+    source        TEXT PRIMARY KEY,
+    stored        INTEGER NOT NULL DEFAULT 0,
+    duplicates    INTEGER NOT NULL DEFAULT 0,
+    revisions     INTEGER NOT NULL DEFAULT 0,
+    dead_lettered INTEGER NOT NULL DEFAULT 0
+);
+
+-- Counting starts from what the saved statuses said.
+INSERT INTO source_counts (source, stored, duplicates, revisions, dead_lettered)
+SELECT source,
+       COALESCE(json_extract(status, '$.received.stored'), 0),
+       COALESCE(json_extract(status, '$.received.duplicates'), 0),
+       COALESCE(json_extract(status, '$.received.revisions'), 0),
+       COALESCE(json_extract(status, '$.received.dead_lettered'), 0)
+FROM source_status WHERE json_valid(status);
+"#;
+
 /// Every migration of the store, in order.
 pub fn migrator() -> Migrator {
     let migration = |version: i64, name: &'static str, sql: &'static str| {
@@ -378,5 +399,6 @@ pub fn migrator() -> Migrator {
         migration(40, "deadlines_outbox", V40_DEADLINES_OUTBOX),
         migration(41, "provisional_deadlines", V41_PROVISIONAL_DEADLINES),
         migration(50, "future_dated", V50_FUTURE_DATED),
+        migration(51, "source_counts", V51_SOURCE_COUNTS),
     ])
 }

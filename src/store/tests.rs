@@ -350,6 +350,30 @@ async fn one_batch_holding_repeats_behaves_like_separate_deliveries() {
     );
     assert_eq!(store.complaint(&id).await.unwrap().unwrap().body, "第二版");
     assert_eq!(store.revisions(&id).await.unwrap()[0].body, "第一版");
+    // Counted by source in the same transaction: 2 created, 2 duplicates, 1 revision, 2 dead
+    // letters (the second one kept once but counted, as the intake report counts it).
+    let counts = store.source_counts().await.unwrap();
+    assert_eq!(
+        counts["s"],
+        connectors::CommitSummary {
+            stored: 2,
+            duplicates: 2,
+            revisions: 1,
+            dead_lettered: 2
+        }
+    );
+    // Another commit with two sources adds to the first and starts the second.
+    store
+        .writer()
+        .submit(batch(vec![
+            complaint("s", item("k", "第二版")),
+            complaint("t", item("k", "别处")),
+        ]))
+        .await
+        .unwrap();
+    let counts = store.source_counts().await.unwrap();
+    assert_eq!((counts["s"].stored, counts["s"].duplicates), (2, 3));
+    assert_eq!((counts["t"].stored, counts["t"].duplicates), (1, 0));
     store.close().await;
 }
 

@@ -150,6 +150,9 @@ async fn a_page_fetched_but_not_committed_is_read_again_after_kill_9() {
         status["received"]["duplicates"], 0,
         "page 2 had not been stored before"
     );
+    // The counts are those the store committed with the items, page 1's included, although the
+    // status saved every few seconds could not be written while the lock was held.
+    assert_eq!(status["received"]["stored"], 5, "{status}");
     child.kill().unwrap();
     child.wait().unwrap();
     let (_, ids) = store_state(&db).await;
