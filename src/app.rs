@@ -55,6 +55,7 @@ pub fn commit_settings(config: &Config) -> CommitSettings {
         max_items: config.intake.commit_max_items,
         linger: Duration::from_micros(config.intake.commit_linger_us),
         future_tolerance: config.future_tolerance(),
+        max_page_count: config.intake.store_max_pages,
     }
 }
 

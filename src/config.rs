@@ -221,6 +221,12 @@ pub struct IntakeConfig {
     /// issues, deadlines, search order and cursors use the time it was received instead.
     #[serde(default = "defaults::future_tolerance_secs")]
     pub future_tolerance_secs: u64,
+    /// Upper bound on the store's size, in SQLite pages of 4 KiB (unset: none), applied to every
+    /// connection. At the bound webhooks answer 503 `store_full` with `Retry-After`, pull
+    /// sources back off with their cursors unchanged, and work resumes by itself once pages are
+    /// free again (a quota; the tests simulate a full disk with it).
+    #[serde(default)]
+    pub store_max_pages: Option<u64>,
 }
 
 /// Search index settings.
@@ -326,6 +332,7 @@ impl Default for IntakeConfig {
             commit_max_items: defaults::commit_max_items(),
             commit_linger_us: defaults::commit_linger_us(),
             future_tolerance_secs: defaults::future_tolerance_secs(),
+            store_max_pages: None,
         }
     }
 }

@@ -11,6 +11,7 @@ mod integration {
     mod dead_letters;
     mod deadlines;
     mod edge;
+    mod full_store;
     mod future_dates;
     mod import_export;
     mod input_honesty;

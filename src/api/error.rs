@@ -94,8 +94,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Seconds a client is asked to wait when the store is full.
+const STORE_FULL_RETRY_SECS: u64 = 30;
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
+        if error.is_full() {
+            tracing::warn!(%error, "request refused: the store is full");
+            let mut answer = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_full",
+                "the gateway's store is full; nothing was stored, retry later",
+            );
+            answer.retry_after_secs = Some(STORE_FULL_RETRY_SECS);
+            return answer;
+        }
         ApiError::internal("store", &error)
     }
 }

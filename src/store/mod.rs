@@ -50,6 +50,30 @@ pub enum StoreError {
     Commit(String),
     #[error("the store writer has stopped")]
     WriterGone,
+    /// The database reached its size bound or the disk is full; retry once space is free.
+    #[error("the store is full: {0}")]
+    Full(String),
+}
+
+impl StoreError {
+    /// The database or the disk is full (SQLite's `SQLITE_FULL`): nothing was written, and the
+    /// same write succeeds once space is free.
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Full(_) => true,
+            StoreError::Sqlite(error) => {
+                error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+            }
+            StoreError::Database(sqlx::Error::Database(error)) => {
+                // SQLITE_FULL is 13; extended codes keep it in the low byte.
+                error
+                    .code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(|code| code & 0xff == 13)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A complaint ready to be stored (parsed, validated, normalised). Built with
@@ -265,6 +289,8 @@ pub struct CommitSettings {
     /// (see [`effective_time`]). Kept with the store so that every path writing through it
     /// (webhook, import, pull sources, dead-letter replay) applies the configured rule.
     pub future_tolerance: chrono::Duration,
+    /// SQLite's `max_page_count` for every connection: the store's size bound, if any.
+    pub max_page_count: Option<u64>,
 }
 
 impl Default for CommitSettings {
@@ -273,6 +299,7 @@ impl Default for CommitSettings {
             max_items: 2000,
             linger: Duration::ZERO,
             future_tolerance: chrono::Duration::days(1),
+            max_page_count: None,
         }
     }
 }
@@ -296,6 +323,10 @@ impl Store {
             .pragma("cache_size", "-65536")
             // Checkpoints run on the checkpointer's thread only (see `checkpoint`).
             .pragma("wal_autocheckpoint", "0");
+        let options = match settings.max_page_count {
+            Some(pages) => options.pragma("max_page_count", pages.to_string()),
+            None => options,
+        };
         // Every connection is opened here, by the caller's (normal-priority) thread, and kept
         // for the store's life: SQLite runs each connection's statements on a worker thread
         // that inherits the priority of the thread that opened it, and a background thread

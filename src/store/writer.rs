@@ -96,16 +96,18 @@ impl Writer {
         // statement costs no hop to another thread.
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || match open_connection(&path) {
-                Ok((conn, max_seq)) => {
-                    let (seq_tx, seq_rx) = watch::channel(max_seq);
-                    let _ = ready_tx.send(Ok(seq_rx));
-                    run(conn, jobs_rx, settings, seq_tx);
-                }
-                Err(error) => {
-                    let _ = ready_tx.send(Err(error));
-                }
-            })
+            .spawn(
+                move || match open_connection(&path, settings.max_page_count) {
+                    Ok((conn, max_seq)) => {
+                        let (seq_tx, seq_rx) = watch::channel(max_seq);
+                        let _ = ready_tx.send(Ok(seq_rx));
+                        run(conn, jobs_rx, settings, seq_tx);
+                    }
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error));
+                    }
+                },
+            )
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
         let seq_rx = ready_rx.await.map_err(|_| StoreError::WriterGone)??;
         Ok((
@@ -153,7 +155,10 @@ impl Writer {
 }
 
 /// The writer's connection (schema already migrated by the pool) and the stored highest seq.
-fn open_connection(path: &Path) -> Result<(Connection, i64), StoreError> {
+fn open_connection(
+    path: &Path,
+    max_page_count: Option<u64>,
+) -> Result<(Connection, i64), StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -169,6 +174,10 @@ fn open_connection(path: &Path) -> Result<(Connection, i64), StoreError> {
          PRAGMA cache_size = -65536;
          PRAGMA wal_autocheckpoint = 0;",
     )?;
+    if let Some(pages) = max_page_count {
+        // A query: the pragma answers with the bound in force.
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+    }
     conn.busy_timeout(Duration::ZERO)?;
     conn.set_prepared_statement_cache_capacity(32);
     let max_seq = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM complaints", [], |row| {
@@ -284,6 +293,12 @@ fn commit_and_reply(
                     })
                     .map_err(StoreError::from);
                 let _ = reply.send(answer);
+            }
+        }
+        Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) => {
+            tracing::warn!(%error, requests = pending.len(), "commit refused: the store is full");
+            for (_, reply) in pending {
+                let _ = reply.send(Err(StoreError::Full(error.to_string())));
             }
         }
         Err(error) => {
