@@ -39,6 +39,9 @@ pub struct Rejected {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// What kind of problem, as a stable code: `malformed_json`, `missing_field`,
+    /// `invalid_field`, `duplicate_key`, `not_an_object`, `undecodable_body`, `mapping_failed`.
+    pub code: &'static str,
     /// Why it was not accepted.
     pub error: String,
     /// Where it is kept.
@@ -137,6 +140,7 @@ pub fn prepare(
                 channel: Some(origin.channel),
                 external_id: raw.external_id_hint,
                 reason: error.to_string(),
+                code: error.code(),
                 raw: raw.raw,
                 raw_content_type: raw.content_type,
                 received_at,
@@ -175,12 +179,12 @@ pub async fn commit_batch(
     source: &str,
     batch: WriteBatch,
 ) -> Result<IntakeReport, StoreError> {
-    let described: Vec<(Option<String>, Option<String>)> = batch
+    let described: Vec<(Option<String>, Option<(String, &'static str)>)> = batch
         .ops
         .iter()
         .map(|op| match op {
             WriteOp::Complaint(c) => (Some(c.item.external_id.clone()), None),
-            WriteOp::DeadLetter(d) => (d.external_id.clone(), Some(d.reason.clone())),
+            WriteOp::DeadLetter(d) => (d.external_id.clone(), Some((d.reason.clone(), d.code))),
         })
         .collect();
     let outcomes = store.writer().submit(batch).await?;
@@ -195,13 +199,17 @@ pub async fn commit_batch(
         };
         crate::telemetry::intake_item(source, label);
         match outcome {
-            WriteOutcome::DeadLettered { id, existing } => report.rejected.push(Rejected {
-                index,
-                external_id,
-                error: reason.unwrap_or_default(),
-                dead_letter_id: id,
-                already_kept: existing,
-            }),
+            WriteOutcome::DeadLettered { id, existing } => {
+                let (error, code) = reason.unwrap_or_default();
+                report.rejected.push(Rejected {
+                    index,
+                    external_id,
+                    code,
+                    error,
+                    dead_letter_id: id,
+                    already_kept: existing,
+                })
+            }
             other => report.accepted.push(Accepted {
                 index,
                 external_id: external_id.unwrap_or_default(),

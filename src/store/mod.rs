@@ -179,6 +179,9 @@ pub struct NewDeadLetter {
     pub channel: Option<Channel>,
     pub external_id: Option<String>,
     pub reason: String,
+    /// The stable code of the reason (`duplicate_key`, `invalid_field`, …), for the sender's
+    /// answer; the stored reason is the text.
+    pub code: &'static str,
     pub raw: Vec<u8>,
     pub raw_content_type: String,
     pub received_at: DateTime<Utc>,

@@ -40,6 +40,7 @@ fn dead(source: &str, raw: &[u8]) -> WriteOp {
         channel: None,
         external_id: None,
         reason: "malformed JSON at line 1, column 2: oops".into(),
+        code: "malformed_json",
         raw: raw.to_vec(),
         raw_content_type: "application/json".into(),
         received_at: Utc::now(),

@@ -148,6 +148,11 @@ async fn duplicate_keys_and_invisible_id_characters_refuse_only_their_item() {
     );
     assert!(errors[1].contains("U+202E"), "{errors:?}");
     assert!(errors[2].contains("duplicate key `body`"), "{errors:?}");
+    let codes: Vec<&str> = rejected
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["duplicate_key", "invalid_field", "duplicate_key"]);
     assert_eq!(
         rejected[0]["external_id"], "dk-2",
         "the dead letter names its id"
