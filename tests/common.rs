@@ -163,6 +163,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Pushes one item to `demo` and answers the gateway id it was stored under.
+    pub async fn push_for_id(&self, item: &Value) -> String {
+        let response = self.push(item).await;
+        assert!(response.status().is_success(), "{}", response.status());
+        let answer: Value = response.json().await.unwrap();
+        answer["accepted"][0]["id"].as_str().unwrap().to_string()
+    }
+
     /// Pushes JSON to the `demo` source with the current secret.
     pub async fn push(&self, body: &Value) -> reqwest::Response {
         self.push_signed(

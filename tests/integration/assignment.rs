@@ -5,21 +5,7 @@
 use chrono::DateTime;
 use serde_json::{Value, json};
 
-use crate::common::{SECRET, TestApp, eventually};
-
-async fn push(app: &TestApp, item: Value) -> String {
-    let response = app
-        .push_signed(
-            "demo",
-            item.to_string().as_bytes(),
-            "application/json",
-            SECRET,
-        )
-        .await;
-    assert!(response.status().is_success(), "{}", response.status());
-    let answer: Value = response.json().await.unwrap();
-    answer["accepted"][0]["id"].as_str().unwrap().to_string()
-}
+use crate::common::{TestApp, eventually};
 
 /// The route key (the case) of a complaint, once routed.
 async fn routed_case(app: &TestApp, id: &str) -> String {
@@ -51,7 +37,7 @@ fn delayed_permit(external_id: &str) -> Value {
 #[tokio::test]
 async fn a_routed_case_gets_one_deadline_and_one_assignment_without_the_complainant() {
     let app = TestApp::start().await;
-    let first = push(&app, delayed_permit("assign-1")).await;
+    let first = app.push_for_id(&delayed_permit("assign-1")).await;
     let case = routed_case(&app, &first).await;
 
     let deadline = eventually("deadline of the case", || async {
@@ -73,7 +59,7 @@ async fn a_routed_case_gets_one_deadline_and_one_assignment_without_the_complain
     assert_eq!(record["facets"]["status"], "assigned", "{record}");
 
     // A repost joins the case: routed again, but not assigned (or mailed) a second time.
-    let repost = push(&app, delayed_permit("assign-2")).await;
+    let repost = app.push_for_id(&delayed_permit("assign-2")).await;
     assert_eq!(routed_case(&app, &repost).await, case);
     let outbox = app.get_json(&format!("/v1/outbox?case_id={case}")).await;
     let notifications = outbox["notifications"].as_array().unwrap();

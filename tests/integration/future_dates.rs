@@ -2,16 +2,14 @@
 //! `intake.future_tolerance_secs` past its receipt is kept as given and flagged, and grouping,
 //! hot issues, deadlines and search order use the received time for it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use complaint_gateway::cases::read::hot_issues;
 use connectors::Channel;
 use serde_json::{Value, json};
 
 use super::cases::{CONSTRUCTION_BODY, Harness, LIFT_FIRST, SIGNAL_BODY, item};
-use crate::common::{SECRET, TestApp, binary, eventually};
+use super::import_export::run;
+use crate::common::{TestApp, eventually};
 
 /// `now + offset` in Beijing time, as senders write it.
 fn at(offset: Duration) -> String {
@@ -141,27 +139,11 @@ async fn hot_issue_windows_count_a_future_dated_complaint_at_its_receipt() {
     assert!(later.is_empty(), "{later:?}");
 }
 
-async fn push(app: &TestApp, item: &Value) -> String {
-    let response = app
-        .push_signed(
-            "demo",
-            item.to_string().as_bytes(),
-            "application/json",
-            SECRET,
-        )
-        .await;
-    assert!(response.status().is_success(), "{}", response.status());
-    let answer: Value = response.json().await.unwrap();
-    answer["accepted"][0]["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn a_future_dated_complaint_is_flagged_and_its_deadline_counts_from_receipt() {
     let app = TestApp::start().await;
     let given = at(Duration::days(TEN_YEARS));
-    let id = push(
-        &app,
-        &json!({
+    let id = app.push_for_id(&json!({
             "external_id": "future-permit",
             "title": "营业执照变更被拖了两个月",
             "body": "我公司两个月前在政务大厅提交营业执照变更材料，窗口一直说不予受理，审批拖延严重，\
@@ -177,12 +159,12 @@ async fn a_future_dated_complaint_is_flagged_and_its_deadline_counts_from_receip
     assert_eq!(record["future_dated"], true, "{record}");
     assert_eq!(time(&record["submitted_at"]), time(&json!(given)));
     // Twelve hours ahead is within the default day: accepted as given.
-    let near = push(
-        &app,
-        &json!({"external_id": "near", "body": "人民路菜市场门口流动摊贩占道经营。",
+    let near = app
+        .push_for_id(
+            &json!({"external_id": "near", "body": "人民路菜市场门口流动摊贩占道经营。",
                 "submitted_at": at(Duration::hours(12))}),
-    )
-    .await;
+        )
+        .await;
     let near = app.get_json(&format!("/v1/complaints/{near}")).await;
     assert_eq!(near["future_dated"], false, "{near}");
 
@@ -218,18 +200,18 @@ async fn a_future_dated_complaint_is_flagged_and_its_deadline_counts_from_receip
 #[tokio::test]
 async fn search_orders_and_filters_a_future_dated_complaint_by_its_receipt() {
     let app = TestApp::start().await;
-    let future = push(
-        &app,
-        &json!({"external_id": "s-future", "body": "滨江公园健身器材损坏无人维修。",
+    let future = app
+        .push_for_id(
+            &json!({"external_id": "s-future", "body": "滨江公园健身器材损坏无人维修。",
                 "submitted_at": at(Duration::days(TEN_YEARS))}),
-    )
-    .await;
-    let tomorrow = push(
-        &app,
-        &json!({"external_id": "s-soon", "body": "滨江公园夜间照明不足存在安全隐患。",
+        )
+        .await;
+    let tomorrow = app
+        .push_for_id(
+            &json!({"external_id": "s-soon", "body": "滨江公园夜间照明不足存在安全隐患。",
                 "submitted_at": at(Duration::hours(12))}),
-    )
-    .await;
+        )
+        .await;
     app.wait_searchable("滨江公园", 2).await;
     let newest = app.search(&[("q", "滨江公园"), ("sort", "newest")]).await;
     let order: Vec<&str> = newest["hits"]
@@ -252,20 +234,18 @@ async fn search_orders_and_filters_a_future_dated_complaint_by_its_receipt() {
 #[tokio::test]
 async fn a_configured_tolerance_flags_what_the_default_accepts() {
     let app = TestApp::start_with("[intake]\nfuture_tolerance_secs = 3600\n").await;
-    let two_hours = push(
-        &app,
-        &json!({"external_id": "t-2h", "body": "小区垃圾清运不及时。",
+    let two_hours = app
+        .push_for_id(
+            &json!({"external_id": "t-2h", "body": "小区垃圾清运不及时。",
                 "submitted_at": at(Duration::hours(2))}),
-    )
-    .await;
+        )
+        .await;
     let record = app.get_json(&format!("/v1/complaints/{two_hours}")).await;
     assert_eq!(record["future_dated"], true, "{record}");
-    let half_hour = push(
-        &app,
-        &json!({"external_id": "t-30m", "body": "小区路灯不亮。",
-                "submitted_at": at(Duration::minutes(30))}),
-    )
-    .await;
+    let half_hour = app
+        .push_for_id(&json!({"external_id": "t-30m", "body": "小区路灯不亮。",
+                "submitted_at": at(Duration::minutes(30))}))
+        .await;
     let record = app.get_json(&format!("/v1/complaints/{half_hour}")).await;
     assert_eq!(record["future_dated"], false, "{record}");
 
@@ -291,27 +271,6 @@ async fn a_configured_tolerance_flags_what_the_default_accepts() {
     app.stop().await;
 }
 
-/// Runs the binary on `data` with `args`, feeding `stdin`; answers success and standard output.
-fn run(data: &std::path::Path, args: &[&str], stdin: &[u8]) -> (bool, String) {
-    let mut child = Command::new(binary())
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("COMPLAINT_GATEWAY_CONFIG")
-        .env_remove("COMPLAINT_GATEWAY_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn import_flags_a_future_dated_line_and_export_shows_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,13 +281,13 @@ fn import_flags_a_future_dated_line_and_export_shows_it() {
         json!({"external_id": "i-future", "body": "学校周边黑车拉客。", "submitted_at": given}),
         json!({"external_id": "i-now", "body": "菜市场油烟扰民。", "submitted_at": at(-Duration::hours(1))}),
     );
-    let (ok, _) = run(
+    let (ok, _, stderr) = run(
         &data,
         &["import", "-", "--source", "files"],
-        lines.as_bytes(),
+        Some(lines.as_bytes()),
     );
-    assert!(ok);
-    let (ok, stdout) = run(&data, &["export"], b"");
+    assert!(ok, "{stderr}");
+    let (ok, stdout, _) = run(&data, &["export"], None);
     assert!(ok);
     let rows: Vec<Value> = stdout
         .lines()
@@ -343,7 +302,7 @@ fn import_flags_a_future_dated_line_and_export_shows_it() {
     assert_eq!(row("i-future")["future_dated"], true, "{stdout}");
     assert_eq!(time(&row("i-future")["submitted_at"]), time(&json!(given)));
     assert_eq!(row("i-now")["future_dated"], false, "{stdout}");
-    let (ok, csv) = run(&data, &["export", "--format", "csv"], b"");
+    let (ok, csv, _) = run(&data, &["export", "--format", "csv"], None);
     assert!(ok);
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let column = reader

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::common::binary;
 
-fn run(data: &Path, args: &[&str], stdin: Option<&[u8]>) -> (bool, String, String) {
+/// Runs the binary on `data` with `args`, feeding `stdin`; answers success, standard output and
+/// standard error.
+pub fn run(data: &Path, args: &[&str], stdin: Option<&[u8]>) -> (bool, String, String) {
     let mut child = Command::new(binary())
         .arg("--data-dir")
         .arg(data)
