@@ -68,10 +68,21 @@ pub fn split_body(
     options: &ParseOptions,
 ) -> Result<Vec<RawItem>, BodyError> {
     let decoded = decode(bytes, charset)?;
-    let encoding = decoded.encoding;
+    split_text(&decoded.text, decoded.encoding, format, max_items, options)
+}
+
+/// Splits text already decoded from bytes in `encoding` (each item's raw bytes are re-encoded
+/// into it).
+pub fn split_text(
+    text: &str,
+    encoding: &'static encoding_rs::Encoding,
+    format: BodyFormat,
+    max_items: usize,
+    options: &ParseOptions,
+) -> Result<Vec<RawItem>, BodyError> {
     match format {
-        BodyFormat::Json => split_json(&decoded.text, encoding, max_items, options),
-        BodyFormat::JsonLines => split_lines(&decoded.text, encoding, max_items, options),
+        BodyFormat::Json => split_json(text, encoding, max_items, options),
+        BodyFormat::JsonLines => split_lines(text, encoding, max_items, options),
     }
 }
 

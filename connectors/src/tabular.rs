@@ -15,7 +15,7 @@ use std::io::Cursor;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::body::{BodyError, BodyFormat, split_body};
+use crate::body::{BodyError, BodyFormat, split_text};
 use crate::item::{ItemError, ParseOptions};
 use crate::raw::{RawItem, content_type_for, raw_bytes_of};
 use crate::text::{DecodeError, decode};
@@ -114,8 +114,7 @@ fn read_json(bytes: &[u8], options: &ParseOptions) -> Result<Vec<RawItem>, Table
                 .collect());
         }
     };
-    // Decoded once more by the splitter: the same rule gives the same text.
-    match split_body(bytes, format, None, usize::MAX, options) {
+    match split_text(text, decoded.encoding, format, usize::MAX, options) {
         Err(BodyError::Empty) => Ok(Vec::new()),
         other => Ok(other?),
     }
