@@ -187,7 +187,7 @@ pub async fn commit_batch(
             WriteOp::DeadLetter(d) => (d.external_id.clone(), Some((d.reason.clone(), d.code))),
         })
         .collect();
-    let outcomes = store.writer().submit(batch).await?;
+    let outcomes = store.submit(batch).await?;
     let mut report = IntakeReport::default();
     for (index, ((external_id, reason), outcome)) in described.into_iter().zip(outcomes).enumerate()
     {

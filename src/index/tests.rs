@@ -27,7 +27,6 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
         chrono::Duration::days(1),
     ));
     let out = store
-        .writer()
         .submit(WriteBatch {
             ops: vec![op],
             ..Default::default()
@@ -84,7 +83,6 @@ async fn follows_new_revised_and_derived_changes() {
 
     // A revision replaces the indexed version.
     let revised = store
-        .writer()
         .submit(WriteBatch {
             ops: vec![WriteOp::Complaint({
                 let item = Item::from_value(

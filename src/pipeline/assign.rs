@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::store::DerivedTx;
 use chrono::DateTime;
 use futures::future::BoxFuture;
 use sqlx::Row;
@@ -130,9 +131,10 @@ impl Stage for AssignStage {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            let tx = tx.sqlite();
             let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
             let new: Vec<&RoutedCase> = routed.iter().filter(|r| r.is_new_assignment).collect();
             let keys: Vec<&str> = new.iter().map(|r| r.route_key.as_str()).collect();

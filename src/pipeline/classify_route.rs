@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::store::DerivedTx;
 use futures::future::BoxFuture;
-use sqlx::sqlite::SqliteConnection;
 
 use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
 use crate::classify::{Model, ModelStore};
@@ -203,9 +203,10 @@ impl Stage for ClassifyRouteStage {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            let tx = tx.sqlite();
             self.refresh_model()?;
             let mut prepared = match self.prepared.take() {
                 Some((key, opinions)) if key == batch_key(batch) => opinions.by_id,
@@ -267,9 +268,10 @@ impl Stage for ClassifyRouteStage {
 
     fn reset<'a>(
         &'a mut self,
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            let tx = tx.sqlite();
             reset(tx).await?;
             self.routed.lock().expect("routed list").clear();
             Ok(())

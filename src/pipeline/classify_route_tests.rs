@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::store::DerivedTx;
 use chrono::Utc;
 use connectors::item::ParseOptions;
 use connectors::{Channel, Item};
 use futures::future::BoxFuture;
 use serde_json::json;
-use sqlx::sqlite::SqliteConnection;
 
 use super::super::{Complaint, Pipeline, PipelineError, PipelineLock, Stage};
 use super::ClassifyRouteStage;
@@ -26,7 +26,7 @@ impl Stage for OneCase {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        _tx: &'a mut SqliteConnection,
+        _tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         for complaint in batch.iter_mut() {
             complaint.case_id = Some("case-1".into());
@@ -51,7 +51,6 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
         chrono::Duration::days(1),
     );
     let outcome = store
-        .writer()
         .submit(WriteBatch {
             ops: vec![WriteOp::Complaint(complaint)],
             ..Default::default()

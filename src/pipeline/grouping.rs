@@ -17,6 +17,7 @@ use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
+use crate::store::DerivedTx;
 use chrono::DateTime;
 use connectors::Item;
 use futures::future::BoxFuture;
@@ -364,9 +365,10 @@ impl Stage for GroupingStage {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            let tx = tx.sqlite();
             let repeated = batch
                 .iter()
                 .any(|c| c.seq <= self.last_seq && self.engine.is_some());
@@ -389,9 +391,10 @@ impl Stage for GroupingStage {
 
     fn reset<'a>(
         &'a mut self,
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            let tx = tx.sqlite();
             clear_derived(tx).await?;
             self.engine = None;
             self.last_seq = 0;

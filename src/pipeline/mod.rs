@@ -25,10 +25,10 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::store::DerivedTx;
 use chrono::{DateTime, FixedOffset, Utc};
 use connectors::Item;
 use futures::future::BoxFuture;
-use sqlx::sqlite::SqliteConnection;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
@@ -156,13 +156,13 @@ pub trait Stage: Send {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>>;
 
     /// Forgets derived data and in-memory state before a full reprocess. Human decisions stay.
     fn reset<'a>(
         &'a mut self,
-        _tx: &'a mut SqliteConnection,
+        _tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async { Ok(()) })
     }
@@ -349,7 +349,7 @@ impl Pipeline {
             // is checked anyway, and a batch is read again when it is not.
             let clock = std::time::Instant::now();
             let cursor = Self::cursor(store).await?;
-            let limit = if !self.offline && store.writer().pending() > 0 {
+            let limit = if !self.offline && store.pending_writes() > 0 {
                 BATCH_UNDER_LOAD.min(self.batch)
             } else {
                 self.batch
@@ -389,15 +389,14 @@ impl Pipeline {
             if !self.offline {
                 // Intake's acknowledgements take SQLite's one write lock first; derived data
                 // lags under a burst and catches up after it (the wait is bounded).
-                store.writer().yield_to_commits().await;
+                store.yield_to_commits().await;
             }
             self.timings.yielded += clock.elapsed();
-            let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
-            let current: i64 = sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
-                .bind(CURSOR_KEY)
-                .fetch_optional(&mut *tx)
+            let mut tx = store.begin_derived().await?;
+            let current: i64 = tx
+                .state(CURSOR_KEY)
                 .await?
-                .and_then(|v: String| v.parse().ok())
+                .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             if current != cursor {
                 tx.rollback().await?;
@@ -405,18 +404,11 @@ impl Pipeline {
             }
             for (stage, timing) in self.stages.iter_mut().zip(&mut self.timings.stages) {
                 let clock = std::time::Instant::now();
-                stage.process(&mut batch, &mut tx).await?;
+                stage.process(&mut batch, &mut *tx).await?;
                 timing.2 += clock.elapsed();
             }
             let clock = std::time::Instant::now();
-            sqlx::query(
-                "INSERT INTO gateway_state (key, value) VALUES (?, ?)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(CURSOR_KEY)
-            .bind(last.to_string())
-            .execute(&mut *tx)
-            .await?;
+            tx.set_state(CURSOR_KEY, &last.to_string()).await?;
             tx.commit().await?;
             self.timings.commit += clock.elapsed();
             done += batch.len() as u64;
@@ -431,15 +423,12 @@ impl Pipeline {
         lock: &PipelineLock,
         on_progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64, PipelineError> {
-        let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
-        crate::store::facets::clear_all(&mut tx).await?;
+        let mut tx = store.begin_derived().await?;
+        tx.clear_facets().await?;
         for stage in &mut self.stages {
-            stage.reset(&mut tx).await?;
+            stage.reset(&mut *tx).await?;
         }
-        sqlx::query("DELETE FROM gateway_state WHERE key = ?")
-            .bind(CURSOR_KEY)
-            .execute(&mut *tx)
-            .await?;
+        tx.delete_state(CURSOR_KEY).await?;
         tx.commit().await?;
         self.loaded = false;
         self.run_pending(store, lock, on_progress).await

@@ -2,8 +2,8 @@
 //! on the live path there is nothing to do; a `reprocess` (which resets the stages) recomputes
 //! it, so complaints stored by an older normaliser are brought up to date after an upgrade.
 
+use crate::store::DerivedTx;
 use futures::future::BoxFuture;
-use sqlx::sqlite::SqliteConnection;
 
 use crate::store::Store;
 
@@ -54,9 +54,10 @@ impl Stage for NormalizeStage {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        tx: &'a mut SqliteConnection,
+        tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
+            let tx = tx.sqlite();
             if self.prepared.take() != Some(batch_key(batch)) {
                 self.recompute(batch);
                 self.prepared = None;
@@ -74,7 +75,7 @@ impl Stage for NormalizeStage {
 
     fn reset<'a>(
         &'a mut self,
-        _tx: &'a mut SqliteConnection,
+        _tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         self.reprocessing = true;
         Box::pin(async { Ok(()) })

@@ -21,7 +21,7 @@ impl Stage for Recorder {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        _tx: &'a mut SqliteConnection,
+        _tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         self.seen
             .lock()
@@ -31,7 +31,7 @@ impl Stage for Recorder {
     }
     fn reset<'a>(
         &'a mut self,
-        _tx: &'a mut SqliteConnection,
+        _tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         *self.resets.lock().unwrap() += 1;
         Box::pin(async { Ok(()) })
@@ -57,7 +57,6 @@ async fn add(store: &Store, external_id: &str, body: &str) {
     complaint.text_norm = "stale".into();
     let op = WriteOp::Complaint(complaint);
     store
-        .writer()
         .submit(WriteBatch {
             ops: vec![op],
             ..Default::default()
@@ -195,7 +194,7 @@ impl Stage for Lengths {
     fn process<'a>(
         &'a mut self,
         batch: &'a mut [Complaint],
-        _tx: &'a mut SqliteConnection,
+        _tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         let (key, map) = self.prepared.take().expect("prepared");
         assert_eq!(key, batch_key(batch), "prepared for this batch");

@@ -104,7 +104,6 @@ async fn the_given_time_is_stored_and_the_effective_one_is_what_orders() {
         .unwrap();
     let now = Utc::now();
     let outcomes = store
-        .writer()
         .submit(WriteBatch {
             ops: vec![complaint_at("f", "2036-01-01T08:00:00+08:00", now)],
             ..WriteBatch::default()
@@ -133,7 +132,6 @@ async fn the_given_time_is_stored_and_the_effective_one_is_what_orders() {
 
     // A corrected revision is no longer flagged.
     store
-        .writer()
         .submit(WriteBatch {
             ops: vec![complaint_at("f", "2026-01-01T08:00:00+08:00", now)],
             ..WriteBatch::default()
@@ -153,7 +151,10 @@ async fn the_migration_flags_complaints_stored_before_and_straightens_their_case
         .filename(&path)
         .create_if_missing(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    schema::migrator().run_to(41, &pool).await.unwrap();
+    super::sqlite::schema::migrator()
+        .run_to(41, &pool)
+        .await
+        .unwrap();
     let received_ms = Utc
         .with_ymd_and_hms(2026, 12, 6, 21, 30, 40)
         .unwrap()

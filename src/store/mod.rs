@@ -9,12 +9,12 @@
 //!
 //! Everything else (search index, derived fields) is rebuilt from here.
 
-mod checkpoint;
-mod commit;
+mod backend;
+pub mod cases;
 pub mod facets;
-mod read;
-mod schema;
-pub mod writer;
+pub mod outbox;
+pub mod routes;
+pub mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,13 +22,14 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use connectors::{Channel, Item};
 use serde::Serialize;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use tokio::sync::watch;
+use std::sync::Arc;
 
-pub use read::{DeadLetterFilter, ExportRow, QueuedWindow};
-pub use writer::{WriteBatch, WriteOp, WriteOutcome, Writer};
+pub use backend::{Backend, DerivedTx, IntakeLog};
+pub use sqlite::read::{DeadLetterFilter, ExportRow, QueuedWindow};
+pub use sqlite::writer::{WriteBatch, WriteOp, WriteOutcome};
+
+/// Name of the SQLite file inside the data directory.
+pub use sqlite::DB_FILE;
 
 /// Store failures. Callers answer 5xx / exit non-zero; the message is logged, not shown.
 #[derive(Debug, thiserror::Error)]
@@ -265,21 +266,30 @@ pub struct IndexRow {
     pub facets: facets::Facets,
 }
 
-/// Handle to the store: a pool of readers plus the single group-commit writer.
+/// The store: one handle, whatever the backend (the one dispatch point; a second backend is
+/// added in [`Store::open`]). Derefs to [`Backend`], whose traits list every operation.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    derived_pool: SqlitePool,
-    writer: Writer,
-    committed_seq: watch::Receiver<i64>,
-    path: PathBuf,
-    future_tolerance: chrono::Duration,
-    /// Runs while any handle lives.
-    _checkpointer: checkpoint::Checkpointer,
+    backend: Arc<dyn Backend>,
 }
 
-/// Name of the SQLite file inside the data directory.
-pub const DB_FILE: &str = "gateway.sqlite3";
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite store in `data_dir`, applies migrations
+    /// and starts the writer.
+    pub async fn open(data_dir: &Path, settings: CommitSettings) -> Result<Store, StoreError> {
+        let backend = sqlite::SqliteStore::open(data_dir, settings).await?;
+        Ok(Store {
+            backend: Arc::new(backend),
+        })
+    }
+}
 
 /// Group-commit settings of the writer.
 #[derive(Debug, Clone, Copy)]
@@ -307,119 +317,6 @@ impl Default for CommitSettings {
     }
 }
 
-impl Store {
-    /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts the
-    /// writer task.
-    pub async fn open(data_dir: &Path, settings: CommitSettings) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join(DB_FILE);
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true)
-            .pragma("cache_size", "-65536")
-            // Checkpoints run on the checkpointer's thread only (see `checkpoint`).
-            .pragma("wal_autocheckpoint", "0");
-        let options = match settings.max_page_count {
-            Some(pages) => options.pragma("max_page_count", pages.to_string()),
-            None => options,
-        };
-        // Every connection is opened here, by the caller's (normal-priority) thread, and kept
-        // for the store's life: SQLite runs each connection's statements on a worker thread
-        // that inherits the priority of the thread that opened it, and a background thread
-        // (lower priority, see `background`) that opened one would hold SQLite's write lock
-        // at that priority, starving intake, which waits for the same lock, under load.
-        // (Opened one by one after the migrations: a connection that sets WAL mode while
-        // another migrates a new file can find the database locked.)
-        let pool = SqlitePoolOptions::new()
-            .max_connections(READER_CONNECTIONS)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
-        schema::migrator().run(&pool).await?;
-        // Derived data is rebuildable from the store, so its commits need no fsync of their
-        // own (the next intake commit or checkpoint syncs the log): one connection, NORMAL.
-        let derived_pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
-            .await?;
-        open_all(&pool, READER_CONNECTIONS).await?;
-        open_all(&derived_pool, 1).await?;
-        let (writer, committed_seq) = Writer::start(path.clone(), settings).await?;
-        let checkpointer = checkpoint::Checkpointer::start(&path)?;
-        Ok(Store {
-            _checkpointer: checkpointer,
-            pool,
-            derived_pool,
-            writer,
-            committed_seq,
-            path,
-            future_tolerance: settings.future_tolerance,
-        })
-    }
-
-    /// The connection for derived-data writes (pipeline stages): one at a time, no fsync of
-    /// its own. Keep its write transactions short: intake waits for the same write lock.
-    pub fn derived_pool(&self) -> &SqlitePool {
-        &self.derived_pool
-    }
-
-    /// The writer, for submitting batches.
-    pub fn writer(&self) -> &Writer {
-        &self.writer
-    }
-
-    /// Receives the highest committed sequence number after each commit of this process.
-    pub fn committed_seq(&self) -> watch::Receiver<i64> {
-        self.committed_seq.clone()
-    }
-
-    /// The future-date tolerance intake applies (see [`effective_time`]).
-    pub fn future_tolerance(&self) -> chrono::Duration {
-        self.future_tolerance
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The reader pool (for modules that run their own read queries).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Stops the writer after it has committed everything submitted so far, and closes the pool.
-    pub async fn close(self) {
-        self.writer.shutdown().await;
-        self.derived_pool.close().await;
-        self.pool.close().await;
-    }
-}
-
-/// Connections of the reader pool.
-const READER_CONNECTIONS: u32 = 4;
-
-/// Opens `n` connections of `pool` on the calling thread (see [`Store::open`]).
-async fn open_all(pool: &SqlitePool, n: u32) -> Result<(), sqlx::Error> {
-    let mut held = Vec::with_capacity(n as usize);
-    for _ in 0..n {
-        held.push(pool.acquire().await?);
-    }
-    Ok(())
-}
-
 /// Formats a UTC time the way the store keeps it (fixed width, sortable).
 pub fn format_utc(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -430,6 +327,8 @@ pub(crate) fn parse_item(json: &str) -> Result<Item, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))
 }
 
+#[cfg(test)]
+pub mod conformance;
 #[cfg(test)]
 mod future_tests;
 #[cfg(test)]

@@ -62,7 +62,7 @@ async fn open(dir: &std::path::Path) -> Store {
 async fn create_duplicate_and_revision_keep_every_version() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let w = store.writer();
+    let w = &store;
     let first = w
         .submit(batch(vec![complaint("hotline", item("a", "路灯不亮"))]))
         .await
@@ -128,7 +128,7 @@ async fn dead_letters_are_kept_verbatim_once_and_cursor_commits_with_items() {
         dead("hotline", b"{oops"),
     ]);
     b.cursor = Some(("hotline".into(), "page=7".into()));
-    let outcomes = store.writer().submit(b).await.unwrap();
+    let outcomes = store.submit(b).await.unwrap();
     let WriteOutcome::DeadLettered {
         id,
         existing: false,
@@ -141,7 +141,6 @@ async fn dead_letters_are_kept_verbatim_once_and_cursor_commits_with_items() {
         Some("page=7")
     );
     let again = store
-        .writer()
         .submit(batch(vec![dead("hotline", b"{oops")]))
         .await
         .unwrap();
@@ -171,7 +170,7 @@ async fn concurrent_submissions_share_commits_and_get_unique_increasing_seqs() {
     let store = open(dir.path()).await;
     let mut tasks = Vec::new();
     for client in 0..32 {
-        let writer = store.writer().clone();
+        let writer = store.clone();
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for n in 0..20 {
@@ -212,7 +211,7 @@ async fn two_handles_on_one_file_never_reuse_a_seq() {
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path()).await;
     let b = open(dir.path()).await;
-    let (wa, wb) = (a.writer().clone(), b.writer().clone());
+    let (wa, wb) = (a.clone(), b.clone());
     let ta = tokio::spawn(async move {
         for n in 0..50 {
             wa.submit(batch(vec![complaint("a", item(&n.to_string(), "甲"))]))
@@ -249,7 +248,7 @@ async fn the_log_is_checkpointed_into_the_database_file_while_the_store_is_open(
     let ops: Vec<WriteOp> = (0..400)
         .map(|n| complaint("cp", item(&n.to_string(), &"检查点测试内容".repeat(40))))
         .collect();
-    store.writer().submit(batch(ops)).await.unwrap();
+    store.submit(batch(ops)).await.unwrap();
     let started = std::time::Instant::now();
     loop {
         let grown = std::fs::metadata(&db).unwrap().len();
@@ -278,14 +277,12 @@ async fn reopening_keeps_everything_and_continues_the_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     store
-        .writer()
         .submit(batch(vec![complaint("s", item("x", "一"))]))
         .await
         .unwrap();
     store.close().await;
     let store = open(dir.path()).await;
     let out = store
-        .writer()
         .submit(batch(vec![complaint("s", item("y", "二"))]))
         .await
         .unwrap();
@@ -316,7 +313,7 @@ async fn one_batch_holding_repeats_behaves_like_separate_deliveries() {
         dead("s", b"\xff\xfe"),
         dead("s", b"\xff\xfe"),
     ];
-    let out = store.writer().submit(batch(ops)).await.unwrap();
+    let out = store.submit(batch(ops)).await.unwrap();
     let WriteOutcome::Created { id, seq: 1 } = out[0].clone() else {
         panic!("{out:?}")
     };
@@ -365,7 +362,6 @@ async fn one_batch_holding_repeats_behaves_like_separate_deliveries() {
     );
     // Another commit with two sources adds to the first and starts the second.
     store
-        .writer()
         .submit(batch(vec![
             complaint("s", item("k", "第二版")),
             complaint("t", item("k", "别处")),

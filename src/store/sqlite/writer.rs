@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{oneshot, watch};
 
 use super::commit::commit;
-use super::{CommitSettings, NewComplaint, NewDeadLetter, StoreError};
+use crate::store::{CommitSettings, NewComplaint, NewDeadLetter, StoreError};
 
 /// One operation of a batch.
 #[derive(Debug, Clone)]

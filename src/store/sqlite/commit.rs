@@ -15,7 +15,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::writer::{WriteBatch, WriteOp, WriteOutcome};
-use super::{NewComplaint, NewDeadLetter, format_utc};
+use crate::store::{NewComplaint, NewDeadLetter, format_utc};
 
 /// How long the writer keeps asking for SQLite's write lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);

@@ -1,12 +1,21 @@
 //! Read queries of the store. Readers use the pool and never block the writer (WAL).
 
+use std::collections::HashMap;
+use std::path::Path;
+
+use async_trait::async_trait;
 use chrono::DateTime;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use tokio::sync::watch;
 
-use super::{
-    ComplaintRecord, DeadLetterRecord, IndexRow, RevisionRecord, Store, StoreError, parse_item,
+use super::tx::SqliteTx;
+use super::{SqliteStore, facets};
+use crate::store::{
+    ComplaintRecord, DeadLetterRecord, DerivedTx, IndexRow, IntakeLog, RevisionRecord, StoreError,
+    WriteBatch, WriteOutcome, parse_item,
 };
 
 /// Which dead letters to list.
@@ -49,7 +58,7 @@ fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
         content_hash: row.get("content_hash"),
         raw: row.get("raw"),
         raw_content_type: row.get("raw_content_type"),
-        facets: super::facets::from_row(row),
+        facets: facets::from_row(row),
     })
 }
 
@@ -69,7 +78,7 @@ fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
         title: row.get("title"),
         body: row.get("body"),
-        facets: super::facets::from_row(row),
+        facets: facets::from_row(row),
     })
 }
 
@@ -88,9 +97,60 @@ fn dead_letter_from_row(row: &SqliteRow) -> DeadLetterRecord {
     }
 }
 
-impl Store {
+#[async_trait]
+impl IntakeLog for SqliteStore {
+    async fn submit(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.writer.submit(batch).await
+    }
+
+    fn pending_writes(&self) -> usize {
+        self.writer.pending()
+    }
+
+    async fn yield_to_commits(&self) {
+        self.writer.yield_to_commits().await
+    }
+
+    fn committed_seq(&self) -> watch::Receiver<i64> {
+        self.committed_seq.clone()
+    }
+
+    fn future_tolerance(&self) -> chrono::Duration {
+        self.future_tolerance
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Stops the writer after it has committed everything submitted so far, and closes the
+    /// pools.
+    async fn close(&self) {
+        self.writer.shutdown().await;
+        self.derived_pool.close().await;
+        self.pool.close().await;
+    }
+
+    /// On the derived-data connection (one at a time, no fsync of its own).
+    async fn begin_derived(&self) -> Result<Box<dyn DerivedTx>, StoreError> {
+        Ok(Box::new(SqliteTx::begin(&self.derived_pool).await?))
+    }
+
+    /// On a reader connection (`synchronous=FULL`).
+    async fn begin_decision(&self) -> Result<Box<dyn DerivedTx>, StoreError> {
+        Ok(Box::new(SqliteTx::begin(&self.pool).await?))
+    }
+
+    fn pool(&self) -> &sqlx::SqlitePool {
+        &self.pool
+    }
+
+    fn derived_pool(&self) -> &sqlx::SqlitePool {
+        &self.derived_pool
+    }
+
     /// One complaint by gateway id.
-    pub async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError> {
+    async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError> {
         let sql =
             format!("SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} WHERE c.id = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -101,7 +161,7 @@ impl Store {
     }
 
     /// One complaint by `(source, external_id)`.
-    pub async fn complaint_by_external_id(
+    async fn complaint_by_external_id(
         &self,
         source: &str,
         external_id: &str,
@@ -118,7 +178,7 @@ impl Store {
     }
 
     /// Superseded versions of a complaint, oldest first.
-    pub async fn revisions(&self, id: &str) -> Result<Vec<RevisionRecord>, StoreError> {
+    async fn revisions(&self, id: &str) -> Result<Vec<RevisionRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT revision, received_at, submitted_at, title, body, item, content_hash, raw,
                 raw_content_type, superseded_at
@@ -146,14 +206,14 @@ impl Store {
     }
 
     /// Number of complaints stored.
-    pub async fn complaint_count(&self) -> Result<i64, StoreError> {
+    async fn complaint_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM complaints")
             .fetch_one(&self.pool)
             .await?)
     }
 
     /// Highest sequence number in the store (0 when empty).
-    pub async fn max_seq(&self) -> Result<i64, StoreError> {
+    async fn max_seq(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM complaints")
                 .fetch_one(&self.pool)
@@ -162,7 +222,7 @@ impl Store {
     }
 
     /// Complaints with `seq > after`, in sequence order, at most `limit`.
-    pub async fn index_rows_after(
+    async fn index_rows_after(
         &self,
         after: i64,
         upto: i64,
@@ -172,7 +232,7 @@ impl Store {
             "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
                 c.submitted_ms, c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
              WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq LIMIT ?",
-            super::facets::SELECT_COLUMNS
+            facets::SELECT_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
@@ -186,7 +246,7 @@ impl Store {
     /// Complaints queued for re-indexing in `window`, at most `window.limit` queue entries;
     /// returns the rows (each complaint once) and the last queue sequence read. Entries the
     /// sequence pass makes redundant are skipped (see [`QueuedWindow`]).
-    pub async fn index_rows_queued(
+    async fn index_rows_queued(
         &self,
         window: QueuedWindow,
     ) -> Result<(Vec<IndexRow>, Option<i64>), StoreError> {
@@ -208,7 +268,7 @@ impl Store {
                  AND c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ?1 AND seq <= ?2))
                 OR c.id IN (SELECT complaint_id FROM index_queue
                             WHERE seq > MAX(?1, ?5) AND seq <= ?2))",
-            super::facets::SELECT_COLUMNS
+            facets::SELECT_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(window.after)
@@ -225,7 +285,7 @@ impl Store {
     }
 
     /// Highest index-queue sequence (0 when empty).
-    pub async fn max_index_queue_seq(&self) -> Result<i64, StoreError> {
+    async fn max_index_queue_seq(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM index_queue")
                 .fetch_one(&self.pool)
@@ -237,7 +297,7 @@ impl Store {
     /// hundred at a time on the derived-data connection, each chunk after intake's waiting
     /// commits: one large `DELETE` held SQLite's write lock for long under load, and waited
     /// seconds for it first.
-    pub async fn prune_index_queue(&self, seq: i64) -> Result<(), StoreError> {
+    async fn prune_index_queue(&self, seq: i64) -> Result<(), StoreError> {
         const CHUNK: i64 = 500;
         let mut from: i64 = sqlx::query_scalar("SELECT COALESCE(MIN(seq), 0) FROM index_queue")
             .fetch_one(&self.pool)
@@ -256,16 +316,17 @@ impl Store {
     }
 
     /// Every complaint in sequence order, streamed (constant memory).
-    pub fn export_stream(&self) -> impl Stream<Item = Result<ExportRow, StoreError>> + '_ {
+    fn export_stream(&self) -> BoxStream<'_, Result<ExportRow, StoreError>> {
         let sql =
             format!("SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} ORDER BY c.seq");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch(&self.pool)
             .map(|row| complaint_from_row(&row?))
+            .boxed()
     }
 
     /// Dead letters, newest first.
-    pub async fn dead_letters(
+    async fn dead_letters(
         &self,
         filter: &DeadLetterFilter,
     ) -> Result<(i64, Vec<DeadLetterRecord>), StoreError> {
@@ -292,7 +353,7 @@ impl Store {
     }
 
     /// One dead letter.
-    pub async fn dead_letter(&self, id: &str) -> Result<Option<DeadLetterRecord>, StoreError> {
+    async fn dead_letter(&self, id: &str) -> Result<Option<DeadLetterRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM dead_letters WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -302,13 +363,13 @@ impl Store {
 
     /// The saved cursor of a connector source.
     /// What every source delivered, by outcome, as committed with the items.
-    pub async fn source_counts(
+    async fn source_counts(
         &self,
-    ) -> Result<std::collections::HashMap<String, connectors::CommitSummary>, StoreError> {
+    ) -> Result<HashMap<String, connectors::CommitSummary>, StoreError> {
         let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT source, stored, duplicates, revisions, dead_lettered FROM source_counts",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -325,7 +386,7 @@ impl Store {
             .collect())
     }
 
-    pub async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
+    async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT cursor FROM source_cursors WHERE source = ?")
                 .bind(source)
@@ -335,7 +396,7 @@ impl Store {
     }
 
     /// A value of the derived stages' state.
-    pub async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
                 .bind(key)
@@ -346,7 +407,7 @@ impl Store {
 
     /// Writes a consistent copy of the database to `path` (SQLite `VACUUM INTO`); safe while
     /// the gateway writes.
-    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+    async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
         sqlx::query("VACUUM INTO ?")
             .bind(path.to_string_lossy().into_owned())
             .execute(&self.pool)
@@ -356,7 +417,7 @@ impl Store {
 
     /// Sets a value of the derived stages' state (outside the group-commit path: derived state is
     /// rebuildable, so it needs no fsync ordering with intake).
-    pub async fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
+    async fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO gateway_state (key, value) VALUES (?, ?)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -1,0 +1,152 @@
+//! The SQLite backend: the embedded default.
+//!
+//! SQLite in WAL mode with `synchronous=FULL`. Every complaint keeps its raw payload verbatim,
+//! its parsed item, its normalised text and a content hash; `(source, external_id)` is unique.
+//! All intake writes go through one [`writer::Writer`] that group-commits concurrent requests
+//! on its own connection (rusqlite, on its own thread), and a caller is answered only after its
+//! transaction is durably committed. Checkpoints run on their own thread ([`checkpoint`]),
+//! never inside a commit. Derived data is written on one connection of its own
+//! ([`SqliteTx`]), without an fsync of its own: it is rebuildable from the log.
+
+mod cases;
+mod checkpoint;
+mod commit;
+pub(crate) mod facets;
+mod outbox;
+pub(crate) mod read;
+mod routes;
+pub(crate) mod schema;
+mod tx;
+pub(crate) mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::watch;
+
+use super::{CommitSettings, StoreError};
+pub use tx::SqliteTx;
+use writer::Writer;
+
+/// The SQLite store: a pool of readers, one derived-data connection and the single
+/// group-commit writer.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    derived_pool: SqlitePool,
+    writer: Writer,
+    committed_seq: watch::Receiver<i64>,
+    path: PathBuf,
+    future_tolerance: chrono::Duration,
+    /// Runs while any handle lives.
+    _checkpointer: checkpoint::Checkpointer,
+}
+
+/// Name of the SQLite file inside the data directory.
+pub const DB_FILE: &str = "gateway.sqlite3";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts the
+    /// writer task.
+    pub async fn open(
+        data_dir: &Path,
+        settings: CommitSettings,
+    ) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            // Checkpoints run on the checkpointer's thread only (see `checkpoint`).
+            .pragma("wal_autocheckpoint", "0");
+        let options = match settings.max_page_count {
+            Some(pages) => options.pragma("max_page_count", pages.to_string()),
+            None => options,
+        };
+        // Every connection is opened here, by the caller's (normal-priority) thread, and kept
+        // for the store's life: SQLite runs each connection's statements on a worker thread
+        // that inherits the priority of the thread that opened it, and a background thread
+        // (lower priority, see `background`) that opened one would hold SQLite's write lock
+        // at that priority, starving intake, which waits for the same lock, under load.
+        // (Opened one by one after the migrations: a connection that sets WAL mode while
+        // another migrates a new file can find the database locked.)
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READER_CONNECTIONS)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        schema::migrator().run(&pool).await?;
+        // Derived data is rebuildable from the store, so its commits need no fsync of their
+        // own (the next intake commit or checkpoint syncs the log): one connection, NORMAL.
+        let derived_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
+            .await?;
+        open_all(&pool, READER_CONNECTIONS).await?;
+        open_all(&derived_pool, 1).await?;
+        let (writer, committed_seq) = Writer::start(path.clone(), settings).await?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
+        Ok(SqliteStore {
+            _checkpointer: checkpointer,
+            pool,
+            derived_pool,
+            writer,
+            committed_seq,
+            path,
+            future_tolerance: settings.future_tolerance,
+        })
+    }
+}
+
+/// Connections of the reader pool.
+const READER_CONNECTIONS: u32 = 4;
+
+/// Opens `n` connections of `pool` on the calling thread (see [`SqliteStore::open`]).
+async fn open_all(pool: &SqlitePool, n: u32) -> Result<(), sqlx::Error> {
+    let mut held = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        held.push(pool.acquire().await?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod conformance {
+    use futures::FutureExt;
+    use futures::future::BoxFuture;
+
+    use crate::store::conformance::Fixture;
+    use crate::store::{CommitSettings, Store};
+
+    fn open() -> BoxFuture<'static, Fixture> {
+        async {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let store = Store::open(dir.path(), CommitSettings::default())
+                .await
+                .expect("a fresh SQLite store opens");
+            Fixture {
+                store,
+                _keep: Box::new(dir),
+            }
+        }
+        .boxed()
+    }
+
+    crate::conformance_suite!(open);
+}
