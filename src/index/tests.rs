@@ -8,7 +8,7 @@ use serde_json::json;
 use super::SearchIndex;
 use super::query::Filters;
 use super::search::SearchRequest;
-use crate::store::facets::{Facet, set_facet_many, set_facets};
+use crate::store::facets::Facet;
 use crate::store::{CommitSettings, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
 
 async fn add(store: &Store, external_id: &str, body: &str) -> String {
@@ -110,10 +110,9 @@ async fn follows_new_revised_and_derived_changes() {
     assert_eq!(index.num_docs(), 2, "the old version is gone");
 
     // Derived data: setting a facet re-indexes the complaint.
-    let mut tx = store.pool().begin().await.unwrap();
+    let mut tx = store.begin_derived().await.unwrap();
     assert!(
-        set_facets(
-            &mut tx,
+        tx.set_facets(
             &a,
             &[
                 (Facet::Category, Some("城乡建设")),
@@ -124,7 +123,7 @@ async fn follows_new_revised_and_derived_changes() {
         .unwrap()
     );
     assert!(
-        !set_facets(&mut tx, &a, &[(Facet::Category, Some("城乡建设"))])
+        !tx.set_facets(&a, &[(Facet::Category, Some("城乡建设"))])
             .await
             .unwrap(),
         "unchanged"
@@ -144,8 +143,8 @@ async fn follows_new_revised_and_derived_changes() {
     let record = store.complaint(&a).await.unwrap().unwrap();
     assert_eq!(record.facets.tags, ["repeat", "media_exposed"]);
 
-    let mut tx = store.pool().begin().await.unwrap();
-    set_facets(&mut tx, &a, &[(Facet::Category, Some("环境保护"))])
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_facets(&a, &[(Facet::Category, Some("环境保护"))])
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -187,68 +186,19 @@ async fn catch_up_counting(index: &SearchIndex, store: &Store) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn set_facet_many_keeps_the_last_value_and_queues_only_changes() {
-    let (_dir, store, _) = store_and_index().await;
-    let a = add(&store, "a", "小区电梯坏了").await;
-    let b = add(&store, "b", "路灯不亮").await;
-    let queued = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM index_queue")
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-    };
-    let mut tx = store.pool().begin().await.unwrap();
-    let changed = set_facet_many(
-        &mut tx,
-        Facet::Category,
-        &[
-            (&a, Some("环境保护")),
-            (&b, Some("交通运输")),
-            (&a, Some("城乡建设")),
-        ],
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(changed, 2);
-    assert_eq!(queued().await, 2);
-    let record = store.complaint(&a).await.unwrap().unwrap();
-    assert_eq!(record.facets.category.as_deref(), Some("城乡建设"));
-
-    // The same values again change nothing and queue nothing; a cleared value does.
-    let mut tx = store.pool().begin().await.unwrap();
-    let same = set_facet_many(
-        &mut tx,
-        Facet::Category,
-        &[(&a, Some("城乡建设")), (&b, Some("交通运输"))],
-    )
-    .await
-    .unwrap();
-    let cleared = set_facet_many(&mut tx, Facet::Category, &[(&b, None)])
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!((same, cleared), (0, 1));
-    assert_eq!(queued().await, 3);
-    let record = store.complaint(&b).await.unwrap().unwrap();
-    assert_eq!(record.facets.category, None);
-    store.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn derived_changes_before_indexing_index_each_complaint_once() {
     let (_dir, store, index) = store_and_index().await;
     let a = add(&store, "a", "小区电梯坏了").await;
     let b = add(&store, "b", "路灯不亮").await;
     // As after an import: the pipeline set facets (twice for `a`) before the index ran.
-    let mut tx = store.pool().begin().await.unwrap();
-    set_facets(&mut tx, &a, &[(Facet::Category, Some("城乡建设"))])
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_facets(&a, &[(Facet::Category, Some("城乡建设"))])
         .await
         .unwrap();
-    set_facets(&mut tx, &b, &[(Facet::Queue, Some("triage"))])
+    tx.set_facets(&b, &[(Facet::Queue, Some("triage"))])
         .await
         .unwrap();
-    set_facets(&mut tx, &a, &[(Facet::Queue, Some("supervision"))])
+    tx.set_facets(&a, &[(Facet::Queue, Some("supervision"))])
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -261,8 +211,8 @@ async fn derived_changes_before_indexing_index_each_complaint_once() {
     assert_eq!(ids(&index, "", in_supervision), ["a"]);
 
     // A change after the complaint was indexed re-indexes it.
-    let mut tx = store.pool().begin().await.unwrap();
-    set_facets(&mut tx, &b, &[(Facet::Queue, Some("finance"))])
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_facets(&b, &[(Facet::Queue, Some("finance"))])
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -279,13 +229,10 @@ async fn derived_changes_before_indexing_index_each_complaint_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn catch_up_behind_stays_under_the_ceiling_until_told_it_is_the_last() {
     let (_dir, store, index) = store_and_index().await;
-    add(&store, "a", "小区电梯坏了").await;
+    let first = add(&store, "a", "小区电梯坏了").await;
     add(&store, "b", "路灯不亮").await;
     add(&store, "c", "噪音扰民").await;
-    let first_seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM complaints")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    let first_seq = store.complaint(&first).await.unwrap().unwrap().seq;
     let (idx, st) = (index.clone(), store.clone());
     let (ceilings, progress) = tokio::task::spawn_blocking(move || {
         let mut writer = idx.writer(32 << 20).unwrap();
@@ -322,10 +269,7 @@ async fn catch_up_behind_stays_under_the_ceiling_until_told_it_is_the_last() {
     assert_eq!(ceilings[2], (first_seq, 1), "{ceilings:?}");
     assert_eq!(ceilings[5], (first_seq + 1, 2), "{ceilings:?}");
     assert_eq!(index.num_docs(), 3);
-    let last_seq: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM complaints")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    let last_seq = store.max_seq().await.unwrap();
     assert_eq!(progress.seq, last_seq);
     store.close().await;
 }

@@ -26,15 +26,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::store::DerivedTx;
-use chrono::{DateTime, FixedOffset, Utc};
-use connectors::Item;
 use futures::future::BoxFuture;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
-use read::{Prefetch, complaints_after};
+use read::Prefetch;
 
 pub use assign::AssignStage;
 pub use classify_route::ClassifyRouteStage;
@@ -77,30 +75,7 @@ pub enum PipelineError {
     },
 }
 
-/// A complaint as the stages see it.
-#[derive(Debug, Clone)]
-pub struct Complaint {
-    pub id: String,
-    pub seq: i64,
-    pub source: String,
-    pub channel: String,
-    pub external_id: String,
-    pub revision: i64,
-    pub received_at: String,
-    /// As the item gave it.
-    pub submitted_at: DateTime<FixedOffset>,
-    /// The time stages that keep a clock, a window or an order use: `submitted_at`, or the
-    /// received time when `submitted_at` lay too far in the future (see
-    /// [`crate::store::effective_time`]).
-    pub effective_at: DateTime<Utc>,
-    pub title: Option<String>,
-    pub body: String,
-    pub text_norm: String,
-    pub item: Item,
-    /// The case the grouping stage assigned (stages after it route and notify per case);
-    /// `None` before grouping runs.
-    pub case_id: Option<String>,
-}
+pub use crate::store::Complaint;
 
 /// Identifies a batch (its sequence numbers), so a stage can tell whether what it prepared
 /// belongs to the batch it is asked to process.
@@ -359,8 +334,7 @@ impl Pipeline {
                 None => (Vec::new(), Vec::new()),
             };
             if batch.is_empty() {
-                let mut conn = store.pool().acquire().await?;
-                batch = complaints_after(&mut conn, cursor, limit).await?;
+                batch = store.complaints_after(cursor, limit).await?;
             } else {
                 let key = batch_key(&batch);
                 for (stage, result) in self.stages.iter_mut().zip(precomputed) {

@@ -57,17 +57,12 @@ impl Stage for NormalizeStage {
         tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            let tx = tx.sqlite();
             if self.prepared.take() != Some(batch_key(batch)) {
                 self.recompute(batch);
                 self.prepared = None;
             }
             for (id, fresh) in std::mem::take(&mut self.changed) {
-                sqlx::query("UPDATE complaints SET text_norm = ? WHERE id = ?")
-                    .bind(&fresh)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
+                tx.set_text_norm(&id, &fresh).await?;
             }
             Ok(())
         })

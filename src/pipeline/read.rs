@@ -3,12 +3,8 @@
 
 use std::any::Any;
 
-use chrono::DateTime;
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
-
-use super::{Complaint, PipelineError, Precompute};
-use crate::store::{Store, StoreError, parse_item};
+use super::{Complaint, Precompute};
+use crate::store::Store;
 
 /// A batch being read (and precomputed, see [`Precompute`]) in the background while the
 /// previous one is written. A failed read is not reported: the caller reads again in line and
@@ -30,9 +26,7 @@ impl Prefetch {
     ) -> Self {
         let store = store.clone();
         let read = tokio::spawn(async move {
-            let mut conn = store.pool().acquire().await.ok()?;
-            let batch = complaints_after(&mut conn, after, limit).await.ok()?;
-            drop(conn);
+            let batch = store.complaints_after(after, limit).await.ok()?;
             if batch.is_empty() || precompute.iter().all(Option::is_none) {
                 return Some((batch, Vec::new()));
             }
@@ -64,45 +58,4 @@ impl Prefetch {
             _ => (Vec::new(), Vec::new()),
         }
     }
-}
-
-pub(super) async fn complaints_after(
-    tx: &mut SqliteConnection,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<Complaint>, PipelineError> {
-    let rows = sqlx::query(
-        "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at,
-            submitted_ms, title, body, text_norm, item
-         FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let submitted: String = row.get("submitted_at");
-            let effective_ms: i64 = row.get("submitted_ms");
-            let item: String = row.get("item");
-            Ok(Complaint {
-                id: row.get("id"),
-                seq: row.get("seq"),
-                source: row.get("source"),
-                channel: row.get("channel"),
-                external_id: row.get("external_id"),
-                revision: row.get("revision"),
-                received_at: row.get("received_at"),
-                submitted_at: DateTime::parse_from_rfc3339(&submitted)
-                    .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
-                effective_at: DateTime::from_timestamp_millis(effective_ms)
-                    .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
-                title: row.get("title"),
-                body: row.get("body"),
-                text_norm: row.get("text_norm"),
-                item: parse_item(&item)?,
-                case_id: None,
-            })
-        })
-        .collect()
 }

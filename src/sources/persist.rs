@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::status::{Received, SourceRegistry, SourceStatus};
-use crate::store::{Store, StoreError, format_utc};
+use crate::store::{Store, StoreError};
 
 /// How often changed statuses are written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
@@ -22,10 +22,9 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 /// Every saved status, by source name. A row that no longer parses (an older format) is
 /// skipped: the source then starts afresh (but for its counts, see [`load_counts`]).
 pub async fn load(store: &Store) -> Result<HashMap<String, SourceStatus>, StoreError> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT source, status FROM source_status")
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows
+    Ok(store
+        .source_statuses()
+        .await?
         .into_iter()
         .filter_map(|(source, json)| {
             let status = serde_json::from_str::<SourceStatus>(&json).ok()?;
@@ -64,23 +63,14 @@ pub async fn flush(store: &Store, registry: &SourceRegistry) -> Result<usize, St
 }
 
 async fn write(store: &Store, changed: &[SourceStatus]) -> Result<(), StoreError> {
-    let now = format_utc(chrono::Utc::now());
-    let mut tx = store.derived_pool().begin().await?;
-    for status in changed {
-        let json = serde_json::to_string(status).expect("a status serialises");
-        sqlx::query(
-            "INSERT INTO source_status (source, status, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (source) DO UPDATE SET status = excluded.status,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(&status.name)
-        .bind(json)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    let statuses: Vec<(String, String)> = changed
+        .iter()
+        .map(|status| {
+            let json = serde_json::to_string(status).expect("a status serialises");
+            (status.name.clone(), json)
+        })
+        .collect();
+    store.save_source_statuses(&statuses).await
 }
 
 /// Flushes every [`FLUSH_INTERVAL`] until `shutdown`; the caller flushes once more after the

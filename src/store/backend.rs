@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use super::facets::Facet;
 use super::{
-    ComplaintRecord, DeadLetterFilter, DeadLetterRecord, ExportRow, IndexRow, QueuedWindow,
-    RevisionRecord, StoreError, WriteBatch, WriteOutcome,
+    Complaint, ComplaintRecord, DeadLetterFilter, DeadLetterRecord, ExportRow, IndexRow,
+    QueuedWindow, RevisionRecord, StoreError, WriteBatch, WriteOutcome,
 };
 
 /// A storage backend: everything the gateway keeps.
@@ -95,6 +95,10 @@ pub trait IntakeLog: Send + Sync {
     /// Highest sequence number in the store (0 when empty).
     async fn max_seq(&self) -> Result<i64, StoreError>;
 
+    /// Complaints with `seq > after`, in sequence order, at most `limit`: the pipeline's
+    /// batches.
+    async fn complaints_after(&self, after: i64, limit: i64) -> Result<Vec<Complaint>, StoreError>;
+
     /// Complaints with `after < seq <= upto`, in sequence order, at most `limit`.
     async fn index_rows_after(
         &self,
@@ -141,6 +145,13 @@ pub trait IntakeLog: Send + Sync {
     /// Sets a value of the derived stages' state (rebuildable: no ordering with intake).
     async fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
+    /// Every connector source's saved status (operational state, as JSON), by source name.
+    async fn source_statuses(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Saves connector sources' statuses (`(source, status JSON)`), in one transaction and
+    /// without an fsync of its own: operational state that may lag the log after a crash.
+    async fn save_source_statuses(&self, statuses: &[(String, String)]) -> Result<(), StoreError>;
+
     /// Writes a consistent copy of the store to `path`; safe while the gateway writes.
     async fn backup_to(&self, path: &Path) -> Result<(), StoreError>;
 
@@ -186,6 +197,14 @@ pub trait DerivedTx:
         facet: Facet,
         values: &[(&str, Option<&str>)],
     ) -> Result<usize, StoreError>;
+
+    /// Replaces a complaint's normalised text (the normaliser's rules changed since it was
+    /// stored).
+    async fn set_text_norm(
+        &mut self,
+        complaint_id: &str,
+        text_norm: &str,
+    ) -> Result<(), StoreError>;
 
     /// Queues a complaint for re-indexing (its derived data changed outside the facets).
     async fn queue_for_index(&mut self, complaint_id: &str) -> Result<(), StoreError>;

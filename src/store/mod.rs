@@ -36,7 +36,8 @@ pub use sqlite::DB_FILE;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("database: {0}")]
+    /// From the intake writer's own connection.
+    #[error("database (intake writer): {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -215,6 +216,32 @@ pub struct ComplaintRecord {
     pub facets: facets::Facets,
 }
 
+/// A complaint as the log holds it (current version, no raw payload), in the form the
+/// pipeline's stages read it.
+#[derive(Debug, Clone)]
+pub struct Complaint {
+    pub id: String,
+    pub seq: i64,
+    pub source: String,
+    pub channel: String,
+    pub external_id: String,
+    pub revision: i64,
+    pub received_at: String,
+    /// As the item gave it.
+    pub submitted_at: DateTime<FixedOffset>,
+    /// The time stages that keep a clock, a window or an order use: `submitted_at`, or the
+    /// received time when `submitted_at` lay too far in the future (see
+    /// [`crate::store::effective_time`]).
+    pub effective_at: DateTime<Utc>,
+    pub title: Option<String>,
+    pub body: String,
+    pub text_norm: String,
+    pub item: Item,
+    /// The case the grouping stage assigned (stages after it route and notify per case);
+    /// `None` as read from the log.
+    pub case_id: Option<String>,
+}
+
 /// A superseded version of a complaint.
 #[derive(Debug, Clone, Serialize)]
 pub struct RevisionRecord {
@@ -331,5 +358,3 @@ pub(crate) fn parse_item(json: &str) -> Result<Item, StoreError> {
 pub mod conformance;
 #[cfg(test)]
 mod future_tests;
-#[cfg(test)]
-mod tests;

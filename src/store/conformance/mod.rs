@@ -11,9 +11,13 @@ pub mod routes;
 
 use std::any::Any;
 
+use chrono::Utc;
+use connectors::item::ParseOptions;
+use connectors::{Channel, Item};
 use futures::future::BoxFuture;
+use serde_json::json;
 
-use super::Store;
+use super::{NewComplaint, NewDeadLetter, Store, WriteBatch, WriteOp};
 
 /// A fresh, empty store of the backend under test, and whatever keeps it alive (a temporary
 /// directory, a database schema).
@@ -50,4 +54,55 @@ macro_rules! conformance_suite {
             $crate::store::conformance::outbox::run($open).await
         }
     };
+}
+
+/// An item with only an id and a body.
+pub fn item(external_id: &str, body: &str) -> Item {
+    Item::from_value(
+        json!({"external_id": external_id, "body": body}),
+        &ParseOptions::default(),
+    )
+    .unwrap()
+}
+
+/// A hotline complaint of `source`, received now.
+pub fn complaint(source: &str, item: Item) -> WriteOp {
+    let raw = serde_json::to_vec(&item).unwrap();
+    let complaint = NewComplaint::new(
+        source,
+        Channel::Hotline,
+        item,
+        raw,
+        "application/json".into(),
+        Utc::now(),
+        chrono::Duration::days(1),
+    );
+    assert_eq!(
+        complaint.content_hash,
+        complaint.item.content_hash(),
+        "one definition of the hash"
+    );
+    WriteOp::Complaint(complaint)
+}
+
+/// A dead letter of `source` holding `raw`.
+pub fn dead(source: &str, raw: &[u8]) -> WriteOp {
+    WriteOp::DeadLetter(NewDeadLetter {
+        source: source.into(),
+        channel: None,
+        external_id: None,
+        reason: "malformed JSON at line 1, column 2: oops".into(),
+        code: "malformed_json",
+        raw: raw.to_vec(),
+        raw_content_type: "application/json".into(),
+        received_at: Utc::now(),
+    })
+}
+
+/// A batch of `ops` without a cursor.
+pub fn batch(ops: Vec<WriteOp>) -> WriteBatch {
+    WriteBatch {
+        ops,
+        ..WriteBatch::default()
+    }
 }

@@ -127,6 +127,9 @@ async fn open_all(pool: &SqlitePool, n: u32) -> Result<(), sqlx::Error> {
 }
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 mod conformance {
     use futures::FutureExt;
     use futures::future::BoxFuture;

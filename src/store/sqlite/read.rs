@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use super::tx::SqliteTx;
 use super::{SqliteStore, facets};
 use crate::store::{
-    ComplaintRecord, DeadLetterRecord, DerivedTx, IndexRow, IntakeLog, RevisionRecord, StoreError,
-    WriteBatch, WriteOutcome, parse_item,
+    Complaint, ComplaintRecord, DeadLetterRecord, DerivedTx, IndexRow, IntakeLog, RevisionRecord,
+    StoreError, WriteBatch, WriteOutcome, format_utc, parse_item,
 };
 
 /// Which dead letters to list.
@@ -221,6 +221,45 @@ impl IntakeLog for SqliteStore {
         )
     }
 
+    async fn complaints_after(&self, after: i64, limit: i64) -> Result<Vec<Complaint>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at,
+                submitted_ms, title, body, text_norm, item
+             FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let submitted: String = row.get("submitted_at");
+                let effective_ms: i64 = row.get("submitted_ms");
+                let item: String = row.get("item");
+                Ok(Complaint {
+                    id: row.get("id"),
+                    seq: row.get("seq"),
+                    source: row.get("source"),
+                    channel: row.get("channel"),
+                    external_id: row.get("external_id"),
+                    revision: row.get("revision"),
+                    received_at: row.get("received_at"),
+                    submitted_at: DateTime::parse_from_rfc3339(&submitted).map_err(|e| {
+                        StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}"))
+                    })?,
+                    effective_at: DateTime::from_timestamp_millis(effective_ms).ok_or_else(
+                        || StoreError::Corrupt(format!("submitted_ms {effective_ms}")),
+                    )?,
+                    title: row.get("title"),
+                    body: row.get("body"),
+                    text_norm: row.get("text_norm"),
+                    item: parse_item(&item)?,
+                    case_id: None,
+                })
+            })
+            .collect()
+    }
+
     /// Complaints with `seq > after`, in sequence order, at most `limit`.
     async fn index_rows_after(
         &self,
@@ -407,6 +446,33 @@ impl IntakeLog for SqliteStore {
 
     /// Writes a consistent copy of the database to `path` (SQLite `VACUUM INTO`); safe while
     /// the gateway writes.
+    async fn source_statuses(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT source, status FROM source_status")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// On the derived-data connection, in a deferred transaction (a plain upsert: no read
+    /// before the write).
+    async fn save_source_statuses(&self, statuses: &[(String, String)]) -> Result<(), StoreError> {
+        let now = format_utc(chrono::Utc::now());
+        let mut tx = self.derived_pool.begin().await?;
+        for (source, json) in statuses {
+            sqlx::query(
+                "INSERT INTO source_status (source, status, updated_at) VALUES (?, ?, ?)
+                 ON CONFLICT (source) DO UPDATE SET status = excluded.status,
+                     updated_at = excluded.updated_at",
+            )
+            .bind(source)
+            .bind(json)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
         sqlx::query("VACUUM INTO ?")
             .bind(path.to_string_lossy().into_owned())

@@ -83,6 +83,19 @@ impl DerivedTx for SqliteTx {
         Ok(facets::set_facet_many(self.conn(), facet, values).await?)
     }
 
+    async fn set_text_norm(
+        &mut self,
+        complaint_id: &str,
+        text_norm: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE complaints SET text_norm = ? WHERE id = ?")
+            .bind(text_norm)
+            .bind(complaint_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     async fn queue_for_index(&mut self, complaint_id: &str) -> Result<(), StoreError> {
         Ok(facets::queue_for_index(self.conn(), complaint_id).await?)
     }

@@ -1,0 +1,137 @@
+//! What only SQLite has: one file shared by two handles, the checkpointer, pragmas, the
+//! index queue's chunked pruning. Everything else is in the conformance suite.
+
+use crate::store::conformance::{batch, complaint, item};
+use crate::store::*;
+
+async fn open(dir: &std::path::Path) -> Store {
+    Store::open(dir, CommitSettings::default()).await.unwrap()
+}
+
+#[tokio::test]
+async fn two_handles_on_one_file_never_reuse_a_seq() {
+    // Like `import` running while `serve` holds the store.
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path()).await;
+    let b = open(dir.path()).await;
+    let (wa, wb) = (a.clone(), b.clone());
+    let ta = tokio::spawn(async move {
+        for n in 0..50 {
+            wa.submit(batch(vec![complaint("a", item(&n.to_string(), "甲"))]))
+                .await
+                .unwrap();
+        }
+    });
+    let tb = tokio::spawn(async move {
+        for n in 0..50 {
+            wb.submit(batch(vec![complaint("b", item(&n.to_string(), "乙"))]))
+                .await
+                .unwrap();
+        }
+    });
+    ta.await.unwrap();
+    tb.await.unwrap();
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM complaints ORDER BY seq")
+        .fetch_all(a.pool())
+        .await
+        .unwrap();
+    assert_eq!(seqs, (1..=100).collect::<Vec<i64>>());
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_log_is_checkpointed_into_the_database_file_while_the_store_is_open() {
+    // No commit checkpoints (wal_autocheckpoint = 0 everywhere): the checkpointer thread must
+    // copy the log into the database file, or it would grow without bound.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let db = dir.path().join(DB_FILE);
+    let before = std::fs::metadata(&db).unwrap().len();
+    let ops: Vec<WriteOp> = (0..400)
+        .map(|n| complaint("cp", item(&n.to_string(), &"检查点测试内容".repeat(40))))
+        .collect();
+    store.submit(batch(ops)).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let grown = std::fs::metadata(&db).unwrap().len();
+        if grown > before + 400 * 400 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "database file still {grown} bytes (was {before}): nothing was checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        autocheckpoint, 0,
+        "readers and derived writers never checkpoint"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_continues_the_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store
+        .submit(batch(vec![complaint("s", item("x", "一"))]))
+        .await
+        .unwrap();
+    store.close().await;
+    let store = open(dir.path()).await;
+    let out = store
+        .submit(batch(vec![complaint("s", item("y", "二"))]))
+        .await
+        .unwrap();
+    assert!(matches!(out[0], WriteOutcome::Created { seq: 2, .. }));
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn pruning_the_index_queue_removes_exactly_the_followed_entries_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    // More entries than one chunk, with a gap in the sequence (entries already pruned).
+    for n in 0..1_700 {
+        sqlx::query("INSERT INTO index_queue (complaint_id) VALUES (?)")
+            .bind(format!("c{n}"))
+            .execute(store.derived_pool())
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM index_queue WHERE seq > 100 AND seq <= 400")
+        .execute(store.derived_pool())
+        .await
+        .unwrap();
+    store.prune_index_queue(1_234).await.unwrap();
+    let left: Vec<i64> = sqlx::query_scalar("SELECT seq FROM index_queue ORDER BY seq")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, (1_235..=1_700).collect::<Vec<i64>>());
+    // Nothing to prune, or a bound below every entry: nothing changes.
+    store.prune_index_queue(1_000).await.unwrap();
+    store.prune_index_queue(1_234).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM index_queue")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 466);
+    store.close().await;
+}
