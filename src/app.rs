@@ -3,7 +3,6 @@
 //! in-flight requests and commits, commit the index and close the store — within
 //! [`SHUTDOWN_BUDGET`].
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,42 +11,20 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::AppState;
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
 use crate::pipeline::{Pipeline, PipelineLock};
 use crate::sources::Sources;
-use crate::sources::status::SourceRegistry;
 use crate::store::{CommitSettings, Store};
-use crate::webhook::WebhookRuntime;
 
 /// How long the pipeline waits after new complaints before processing them.
 const PIPELINE_GATHER: Duration = Duration::from_millis(200);
 
 /// Longest time from the shutdown signal to exit.
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(9);
-
-/// Shared state of every request handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub index: SearchIndex,
-    pub webhooks: Arc<BTreeMap<String, Arc<WebhookRuntime>>>,
-    /// How many refused webhook requests each source and client address may still cause.
-    pub refusals: Arc<crate::webhook::refusals::Refusals>,
-    /// Bearer tokens for staff endpoints; empty = open.
-    pub api_tokens: Arc<Vec<String>>,
-    /// Set once the indexer has caught up with the store after start.
-    pub index_ready: Arc<AtomicBool>,
-    /// Status of every pull source and webhook sender.
-    pub sources: Arc<SourceRegistry>,
-    /// Queues and routing rules (corrections are routed with them).
-    pub routing: Arc<crate::routing::RoutingConfig>,
-    /// The working-day calendar deadlines are computed on.
-    pub calendar: Arc<Calendar>,
-}
 
 /// Store settings from the configuration.
 pub fn commit_settings(config: &Config) -> CommitSettings {

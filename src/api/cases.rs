@@ -3,12 +3,14 @@
 //! Staff changes are recorded with who and why and are never undone by `reprocess`; the
 //! running grouping stage applies them before its next batch.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query, one_of};
-use crate::app::AppState;
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
@@ -264,4 +266,15 @@ async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<(), ApiE
         .await
         .map_err(|e| ApiError::internal("cases", &e))
         .map(|_| ())
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/cases", get(list))
+        .route("/v1/cases/{id}", get(get_one))
+        .route("/v1/cases/{id}/merge", post(merge_cases))
+        .route("/v1/cases/{id}/split", post(split_case))
+        .route("/v1/cases/{id}/status", post(status))
+        .route("/v1/hot-issues", get(hot))
 }

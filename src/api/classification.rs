@@ -5,13 +5,15 @@
 //!   the rules, is applied at once, survives `reprocess` and becomes training data.
 //! - `GET /v1/queues`: every queue with its unit, people and open case counts.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use crate::app::AppState;
 use crate::routing::config::PRIORITIES;
 use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};
 use crate::routing::rules::fold;
@@ -313,4 +315,14 @@ pub async fn list_queues(State(state): State<AppState>) -> Result<Json<Vec<Queue
             })
             .collect(),
     ))
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/complaints/{id}/classification",
+            get(get_classification).post(correct_classification),
+        )
+        .route("/v1/queues", get(list_queues))
 }

@@ -1,12 +1,14 @@
 //! `GET /v1/complaints/{id}`: the full record, its revisions and its raw payload.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use base64::Engine;
 use serde::Serialize;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use crate::app::AppState;
 use crate::store::{ComplaintRecord, RevisionRecord};
 
 /// Raw bytes as received: base64 always, text when the bytes decode.
@@ -92,4 +94,9 @@ pub async fn get_complaint(
         record,
         revisions,
     }))
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/complaints/{id}", get(get_complaint))
 }

@@ -1,14 +1,16 @@
 //! Dead letters: list, inspect, replay.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use super::AppState;
 use super::complaints::RawPayload;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use crate::app::AppState;
 use crate::intake::IntakeReport;
 use crate::replay::{ReplayError, replay};
 use crate::store::{DeadLetterFilter, DeadLetterRecord};
@@ -151,4 +153,12 @@ pub async fn replay_one(
             e.to_string(),
         )),
     }
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/dead-letters", get(list))
+        .route("/v1/dead-letters/{id}", get(get_one))
+        .route("/v1/dead-letters/{id}/replay", post(replay_one))
 }

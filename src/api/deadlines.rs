@@ -2,14 +2,16 @@
 //! trail, extend it (with who and why), record the answer, list the outbox with per-recipient
 //! delivery status.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::{get, post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use crate::app::AppState;
 use crate::notify::deadline::{self, AuditEntry, ExtendRequest, Extension};
 use crate::notify::outbox::{self, OutboxEntry, OutboxFilter};
 use crate::notify::{CaseDeadline, NotifyError};
@@ -222,4 +224,13 @@ pub async fn list_outbox(
         .await
         .map_err(|e| ApiError::internal("outbox", &e))?;
     Ok(Json(OutboxPage { notifications }))
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/cases/{id}/deadline", get(get_deadline))
+        .route("/v1/cases/{id}/deadline/extend", post(extend))
+        .route("/v1/cases/{id}/answer", post(answer))
+        .route("/v1/outbox", get(list_outbox))
 }

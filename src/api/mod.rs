@@ -12,6 +12,10 @@
 //! - [`sources`]: the health of every pull source and webhook sender.
 //! - [`classification`]: a complaint's category, tags and route with why; corrections; queues.
 //! - [`deadlines`]: case deadlines (read, extend, answer) and the notification outbox.
+//! - [`webhook`]: intake pushed by channel operators.
+//!
+//! Each module serves its own routes (`router()`); [`router`] merges them under the shared
+//! layers.
 //!
 //! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
 //! API token is configured; webhooks authenticate by signature; health and metrics are open.
@@ -26,6 +30,10 @@ pub mod extract;
 pub mod params;
 pub mod search;
 pub mod sources;
+mod state;
+pub mod webhook;
+
+pub use state::AppState;
 
 use axum::Router;
 use axum::body::Body;
@@ -33,11 +41,10 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde_json::json;
 use utoipa::OpenApi;
 
-use crate::app::AppState;
 use crate::http::min_rate::MinRateBody;
 use error::ApiError;
 
@@ -49,7 +56,7 @@ use error::ApiError;
         description = "Durable intake, search and triage of citizen complaints from every channel."
     ),
     paths(
-        crate::webhook::receive,
+        webhook::receive,
         search::search,
         complaints::get_complaint,
         cases::list,
@@ -82,37 +89,19 @@ pub fn router(state: AppState) -> Router {
     let http = state.config.http.clone();
     let min_rate = http.min_rate();
     let staff = Router::new()
-        .route("/v1/search", get(search::search))
-        .route("/v1/complaints/{id}", get(complaints::get_complaint))
-        .route(
-            "/v1/complaints/{id}/classification",
-            get(classification::get_classification).post(classification::correct_classification),
-        )
-        .route("/v1/queues", get(classification::list_queues))
-        .route("/v1/cases", get(cases::list))
-        .route("/v1/cases/{id}", get(cases::get_one))
-        .route("/v1/cases/{id}/merge", post(cases::merge_cases))
-        .route("/v1/cases/{id}/split", post(cases::split_case))
-        .route("/v1/cases/{id}/status", post(cases::status))
-        .route("/v1/hot-issues", get(cases::hot))
-        .route("/v1/dead-letters", get(dead_letters::list))
-        .route("/v1/dead-letters/{id}", get(dead_letters::get_one))
-        .route(
-            "/v1/dead-letters/{id}/replay",
-            post(dead_letters::replay_one),
-        )
-        .route("/v1/sources", get(sources::list))
-        .route("/v1/sources/{name}", get(sources::get_one))
-        .route("/v1/cases/{id}/deadline", get(deadlines::get_deadline))
-        .route("/v1/cases/{id}/deadline/extend", post(deadlines::extend))
-        .route("/v1/cases/{id}/answer", post(deadlines::answer))
-        .route("/v1/outbox", get(deadlines::list_outbox))
+        .merge(search::router())
+        .merge(complaints::router())
+        .merge(classification::router())
+        .merge(cases::router())
+        .merge(dead_letters::router())
+        .merge(sources::router())
+        .merge(deadlines::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
         ));
     Router::new()
-        .route("/v1/webhooks/{source}", post(crate::webhook::receive))
+        .merge(webhook::router())
         .merge(staff)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -1,12 +1,14 @@
 //! `GET /v1/search`.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Query, one_of};
-use crate::app::AppState;
 use crate::index::query::Filters;
 use crate::index::search::{SearchRequest, SearchResults, Sort};
 
@@ -137,4 +139,9 @@ pub fn request_from_params(
         offset: params.offset.unwrap_or(0),
         sort: params.sort.unwrap_or_default(),
     })
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/search", get(search))
 }

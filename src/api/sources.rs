@@ -1,11 +1,13 @@
 //! `GET /v1/sources` and `GET /v1/sources/{name}`: the health of every source.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use serde::Serialize;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use crate::app::AppState;
 use crate::sources::status::SourceStatus;
 
 /// Every source: pull connectors with their poll history, and webhook senders (`kind =
@@ -51,4 +53,11 @@ pub async fn get_one(
         .get(&name)
         .map(Json)
         .ok_or_else(|| ApiError::not_found("source", &name))
+}
+
+/// This module's routes (staff endpoints).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sources", get(list))
+        .route("/v1/sources/{name}", get(get_one))
 }

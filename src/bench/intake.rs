@@ -15,11 +15,12 @@ use clap::Args;
 use hdrhistogram::Histogram;
 use tokio::sync::Mutex;
 
+use crate::api::webhook::WebhookAnswer;
 use crate::config::Config;
 use crate::intake::{Accepted, Origin, prepare};
 use crate::store::WriteOp;
 use crate::webhook::auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign};
-use crate::webhook::{WebhookAnswer, split_request};
+use crate::webhook::split_request;
 
 const SECRET: &str = "bench-secret";
 
