@@ -19,11 +19,9 @@
 //! - [`data`]: labelled examples, reading training files, stratified splits and folds.
 //! - [`persist`]: the versioned, self-describing model file format.
 //! - [`store`]: a directory of model versions with an atomically switched "active" pointer.
-//! - [`bench`]: prediction throughput measurement.
 //! - `svm`, `calibration`, `offsets`, `hashing`: the solver, probability calibration, per-class
 //!   decision offsets for macro-F1, stable hashing.
 
-pub mod bench;
 mod calibration;
 pub mod data;
 pub mod features;
@@ -40,7 +38,6 @@ pub mod train;
 #[cfg(test)]
 pub(crate) mod fixtures;
 
-pub use bench::{BenchInput, BenchStats, bench_predict};
 pub use calibration::{Calibration, expected_calibration_error};
 pub use data::{
     BadRow, Example, LoadError, RowProblem, load_labelled, stratified_folds, stratified_split,
