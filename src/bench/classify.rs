@@ -12,7 +12,7 @@ use clap::Args;
 use connectors::tabular::TableFormat;
 use serde::Serialize;
 
-use crate::classify::{Model, ModelStore, PredictScratch, load_labelled};
+use crate::classify::{Model, ModelDirectory, PredictScratch, load_labelled};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -35,10 +35,10 @@ pub struct ClassifyArgs {
 }
 
 pub async fn run(config: &Config, args: ClassifyArgs) -> anyhow::Result<()> {
-    let store = ModelStore::open(crate::routing::model_dir(&config.data_dir))?;
+    let models = ModelDirectory::open(crate::routing::model_dir(&config.data_dir))?;
     let (version, model) = match args.version {
-        Some(v) => (v, store.load(v)?),
-        None => store.load_active()?.ok_or_else(|| {
+        Some(v) => (v, models.load(v)?),
+        None => models.load_active()?.ok_or_else(|| {
             anyhow::anyhow!("no active model; run `classifier train --input FILE` first")
         })?,
     };

@@ -18,7 +18,8 @@
 //! - [`metrics`]: accuracy, macro-F1, per-class figures, confusion matrix.
 //! - [`data`]: labelled examples, reading training files, stratified splits and folds.
 //! - [`persist`]: the versioned, self-describing model file format.
-//! - [`store`]: a directory of model versions with an atomically switched "active" pointer.
+//! - [`model_directory`]: a directory of model versions with an atomically switched "active"
+//!   pointer.
 //! - `svm`, `calibration`, `offsets`, `hashing`: the solver, probability calibration, per-class
 //!   decision offsets for macro-F1, stable hashing.
 
@@ -29,9 +30,9 @@ mod hashing;
 pub mod metadata;
 pub mod metrics;
 pub mod model;
+pub mod model_directory;
 mod offsets;
 pub mod persist;
-pub mod store;
 mod svm;
 pub mod train;
 
@@ -46,8 +47,8 @@ pub use features::{FeatureConfig, FeatureConfigError};
 pub use metadata::{FORMAT_VERSION, ModelMeta, TrainingSummary};
 pub use metrics::{ClassMetrics, Evaluation};
 pub use model::{Model, PredictScratch, Prediction, ScoredLabel};
+pub use model_directory::{ModelDirectory, ModelDirectoryError, ModelVersion};
 pub use persist::ModelFileError;
-pub use store::{ModelStore, ModelVersion, StoreError};
 pub use train::{ClassWeight, TrainConfig, TrainError, TrainProgress, TrainStage, train};
 
 /// Predicts every example with `model` and scores the predictions against the labels.
