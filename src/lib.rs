@@ -32,7 +32,8 @@
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
 //! - [`notify`]: case deadlines, the reminder/overdue scheduler, the email outbox and its
 //!   SMTP delivery worker.
-//! - [`bench`]: benchmarks run as subcommands.
+//! - [`bench`]: benchmarks run as subcommands, and their generated corpora.
+//! - [`progress`]: the progress bars of long commands and benchmarks.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
 pub mod api;
@@ -50,6 +51,7 @@ pub mod index;
 pub mod intake;
 pub mod notify;
 pub mod pipeline;
+pub mod progress;
 pub mod replay;
 pub mod routing;
 pub mod sources;

@@ -3,13 +3,19 @@
 //! - `bench search`: query latency over a generated corpus of N complaints.
 //! - `bench classify`: predictions per second per thread of the active classifier.
 //! - `bench grouping`: incremental grouping throughput and memory over N synthetic complaints.
+//! - `bench corpus`: generated complaints as JSON Lines, e.g. to time `import`.
+//!
+//! The generators behind them: [`corpus`] (search and import corpora) and [`synthetic`] (a
+//! labelled complaint stream with known issues, for `bench grouping` and the grouping tests).
 //!
 //! Figures are printed, never asserted: timings do not gate tests.
 
 mod classify;
 pub mod corpus;
+pub mod grouping;
 mod intake;
 mod search;
+pub mod synthetic;
 
 use clap::Subcommand;
 
@@ -51,7 +57,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
             let engine_config = config.grouping.engine.clone();
             tokio::task::spawn_blocking(move || {
                 let mut out = std::io::stdout().lock();
-                crate::grouping::bench::bench_with(docs, engine_config, &mut out)
+                grouping::bench_with(docs, engine_config, &mut out)
             })
             .await??;
             Ok(())

@@ -184,7 +184,7 @@ fn build(index: &SearchIndex, args: &SearchArgs, seeds: Option<&Seeds>) -> anyho
     let started = Instant::now();
     let mut writer = index.writer(512 << 20)?;
     writer.delete_all_documents()?;
-    let bar = crate::cli::progress_bar(Some(args.docs), "indexing");
+    let bar = crate::progress::progress_bar(Some(args.docs), "indexing");
     let mut generator = CorpusGenerator::new(args.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut seq = 0i64;

@@ -18,12 +18,11 @@
 //! - [`metrics`]: accuracy, macro-F1, per-class figures, confusion matrix.
 //! - [`data`]: labelled examples, reading training files, stratified splits and folds.
 //! - [`persist`]: the versioned, self-describing model file format.
-//! - [`store`]: a directory of model versions with an atomically switched "active" pointer.
-//! - [`bench`]: prediction throughput measurement.
+//! - [`model_directory`]: a directory of model versions with an atomically switched "active"
+//!   pointer.
 //! - `svm`, `calibration`, `offsets`, `hashing`: the solver, probability calibration, per-class
 //!   decision offsets for macro-F1, stable hashing.
 
-pub mod bench;
 mod calibration;
 pub mod data;
 pub mod features;
@@ -31,16 +30,15 @@ mod hashing;
 pub mod metadata;
 pub mod metrics;
 pub mod model;
+pub mod model_directory;
 mod offsets;
 pub mod persist;
-pub mod store;
 mod svm;
 pub mod train;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
 
-pub use bench::{BenchInput, BenchStats, bench_predict};
 pub use calibration::{Calibration, expected_calibration_error};
 pub use data::{
     BadRow, Example, LoadError, RowProblem, load_labelled, stratified_folds, stratified_split,
@@ -49,8 +47,8 @@ pub use features::{FeatureConfig, FeatureConfigError};
 pub use metadata::{FORMAT_VERSION, ModelMeta, TrainingSummary};
 pub use metrics::{ClassMetrics, Evaluation};
 pub use model::{Model, PredictScratch, Prediction, ScoredLabel};
+pub use model_directory::{ModelDirectory, ModelDirectoryError, ModelVersion};
 pub use persist::ModelFileError;
-pub use store::{ModelStore, ModelVersion, StoreError};
 pub use train::{ClassWeight, TrainConfig, TrainError, TrainProgress, TrainStage, train};
 
 /// Predicts every example with `model` and scores the predictions against the labels.

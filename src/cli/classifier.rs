@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use connectors::tabular::TableFormat;
 
 use crate::classify::{
-    Example, Model, ModelStore, TrainConfig, TrainProgress, TrainStage, evaluate, load_labelled,
-    stratified_split,
+    Example, Model, ModelDirectory, TrainConfig, TrainProgress, TrainStage, evaluate,
+    load_labelled, stratified_split,
 };
 use crate::config::Config;
 
@@ -75,9 +75,9 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-/// The model store of a data directory.
-pub fn model_store(data_dir: &Path) -> anyhow::Result<ModelStore> {
-    Ok(ModelStore::open(crate::routing::model_dir(data_dir))?)
+/// The classifier's model directory inside a data directory.
+pub fn model_store(data_dir: &Path) -> anyhow::Result<ModelDirectory> {
+    Ok(ModelDirectory::open(crate::routing::model_dir(data_dir))?)
 }
 
 pub async fn run(config: &Config, command: ClassifierCommand) -> anyhow::Result<()> {
@@ -132,7 +132,7 @@ pub async fn run(config: &Config, command: ClassifierCommand) -> anyhow::Result<
     }
 }
 
-fn load_version(store: &ModelStore, version: Option<u32>) -> anyhow::Result<(u32, Model)> {
+fn load_version(store: &ModelDirectory, version: Option<u32>) -> anyhow::Result<(u32, Model)> {
     match version {
         Some(v) => Ok((v, store.load(v)?)),
         None => store.load_active()?.ok_or_else(|| {

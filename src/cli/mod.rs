@@ -17,6 +17,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+// The subcommands draw their bars with `super::progress_bar`.
+use crate::progress::progress_bar;
 
 /// complaint-gateway: every complaint channel of a city government in one durable, searchable
 /// place.
@@ -143,28 +145,4 @@ async fn backup(config: &Config, output: &std::path::Path) -> anyhow::Result<()>
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// A progress bar on a terminal, hidden otherwise.
-pub fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    let bar = match total {
-        Some(total) => indicatif::ProgressBar::new(total),
-        None => indicatif::ProgressBar::new_spinner(),
-    };
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let template = if total.is_some() {
-        "{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)"
-    } else {
-        "{msg:>10} {spinner} {pos} ({per_sec})"
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(template)
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }

@@ -52,17 +52,17 @@
 //!
 //! Modules: [`config`] (thresholds), [`input`] (inputs and reasons), [`features`]
 //! (extraction), [`engine`] (state and eviction), [`pins`] (staff decisions), [`heat`]
-//! (hot-issue score), [`evaluate`] (pairwise and B-cubed metrics), [`synthetic`] (a realistic
-//! labelled complaint stream), [`bench`](mod@bench) (throughput and memory).
+//! (hot-issue score), [`evaluate`] (pairwise and B-cubed metrics). The synthetic labelled
+//! complaint stream and the throughput and memory bench live in [`crate::bench::synthetic`]
+//! and `crate::bench::grouping`.
 
-pub mod bench;
 mod case;
 pub mod config;
 mod decide;
 pub mod engine;
 pub mod evaluate;
 pub mod features;
-mod hash;
+pub(crate) mod hash;
 pub mod heat;
 pub mod input;
 mod lexicon;
@@ -71,9 +71,6 @@ pub mod pins;
 mod places;
 mod postings;
 mod staff;
-pub mod synthetic;
-mod synthetic_text;
-mod synthetic_words;
 mod vocabulary;
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use chrono::{TimeZone, Utc};
 use connectors::Channel;
 use jieba_rs::Jieba;
 
-use super::synthetic::{self, SyntheticOrigin};
 use super::*;
+use crate::bench::synthetic::{self, SyntheticOrigin};
 
 fn jieba() -> Arc<Jieba> {
     static JIEBA: OnceLock<Arc<Jieba>> = OnceLock::new();

@@ -17,7 +17,7 @@ use crate::store::DerivedTx;
 use futures::future::BoxFuture;
 
 use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
-use crate::classify::{Model, ModelStore};
+use crate::classify::{Model, ModelDirectory};
 use crate::routing::decide::{DecideInput, ModelOpinion, decide};
 use crate::routing::store::{TopLabel, reset};
 use crate::routing::write;
@@ -61,7 +61,7 @@ impl ClassifyRouteStage {
     /// Loads the active model when it changed since the last batch.
     fn refresh_model(&mut self) -> Result<(), PipelineError> {
         let store =
-            ModelStore::open(&self.model_dir).map_err(|e| Self::stage_error(e.to_string()))?;
+            ModelDirectory::open(&self.model_dir).map_err(|e| Self::stage_error(e.to_string()))?;
         let active = store
             .active_version()
             .map_err(|e| Self::stage_error(e.to_string()))?;

@@ -268,7 +268,7 @@ async fn standard_pipeline_in_batches_of(batch: i64) -> Vec<(String, Option<Stri
         &|_| {},
     )
     .unwrap();
-    crate::classify::ModelStore::open(&crate::routing::model_dir(dir.path()))
+    crate::classify::ModelDirectory::open(&crate::routing::model_dir(dir.path()))
         .unwrap()
         .save_and_activate(&model)
         .unwrap();

@@ -11,6 +11,9 @@
 //! The stream is generated lazily (memory holds only the issues still active) and in time
 //! order, from a seed: the same seed gives the same complaints.
 
+mod text;
+mod words;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -18,10 +21,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use connectors::Channel;
 use rustc_hash::FxHashMap;
 
-use super::input::ComplaintInput;
-use super::lexicon::PlaceKind;
-use super::synthetic_text::{edit, paraphrase, title};
-use super::synthetic_words::*;
+use crate::grouping::{ComplaintInput, PlaceKind};
+use text::{edit, paraphrase, title};
+use words::*;
 
 /// How a synthetic complaint relates to the earlier ones of its issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,7 +57,7 @@ pub(super) struct Rng(u64);
 impl Rng {
     pub(super) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        super::hash::mix64(self.0)
+        crate::grouping::hash::mix64(self.0)
     }
     pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize

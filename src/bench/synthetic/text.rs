@@ -2,9 +2,9 @@
 //! where, what is wrong in their own words, how long it has lasted, what they want; and how a
 //! repost or an edited copy changes an earlier letter.
 
-use super::lexicon::PlaceKind;
-use super::synthetic::{CHINESE_NUMBERS, Issue, Rng, Written, channel};
-use super::synthetic_words::*;
+use super::words::*;
+use super::{CHINESE_NUMBERS, Issue, Rng, Written, channel};
+use crate::grouping::PlaceKind;
 
 pub(super) fn fill(rng: &mut Rng, template: &str, issue: &Issue, place: &str) -> String {
     template

@@ -1,7 +1,7 @@
 //! Vocabulary of the synthetic complaint generator: invented place names and, per kind of
 //! problem, the titles and sentences citizens use. All of it is written for this generator.
 
-use super::lexicon::PlaceKind;
+use crate::grouping::PlaceKind;
 
 #[rustfmt::skip]
 pub(crate) const DISTRICTS: &[&str] = &[

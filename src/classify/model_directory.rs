@@ -24,9 +24,9 @@ const ACTIVE: &str = "ACTIVE";
 const PREFIX: &str = "model-";
 const SUFFIX: &str = ".cgm";
 
-/// Why a store operation failed.
+/// Why an operation on the model directory failed.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum ModelDirectoryError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -55,23 +55,23 @@ pub struct ModelVersion {
 
 /// Model versions in one directory.
 #[derive(Debug, Clone)]
-pub struct ModelStore {
+pub struct ModelDirectory {
     dir: PathBuf,
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ModelDirectoryError + '_ {
+    move |source| ModelDirectoryError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-impl ModelStore {
-    /// Opens (creating if needed) the store in `dir`.
-    pub fn open(dir: impl Into<PathBuf>) -> Result<ModelStore, StoreError> {
+impl ModelDirectory {
+    /// Opens (creating if needed) the model directory `dir`.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<ModelDirectory, ModelDirectoryError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        Ok(ModelStore { dir })
+        Ok(ModelDirectory { dir })
     }
 
     pub fn dir(&self) -> &Path {
@@ -85,7 +85,7 @@ impl ModelStore {
 
     /// Stores `model` as a new version (one above the highest stored) and returns its number.
     /// The active pointer is not changed.
-    pub fn save(&self, model: &Model) -> Result<u32, StoreError> {
+    pub fn save(&self, model: &Model) -> Result<u32, ModelDirectoryError> {
         let temporary = self.temporary_path("model");
         let result = self.write_temporary(&temporary, |out| write_model(model, out));
         if let Err(error) = result {
@@ -111,27 +111,28 @@ impl ModelStore {
     }
 
     /// Stores `model` as a new version and makes it active.
-    pub fn save_and_activate(&self, model: &Model) -> Result<u32, StoreError> {
+    pub fn save_and_activate(&self, model: &Model) -> Result<u32, ModelDirectoryError> {
         let version = self.save(model)?;
         self.activate(version)?;
         Ok(version)
     }
 
     /// Loads one version.
-    pub fn load(&self, version: u32) -> Result<Model, StoreError> {
+    pub fn load(&self, version: u32) -> Result<Model, ModelDirectoryError> {
         let path = self.path_of(version);
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NoSuchVersion(version));
+                return Err(ModelDirectoryError::NoSuchVersion(version));
             }
             Err(e) => return Err(io_error(&path)(e)),
         };
-        read_model(&mut BufReader::new(file)).map_err(|source| StoreError::File { version, source })
+        read_model(&mut BufReader::new(file))
+            .map_err(|source| ModelDirectoryError::File { version, source })
     }
 
     /// Loads the active version, if one is set.
-    pub fn load_active(&self) -> Result<Option<(u32, Model)>, StoreError> {
+    pub fn load_active(&self) -> Result<Option<(u32, Model)>, ModelDirectoryError> {
         match self.active_version()? {
             Some(version) => Ok(Some((version, self.load(version)?))),
             None => Ok(None),
@@ -139,7 +140,7 @@ impl ModelStore {
     }
 
     /// Makes `version` the active one, after checking that its file is a readable model.
-    pub fn activate(&self, version: u32) -> Result<(), StoreError> {
+    pub fn activate(&self, version: u32) -> Result<(), ModelDirectoryError> {
         self.read_version_meta(version)?;
         let temporary = self.temporary_path("active");
         let result = self.write_temporary(&temporary, |out| writeln!(out, "{version}"));
@@ -153,21 +154,21 @@ impl ModelStore {
     }
 
     /// The active version, or `None` if none was ever activated.
-    pub fn active_version(&self) -> Result<Option<u32>, StoreError> {
+    pub fn active_version(&self) -> Result<Option<u32>, ModelDirectoryError> {
         let pointer = self.dir.join(ACTIVE);
         match fs::read_to_string(&pointer) {
             Ok(text) => text
                 .trim()
                 .parse()
                 .map(Some)
-                .map_err(|_| StoreError::BadPointer(text.trim().to_string())),
+                .map_err(|_| ModelDirectoryError::BadPointer(text.trim().to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(&pointer)(e)),
         }
     }
 
     /// Every stored version with its self-description, oldest first. Weights are not loaded.
-    pub fn list(&self) -> Result<Vec<ModelVersion>, StoreError> {
+    pub fn list(&self) -> Result<Vec<ModelVersion>, ModelDirectoryError> {
         let active = self.active_version()?;
         self.versions()?
             .into_iter()
@@ -185,20 +186,21 @@ impl ModelStore {
             .collect()
     }
 
-    fn read_version_meta(&self, version: u32) -> Result<ModelMeta, StoreError> {
+    fn read_version_meta(&self, version: u32) -> Result<ModelMeta, ModelDirectoryError> {
         let path = self.path_of(version);
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NoSuchVersion(version));
+                return Err(ModelDirectoryError::NoSuchVersion(version));
             }
             Err(e) => return Err(io_error(&path)(e)),
         };
-        read_meta(&mut BufReader::new(file)).map_err(|source| StoreError::File { version, source })
+        read_meta(&mut BufReader::new(file))
+            .map_err(|source| ModelDirectoryError::File { version, source })
     }
 
     /// Version numbers present in the directory, ascending.
-    fn versions(&self) -> Result<Vec<u32>, StoreError> {
+    fn versions(&self) -> Result<Vec<u32>, ModelDirectoryError> {
         let mut versions = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
             let entry = entry.map_err(io_error(&self.dir))?;
@@ -228,7 +230,7 @@ impl ModelStore {
         &self,
         path: &Path,
         write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ModelDirectoryError> {
         let file = File::create(path).map_err(io_error(path))?;
         let mut out = BufWriter::new(&file);
         write(&mut out)
@@ -239,7 +241,7 @@ impl ModelStore {
     }
 
     /// Makes the rename/link itself durable (the directory entry), not only the file's bytes.
-    fn sync_dir(&self) -> Result<(), StoreError> {
+    fn sync_dir(&self) -> Result<(), ModelDirectoryError> {
         File::open(&self.dir)
             .and_then(|dir| dir.sync_all())
             .map_err(io_error(&self.dir))
@@ -263,10 +265,10 @@ mod tests {
     #[test]
     fn a_saved_model_loads_back_with_identical_predictions() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ModelStore::open(dir.path()).unwrap();
+        let models = ModelDirectory::open(dir.path()).unwrap();
         let model = model_of(&zh());
-        let version = store.save(&model).unwrap();
-        let loaded = store.load(version).unwrap();
+        let version = models.save(&model).unwrap();
+        let loaded = models.load(version).unwrap();
         // (Floats in the JSON header may differ in the last bit after parsing; the weights
         // are binary and exact, which the predictions below check.)
         let (m, l) = (model.meta(), loaded.meta());
@@ -289,14 +291,14 @@ mod tests {
     #[test]
     fn versions_are_numbered_listed_and_activated_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ModelStore::open(dir.path().join("models")).unwrap();
-        assert_eq!(store.active_version().unwrap(), None);
-        assert!(store.load_active().unwrap().is_none());
-        let first = store.save_and_activate(&model_of(&zh())).unwrap();
-        let second = store.save(&model_of(&en())).unwrap();
+        let models = ModelDirectory::open(dir.path().join("models")).unwrap();
+        assert_eq!(models.active_version().unwrap(), None);
+        assert!(models.load_active().unwrap().is_none());
+        let first = models.save_and_activate(&model_of(&zh())).unwrap();
+        let second = models.save(&model_of(&en())).unwrap();
         assert_eq!((first, second), (1, 2));
-        assert_eq!(store.active_version().unwrap(), Some(1));
-        let listed = store.list().unwrap();
+        assert_eq!(models.active_version().unwrap(), Some(1));
+        let listed = models.list().unwrap();
         assert_eq!(
             listed
                 .iter()
@@ -309,22 +311,22 @@ mod tests {
             vec!["noise", "roads", "sanitation", "transit"]
         );
         assert!(listed[0].file_bytes > 0);
-        store.activate(2).unwrap();
-        let (active, model) = store.load_active().unwrap().unwrap();
+        models.activate(2).unwrap();
+        let (active, model) = models.load_active().unwrap().unwrap();
         assert_eq!(active, 2);
         assert_eq!(model.labels()[0], "noise");
         // No temporary file is left behind.
-        let names: Vec<String> = fs::read_dir(store.dir())
+        let names: Vec<String> = fs::read_dir(models.dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
         assert!(matches!(
-            store.activate(9),
-            Err(StoreError::NoSuchVersion(9))
+            models.activate(9),
+            Err(ModelDirectoryError::NoSuchVersion(9))
         ));
         assert_eq!(
-            store.active_version().unwrap(),
+            models.active_version().unwrap(),
             Some(2),
             "a failed switch keeps the pointer"
         );
@@ -333,18 +335,18 @@ mod tests {
     #[test]
     fn a_damaged_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ModelStore::open(dir.path()).unwrap();
-        let version = store.save(&model_of(&en())).unwrap();
-        let path = store.path_of(version);
+        let models = ModelDirectory::open(dir.path()).unwrap();
+        let version = models.save(&model_of(&en())).unwrap();
+        let path = models.path_of(version);
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0x40;
         fs::write(&path, &bytes).unwrap();
-        let error = store.load(version).unwrap_err();
+        let error = models.load(version).unwrap_err();
         assert!(
             matches!(
                 error,
-                StoreError::File {
+                ModelDirectoryError::File {
                     source: ModelFileError::Corrupt(_),
                     ..
                 }
@@ -353,16 +355,16 @@ mod tests {
         );
         fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(matches!(
-            store.load(version),
-            Err(StoreError::File {
+            models.load(version),
+            Err(ModelDirectoryError::File {
                 source: ModelFileError::Corrupt(_),
                 ..
             })
         ));
         fs::write(&path, b"not a model").unwrap();
         assert!(matches!(
-            store.load(version),
-            Err(StoreError::File {
+            models.load(version),
+            Err(ModelDirectoryError::File {
                 source: ModelFileError::NotAModel,
                 ..
             })

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use jieba_rs::Jieba;
 
-use super::evaluate::{GroupingMetrics, evaluate_grouping};
-use super::hash::{hash_str, seed};
-use super::{Engine, EngineStats, GroupingConfig, GroupingError, Pins, synthetic};
+use super::synthetic;
+use crate::grouping::evaluate::{GroupingMetrics, evaluate_grouping};
+use crate::grouping::hash::{hash_str, seed};
+use crate::grouping::{Engine, EngineStats, GroupingConfig, GroupingError, Pins};
 
 /// Complaints per day of the synthetic stream: a million complaints span a year.
 const COMPLAINTS_PER_DAY: usize = 2_740;
