@@ -21,7 +21,14 @@ pub struct ApiError {
     pub message: String,
     pub details: Map<String, Value>,
     pub retry_after_secs: Option<u64>,
+    /// What went wrong inside, for the log (never answered): [`log_server_errors`] logs it.
+    pub cause: Option<String>,
 }
+
+/// The cause of a 5xx answer, carried in the response's extensions from [`ApiError`] to the
+/// logging layer.
+#[derive(Debug, Clone)]
+pub struct ServerErrorCause(pub String);
 
 /// The error body, for the OpenAPI document.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -46,6 +53,7 @@ impl ApiError {
             message: message.into(),
             details: Map::new(),
             retry_after_secs: None,
+            cause: None,
         }
     }
 
@@ -67,14 +75,15 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// An internal failure: logged in full, answered without detail.
+    /// An internal failure: answered without detail; [`log_server_errors`] logs the cause.
     pub fn internal(context: &str, error: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(%error, context, "request failed");
-        ApiError::new(
+        let mut answer = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the gateway could not complete the request; retry later",
-        )
+        );
+        answer.cause = Some(format!("{context}: {error}"));
+        answer
     }
 }
 
@@ -84,6 +93,9 @@ impl IntoResponse for ApiError {
         error.insert("code".into(), Value::String(self.code.into()));
         error.insert("message".into(), Value::String(self.message));
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(ServerErrorCause(cause));
+        }
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -100,13 +112,13 @@ const STORE_FULL_RETRY_SECS: u64 = 30;
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         if error.is_full() {
-            tracing::warn!(%error, "request refused: the store is full");
             let mut answer = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_full",
                 "the gateway's store is full; nothing was stored, retry later",
             );
             answer.retry_after_secs = Some(STORE_FULL_RETRY_SECS);
+            answer.cause = Some(format!("store full: {error}"));
             return answer;
         }
         ApiError::internal("store", &error)
@@ -156,6 +168,27 @@ pub async fn no_route(method: Method, uri: Uri) -> ApiError {
 /// Headers of a rewritten answer that a client acts on, kept from the original.
 const KEPT_HEADERS: [header::HeaderName; 3] =
     [header::ALLOW, header::RETRY_AFTER, header::CONNECTION];
+
+/// Logs every 5xx answer once, with its cause when a handler gave one (the answer itself never
+/// carries it).
+pub async fn log_server_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_server_error() {
+        let cause = response.extensions().get::<ServerErrorCause>();
+        let cause = cause.map_or("-", |c| c.0.as_str());
+        if status == StatusCode::SERVICE_UNAVAILABLE && cause.starts_with("store full") {
+            tracing::warn!(%method, path, status = status.as_u16(), cause, "request refused");
+        } else {
+            tracing::error!(%method, path, status = status.as_u16(), cause, "request failed");
+        }
+    }
+    response
+}
 
 /// The safety net: a 4xx/5xx answer that is not JSON becomes the error shape, its code from
 /// [`code_for_status`] and its message the original plain text (if short) or the status's
@@ -238,5 +271,20 @@ mod tests {
         assert_eq!(body["error"]["code"], "invalid_parameter");
         let ok = (StatusCode::OK, "fine").into_response();
         assert_eq!(shape_errors(ok).await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn an_internal_failure_is_answered_without_its_cause_which_goes_to_the_log_layer() {
+        let error = ApiError::internal("store", &"disk I/O error at page 7");
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let cause = response.extensions().get::<ServerErrorCause>().cloned();
+        assert_eq!(
+            cause.map(|c| c.0).as_deref(),
+            Some("store: disk I/O error at page 7")
+        );
+        let body = body_json(response).await;
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(!body.to_string().contains("page 7"), "{body}");
     }
 }

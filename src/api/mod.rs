@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Outside everything above, so their answers are shaped too.
         .layer(axum::middleware::map_response(error::shape_errors))
+        .layer(axum::middleware::from_fn(error::log_server_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
