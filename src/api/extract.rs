@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, code_for_status};
+use crate::index::search_query::InvalidParameter;
 
 /// Query-string parameters; unknown ones are refused when `T` denies unknown fields.
 #[derive(Debug, Clone, Copy, Default)]
@@ -145,20 +146,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Checks `value` of the query parameter `name` against the `allowed` values: a 400
-/// `invalid_parameter` listing them when it is not one.
-pub fn one_of(name: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), ApiError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(value) if !allowed.contains(&value) => Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!(
-                "`{name}` must be one of {}; `{value}` is not",
-                allowed.join(", ")
-            ),
-        )
-        .with("parameter", name)
-        .with("allowed", allowed.to_vec())),
-        _ => Ok(()),
+/// `value`, when given (not blank), is one of `allowed`: 400 `invalid_parameter` naming the
+/// parameter and the allowed values otherwise.
+pub fn one_of(
+    name: &'static str,
+    value: Option<&str>,
+    allowed: &[&'static str],
+) -> Result<(), ApiError> {
+    Ok(crate::index::search_query::one_of(name, value, allowed)?)
+}
+
+/// A parameter that does not hold, in the error shape.
+impl From<InvalidParameter> for ApiError {
+    fn from(invalid: InvalidParameter) -> Self {
+        let answer = ApiError::bad_request("invalid_parameter", invalid.message)
+            .with("parameter", invalid.param);
+        match invalid.allowed {
+            Some(allowed) => answer.with("allowed", allowed),
+            None => answer,
+        }
     }
 }
 

@@ -3,17 +3,14 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use chrono::{DateTime, FixedOffset};
+use chrono::FixedOffset;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Json, Query, one_of};
-use crate::index::query::Filters;
+use super::extract::{Json, Query};
 use crate::index::search::{SearchRequest, SearchResults, Sort};
-
-/// Most hits per page.
-pub const MAX_LIMIT: usize = 200;
+use crate::index::search_query::SearchQuery;
 
 /// Query parameters of a search.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -77,68 +74,28 @@ pub async fn search(
     Ok(Json(results))
 }
 
-fn nonempty(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
 /// Validates parameters into a request.
 pub fn request_from_params(
     params: SearchParams,
     offset: FixedOffset,
 ) -> Result<SearchRequest, ApiError> {
-    let time =
-        |name: &str, value: Option<String>| -> Result<Option<DateTime<FixedOffset>>, ApiError> {
-            let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
-                return Ok(None);
-            };
-            let options = connectors::item::ParseOptions {
-                default_offset: offset,
-                ..Default::default()
-            };
-            connectors::item::parse_time(&serde_json::Value::String(value), &options)
-                .map(Some)
-                .map_err(|problem| {
-                    ApiError::bad_request("invalid_parameter", format!("`{name}`: {problem}"))
-                })
-        };
-    let channels: Vec<&str> = connectors::Channel::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    one_of("channel", params.channel.as_deref(), &channels)?;
-    one_of(
-        "priority",
-        params.priority.as_deref(),
-        &crate::routing::config::PRIORITIES,
-    )?;
-    one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
-    let limit = params.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!("`limit` must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    Ok(SearchRequest {
-        query: params.q,
-        filters: Filters {
-            channel: nonempty(params.channel),
-            source: nonempty(params.source),
-            category: nonempty(params.category),
-            tag: nonempty(params.tag),
-            queue: nonempty(params.queue),
-            priority: nonempty(params.priority),
-            status: nonempty(params.status),
-            case_id: nonempty(params.case),
-            from: time("from", params.from)?,
-            to: time("to", params.to)?,
-        },
-        limit,
-        offset: params.offset.unwrap_or(0),
-        sort: params.sort.unwrap_or_default(),
-    })
+    let query = SearchQuery {
+        q: params.q,
+        channel: params.channel,
+        source: params.source,
+        category: params.category,
+        tag: params.tag,
+        queue: params.queue,
+        priority: params.priority,
+        status: params.status,
+        case: params.case,
+        from: params.from,
+        to: params.to,
+        limit: params.limit,
+        offset: params.offset,
+        sort: params.sort,
+    };
+    query.into_request(offset).map_err(ApiError::from)
 }
 
 /// This module's routes (staff endpoints).

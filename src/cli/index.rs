@@ -9,7 +9,8 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::index::search::{SearchRequest, Sort};
+use crate::index::search::Sort;
+use crate::index::search_query::SearchQuery;
 use crate::index::{IndexError, SearchIndex};
 use crate::pipeline::{Pipeline, PipelineLock};
 use crate::store::Store;
@@ -111,7 +112,7 @@ async fn catch_up_index(config: &Config, index: &SearchIndex) -> anyhow::Result<
 pub async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
     let index = crate::app::open_index(config)?;
     let _ = catch_up_index(config, &index).await?;
-    let params = crate::api::search::SearchParams {
+    let query = SearchQuery {
         q: args.query,
         channel: args.channel,
         source: args.source,
@@ -131,9 +132,7 @@ pub async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
             Sort::Relevance
         }),
     };
-    let request: SearchRequest =
-        crate::api::search::request_from_params(params, config.parse_options().default_offset)
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+    let request = query.into_request(config.parse_options().default_offset)?;
     let results = tokio::task::spawn_blocking(move || index.search(&request)).await??;
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -15,6 +15,7 @@ pub mod analyzer;
 pub mod indexer;
 pub mod query;
 pub mod search;
+pub mod search_query;
 pub mod snippet;
 pub mod trigram;
 

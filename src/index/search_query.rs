@@ -1,0 +1,133 @@
+//! A search as a user gives it (the API's query parameters, the CLI's flags): strings, checked
+//! once here into a [`SearchRequest`].
+
+use chrono::{DateTime, FixedOffset};
+
+use super::query::Filters;
+use super::search::{SearchRequest, Sort};
+
+/// Most hits per page.
+pub const MAX_LIMIT: usize = 200;
+
+/// Hits per page when none is asked for.
+pub const DEFAULT_LIMIT: usize = 20;
+
+/// The parts of a search, unchecked.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub q: String,
+    pub channel: Option<String>,
+    pub source: Option<String>,
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    pub queue: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub case: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub sort: Option<Sort>,
+}
+
+/// A part of a search that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidParameter {
+    /// The parameter's name.
+    pub param: &'static str,
+    pub message: String,
+    /// The values it may take, when they are a fixed list.
+    pub allowed: Option<Vec<&'static str>>,
+}
+
+impl SearchQuery {
+    /// Checks every part; times without an offset are read in `offset`.
+    pub fn into_request(self, offset: FixedOffset) -> Result<SearchRequest, InvalidParameter> {
+        let channels: Vec<&'static str> = connectors::Channel::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        one_of("channel", self.channel.as_deref(), &channels)?;
+        one_of(
+            "priority",
+            self.priority.as_deref(),
+            &crate::routing::config::PRIORITIES,
+        )?;
+        one_of("status", self.status.as_deref(), crate::cases::STATUSES)?;
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(InvalidParameter {
+                param: "limit",
+                message: format!("`limit` must be between 1 and {MAX_LIMIT}"),
+                allowed: None,
+            });
+        }
+        Ok(SearchRequest {
+            query: self.q,
+            filters: Filters {
+                channel: nonempty(self.channel),
+                source: nonempty(self.source),
+                category: nonempty(self.category),
+                tag: nonempty(self.tag),
+                queue: nonempty(self.queue),
+                priority: nonempty(self.priority),
+                status: nonempty(self.status),
+                case_id: nonempty(self.case),
+                from: time("from", self.from, offset)?,
+                to: time("to", self.to, offset)?,
+            },
+            limit,
+            offset: self.offset.unwrap_or(0),
+            sort: self.sort.unwrap_or_default(),
+        })
+    }
+}
+
+/// `value`, when given (not blank), is one of `allowed`.
+pub fn one_of(
+    param: &'static str,
+    value: Option<&str>,
+    allowed: &[&'static str],
+) -> Result<(), InvalidParameter> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(value) if !allowed.contains(&value) => Err(InvalidParameter {
+            param,
+            message: format!(
+                "`{param}` must be one of {}; `{value}` is not",
+                allowed.join(", ")
+            ),
+            allowed: Some(allowed.to_vec()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn time(
+    param: &'static str,
+    value: Option<String>,
+    offset: FixedOffset,
+) -> Result<Option<DateTime<FixedOffset>>, InvalidParameter> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let options = connectors::item::ParseOptions {
+        default_offset: offset,
+        ..Default::default()
+    };
+    connectors::item::parse_time(&serde_json::Value::String(value), &options)
+        .map(Some)
+        .map_err(|problem| InvalidParameter {
+            param,
+            message: format!("`{param}`: {problem}"),
+            allowed: None,
+        })
+}
+
+fn nonempty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
