@@ -15,9 +15,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path};
 use crate::routing::config::PRIORITIES;
-use crate::routing::decide::{DecideInput, ModelOpinion, decide_and_write};
+use crate::routing::decide::{DecideInput, ModelOpinion, RouteEvent, decide_and_write};
 use crate::routing::rules::fold;
-use crate::routing::store::{self, CaseRoute, ClassificationRecord, Correction, TopLabel};
+use crate::routing::{CaseRoute, ClassificationRecord, Correction, TopLabel};
+use crate::store::StoreError;
 
 /// The route of the complaint's case.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -125,14 +126,10 @@ fn view(
 }
 
 async fn load_view(state: &AppState, id: &str) -> Result<ClassificationView, ApiError> {
-    let mut conn = state
+    let db = |e: StoreError| ApiError::internal("classification", &e);
+    let record = state
         .store
-        .derived_pool()
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal("classification", &e))?;
-    let db = |e: sqlx::Error| ApiError::internal("classification", &e);
-    let record = store::classification(&mut conn, id)
+        .classification(id)
         .await
         .map_err(db)?
         .ok_or_else(|| {
@@ -142,10 +139,12 @@ async fn load_view(state: &AppState, id: &str) -> Result<ClassificationView, Api
                 format!("complaint `{id}` is not classified yet"),
             )
         })?;
-    let route = store::case_route(&mut conn, &record.route_key)
+    let route = state
+        .store
+        .case_route(&record.route_key)
         .await
         .map_err(db)?;
-    let correction = store::correction(&mut conn, id).await.map_err(db)?;
+    let correction = state.store.correction(id).await.map_err(db)?;
     Ok(view(state, record, route, correction))
 }
 
@@ -229,17 +228,10 @@ pub async fn correct_classification(
         corrected_by: request.corrected_by,
         corrected_at: now.clone(),
     };
-    let db = |e: sqlx::Error| ApiError::internal("correction", &e);
-    let mut tx = state
-        .store
-        .derived_pool()
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(db)?;
-    store::save_correction(&mut tx, &id, &correction)
-        .await
-        .map_err(db)?;
-    let previous = store::classification(&mut tx, &id).await.map_err(db)?;
+    let db = |e: StoreError| ApiError::internal("correction", &e);
+    let mut tx = state.store.begin_decision().await.map_err(db)?;
+    tx.save_correction(&id, &correction).await.map_err(db)?;
+    let previous = tx.classification(&id).await.map_err(db)?;
     let opinion = previous.as_ref().and_then(|p| {
         p.model_version.map(|version| ModelOpinion {
             version,
@@ -265,21 +257,19 @@ pub async fn correct_classification(
         opinion,
         correction: Some(correction),
     };
-    let routed = decide_and_write(&mut tx, &state.routing, &input, &now)
+    let routed = decide_and_write(&mut *tx, &state.routing, &input, &now)
         .await
         .map_err(db)?;
-    store::add_event(
-        &mut tx,
-        &routed.route_key,
-        Some(&id),
-        "corrected",
-        Some(&routed.queue),
-        Some(&routed.priority),
-        &serde_json::json!({"category": routed.category, "tags": routed.tags}),
-        &now,
-    )
-    .await
-    .map_err(db)?;
+    let corrected = RouteEvent {
+        route_key: routed.route_key.clone(),
+        complaint_id: id.clone(),
+        kind: "corrected",
+        queue: routed.queue.clone(),
+        priority: routed.priority.clone(),
+        detail: serde_json::json!({"category": routed.category, "tags": routed.tags}),
+        at: now.clone(),
+    };
+    tx.add_route_events(&[&corrected]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     tracing::info!(queue = %routed.queue, "classification corrected");
     Ok(Json(load_view(&state, &id).await?))
@@ -293,7 +283,9 @@ pub async fn correct_classification(
     responses((status = 200, description = "The queues", body = [QueueView]))
 )]
 pub async fn list_queues(State(state): State<AppState>) -> Result<Json<Vec<QueueView>>, ApiError> {
-    let counts = store::queue_counts(state.store.derived_pool())
+    let counts = state
+        .store
+        .open_counts_by_queue()
         .await
         .map_err(|e| ApiError::internal("queues", &e))?;
     Ok(Json(
@@ -304,8 +296,8 @@ pub async fn list_queues(State(state): State<AppState>) -> Result<Json<Vec<Queue
             .map(|(key, queue)| {
                 let (open_cases, open_complaints) = counts
                     .iter()
-                    .find(|(q, _, _)| q == key)
-                    .map_or((0, 0), |(_, c, n)| (*c, *n));
+                    .find(|count| count.queue == *key)
+                    .map_or((0, 0), |count| (count.open_cases, count.open_complaints));
                 QueueView {
                     key: key.clone(),
                     queue: queue.clone(),

@@ -179,7 +179,7 @@ async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         let store =
             crate::store::Store::open(&config.data_dir, crate::app::commit_settings(config))
                 .await?;
-        let corrected = crate::routing::store::correction_examples(store.derived_pool()).await?;
+        let corrected = crate::routing::correction_examples(&store).await?;
         store.close().await;
         println!("adding {} corrected complaints", corrected.len());
         examples.extend(corrected);

@@ -19,9 +19,8 @@ use futures::future::BoxFuture;
 use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
 use crate::classify::{Model, ModelDirectory};
 use crate::routing::decide::{DecideInput, ModelOpinion, decide};
-use crate::routing::store::{TopLabel, reset};
 use crate::routing::write;
-use crate::routing::{RoutedCase, RoutingConfig};
+use crate::routing::{RoutedCase, RoutingConfig, TopLabel};
 use crate::store::Store;
 
 /// Classifies and routes every complaint of a batch.
@@ -206,7 +205,6 @@ impl Stage for ClassifyRouteStage {
         tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            let tx = tx.sqlite();
             self.refresh_model()?;
             let mut prepared = match self.prepared.take() {
                 Some((key, opinions)) if key == batch_key(batch) => opinions.by_id,
@@ -221,9 +219,9 @@ impl Stage for ClassifyRouteStage {
                 .iter()
                 .map(|c| c.case_id.as_deref().unwrap_or(&c.id))
                 .collect();
-            let mut corrections = write::corrections(tx, &ids).await?;
-            let previous = write::previous_route_keys(tx, &ids).await?;
-            let mut routes = write::case_routes(tx, &keys).await?;
+            let mut corrections = tx.corrections(&ids).await?;
+            let previous = tx.previous_route_keys(&ids).await?;
+            let mut routes = tx.case_routes(&keys).await?;
             let mut decided = Vec::with_capacity(batch.len());
             for complaint in batch.iter() {
                 let opinion = match prepared.remove(&complaint.id) {
@@ -271,8 +269,7 @@ impl Stage for ClassifyRouteStage {
         tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            let tx = tx.sqlite();
-            reset(tx).await?;
+            tx.reset_routing().await?;
             self.routed.lock().expect("routed list").clear();
             Ok(())
         })

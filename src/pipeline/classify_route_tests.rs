@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::super::{Complaint, Pipeline, PipelineError, PipelineLock, Stage};
 use super::ClassifyRouteStage;
-use crate::routing::RoutingConfig;
-use crate::routing::store::{self, Correction};
+use crate::routing::{Correction, RoutingConfig};
+use crate::store::facets::Facets;
 use crate::store::{CommitSettings, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
 
 /// Stands in for the grouping stage: every complaint joins case `case-1`.
@@ -61,14 +61,9 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
     outcome[0].id().to_string()
 }
 
-async fn facet(store: &Store, id: &str, column: &str) -> Option<String> {
-    let sql = format!("SELECT {column} FROM complaint_facets WHERE complaint_id = ?");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(store.derived_pool())
-        .await
-        .unwrap()
-        .flatten()
+/// The facets of a stored complaint.
+async fn facets(store: &Store, id: &str) -> Facets {
+    store.complaint(id).await.unwrap().expect("stored").facets
 }
 
 #[tokio::test]
@@ -106,22 +101,18 @@ async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
     assert!(cases[1].tags.contains(&"media_exposed".to_string()));
     assert!(cases[1].tags.contains(&"repeat".to_string()));
     for id in [&first, &second] {
-        assert_eq!(
-            facet(&store, id, "queue").await.as_deref(),
-            Some("supervision")
-        );
-        assert_eq!(
-            facet(&store, id, "status").await.as_deref(),
-            Some("assigned")
-        );
-        assert_eq!(facet(&store, id, "priority").await.as_deref(), Some("high"));
+        let facets = facets(&store, id).await;
+        assert_eq!(facets.queue.as_deref(), Some("supervision"));
+        assert_eq!(facets.status.as_deref(), Some("assigned"));
+        assert_eq!(facets.priority.as_deref(), Some("high"));
     }
-    let events: Vec<String> = sqlx::query_scalar(
-        "SELECT kind FROM routing_events WHERE route_key = 'case-1' ORDER BY id",
-    )
-    .fetch_all(store.derived_pool())
-    .await
-    .unwrap();
+    let events: Vec<String> = store
+        .route_events("case-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.kind)
+        .collect();
     assert_eq!(events, ["assigned", "rerouted"]);
 
     // A third member that adds nothing keeps the queue and is not a new assignment; it gets
@@ -136,12 +127,10 @@ async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
     assert_eq!(cases[0].queue, "supervision");
     assert!(!cases[0].is_new_assignment && cases[0].new_member);
     for id in [&first, &second, &third] {
-        assert_eq!(
-            facet(&store, id, "queue").await.as_deref(),
-            Some("supervision")
-        );
-        assert_eq!(facet(&store, id, "priority").await.as_deref(), Some("high"));
-        let tags = facet(&store, id, "tags").await.unwrap_or_default();
+        let facets = facets(&store, id).await;
+        assert_eq!(facets.queue.as_deref(), Some("supervision"));
+        assert_eq!(facets.priority.as_deref(), Some("high"));
+        let tags = facets.tags.join(" ");
         assert!(
             tags.contains("media_exposed") && tags.contains("repeat"),
             "{tags}"
@@ -168,13 +157,12 @@ async fn a_correction_wins_and_survives_reprocess() {
         .await
         .unwrap();
     assert_eq!(
-        facet(&store, &id, "queue").await.as_deref(),
+        facets(&store, &id).await.queue.as_deref(),
         Some("supervision")
     );
 
-    let mut tx = store.derived_pool().begin().await.unwrap();
-    store::save_correction(
-        &mut tx,
+    let mut tx = store.begin_decision().await.unwrap();
+    tx.save_correction(
         &id,
         &Correction {
             category: Some("商贸旅游".into()),
@@ -188,19 +176,10 @@ async fn a_correction_wins_and_survives_reprocess() {
     tx.commit().await.unwrap();
 
     make().reprocess(&store, &lock, &mut |_| {}).await.unwrap();
-    assert_eq!(
-        facet(&store, &id, "queue").await.as_deref(),
-        Some("economic_development")
-    );
-    assert_eq!(
-        facet(&store, &id, "category").await.as_deref(),
-        Some("商贸旅游")
-    );
-    let mut conn = store.derived_pool().acquire().await.unwrap();
-    let record = store::classification(&mut conn, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let corrected = facets(&store, &id).await;
+    assert_eq!(corrected.queue.as_deref(), Some("economic_development"));
+    assert_eq!(corrected.category.as_deref(), Some("商贸旅游"));
+    let record = store.classification(&id).await.unwrap().unwrap();
     assert_eq!(record.category_source, "correction");
     assert!(record.why.corrected);
     // The rule-derived tag is still recorded: the correction did not replace tags.

@@ -7,12 +7,15 @@
 //! category below `min_confidence` is recorded but no category-dependent route uses it.
 
 use serde_json::json;
-use sqlx::sqlite::SqliteConnection;
 
 use super::RoutedCase;
 use super::config::RoutingConfig;
 use super::rules::{RouteInput, Signals, most_pressing};
-use super::store::{self, CaseRoute, ClassificationRecord, Correction, TopLabel, Why};
+use crate::store::routes::{CaseRoute, ClassificationRecord, Correction, TopLabel, Why};
+use crate::store::{DerivedTx, StoreError};
+
+/// A row of the routing audit trail (defined with the store, which keeps it).
+pub use crate::store::routes::RouteEvent;
 
 /// The model's view of a complaint.
 #[derive(Debug, Clone)]
@@ -52,30 +55,17 @@ pub struct Decided {
     pub routed: RoutedCase,
 }
 
-/// A row of the routing audit trail.
-#[derive(Debug, Clone)]
-pub struct RouteEvent {
-    pub route_key: String,
-    pub complaint_id: String,
-    /// `assigned`, `rerouted`, `member_added` or `reclassified`.
-    pub kind: &'static str,
-    pub queue: String,
-    pub priority: String,
-    pub detail: serde_json::Value,
-    pub at: String,
-}
-
 /// Decides one complaint against the store's state and writes the result (a correction
 /// through the API). Returns what the notify stage needs.
 pub async fn decide_and_write(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     config: &RoutingConfig,
     input: &DecideInput,
     now: &str,
-) -> Result<RoutedCase, sqlx::Error> {
+) -> Result<RoutedCase, StoreError> {
     let route_key = input.case_id.as_deref().unwrap_or(&input.complaint_id);
-    let existing = store::case_route(tx, route_key).await?;
-    let previous = store::classification(tx, &input.complaint_id).await?;
+    let existing = tx.case_route(route_key).await?;
+    let previous = tx.classification(&input.complaint_id).await?;
     let decided = decide(
         config,
         input,

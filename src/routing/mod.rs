@@ -15,18 +15,25 @@
 //! - [`config`]: the routing file (queues, tag rules, overrides, routing table), strict.
 //! - [`rules`]: applying tag rules, overrides and the table (pure functions).
 //! - [`decide`]: one complaint's decision (pure), shared by stage and API.
-//! - [`write`]: a batch of decisions written in a few statements.
-//! - [`store`]: classifications, case routes, routing events, corrections.
+//! - [`write`]: a batch of decisions turned into the store's bulk writes.
+//!
+//! What routing keeps (classifications, case routes, routing events, corrections) is stored
+//! through [`crate::store::routes`]; its records are re-exported here.
 
 pub mod config;
 pub mod decide;
 pub mod rules;
-pub mod store;
 pub mod write;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::store::routes::{
+    CaseRoute, ClassificationRecord, Correction, QueueCount, RouteEventRecord, TopLabel, Why,
+};
 pub use config::{QueueConfig, QueueInfo, RoutingConfig, RoutingConfigError};
+
+use crate::classify::Example;
+use crate::store::{Store, StoreError};
 
 /// Directory of the classifier's model versions inside the data directory.
 pub fn model_dir(data_dir: &Path) -> PathBuf {
@@ -57,6 +64,22 @@ pub struct RoutedCase {
     pub is_new_assignment: bool,
     /// The complaint joined the case with this batch (not a re-delivery or revision).
     pub new_member: bool,
+}
+
+/// Corrected categories as training examples (`classifier train --include-corrections`), in
+/// the complaints' order.
+pub async fn correction_examples(store: &Store) -> Result<Vec<Example>, StoreError> {
+    Ok(store
+        .corrected_examples()
+        .await?
+        .into_iter()
+        .map(|corrected| Example {
+            external_id: corrected.external_id,
+            title: corrected.title,
+            body: corrected.body,
+            label: corrected.category,
+        })
+        .collect())
 }
 
 #[cfg(test)]

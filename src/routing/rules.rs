@@ -5,6 +5,8 @@
 use regex::Regex;
 
 use super::config::{CategoryOverride, RouteRule, RoutingConfig, TagRule};
+/// What the rules decide, as the store records it in a classification's why.
+pub use crate::store::routes::{RouteDecision, TagHit};
 
 /// Folds a keyword or a text into the form rules compare: the store's matching form, lower
 /// case.
@@ -91,14 +93,6 @@ pub struct Signals<'a> {
     pub district: Option<&'a str>,
 }
 
-/// A tag with the rule evidence that set it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TagHit {
-    pub tag: String,
-    /// What matched: `keyword 审批`, `channel media`, `target_unit 城管`, `regex /…/`.
-    pub evidence: String,
-}
-
 /// Input of the routing table.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteInput<'a> {
@@ -108,16 +102,6 @@ pub struct RouteInput<'a> {
     pub channel: &'a str,
     pub target_unit: Option<&'a str>,
     pub district: Option<&'a str>,
-}
-
-/// Where a case goes, and which rule said so.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RouteDecision {
-    /// Route rule name, or `triage (no rule matched)`.
-    pub rule: String,
-    pub queue: String,
-    pub priority: String,
-    pub informed: Vec<String>,
 }
 
 /// Name recorded when no rule of the table matched.
