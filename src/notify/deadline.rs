@@ -1,6 +1,7 @@
-//! Reading, extending and answering a case deadline. An extension is kept as a record (who,
-//! why, old and new deadline) next to an audit row; answering closes the case's deadline and
-//! sets the `answered` status facet.
+//! Extending and answering a case deadline. An extension is kept as a record (who, why, old
+//! and new deadline) next to an audit row; answering closes the case's deadline and sets the
+//! `answered` status facet. The deadline, its extensions and its audit trail are read from the
+//! store ([`OutboxReads`](crate::store::outbox::OutboxReads)).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;

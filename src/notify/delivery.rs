@@ -4,7 +4,7 @@
 //! rest with exponential backoff.
 //!
 //! Contract — a restart loses nothing and sends nothing twice:
-//! - a message is claimed by setting a lease (`lease_owner`, `lease_until_ms`); another worker
+//! - a message is claimed by setting a lease (an owner and an expiry); another worker
 //!   takes it over only after the lease has run out (the first one crashed);
 //! - the lease is renewed before every recipient and a worker that lost it stops at once;
 //! - a recipient is marked `sent` right after the server accepted it, and never sent again;

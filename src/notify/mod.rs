@@ -7,7 +7,8 @@
 //! assignment never exists without its deadline and its notification, nor the reverse.
 //!
 //! - [`config`]: `[deadlines]` and `[email]`.
-//! - [`deadline`]: reading, extending and answering a case deadline.
+//! - [`deadline`]: extending and answering a case deadline (reads are the store's:
+//!   [`OutboxReads`](crate::store::outbox::OutboxReads)).
 //! - [`outbox`]: putting notifications in the outbox (the store keeps them).
 //! - [`delivery`]: the SMTP worker (lease, retries with backoff, per-recipient status).
 //! - [`scheduler`]: reminders, overdue notices, escalation and daily digests at an injected time.
