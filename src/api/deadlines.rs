@@ -13,7 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use crate::notify::deadline::{self, AuditEntry, ExtendRequest, Extension};
-use crate::notify::outbox::{self, OutboxEntry, OutboxFilter};
+use crate::notify::outbox::{OutboxEntry, OutboxFilter};
 use crate::notify::{CaseDeadline, NotifyError};
 
 /// A case deadline with its history.
@@ -72,20 +72,18 @@ fn notify_error(error: NotifyError) -> ApiError {
 }
 
 async fn view(state: &AppState, case_id: &str) -> Result<DeadlineView, ApiError> {
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal("deadline", &e))?;
-    let deadline = deadline::read_in(&mut conn, case_id)
+    let store = &state.store;
+    let deadline = store
+        .case_deadline(case_id)
         .await
         .map_err(|e| ApiError::internal("deadline", &e))?
         .ok_or_else(|| ApiError::not_found("case deadline", case_id))?;
-    let extensions = deadline::extensions(&mut conn, case_id)
+    let extensions = store
+        .deadline_extensions(case_id)
         .await
         .map_err(|e| ApiError::internal("deadline", &e))?;
-    let audit = deadline::audit_trail(&mut conn, case_id)
+    let audit = store
+        .deadline_audit(case_id)
         .await
         .map_err(|e| ApiError::internal("deadline", &e))?;
     Ok(DeadlineView {
@@ -134,12 +132,11 @@ pub async fn extend(
 ) -> Result<Json<DeadlineView>, ApiError> {
     let mut tx = state
         .store
-        .pool()
-        .begin_with("BEGIN IMMEDIATE")
+        .begin_decision()
         .await
         .map_err(|e| ApiError::internal("extend", &e))?;
     deadline::extend(
-        &mut tx,
+        &mut *tx,
         &state.config,
         &state.calendar,
         &case_id,
@@ -174,12 +171,11 @@ pub async fn answer(
 ) -> Result<Json<DeadlineView>, ApiError> {
     let mut tx = state
         .store
-        .pool()
-        .begin_with("BEGIN IMMEDIATE")
+        .begin_decision()
         .await
         .map_err(|e| ApiError::internal("answer", &e))?;
     deadline::answer(
-        &mut tx,
+        &mut *tx,
         &case_id,
         &request.answered_by,
         &request.summary,
@@ -220,7 +216,9 @@ pub async fn list_outbox(
         case_id: params.case_id,
         limit: params.limit.unwrap_or(50),
     };
-    let notifications = outbox::list(state.store.pool(), &filter)
+    let notifications = state
+        .store
+        .notifications(&filter)
         .await
         .map_err(|e| ApiError::internal("outbox", &e))?;
     Ok(Json(OutboxPage { notifications }))

@@ -7,7 +7,7 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::notify::deadline::{self, ExtendRequest};
 use crate::notify::delivery::{Mailer, deliver_due};
-use crate::notify::outbox::{self, OutboxFilter};
+use crate::notify::outbox::OutboxFilter;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -59,22 +59,20 @@ pub enum OutboxCommand {
 pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
     let calendar = Calendar::load(&config.deadlines.calendar_dir)?;
-    let pool = store.pool().clone();
     let result = async {
         match command {
             DeadlineCommand::Show { case_id } => {
-                let mut conn = pool.acquire().await?;
-                let Some(d) = deadline::read_in(&mut conn, &case_id).await? else {
+                let Some(d) = store.case_deadline(&case_id).await? else {
                     anyhow::bail!("case `{case_id}` has no deadline");
                 };
                 println!("{}", serde_json::to_string_pretty(&d)?);
-                for e in deadline::extensions(&mut conn, &case_id).await? {
+                for e in store.deadline_extensions(&case_id).await? {
                     println!(
                         "extended {} → {} by {}: {}",
                         e.old_due_at, e.new_due_at, e.requested_by, e.reason
                     );
                 }
-                for a in deadline::audit_trail(&mut conn, &case_id).await? {
+                for a in store.deadline_audit(&case_id).await? {
                     println!("{}  {}  {}  {}", a.at, a.actor, a.action, a.detail);
                 }
             }
@@ -92,9 +90,9 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
                     hours,
                     until: None,
                 };
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let mut tx = store.begin_decision().await?;
                 let d =
-                    deadline::extend(&mut tx, config, &calendar, &case_id, &request, Utc::now())
+                    deadline::extend(&mut *tx, config, &calendar, &case_id, &request, Utc::now())
                         .await?;
                 tx.commit().await?;
                 println!("case {case_id}: new deadline {}", d.due_at);
@@ -104,14 +102,14 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
                 by,
                 summary,
             } => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                deadline::answer(&mut tx, &case_id, &by, &summary, Utc::now()).await?;
+                let mut tx = store.begin_decision().await?;
+                deadline::answer(&mut *tx, &case_id, &by, &summary, Utc::now()).await?;
                 tx.commit().await?;
                 println!("case {case_id}: answered");
             }
             DeadlineCommand::Tick => {
                 let r =
-                    crate::notify::scheduler::tick(&pool, config, &calendar, Utc::now()).await?;
+                    crate::notify::scheduler::tick(&store, config, &calendar, Utc::now()).await?;
                 println!(
                     "reminders {}, overdue notices {}, escalations {}, digests {}",
                     r.reminders, r.overdue_notices, r.escalations, r.digests
@@ -127,11 +125,10 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
 
 pub async fn run_outbox(config: &Config, command: OutboxCommand) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
-    let pool = store.pool().clone();
     let result = async {
         match command {
             OutboxCommand::List { state, limit } => {
-                for (state, n) in outbox::counts(&pool).await? {
+                for (state, n) in store.notification_counts().await? {
                     println!("{state}: {n}");
                 }
                 let filter = OutboxFilter {
@@ -139,7 +136,7 @@ pub async fn run_outbox(config: &Config, command: OutboxCommand) -> anyhow::Resu
                     case_id: None,
                     limit,
                 };
-                for entry in outbox::list(&pool, &filter).await? {
+                for entry in store.notifications(&filter).await? {
                     println!(
                         "{}  {}  {:<10} {:<8} attempts {}  {}",
                         entry.id,
@@ -160,7 +157,7 @@ pub async fn run_outbox(config: &Config, command: OutboxCommand) -> anyhow::Resu
             OutboxCommand::Deliver => {
                 let mailer = Mailer::from_config(&config.email)?;
                 let owner = format!("cli-{}", uuid::Uuid::now_v7());
-                let r = deliver_due(&pool, &config.email, &mailer, &owner, Utc::now()).await?;
+                let r = deliver_due(&store, &config.email, &mailer, &owner, Utc::now()).await?;
                 println!(
                     "messages {}, sent {}, retried later {}, failed {}",
                     r.messages, r.sent, r.retried, r.failed

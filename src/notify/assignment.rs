@@ -1,29 +1,26 @@
 //! Recording assignments in bulk: the pipeline assigns hundreds of cases per batch, so their
-//! deadlines, audit rows, `deadline` facets and 交办 emails are written in a few multi-row
-//! statements rather than a dozen statements per case. [`super::on_assignment`] is the
-//! single-case form.
+//! deadlines, audit rows, `deadline` facets and 交办 emails are handed to the store together
+//! (it writes them in a few multi-row statements) rather than a dozen writes per case.
+//! [`super::on_assignment`] is the single-case form.
 
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sqlx::sqlite::{Sqlite, SqliteConnection};
-use sqlx::{QueryBuilder, Row};
 
 use super::outbox::{NewMail, enqueue_many};
 use super::templates::{self, CaseMail};
 use super::{Assignment, Due, NotifyError, compute_deadline};
 use crate::calendar::Calendar;
 use crate::config::Config;
-use crate::store::facets::{Facet, set_facet_many};
-
-/// Rows per multi-row statement.
-const ROWS_PER_STATEMENT: usize = 500;
+use crate::store::facets::Facet;
+use crate::store::outbox::{NewAuditEntry, NewDeadline};
+use crate::store::{DerivedTx, StoreError};
 
 /// Records each assignment's deadline (replacing an earlier one of the same case and resetting
 /// its reminders), its audit row, the `deadline` facet of the case's complaints, and the 交办
 /// emails — inside `tx`, in order (a later assignment of the same case wins).
 pub async fn on_assignments(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     assignments: &[Assignment],
     cfg: &Config,
     calendar: &Calendar,
@@ -36,10 +33,10 @@ pub async fn on_assignments(
         .map(|a| compute_deadline(cfg, calendar, &a.priority, a.assigned_at))
         .collect::<Result<_, _>>()?;
     let both: Vec<(&Assignment, &Due)> = assignments.iter().zip(dues.iter()).collect();
-    for chunk in both.chunks(ROWS_PER_STATEMENT) {
-        upsert_deadlines(tx, chunk, cfg).await?;
-        insert_audit(tx, chunk).await?;
-    }
+    let deadlines: Vec<NewDeadline> = both.iter().map(|(a, due)| deadline(a, due, cfg)).collect();
+    tx.assign_deadlines(&deadlines).await?;
+    let entries: Vec<NewAuditEntry> = both.iter().map(|(a, due)| audit_entry(a, due)).collect();
+    tx.append_deadline_audit(&entries).await?;
     set_deadline_facets(tx, &both).await?;
     let console = &cfg.email.console_url;
     let mut mails = Vec::new();
@@ -66,101 +63,61 @@ pub async fn on_assignments(
     Ok(())
 }
 
-async fn upsert_deadlines(
-    tx: &mut SqliteConnection,
-    chunk: &[(&Assignment, &Due)],
-    cfg: &Config,
-) -> Result<(), sqlx::Error> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO case_deadlines (case_id, complaint_id, queue_key, queue_name, priority,
-            assigned_at, due_at, due_ms, state, assignment, provisional_year) ",
-    );
-    query.push_values(chunk, |mut row, (a, due)| {
-        let assigned_local = a.assigned_at.with_timezone(&cfg.deadlines.offset());
-        row.push_bind(a.case_id.clone())
-            .push_bind(a.complaint_id.clone())
-            .push_bind(a.queue_key.clone())
-            .push_bind(a.queue_name.clone())
-            .push_bind(a.priority.clone())
-            .push_bind(assigned_local.to_rfc3339())
-            .push_bind(due.at.to_rfc3339())
-            .push_bind(due.at.timestamp_millis())
-            .push_bind("open")
-            .push_bind(serde_json::to_string(a).expect("an assignment serialises"))
-            .push_bind(due.provisional_year);
-    });
-    query.push(
-        " ON CONFLICT (case_id) DO UPDATE SET complaint_id = excluded.complaint_id,
-            queue_key = excluded.queue_key, queue_name = excluded.queue_name,
-            priority = excluded.priority, assigned_at = excluded.assigned_at,
-            due_at = excluded.due_at, due_ms = excluded.due_ms, state = 'open',
-            reminded_at = NULL, overdue_notices = 0, last_overdue_ms = NULL, escalated_at = NULL,
-            answered_at = NULL, answered_by = NULL, answer_summary = NULL,
-            assignment = excluded.assignment, provisional_year = excluded.provisional_year",
-    );
-    query.build().execute(&mut *tx).await?;
-    Ok(())
+/// The deadline row of an assignment.
+fn deadline(a: &Assignment, due: &Due, cfg: &Config) -> NewDeadline {
+    NewDeadline {
+        case_id: a.case_id.clone(),
+        complaint_id: a.complaint_id.clone(),
+        queue_key: a.queue_key.clone(),
+        queue_name: a.queue_name.clone(),
+        priority: a.priority.clone(),
+        assigned_at: a.assigned_at.with_timezone(&cfg.deadlines.offset()),
+        due_at: due.at,
+        provisional_year: due.provisional_year,
+        assignment: serde_json::to_string(a).expect("an assignment serialises"),
+    }
 }
 
-async fn insert_audit(
-    tx: &mut SqliteConnection,
-    chunk: &[(&Assignment, &Due)],
-) -> Result<(), sqlx::Error> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO deadline_audit (case_id, at, actor, action, detail) ",
-    );
-    query.push_values(chunk, |mut row, (a, due)| {
-        let mut detail = serde_json::json!({
-            "queue": a.queue_key,
-            "priority": a.priority,
-            "due_at": due.at.to_rfc3339(),
-        });
-        if let Some(year) = due.provisional_year {
-            detail["provisional_year"] = year.into();
-            detail["note"] = format!(
-                "no working-day calendar for {year}: counted on weekdays alone from then on, \
-                 counted again when config/calendar/{year}.toml is added"
-            )
-            .into();
-        }
-        row.push_bind(a.case_id.clone())
-            .push_bind(crate::store::format_utc(a.assigned_at.with_timezone(&Utc)))
-            .push_bind("routing")
-            .push_bind("assigned")
-            .push_bind(detail.to_string());
+/// The `assigned` audit row of an assignment.
+fn audit_entry(a: &Assignment, due: &Due) -> NewAuditEntry {
+    let mut detail = serde_json::json!({
+        "queue": a.queue_key,
+        "priority": a.priority,
+        "due_at": due.at.to_rfc3339(),
     });
-    query.build().execute(&mut *tx).await?;
-    Ok(())
+    if let Some(year) = due.provisional_year {
+        detail["provisional_year"] = year.into();
+        detail["note"] = format!(
+            "no working-day calendar for {year}: counted on weekdays alone from then on, \
+             counted again when config/calendar/{year}.toml is added"
+        )
+        .into();
+    }
+    NewAuditEntry {
+        case_id: Some(a.case_id.clone()),
+        at: a.assigned_at.with_timezone(&Utc),
+        actor: "routing".into(),
+        action: "assigned".into(),
+        detail,
+    }
 }
 
 /// Sets the `deadline` facet of every complaint of each case (those whose facet names the
 /// case, plus the complaint that caused the assignment when it exists).
 async fn set_deadline_facets(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     both: &[(&Assignment, &Due)],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let case_ids: Vec<&str> = both.iter().map(|(a, _)| a.case_id.as_str()).collect();
     let complaint_ids: Vec<&str> = both.iter().map(|(a, _)| a.complaint_id.as_str()).collect();
-    let rows = sqlx::query(
-        "SELECT case_id, complaint_id FROM complaint_facets
-         WHERE case_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(&case_ids).expect("strings serialise"))
-    .fetch_all(&mut *tx)
-    .await?;
     let mut members: HashMap<String, Vec<String>> = HashMap::new();
-    for row in &rows {
+    for member in tx.case_members(&case_ids).await? {
         members
-            .entry(row.get("case_id"))
+            .entry(member.case_id)
             .or_default()
-            .push(row.get("complaint_id"));
+            .push(member.complaint_id);
     }
-    let existing: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM complaints WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(&complaint_ids).expect("strings serialise"))
-    .fetch_all(&mut *tx)
-    .await?;
+    let existing = tx.existing_complaints(&complaint_ids).await?;
     let dues: Vec<String> = both.iter().map(|(_, due)| due.at.to_rfc3339()).collect();
     let mut values: Vec<(&str, Option<&str>)> = Vec::new();
     for ((a, _), due) in both.iter().zip(&dues) {
@@ -171,6 +128,6 @@ async fn set_deadline_facets(
             values.push((&a.complaint_id, Some(due)));
         }
     }
-    set_facet_many(tx, Facet::Deadline, &values).await?;
+    tx.set_facet_many(Facet::Deadline, &values).await?;
     Ok(())
 }

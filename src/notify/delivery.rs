@@ -4,7 +4,7 @@
 //! rest with exponential backoff.
 //!
 //! Contract — a restart loses nothing and sends nothing twice:
-//! - a message is claimed by setting a lease (`lease_owner`, `lease_until_ms`); another worker
+//! - a message is claimed by setting a lease (an owner and an expiry); another worker
 //!   takes it over only after the lease has run out (the first one crashed);
 //! - the lease is renewed before every recipient and a worker that lost it stops at once;
 //! - a recipient is marked `sent` right after the server accepted it, and never sent again;
@@ -20,11 +20,11 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 
 use super::NotifyError;
 use super::config::{EmailConfig, SmtpSecurity};
+use crate::store::Store;
+use crate::store::outbox::{ClaimedNotification, DeliveryState, Settlement};
 
 /// An SMTP client built from `[email]`.
 #[derive(Clone)]
@@ -119,123 +119,74 @@ pub struct DeliveryReport {
     pub failed: usize,
 }
 
-struct Claimed {
-    id: String,
-    subject: String,
-    body: String,
-    attempts: i64,
-}
-
 /// Claims up to `limit` due messages for `owner` until `now + lease_secs`.
 async fn claim(
-    pool: &SqlitePool,
+    store: &Store,
     owner: &str,
     now: DateTime<Utc>,
     lease_secs: u64,
     limit: u32,
-) -> Result<Vec<Claimed>, sqlx::Error> {
-    let now_ms = now.timestamp_millis();
-    let rows = sqlx::query(
-        "UPDATE outbox SET lease_owner = ?, lease_until_ms = ? WHERE id IN (\
-           SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ? \
-           AND (lease_until_ms IS NULL OR lease_until_ms <= ?) \
-           ORDER BY next_attempt_ms, id LIMIT ?) \
-         RETURNING id, subject, body, attempts",
-    )
-    .bind(owner)
-    .bind(now_ms + (lease_secs as i64) * 1000)
-    .bind(now_ms)
-    .bind(now_ms)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Claimed {
-            id: r.get("id"),
-            subject: r.get("subject"),
-            body: r.get("body"),
-            attempts: r.get("attempts"),
-        })
-        .collect())
+) -> Result<Vec<ClaimedNotification>, NotifyError> {
+    let lease_until = now + chrono::Duration::seconds(lease_secs as i64);
+    Ok(store
+        .claim_notifications(owner, now, lease_until, limit)
+        .await?)
 }
 
 /// Claims due messages for `owner` without sending them (what a worker that crashes right after
 /// claiming leaves behind; tests use it to show the lease hands them over).
 pub async fn claim_only(
-    pool: &SqlitePool,
+    store: &Store,
     email: &EmailConfig,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, NotifyError> {
-    Ok(claim(pool, owner, now, email.lease_secs, 100).await?.len())
+    Ok(claim(store, owner, now, email.lease_secs, 100).await?.len())
 }
 
 /// Delivers every due message once, as worker `owner`, at `now`.
 pub async fn deliver_due(
-    pool: &SqlitePool,
+    store: &Store,
     email: &EmailConfig,
     mailer: &Mailer,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<DeliveryReport, NotifyError> {
     let mut report = DeliveryReport::default();
-    let claimed = claim(pool, owner, now, email.lease_secs, 100).await?;
+    let claimed = claim(store, owner, now, email.lease_secs, 100).await?;
     for message in claimed {
         report.messages += 1;
-        deliver_one(pool, email, mailer, owner, now, &message, &mut report).await?;
+        deliver_one(store, email, mailer, owner, now, &message, &mut report).await?;
     }
     Ok(report)
 }
 
 async fn deliver_one(
-    pool: &SqlitePool,
+    store: &Store,
     email: &EmailConfig,
     mailer: &Mailer,
     owner: &str,
     now: DateTime<Utc>,
-    message: &Claimed,
+    message: &ClaimedNotification,
     report: &mut DeliveryReport,
 ) -> Result<(), NotifyError> {
-    let pending = sqlx::query(
-        "SELECT address, message_id, attempts FROM outbox_recipients \
-         WHERE outbox_id = ? AND state = 'pending' ORDER BY address",
-    )
-    .bind(&message.id)
-    .fetch_all(pool)
-    .await?;
+    let pending = store.pending_recipients(&message.id).await?;
     let mut last_error = None;
-    for row in &pending {
-        let address: String = row.get("address");
-        let message_id: String = row.get("message_id");
-        let attempts: i64 = row.get::<i64, _>("attempts") + 1;
+    for recipient in &pending {
+        let address = &recipient.address;
+        let attempts = recipient.attempts + 1;
         // Renew the lease; a worker that lost it (it stalled past the lease) stops here.
-        let lease_until = Utc::now().max(now).timestamp_millis() + email.lease_secs as i64 * 1000;
-        let renewed = sqlx::query(
-            "UPDATE outbox SET lease_until_ms = ? WHERE id = ? AND lease_owner = ? AND state = 'pending'",
-        )
-        .bind(lease_until)
-        .bind(&message.id)
-        .bind(owner)
-        .execute(pool)
-        .await?;
-        if renewed.rows_affected() == 0 {
+        let lease_until = Utc::now().max(now) + chrono::Duration::seconds(email.lease_secs as i64);
+        if !store.renew_lease(&message.id, owner, lease_until).await? {
             tracing::warn!(outbox_id = %message.id, "outbox lease lost; another worker continues");
             return Ok(());
         }
-        let outcome = send(mailer, &address, &message_id, message).await;
+        let outcome = send(mailer, address, &recipient.message_id, message).await;
         match outcome {
             Ok(()) => {
-                sqlx::query(
-                    "UPDATE outbox_recipients SET state = 'sent', attempts = ?, sent_at = ?, \
-                     last_error = NULL WHERE outbox_id = ? AND address = ?",
-                )
-                .bind(attempts)
-                .bind(crate::store::format_utc(Utc::now()))
-                .bind(&message.id)
-                .bind(&address)
-                .execute(pool)
-                .await?;
+                store
+                    .record_sent(&message.id, address, attempts, Utc::now())
+                    .await?;
                 report.sent += 1;
                 metrics::counter!("gateway_emails_sent_total").increment(1);
             }
@@ -243,17 +194,9 @@ async fn deliver_one(
                 let give_up = permanent || attempts >= i64::from(email.max_attempts);
                 let logged = redact_addresses(&error);
                 tracing::warn!(outbox_id = %message.id, attempts, permanent, error = %logged, "email delivery failed");
-                sqlx::query(
-                    "UPDATE outbox_recipients SET state = ?, attempts = ?, last_error = ? \
-                     WHERE outbox_id = ? AND address = ?",
-                )
-                .bind(if give_up { "failed" } else { "pending" })
-                .bind(attempts)
-                .bind(&error)
-                .bind(&message.id)
-                .bind(&address)
-                .execute(pool)
-                .await?;
+                store
+                    .record_failure(&message.id, address, attempts, &error, give_up)
+                    .await?;
                 if give_up {
                     report.failed += 1;
                 } else {
@@ -263,46 +206,35 @@ async fn deliver_one(
             }
         }
     }
-    finish(pool, email, now, message, last_error).await
+    finish(store, email, now, message, last_error).await
 }
 
 /// Settles the message: `sent` when every recipient is sent, `failed` when none is pending but
 /// some failed, else pending again after the backoff, lease released.
 async fn finish(
-    pool: &SqlitePool,
+    store: &Store,
     email: &EmailConfig,
     now: DateTime<Utc>,
-    message: &Claimed,
+    message: &ClaimedNotification,
     last_error: Option<String>,
 ) -> Result<(), NotifyError> {
-    let states: Vec<String> =
-        sqlx::query_scalar("SELECT state FROM outbox_recipients WHERE outbox_id = ?")
-            .bind(&message.id)
-            .fetch_all(pool)
-            .await?;
+    let states = store.recipient_states(&message.id).await?;
     let attempts = message.attempts + 1;
-    let state = if states.iter().any(|s| s == "pending") {
-        "pending"
-    } else if states.iter().any(|s| s == "failed") {
-        "failed"
+    let state = if states.iter().any(|s| s == DeliveryState::Pending.as_str()) {
+        DeliveryState::Pending
+    } else if states.iter().any(|s| s == DeliveryState::Failed.as_str()) {
+        DeliveryState::Failed
     } else {
-        "sent"
+        DeliveryState::Sent
     };
-    let next_attempt_ms = now.timestamp_millis() + backoff_ms(email, attempts);
-    sqlx::query(
-        "UPDATE outbox SET state = ?, attempts = ?, next_attempt_ms = ?, lease_owner = NULL, \
-         lease_until_ms = NULL, last_error = COALESCE(?, last_error), \
-         finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?",
-    )
-    .bind(state)
-    .bind(attempts)
-    .bind(next_attempt_ms)
-    .bind(last_error)
-    .bind(state)
-    .bind(crate::store::format_utc(now))
-    .bind(&message.id)
-    .execute(pool)
-    .await?;
+    let settlement = Settlement {
+        state,
+        attempts,
+        next_attempt_at: now + chrono::Duration::milliseconds(backoff_ms(email, attempts)),
+        last_error,
+        now,
+    };
+    store.settle_notification(&message.id, &settlement).await?;
     Ok(())
 }
 
@@ -321,7 +253,7 @@ async fn send(
     mailer: &Mailer,
     address: &str,
     message_id: &str,
-    message: &Claimed,
+    message: &ClaimedNotification,
 ) -> Result<(), (String, bool)> {
     let to: Mailbox = address
         .parse()

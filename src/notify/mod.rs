@@ -7,8 +7,9 @@
 //! assignment never exists without its deadline and its notification, nor the reverse.
 //!
 //! - [`config`]: `[deadlines]` and `[email]`.
-//! - [`deadline`]: reading, extending and answering a case deadline.
-//! - [`outbox`]: the notification table and its queries.
+//! - [`deadline`]: extending and answering a case deadline (reads are the store's:
+//!   [`OutboxReads`](crate::store::outbox::OutboxReads)).
+//! - [`outbox`]: putting notifications in the outbox (the store keeps them).
 //! - [`delivery`]: the SMTP worker (lease, retries with backoff, per-recipient status).
 //! - [`scheduler`]: reminders, overdue notices, escalation and daily digests at an injected time.
 //! - [`templates`]: the Chinese email texts.
@@ -32,19 +33,21 @@ pub mod worker;
 use chrono::{DateTime, FixedOffset, Utc};
 use connectors::item::Complainant;
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteConnection;
 
+pub use crate::store::outbox::CaseDeadline;
 pub use assignment::on_assignments;
 
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::Config;
-use crate::store::facets::{Facet, set_facets};
+use crate::store::facets::Facet;
+use crate::store::outbox::NewAuditEntry;
+use crate::store::{DerivedTx, StoreError};
 
 /// Why a deadline or notification operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error(transparent)]
     Calendar(#[from] CalendarError),
     #[error(
@@ -89,35 +92,6 @@ pub struct Assignment {
     pub subject_units: Vec<String>,
     /// Personal data: only ever masked or withheld in emails, never logged.
     pub complainant: Option<Complainant>,
-}
-
-/// The deadline of a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct CaseDeadline {
-    pub case_id: String,
-    pub queue_key: String,
-    pub queue_name: String,
-    pub priority: String,
-    /// RFC 3339, in the working day's offset.
-    pub assigned_at: String,
-    /// RFC 3339, in the working day's offset.
-    pub due_at: String,
-    /// `open` or `answered`.
-    pub state: String,
-    /// Overdue notices sent so far.
-    pub overdue_notices: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reminded_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub escalated_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answered_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answered_by: Option<String>,
-    /// Set when the deadline runs into a year without a calendar file: counted on weekdays
-    /// alone from that year on, and counted again once the file is added.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provisional_year: Option<i64>,
 }
 
 /// A computed deadline.
@@ -169,64 +143,61 @@ pub fn compute_deadline(
 }
 
 /// Records the assignment's deadline, its audit row, the `deadline` facet of the case's
-/// complaints, and the 交办 emails — inside `tx`, which the caller commits (open it with
-/// `BEGIN IMMEDIATE`: a deferred SQLite transaction that reads, then writes, fails with
-/// `database is locked` when the scheduler or the API wrote meanwhile). A repeated
+/// complaints, and the 交办 emails — inside `tx`, which the caller commits. A repeated
 /// assignment of the same case (re-routing) replaces its deadline and resets its reminders.
 pub async fn on_assignment(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     a: &Assignment,
     cfg: &Config,
     calendar: &Calendar,
 ) -> Result<CaseDeadline, NotifyError> {
     assignment::on_assignments(tx, std::slice::from_ref(a), cfg, calendar).await?;
-    deadline::read_in(tx, &a.case_id)
+    tx.case_deadline(&a.case_id)
         .await?
         .ok_or_else(|| NotifyError::Corrupt(format!("case {} vanished", a.case_id)))
 }
 
 /// Sets the `deadline` facet of every complaint of the case (and of `complaint_id`).
 async fn set_deadline_facet(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     case_id: &str,
     complaint_id: &str,
     due: &DateTime<FixedOffset>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let due_text = due.to_rfc3339();
     for id in case_complaints(tx, case_id, complaint_id).await? {
-        set_facets(tx, &id, &[(Facet::Deadline, Some(&due_text))]).await?;
+        tx.set_facets(&id, &[(Facet::Deadline, Some(&due_text))])
+            .await?;
     }
     Ok(())
 }
 
 /// Sets the status facet (`overdue`, `answered`) of every complaint of the case.
 async fn set_status_facet(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     case_id: &str,
     complaint_id: &str,
     status: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     for id in case_complaints(tx, case_id, complaint_id).await? {
-        set_facets(tx, &id, &[(Facet::Status, Some(status))]).await?;
+        tx.set_facets(&id, &[(Facet::Status, Some(status))]).await?;
     }
     Ok(())
 }
 
 /// The complaints of a case: those whose facet names it, plus `complaint_id` when it exists.
 async fn case_complaints(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     case_id: &str,
     complaint_id: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut ids: Vec<String> =
-        sqlx::query_scalar("SELECT complaint_id FROM complaint_facets WHERE case_id = ?")
-            .bind(case_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM complaints WHERE id = ?")
-        .bind(complaint_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> = tx
+        .case_members(&[case_id])
+        .await?
+        .into_iter()
+        .map(|m| m.complaint_id)
+        .collect();
+    let exists = tx.existing_complaints(&[complaint_id]).await?.pop();
     if let Some(id) = exists
         && !ids.contains(&id)
     {
@@ -237,22 +208,19 @@ async fn case_complaints(
 
 /// Appends to the audit trail.
 pub async fn audit(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     case_id: Option<&str>,
     at: DateTime<Utc>,
     actor: &str,
     action: &str,
     detail: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO deadline_audit (case_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(case_id)
-    .bind(crate::store::format_utc(at))
-    .bind(actor)
-    .bind(action)
-    .bind(detail.to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+) -> Result<(), StoreError> {
+    let entry = NewAuditEntry {
+        case_id: case_id.map(str::to_string),
+        at,
+        actor: actor.to_string(),
+        action: action.to_string(),
+        detail,
+    };
+    tx.append_deadline_audit(std::slice::from_ref(&entry)).await
 }

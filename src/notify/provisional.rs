@@ -7,12 +7,11 @@
 //! the mark is cleared with an audit entry asking staff to check the date.
 
 use chrono::{DateTime, Datelike, Utc};
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
 
 use super::{Assignment, NotifyError, audit, compute_deadline, set_deadline_facet};
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::store::DerivedTx;
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,7 +24,7 @@ pub struct Recount {
 
 /// Counts again every open provisional deadline whose provisional year the calendar now knows.
 pub async fn recount(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn DerivedTx,
     cfg: &Config,
     calendar: &Calendar,
     now: DateTime<Utc>,
@@ -34,27 +33,14 @@ pub async fn recount(
     let Some(last) = calendar.last_day() else {
         return Ok(done);
     };
-    let rows = sqlx::query(
-        "SELECT d.case_id, d.due_at, d.provisional_year, d.assignment,
-            EXISTS (SELECT 1 FROM deadline_extensions e WHERE e.case_id = d.case_id) AS extended
-         FROM case_deadlines d
-         WHERE d.state = 'open' AND d.provisional_year IS NOT NULL AND d.provisional_year <= ?
-         ORDER BY d.case_id",
-    )
-    .bind(last.year())
-    .fetch_all(&mut *tx)
-    .await?;
-    for row in &rows {
-        let case_id: String = row.get("case_id");
-        let year: i64 = row.get("provisional_year");
+    for row in tx.provisional_deadlines(last.year()).await? {
+        let case_id = row.case_id;
+        let year = row.provisional_year;
         let corrupt = |what: String| NotifyError::Corrupt(format!("case {case_id}: {what}"));
-        let old_due = DateTime::parse_from_rfc3339(row.get::<&str, _>("due_at"))
-            .map_err(|e| corrupt(e.to_string()))?;
-        if row.get::<bool, _>("extended") {
-            sqlx::query("UPDATE case_deadlines SET provisional_year = NULL WHERE case_id = ?")
-                .bind(&case_id)
-                .execute(&mut *tx)
-                .await?;
+        let old_due =
+            DateTime::parse_from_rfc3339(&row.due_at).map_err(|e| corrupt(e.to_string()))?;
+        if row.extended {
+            tx.clear_provisional(&case_id).await?;
             let detail = serde_json::json!({
                 "provisional_year": year,
                 "due_at": old_due.to_rfc3339(),
@@ -75,22 +61,12 @@ pub async fn recount(
             done.kept_extended += 1;
             continue;
         }
-        let assignment: Assignment = serde_json::from_str(row.get::<&str, _>("assignment"))
-            .map_err(|e| corrupt(e.to_string()))?;
+        let assignment: Assignment =
+            serde_json::from_str(&row.assignment).map_err(|e| corrupt(e.to_string()))?;
         let due = compute_deadline(cfg, calendar, &assignment.priority, assignment.assigned_at)?;
         // A later date earns the reminder again; an earlier one keeps what was sent.
-        sqlx::query(
-            "UPDATE case_deadlines SET due_at = ?, due_ms = ?, provisional_year = ?,
-                reminded_at = CASE WHEN ? > due_ms THEN NULL ELSE reminded_at END
-             WHERE case_id = ?",
-        )
-        .bind(due.at.to_rfc3339())
-        .bind(due.at.timestamp_millis())
-        .bind(due.provisional_year)
-        .bind(due.at.timestamp_millis())
-        .bind(&case_id)
-        .execute(&mut *tx)
-        .await?;
+        tx.recount_deadline(&case_id, due.at, due.provisional_year)
+            .await?;
         let mut detail = serde_json::json!({
             "calendar_year": year,
             "old_due_at": old_due.to_rfc3339(),

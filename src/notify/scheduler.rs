@@ -9,13 +9,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 
 use super::templates::{CaseMail, DigestLine, case_mail, digest, digest_title};
 use super::{Assignment, NotifyError, audit, outbox, set_status_facet};
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::store::{DerivedTx, Store};
 
 /// Who the escalation email addresses (it goes to the centre's leadership).
 const ESCALATION_UNIT: &str = "效能投诉中心";
@@ -36,44 +35,38 @@ struct OpenCase {
     due: DateTime<FixedOffset>,
     reminded: bool,
     overdue_notices: u32,
-    last_overdue_ms: Option<i64>,
+    last_overdue_at: Option<DateTime<Utc>>,
     escalated: bool,
 }
 
-/// Runs the scheduler once at `now`.
+/// Runs the scheduler once at `now`, in one staff-decision transaction of `store` (what it
+/// queues cannot be rebuilt from the log).
 pub async fn tick(
-    pool: &SqlitePool,
+    store: &Store,
     cfg: &Config,
     calendar: &Calendar,
     now: DateTime<Utc>,
 ) -> Result<TickReport, NotifyError> {
     let mut report = TickReport::default();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let recount = super::provisional::recount(&mut tx, cfg, calendar, now).await?;
+    let mut tx = store.begin_decision().await?;
+    let recount = super::provisional::recount(&mut *tx, cfg, calendar, now).await?;
     report.recounted = recount.recounted + recount.kept_extended;
-    let rows = sqlx::query(
-        "SELECT case_id, due_at, reminded_at, overdue_notices, last_overdue_ms, escalated_at, \
-         assignment FROM case_deadlines WHERE state = 'open' ORDER BY due_ms, case_id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = tx.open_deadlines().await?;
     let mut cases = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let case_id: String = row.get("case_id");
+    for row in rows {
+        let case_id = row.case_id;
         let corrupt = |what: String| NotifyError::Corrupt(format!("case {case_id}: {what}"));
         cases.push(OpenCase {
-            assignment: serde_json::from_str(row.get::<&str, _>("assignment"))
+            assignment: serde_json::from_str(&row.assignment)
                 .map_err(|e| corrupt(e.to_string()))?,
-            due: DateTime::parse_from_rfc3339(row.get::<&str, _>("due_at"))
-                .map_err(|e| corrupt(e.to_string()))?,
-            reminded: row.get::<Option<String>, _>("reminded_at").is_some(),
-            overdue_notices: row.get::<i64, _>("overdue_notices") as u32,
-            last_overdue_ms: row.get("last_overdue_ms"),
-            escalated: row.get::<Option<String>, _>("escalated_at").is_some(),
+            due: DateTime::parse_from_rfc3339(&row.due_at).map_err(|e| corrupt(e.to_string()))?,
+            reminded: row.reminded_at.is_some(),
+            overdue_notices: row.overdue_notices as u32,
+            last_overdue_at: row.last_overdue_at,
+            escalated: row.escalated_at.is_some(),
         });
     }
     let console = cfg.email.console_url.clone();
-    let now_text = crate::store::format_utc(now);
     let now_ms = now.timestamp_millis();
     for case in &cases {
         let a = &case.assignment;
@@ -87,15 +80,11 @@ pub async fn tick(
             let remind_at = due_utc - chrono::Duration::minutes(i64::from(lead_minutes));
             if !case.reminded && now >= remind_at {
                 let mail = case_mail(CaseMail::Reminder, a, &a.queue_name, &case.due, &console);
-                outbox::enqueue(&mut tx, cfg, now, "reminder", Some(a), &mail, &a.members).await?;
-                sqlx::query("UPDATE case_deadlines SET reminded_at = ? WHERE case_id = ?")
-                    .bind(&now_text)
-                    .bind(&a.case_id)
-                    .execute(&mut *tx)
-                    .await?;
+                outbox::enqueue(&mut *tx, cfg, now, "reminder", Some(a), &mail, &a.members).await?;
+                tx.mark_reminded(&a.case_id, now).await?;
                 let detail = serde_json::json!({"due_at": case.due.to_rfc3339()});
                 audit(
-                    &mut tx,
+                    &mut *tx,
                     Some(&a.case_id),
                     now,
                     "scheduler",
@@ -109,8 +98,8 @@ pub async fn tick(
         }
         let repeat_ms = i64::from(cfg.deadlines.overdue_repeat_hours) * 3_600_000;
         if case
-            .last_overdue_ms
-            .is_some_and(|last| now_ms - last < repeat_ms)
+            .last_overdue_at
+            .is_some_and(|last| now_ms - last.timestamp_millis() < repeat_ms)
         {
             continue;
         }
@@ -123,18 +112,11 @@ pub async fn tick(
             &console,
         );
         let supervisor = vec![a.supervisor.clone()];
-        outbox::enqueue(&mut tx, cfg, now, "overdue", Some(a), &mail, &supervisor).await?;
-        sqlx::query(
-            "UPDATE case_deadlines SET overdue_notices = ?, last_overdue_ms = ? WHERE case_id = ?",
-        )
-        .bind(i64::from(notice))
-        .bind(now_ms)
-        .bind(&a.case_id)
-        .execute(&mut *tx)
-        .await?;
+        outbox::enqueue(&mut *tx, cfg, now, "overdue", Some(a), &mail, &supervisor).await?;
+        tx.record_overdue_notice(&a.case_id, notice, now).await?;
         let detail = serde_json::json!({"due_at": case.due.to_rfc3339(), "notice": notice});
         audit(
-            &mut tx,
+            &mut *tx,
             Some(&a.case_id),
             now,
             "scheduler",
@@ -142,7 +124,7 @@ pub async fn tick(
             detail,
         )
         .await?;
-        set_status_facet(&mut tx, &a.case_id, &a.complaint_id, "overdue").await?;
+        set_status_facet(&mut *tx, &a.case_id, &a.complaint_id, "overdue").await?;
         report.overdue_notices += 1;
         if notice >= cfg.deadlines.escalate_after_notices && !case.escalated {
             let mail = case_mail(
@@ -154,15 +136,11 @@ pub async fn tick(
             );
             let mut to = cfg.deadlines.escalation_emails.clone();
             to.push(a.supervisor.clone());
-            outbox::enqueue(&mut tx, cfg, now, "escalation", Some(a), &mail, &to).await?;
-            sqlx::query("UPDATE case_deadlines SET escalated_at = ? WHERE case_id = ?")
-                .bind(&now_text)
-                .bind(&a.case_id)
-                .execute(&mut *tx)
-                .await?;
+            outbox::enqueue(&mut *tx, cfg, now, "escalation", Some(a), &mail, &to).await?;
+            tx.mark_escalated(&a.case_id, now).await?;
             let detail = serde_json::json!({"notices": notice});
             audit(
-                &mut tx,
+                &mut *tx,
                 Some(&a.case_id),
                 now,
                 "scheduler",
@@ -173,14 +151,14 @@ pub async fn tick(
             report.escalations += 1;
         }
     }
-    report.digests = digests(&mut tx, cfg, &cases, now).await?;
+    report.digests = digests(&mut *tx, cfg, &cases, now).await?;
     tx.commit().await?;
     Ok(report)
 }
 
 /// The daily digest of every queue with open cases, once per local day after `digest_time`.
 async fn digests(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut dyn DerivedTx,
     cfg: &Config,
     cases: &[OpenCase],
     now: DateTime<Utc>,
@@ -201,11 +179,7 @@ async fn digests(
     let mut sent = 0;
     for (queue_key, queue_cases) in queues {
         let state_key = format!("notify.digest.{queue_key}");
-        let last: Option<String> =
-            sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
-                .bind(&state_key)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let last = tx.state(&state_key).await?;
         if last.as_deref() == Some(day.as_str()) {
             continue;
         }
@@ -231,14 +205,7 @@ async fn digests(
         );
         let members = &newest.assignment.members;
         outbox::enqueue(tx, cfg, now, "digest", None, &mail, members).await?;
-        sqlx::query(
-            "INSERT INTO gateway_state (key, value) VALUES (?, ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(&state_key)
-        .bind(&day)
-        .execute(&mut *tx)
-        .await?;
+        tx.set_state(&state_key, &day).await?;
         let detail = serde_json::json!({"queue": queue_key, "day": day, "cases": lines.len()});
         audit(tx, None, now, "scheduler", "digest", detail).await?;
         sent += 1;

@@ -27,16 +27,16 @@ pub fn start(
 ) -> Result<Vec<JoinHandle<()>>, NotifyError> {
     let mut tasks = Vec::new();
     {
-        let (config, pool, calendar, shutdown) = (
+        let (config, store, calendar, shutdown) = (
             config.clone(),
-            store.pool().clone(),
+            store.clone(),
             calendar.clone(),
             shutdown.clone(),
         );
         let interval = Duration::from_secs(config.deadlines.tick_interval_secs.max(1));
         tasks.push(tokio::spawn(async move {
             loop {
-                match tick(&pool, &config, &calendar, Utc::now()).await {
+                match tick(&store, &config, &calendar, Utc::now()).await {
                     Ok(report) if report != Default::default() => tracing::info!(
                         reminders = report.reminders,
                         overdue = report.overdue_notices,
@@ -59,12 +59,12 @@ pub fn start(
         return Ok(tasks);
     }
     let mailer = Mailer::from_config(&config.email)?;
-    let (config, pool, shutdown) = (config.clone(), store.pool().clone(), shutdown.clone());
+    let (config, store, shutdown) = (config.clone(), store.clone(), shutdown.clone());
     let owner = format!("worker-{}", uuid::Uuid::now_v7());
     let interval = Duration::from_secs(config.email.poll_interval_secs.max(1));
     tasks.push(tokio::spawn(async move {
         loop {
-            let pass = deliver_due(&pool, &config.email, &mailer, &owner, Utc::now());
+            let pass = deliver_due(&store, &config.email, &mailer, &owner, Utc::now());
             // A pass in flight finishes its current recipient before shutdown.
             match pass.await {
                 Ok(report) if report.messages > 0 => tracing::info!(

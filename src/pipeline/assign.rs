@@ -9,17 +9,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::store::DerivedTx;
 use chrono::DateTime;
 use futures::future::BoxFuture;
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
 
 use super::{Complaint, PipelineError, Stage};
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
+use crate::store::DerivedTx;
 
 /// Gives every newly routed case its deadline and enqueues its notifications.
 pub struct AssignStage {
@@ -105,24 +103,6 @@ impl AssignStage {
     }
 }
 
-/// The queue each of these cases has a deadline in, in one query.
-async fn assigned_queues(
-    tx: &mut SqliteConnection,
-    case_ids: &[&str],
-) -> Result<HashMap<String, String>, PipelineError> {
-    let rows = sqlx::query(
-        "SELECT case_id, queue_key FROM case_deadlines
-         WHERE case_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(case_ids).expect("strings serialise"))
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| (row.get("case_id"), row.get("queue_key")))
-        .collect())
-}
-
 impl Stage for AssignStage {
     fn name(&self) -> &'static str {
         "assign"
@@ -134,11 +114,10 @@ impl Stage for AssignStage {
         tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            let tx = tx.sqlite();
             let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
             let new: Vec<&RoutedCase> = routed.iter().filter(|r| r.is_new_assignment).collect();
             let keys: Vec<&str> = new.iter().map(|r| r.route_key.as_str()).collect();
-            let mut assigned = assigned_queues(tx, &keys).await?;
+            let mut assigned = tx.deadline_queues(&keys).await?;
             let by_id: HashMap<&str, &Complaint> =
                 batch.iter().map(|c| (c.id.as_str(), c)).collect();
             let mut assignments = Vec::new();

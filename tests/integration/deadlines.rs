@@ -1,9 +1,7 @@
 //! Deadlines on the working-day calendar, the scheduler at injected times, extensions and
 //! answers, and the outbox written in the assignment's own transaction.
 
-use complaint_gateway::notify::deadline::{
-    ExtendRequest, answer, audit_trail, extend, extensions, read_in,
-};
+use complaint_gateway::notify::deadline::{ExtendRequest, answer, extend};
 use complaint_gateway::notify::on_assignment;
 use complaint_gateway::notify::scheduler::tick;
 
@@ -91,10 +89,10 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
         hours: None,
         until: None,
     };
-    let mut tx = env.pool().begin().await.unwrap();
+    let mut tx = env.store.begin_decision().await.unwrap();
     let now = utc("2026-12-29T09:00:00+08:00");
     let extended = extend(
-        &mut tx,
+        &mut *tx,
         &env.cfg,
         &env.calendar,
         "case-x2027",
@@ -108,7 +106,7 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
     assert_eq!(extended.provisional_year, Some(2027));
 
     // Ticks on the same calendar leave both alone.
-    let r = tick(env.pool(), &env.cfg, &env.calendar, now)
+    let r = tick(&env.store, &env.cfg, &env.calendar, now)
         .await
         .unwrap();
     assert_eq!(r.recounted, 0);
@@ -122,24 +120,27 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
             "test-2027",
         )
         .unwrap();
-    let r = tick(env.pool(), &env.cfg, &calendar, now).await.unwrap();
+    let r = tick(&env.store, &env.cfg, &calendar, now).await.unwrap();
     assert_eq!(r.recounted, 2, "one recounted, one extended kept");
-    let mut conn = env.pool().acquire().await.unwrap();
     // 8 in December, then 5–8 (12), Sunday 10 (13), 11, 12 (15).
-    let recounted = read_in(&mut conn, "case-2027").await.unwrap().unwrap();
+    let recounted = env.store.case_deadline("case-2027").await.unwrap().unwrap();
     assert_eq!(at(&recounted.due_at), at("2027-01-12T17:30:00+08:00"));
     assert_eq!(recounted.provisional_year, None);
     let facet: Option<String> = sqlx::query_scalar(
         "SELECT deadline FROM complaint_facets WHERE complaint_id = 'case-2027-c1'",
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(env.pool())
     .await
     .unwrap();
     assert_eq!(at(&facet.unwrap()), at("2027-01-12T17:30:00+08:00"));
-    let kept = read_in(&mut conn, "case-x2027").await.unwrap().unwrap();
+    let kept = env
+        .store
+        .case_deadline("case-x2027")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(at(&kept.due_at), at("2027-01-08T17:30:00+08:00"));
     assert_eq!(kept.provisional_year, None);
-    drop(conn);
     assert_eq!(
         audit_actions(env.pool(), "case-2027").await,
         ["assigned", "recounted"]
@@ -149,7 +150,7 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
         ["assigned", "extended", "provisional_kept"]
     );
     // Done once: the next tick finds nothing provisional.
-    let r = tick(env.pool(), &env.cfg, &calendar, now).await.unwrap();
+    let r = tick(&env.store, &env.cfg, &calendar, now).await.unwrap();
     assert_eq!(r.recounted, 0);
 }
 
@@ -158,8 +159,8 @@ async fn a_rolled_back_routing_writes_nothing_and_an_unknown_priority_is_refused
     let env = NotifyEnv::new("").await;
     // A routing transaction that rolls back takes its deadline and emails with it.
     let a = assignment("case-rolled-back", "normal", "2026-03-02T09:00:00+08:00");
-    let mut tx = env.pool().begin().await.unwrap();
-    on_assignment(&mut tx, &a, &env.cfg, &env.calendar)
+    let mut tx = env.store.begin_decision().await.unwrap();
+    on_assignment(&mut *tx, &a, &env.cfg, &env.calendar)
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -172,8 +173,8 @@ async fn a_rolled_back_routing_writes_nothing_and_an_unknown_priority_is_refused
     assert_eq!((deadlines, outbox), (0, 0));
 
     let unknown = assignment("case-x", "whenever", "2026-03-02T09:00:00+08:00");
-    let mut tx = env.pool().begin().await.unwrap();
-    let err = on_assignment(&mut tx, &unknown, &env.cfg, &env.calendar)
+    let mut tx = env.store.begin_decision().await.unwrap();
+    let err = on_assignment(&mut *tx, &unknown, &env.cfg, &env.calendar)
         .await
         .unwrap_err();
     assert!(
@@ -193,7 +194,7 @@ async fn reminder_overdue_and_escalation_happen_at_the_injected_times() {
         let now = utc(t);
         let env = &env;
         async move {
-            tick(env.pool(), &env.cfg, &env.calendar, now)
+            tick(&env.store, &env.cfg, &env.calendar, now)
                 .await
                 .unwrap()
         }
@@ -248,9 +249,9 @@ async fn reminder_overdue_and_escalation_happen_at_the_injected_times() {
     assert_eq!(overdue_to, vec!["jiancha.lead@test.example.gov.cn"; 3]);
 
     // Answered: the status changes and the scheduler leaves the case alone.
-    let mut tx = env.pool().begin().await.unwrap();
+    let mut tx = env.store.begin_decision().await.unwrap();
     let d = answer(
-        &mut tx,
+        &mut *tx,
         "case-u",
         "市监察局 王科长",
         "已督促整改",
@@ -282,29 +283,30 @@ async fn an_extension_is_recorded_with_who_why_old_and_new() {
         hours: None,
         until: None,
     };
-    let mut tx = env.pool().begin().await.unwrap();
+    let mut tx = env.store.begin_decision().await.unwrap();
     let now = utc("2026-02-27T09:00:00+08:00");
-    let d = extend(&mut tx, &env.cfg, &env.calendar, "case-ext", &request, now)
+    let d = extend(&mut *tx, &env.cfg, &env.calendar, "case-ext", &request, now)
         .await
         .unwrap();
     // Saturday 28 Feb (调休) + 3 working days: Mon 2, Tue 3, Wed 4 March.
     assert_eq!(at(&d.due_at), at("2026-03-04T17:30:00+08:00"));
-    let records = extensions(&mut tx, "case-ext").await.unwrap();
+    tx.commit().await.unwrap();
+    let records = env.store.deadline_extensions("case-ext").await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].requested_by, "市监察局 周某");
     assert_eq!(records[0].reason, "需调取市人事局近三年审批档案");
     assert_eq!(at(&records[0].old_due_at), at("2026-02-28T17:30:00+08:00"));
     assert_eq!(at(&records[0].new_due_at), at("2026-03-04T17:30:00+08:00"));
-    let trail = audit_trail(&mut tx, "case-ext").await.unwrap();
+    let trail = env.store.deadline_audit("case-ext").await.unwrap();
     assert_eq!(trail.last().unwrap().action, "extended");
     let bad = ExtendRequest {
         working_days: Some(1),
         hours: Some(2),
         ..request.clone()
     };
-    let err = extend(&mut tx, &env.cfg, &env.calendar, "case-ext", &bad, now)
+    let mut tx = env.store.begin_decision().await.unwrap();
+    let err = extend(&mut *tx, &env.cfg, &env.calendar, "case-ext", &bad, now)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("exactly one"), "{err}");
-    tx.commit().await.unwrap();
 }

@@ -3,7 +3,7 @@
 //! nor repeats a message.
 
 use complaint_gateway::notify::delivery::{Mailer, claim_only, deliver_due};
-use complaint_gateway::notify::outbox::{OutboxFilter, list};
+use complaint_gateway::notify::outbox::OutboxFilter;
 
 use super::mail_server::{MailServer, Received};
 use super::notify_support::*;
@@ -21,7 +21,7 @@ async fn assignment_emails_arrive_in_chinese_and_never_identify_the_complainant_
     assign(&env, &a).await;
     let mailer = Mailer::from_config(&env.cfg.email).unwrap();
     let report = deliver_due(
-        env.pool(),
+        &env.store,
         &env.cfg.email,
         &mailer,
         "w1",
@@ -32,15 +32,14 @@ async fn assignment_emails_arrive_in_chinese_and_never_identify_the_complainant_
     assert_eq!((report.sent, report.retried, report.failed), (4, 0, 0));
     let received = server.received();
     assert_eq!(received.len(), 4);
-    let outbox = list(
-        env.pool(),
-        &OutboxFilter {
+    let outbox = env
+        .store
+        .notifications(&OutboxFilter {
             limit: 10,
             ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     assert!(outbox.iter().all(|n| n.state == "sent"), "{outbox:?}");
 
     for mail in &received {
@@ -136,7 +135,7 @@ async fn the_queue_itself_being_complained_about_gets_no_identity() {
     assign(&env, &a).await;
     let mailer = Mailer::from_config(&env.cfg.email).unwrap();
     deliver_due(
-        env.pool(),
+        &env.store,
         &env.cfg.email,
         &mailer,
         "w1",
@@ -164,20 +163,19 @@ async fn a_refused_recipient_is_retried_after_the_backoff() {
     assign(&env, &a).await;
     let mailer = Mailer::from_config(&env.cfg.email).unwrap();
     let t0 = utc("2026-03-02T09:00:01+08:00");
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "w1", t0)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "w1", t0)
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried), (0, 1));
     assert!(server.received().is_empty());
-    let pending = list(
-        env.pool(),
-        &OutboxFilter {
+    let pending = env
+        .store
+        .notifications(&OutboxFilter {
             limit: 10,
             ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     assert_eq!(pending[0].state, "pending");
     assert_eq!(pending[0].recipients[0].attempts, 1);
     assert!(
@@ -189,13 +187,13 @@ async fn a_refused_recipient_is_retried_after_the_backoff() {
     );
     // Not before the backoff (60 s configured) ...
     let early = t0 + chrono::Duration::seconds(30);
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "w1", early)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "w1", early)
         .await
         .unwrap();
     assert_eq!(report.messages, 0);
     // ... then delivered.
     let later = t0 + chrono::Duration::seconds(61);
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "w1", later)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "w1", later)
         .await
         .unwrap();
     assert_eq!(report.sent, 1);
@@ -206,15 +204,14 @@ async fn a_refused_recipient_is_retried_after_the_backoff() {
         !received[0].tls,
         "`security = \"plain\"` sends in the clear"
     );
-    let sent = list(
-        env.pool(),
-        &OutboxFilter {
+    let sent = env
+        .store
+        .notifications(&OutboxFilter {
             limit: 10,
             ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     assert_eq!(sent[0].state, "sent");
     assert_eq!(sent[0].recipients[0].state, "sent");
     assert_eq!(sent[0].recipients[0].attempts, 2);
@@ -228,21 +225,21 @@ async fn a_restart_loses_no_message_and_sends_none_twice() {
     assign(&env, &a).await;
     let t0 = utc("2026-02-12T10:00:01+08:00");
     // Worker A claims everything and crashes before sending.
-    let claimed = claim_only(env.pool(), &env.cfg.email, "worker-a", t0)
+    let claimed = claim_only(&env.store, &env.cfg.email, "worker-a", t0)
         .await
         .unwrap();
     assert_eq!(claimed, 3);
     let env = env.restart().await;
     let mailer = Mailer::from_config(&env.cfg.email).unwrap();
     // While A's lease runs, nobody else sends.
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "worker-b", t0)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "worker-b", t0)
         .await
         .unwrap();
     assert_eq!(report.messages, 0);
     assert!(server.received().is_empty());
     // After the lease, worker B delivers everything once.
     let after_lease = t0 + chrono::Duration::seconds(121);
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "worker-b", after_lease)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "worker-b", after_lease)
         .await
         .unwrap();
     assert_eq!((report.messages, report.sent), (3, 4));
@@ -250,7 +247,7 @@ async fn a_restart_loses_no_message_and_sends_none_twice() {
     let env = env.restart().await;
     let mailer = Mailer::from_config(&env.cfg.email).unwrap();
     let much_later = t0 + chrono::Duration::days(3);
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "worker-c", much_later)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "worker-c", much_later)
         .await
         .unwrap();
     assert_eq!(report.messages, 0);
@@ -276,10 +273,10 @@ async fn reminder_overdue_and_digest_emails_go_out_at_the_injected_times() {
         let mailer = mailer.clone();
         async move {
             let now = utc(t);
-            tick(env.pool(), &env.cfg, &env.calendar, now)
+            tick(&env.store, &env.cfg, &env.calendar, now)
                 .await
                 .unwrap();
-            deliver_due(env.pool(), &env.cfg.email, &mailer, "w", now)
+            deliver_due(&env.store, &env.cfg.email, &mailer, "w", now)
                 .await
                 .unwrap()
         }

@@ -4,7 +4,7 @@
 //! authority is not trusted, with the message kept for a retry.
 
 use complaint_gateway::notify::delivery::{Mailer, deliver_due};
-use complaint_gateway::notify::outbox::{OutboxFilter, list};
+use complaint_gateway::notify::outbox::OutboxFilter;
 
 use super::mail_server::{MailServer, Security, TestCa};
 use super::notify_support::*;
@@ -37,7 +37,7 @@ async fn starttls_and_implicit_tls_deliver_to_a_server_of_the_configured_authori
         let env = deliver_one(&server, name, Some(&ca)).await;
         let mailer = Mailer::from_config(&env.cfg.email).unwrap();
         let now = utc("2026-03-02T09:00:01+08:00");
-        let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "w1", now)
+        let report = deliver_due(&env.store, &env.cfg.email, &mailer, "w1", now)
             .await
             .unwrap();
         assert_eq!(report.sent, 1, "{name}: {report:?}");
@@ -61,20 +61,19 @@ async fn an_untrusted_certificate_is_refused_and_the_message_waits_for_a_retry()
     let env = deliver_one(&server, "starttls", None).await;
     let mailer = Mailer::from_config(&env.cfg.email).unwrap();
     let now = utc("2026-03-02T09:00:01+08:00");
-    let report = deliver_due(env.pool(), &env.cfg.email, &mailer, "w1", now)
+    let report = deliver_due(&env.store, &env.cfg.email, &mailer, "w1", now)
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried), (0, 1), "{report:?}");
     assert!(server.received().is_empty());
-    let pending = list(
-        env.pool(),
-        &OutboxFilter {
+    let pending = env
+        .store
+        .notifications(&OutboxFilter {
             limit: 10,
             ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     assert_eq!(pending[0].state, "pending");
     let error = pending[0].recipients[0].last_error.as_deref().unwrap();
     assert!(error.to_lowercase().contains("certificate"), "{error}");

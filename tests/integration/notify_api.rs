@@ -2,7 +2,6 @@
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use super::mail_server::MailServer;
 use super::notify_support::assignment;
@@ -13,31 +12,28 @@ async fn serve_delivers_the_outbox_and_serves_deadlines() {
     let server = MailServer::start(0).await;
     let app = TestApp::start_with(&server.email_section(true)).await;
     // Routing's side of the seam: an assignment committed in the gateway's store.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(app.data_dir().join("gateway.sqlite3"))
-                .busy_timeout(std::time::Duration::from_secs(30)),
-        )
-        .await
-        .unwrap();
-    let now = Utc::now()
-        .fixed_offset()
-        .to_rfc3339_opts(SecondsFormat::Secs, true);
-    let a = assignment("case-api", "high", &now);
     let config = complaint_gateway::config::Config::from_toml(
         &crate::common::config_text(app.dir.path(), &server.email_section(true)),
         "test",
     )
     .unwrap();
+    let store = complaint_gateway::store::Store::open(
+        &app.data_dir(),
+        complaint_gateway::store::CommitSettings::default(),
+    )
+    .await
+    .unwrap();
+    let now = Utc::now()
+        .fixed_offset()
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let a = assignment("case-api", "high", &now);
     let calendar = complaint_gateway::calendar::Calendar::embedded();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-    complaint_gateway::notify::on_assignment(&mut tx, &a, &config, &calendar)
+    let mut tx = store.begin_decision().await.unwrap();
+    complaint_gateway::notify::on_assignment(&mut *tx, &a, &config, &calendar)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    pool.close().await;
+    store.close().await;
 
     // The worker delivers the 交办 emails without anyone asking.
     eventually("assignment emails delivered", || async {

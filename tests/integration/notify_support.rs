@@ -146,8 +146,8 @@ pub fn assignment(case_id: &str, priority: &str, assigned_at: &str) -> Assignmen
 
 /// Runs `on_assignment` in its own committed transaction.
 pub async fn assign(env: &NotifyEnv, a: &Assignment) -> complaint_gateway::notify::CaseDeadline {
-    let mut tx = env.pool().begin().await.unwrap();
-    let deadline = complaint_gateway::notify::on_assignment(&mut tx, a, &env.cfg, &env.calendar)
+    let mut tx = env.store.begin_decision().await.unwrap();
+    let deadline = complaint_gateway::notify::on_assignment(&mut *tx, a, &env.cfg, &env.calendar)
         .await
         .unwrap();
     tx.commit().await.unwrap();
