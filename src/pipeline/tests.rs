@@ -239,18 +239,31 @@ async fn full_batches_read_and_precompute_the_next_batch_while_writing() {
 /// The derived fields of every complaint, with case ids as the founders' external ids (ids
 /// differ between stores).
 async fn derived_by_external_id(store: &Store) -> Vec<(String, Option<String>, String)> {
-    sqlx::query_as(
-        "SELECT c.external_id,
-             (SELECT k.external_id FROM complaints k WHERE k.id = f.case_id),
-             COALESCE(f.category, '') || '|' || COALESCE(f.queue, '') || '|' || cl.top
-         FROM complaints c
-         JOIN complaint_facets f ON f.complaint_id = c.id
-         JOIN classifications cl ON cl.complaint_id = c.id
-         ORDER BY c.seq",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap()
+    use futures::TryStreamExt;
+    let complaints: Vec<_> = store.export_stream().try_collect().await.unwrap();
+    let mut derived = Vec::new();
+    for complaint in complaints {
+        let Some(classification) = store.classification(&complaint.id).await.unwrap() else {
+            continue;
+        };
+        let founder = match &complaint.facets.case_id {
+            Some(case) => store
+                .complaint(case)
+                .await
+                .unwrap()
+                .map(|founder| founder.external_id),
+            None => None,
+        };
+        let facets = &complaint.facets;
+        let fields = format!(
+            "{}|{}|{}",
+            facets.category.as_deref().unwrap_or_default(),
+            facets.queue.as_deref().unwrap_or_default(),
+            serde_json::to_string(&classification.top).unwrap()
+        );
+        derived.push((complaint.external_id, founder, fields));
+    }
+    derived
 }
 
 /// Imports the classifier's Chinese fixture with a model trained on it, and runs the standard
