@@ -104,7 +104,7 @@ impl Harness {
     }
 
     pub async fn detail(&self, case_id: &str) -> CaseDetail {
-        get_case(self.store.pool(), case_id).await.unwrap()
+        get_case(&self.store, case_id).await.unwrap()
     }
 
     /// Cases as sets of external ids (comparable across stores).
@@ -369,18 +369,18 @@ async fn staff_merge_and_split_are_recorded_and_survive_reprocess() {
         why: "same organiser, both squares".into(),
     };
     let (sunshine, happy) = (h.case_of("w-5").await, h.case_of("w-6").await);
-    let mut tx = h.store.derived_pool().begin().await.unwrap();
-    let merged = merge(&mut tx, &happy, &sunshine, &actor).await.unwrap();
+    let mut tx = h.store.begin_decision().await.unwrap();
+    let merged = merge(&mut *tx, &happy, &sunshine, &actor).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(merged, sunshine, "the case founded first keeps its id");
     let lift = h.case_of("h-1").await;
     let follow_up = h.id_of("h-2").await;
-    let mut tx = h.store.derived_pool().begin().await.unwrap();
+    let mut tx = h.store.begin_decision().await.unwrap();
     let split_actor = Actor {
         who: "triage-li".into(),
         why: "the follow-up is about another building".into(),
     };
-    let outcome = split(&mut tx, &lift, &follow_up, &split_actor)
+    let outcome = split(&mut *tx, &lift, &follow_up, &split_actor)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -471,7 +471,7 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let hot = hot_issues(
-        h.store.pool(),
+        &h.store,
         at,
         chrono::Duration::days(30),
         3,
@@ -482,7 +482,7 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
     assert_eq!(hot.len(), 3);
     assert!(hot[0].case.complaints >= 2, "{:?}", hot[0].case);
     assert!(hot[0].heat.score >= hot[1].heat.score);
-    let listed: Vec<CaseSummary> = list_cases(h.store.pool(), None, 2, 50, 0).await.unwrap();
+    let listed: Vec<CaseSummary> = list_cases(&h.store, None, 2, 50, 0).await.unwrap();
     assert_eq!(listed.len(), 3, "three cases have two complaints");
     assert!(listed.iter().all(|c| c.status == "open"));
 }
