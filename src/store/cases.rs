@@ -3,8 +3,8 @@
 //!
 //! The store keeps what the domain computes and gives it back as records; the grouping reason
 //! and a staff decision are the domain's values, kept as JSON text the store does not read.
-//! What a case is (its title, its channels, who may decide what) is decided in
-//! [`crate::cases`]; only the statements live here.
+//! What a case is (its title, its channels, who may decide what) is decided by the cases
+//! module above the store; only the statements live here.
 
 use std::collections::{BTreeSet, HashMap};
 
