@@ -78,7 +78,12 @@ fn member(n: usize, (id, seq): &(String, i64), case_id: &str) -> NewMember {
         complaint_id: id.clone(),
         case_id: case_id.to_string(),
         seq: *seq,
-        channel: if n % 2 == 0 { "online" } else { "hotline" }.to_string(),
+        channel: if n.is_multiple_of(2) {
+            "online"
+        } else {
+            "hotline"
+        }
+        .to_string(),
         submitted_ms: at(n).timestamp_millis(),
         complainant: (n != 2).then(|| "same-person".to_string()),
         public_support: n as i64 * 10,
