@@ -14,6 +14,7 @@ use super::extract::{Json, Path, Query, one_of};
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
+use crate::store::DerivedTx;
 
 impl From<CaseError> for ApiError {
     fn from(error: CaseError) -> Self {
@@ -57,7 +58,7 @@ pub async fn list(
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
     one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let cases = list_cases(
-        state.store.pool(),
+        &state.store,
         params.status.as_deref().filter(|s| !s.is_empty()),
         params.min_complaints.unwrap_or(1),
         params.limit.unwrap_or(50),
@@ -82,7 +83,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    Ok(Json(get_case(state.store.pool(), &id).await?))
+    Ok(Json(get_case(&state.store, &id).await?))
 }
 
 /// A staff merge.
@@ -120,9 +121,9 @@ pub async fn merge_cases(
         why: request.why,
     };
     let mut tx = begin(&state).await?;
-    let merged = merge(&mut tx, &id, &request.with, &actor).await?;
+    let merged = merge(&mut *tx, &id, &request.with, &actor).await?;
     commit(tx).await?;
-    Ok(Json(get_case(state.store.pool(), &merged).await?))
+    Ok(Json(get_case(&state.store, &merged).await?))
 }
 
 /// A staff split.
@@ -160,7 +161,7 @@ pub async fn split_case(
         why: request.why,
     };
     let mut tx = begin(&state).await?;
-    let result = split(&mut tx, &id, &request.complaint_id, &actor).await?;
+    let result = split(&mut *tx, &id, &request.complaint_id, &actor).await?;
     commit(tx).await?;
     Ok(Json(result))
 }
@@ -200,9 +201,9 @@ pub async fn status(
         why: request.why,
     };
     let mut tx = begin(&state).await?;
-    set_status(&mut tx, &id, request.status.trim(), &actor).await?;
+    set_status(&mut *tx, &id, request.status.trim(), &actor).await?;
     commit(tx).await?;
-    Ok(Json(get_case(state.store.pool(), &id).await?))
+    Ok(Json(get_case(&state.store, &id).await?))
 }
 
 /// Hot-issue parameters.
@@ -242,7 +243,7 @@ pub async fn hot(
     };
     let limit = params.limit.unwrap_or(10).clamp(1, 500);
     let hot = hot_issues(
-        state.store.pool(),
+        &state.store,
         now,
         window,
         limit,
@@ -252,20 +253,20 @@ pub async fn hot(
     Ok(Json(hot))
 }
 
-async fn begin(state: &AppState) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, ApiError> {
+/// Starts a staff decision's transaction.
+async fn begin(state: &AppState) -> Result<Box<dyn DerivedTx>, ApiError> {
     state
         .store
-        .derived_pool()
-        .begin_with("BEGIN IMMEDIATE")
+        .begin_decision()
         .await
         .map_err(|e| ApiError::internal("cases", &e))
 }
 
-async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<(), ApiError> {
+/// Commits a staff decision.
+async fn commit(tx: Box<dyn DerivedTx>) -> Result<(), ApiError> {
     tx.commit()
         .await
         .map_err(|e| ApiError::internal("cases", &e))
-        .map(|_| ())
 }
 
 /// This module's routes (staff endpoints).

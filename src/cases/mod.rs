@@ -12,7 +12,8 @@
 //! - Never stores or logs a complainant's phone, id or email: members keep a keyed hash.
 //!
 //! Modules: [`write`] (the stage's writes), [`read`] (listing, detail, hot issues),
-//! [`staff`] (merge, split, status).
+//! [`staff`] (merge, split, status). The statements are the store's
+//! ([`crate::store::cases`]); these modules decide what to read and write.
 //!
 //! [`CaseKey`]: crate::grouping::CaseKey
 
@@ -23,6 +24,8 @@ pub mod write;
 use serde::Serialize;
 
 use crate::grouping::GroupingReason;
+use crate::store::StoreError;
+pub use crate::store::cases::CaseSummary;
 
 /// Case errors.
 #[derive(Debug, thiserror::Error)]
@@ -33,35 +36,14 @@ pub enum CaseError {
     /// The request cannot be applied.
     #[error("{0}")]
     Invalid(String),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("stored case data is corrupt: {0}")]
     Corrupt(String),
 }
 
 /// Working statuses staff can give a case.
 pub const STATUSES: &[&str] = &["open", "investigating", "answered", "closed"];
-
-/// One case, as listed.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct CaseSummary {
-    /// Case id: the id of its founding complaint.
-    pub id: String,
-    /// Representative title: the founding complaint's title (or the start of its text).
-    pub title: String,
-    /// Number of complaints.
-    pub complaints: i64,
-    /// Distinct complainants (an anonymous complaint counts as one).
-    pub complainants: i64,
-    /// Channels the complaints came from.
-    pub channels: Vec<String>,
-    /// Earliest `submitted_at` (RFC 3339, UTC).
-    pub first_seen: String,
-    /// Latest `submitted_at` (RFC 3339, UTC).
-    pub last_seen: String,
-    /// Working status (`open` until staff change it).
-    pub status: String,
-}
 
 /// One complaint of a case.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]

@@ -7,13 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Row;
-use sqlx::SqlitePool;
-use sqlx::sqlite::SqliteConnection;
-
 use super::write::{move_members, refresh_cases};
 use super::{CaseError, DecisionRecord, STATUSES};
 use crate::grouping::{GroupingReason, HumanDecision, MatchKind};
+use crate::store::cases::{MemberSeq, NewDecision, StatusChange, StoredDecision};
+use crate::store::{DerivedTx, Store};
 
 /// Who made a decision and why (both required: the record is for accountability).
 #[derive(Debug, Clone)]
@@ -44,29 +42,19 @@ fn pinned_reason() -> GroupingReason {
     }
 }
 
-async fn members_of(tx: &mut SqliteConnection, case_id: &str) -> Result<Vec<String>, CaseError> {
-    Ok(
-        sqlx::query_scalar("SELECT complaint_id FROM case_members WHERE case_id = ? ORDER BY seq")
-            .bind(case_id)
-            .fetch_all(&mut *tx)
-            .await?,
-    )
-}
-
 async fn record(
-    tx: &mut SqliteConnection,
+    tx: &mut (dyn DerivedTx + '_),
     decision: &HumanDecision,
     actor: &Actor,
 ) -> Result<(), CaseError> {
     let json = serde_json::to_string(decision).map_err(|e| CaseError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO case_decisions (decision, actor, why, decided_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(json)
-    .bind(actor.who.trim())
-    .bind(actor.why.trim())
-    .bind(crate::store::format_utc(chrono::Utc::now()))
-    .execute(&mut *tx)
+    let decided_at = crate::store::format_utc(chrono::Utc::now());
+    tx.record_decision(NewDecision {
+        decision_json: &json,
+        actor: actor.who.trim(),
+        why: actor.why.trim(),
+        decided_at: &decided_at,
+    })
     .await?;
     Ok(())
 }
@@ -74,7 +62,7 @@ async fn record(
 /// Merges case `other` into case `case_id` (or the reverse: the merged case keeps the id of
 /// the case founded first). Returns the merged case's id.
 pub async fn merge(
-    tx: &mut SqliteConnection,
+    tx: &mut (dyn DerivedTx + '_),
     case_id: &str,
     other: &str,
     actor: &Actor,
@@ -83,33 +71,22 @@ pub async fn merge(
     if case_id == other {
         return Err(CaseError::Invalid("cannot merge a case with itself".into()));
     }
-    let first = members_of(tx, case_id).await?;
-    let second = members_of(tx, other).await?;
-    if first.is_empty() {
-        return Err(CaseError::NotFound(case_id.to_string()));
-    }
-    if second.is_empty() {
-        return Err(CaseError::NotFound(other.to_string()));
-    }
-    let seq_of = |id: &str| {
-        sqlx::query_scalar::<_, i64>("SELECT seq FROM case_members WHERE complaint_id = ?")
-            .bind(id.to_string())
+    let first = tx.members_of(case_id).await?;
+    let second = tx.members_of(other).await?;
+    let (Some(first_founder), Some(second_founder)) = (first.first(), second.first()) else {
+        let missing = if first.is_empty() { case_id } else { other };
+        return Err(CaseError::NotFound(missing.to_string()));
     };
-    let first_seq = seq_of(&first[0]).fetch_one(&mut *tx).await?;
-    let second_seq = seq_of(&second[0]).fetch_one(&mut *tx).await?;
-    let (target, absorbed, moved) = if first_seq <= second_seq {
+    let (target, absorbed, moved) = if first_founder.seq <= second_founder.seq {
         (case_id, other, &second)
     } else {
         (other, case_id, &first)
     };
-    move_members(tx, moved, target, &pinned_reason()).await?;
-    let mut complaint_ids: Vec<String> = Vec::with_capacity(first.len() + second.len());
-    let mut all: Vec<(i64, String)> = Vec::new();
-    for id in first.iter().chain(&second) {
-        all.push((seq_of(id).fetch_one(&mut *tx).await?, id.clone()));
-    }
-    all.sort();
-    complaint_ids.extend(all.into_iter().map(|(_, id)| id));
+    let moved: Vec<String> = moved.iter().map(|m| m.complaint_id.clone()).collect();
+    move_members(tx, &moved, target, &pinned_reason()).await?;
+    let mut all: Vec<&MemberSeq> = first.iter().chain(&second).collect();
+    all.sort_by(|a, b| (a.seq, &a.complaint_id).cmp(&(b.seq, &b.complaint_id)));
+    let complaint_ids = all.into_iter().map(|m| m.complaint_id.clone()).collect();
     record(tx, &HumanDecision::Merge { complaint_ids }, actor).await?;
     refresh_cases(
         tx,
@@ -130,13 +107,18 @@ pub struct SplitResult {
 
 /// Splits `complaint_id` out of case `case_id` into a case of its own.
 pub async fn split(
-    tx: &mut SqliteConnection,
+    tx: &mut (dyn DerivedTx + '_),
     case_id: &str,
     complaint_id: &str,
     actor: &Actor,
 ) -> Result<SplitResult, CaseError> {
     actor.validate()?;
-    let members = members_of(tx, case_id).await?;
+    let members: Vec<String> = tx
+        .members_of(case_id)
+        .await?
+        .into_iter()
+        .map(|m| m.complaint_id)
+        .collect();
     if members.is_empty() {
         return Err(CaseError::NotFound(case_id.to_string()));
     }
@@ -196,7 +178,7 @@ pub async fn split(
 
 /// Sets a case's working status (one of [`STATUSES`]).
 pub async fn set_status(
-    tx: &mut SqliteConnection,
+    tx: &mut (dyn DerivedTx + '_),
     case_id: &str,
     status: &str,
     actor: &Actor,
@@ -208,66 +190,55 @@ pub async fn set_status(
             STATUSES.join(", ")
         )));
     }
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
-        .bind(case_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
+    if !tx.case_exists(case_id).await? {
         return Err(CaseError::NotFound(case_id.to_string()));
     }
-    sqlx::query(
-        "INSERT INTO case_status (case_id, status, actor, why, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, actor = excluded.actor,
-             why = excluded.why, updated_at = excluded.updated_at",
-    )
-    .bind(case_id)
-    .bind(status)
-    .bind(actor.who.trim())
-    .bind(actor.why.trim())
-    .bind(crate::store::format_utc(chrono::Utc::now()))
-    .execute(&mut *tx)
+    let updated_at = crate::store::format_utc(chrono::Utc::now());
+    tx.set_case_status(StatusChange {
+        case_id,
+        status,
+        actor: actor.who.trim(),
+        why: actor.why.trim(),
+        updated_at: &updated_at,
+    })
     .await?;
     Ok(())
 }
 
 /// Staff decisions after `after_id`, oldest first, with their ids (the engine's pins).
 pub async fn decisions_after(
-    tx: &mut SqliteConnection,
+    tx: &mut (dyn DerivedTx + '_),
     after_id: i64,
 ) -> Result<Vec<(i64, HumanDecision)>, CaseError> {
-    let rows = sqlx::query("SELECT id, decision FROM case_decisions WHERE id > ? ORDER BY id")
-        .bind(after_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let json: String = row.get("decision");
-            let decision = serde_json::from_str(&json)
-                .map_err(|e| CaseError::Corrupt(format!("staff decision: {e}")))?;
-            Ok((row.get("id"), decision))
-        })
+    tx.decisions_after(after_id)
+        .await?
+        .iter()
+        .map(parse_decision)
         .collect()
 }
 
+/// A recorded decision as the engine's pin.
+pub fn parse_decision(stored: &StoredDecision) -> Result<(i64, HumanDecision), CaseError> {
+    let decision = serde_json::from_str(&stored.decision_json)
+        .map_err(|e| CaseError::Corrupt(format!("staff decision: {e}")))?;
+    Ok((stored.id, decision))
+}
+
 /// Every staff decision as recorded, oldest first.
-pub async fn load_decision_records(
-    pool: &SqlitePool,
-) -> Result<Vec<(i64, DecisionRecord)>, CaseError> {
-    let rows =
-        sqlx::query("SELECT id, decision, actor, why, decided_at FROM case_decisions ORDER BY id")
-            .fetch_all(pool)
-            .await?;
-    rows.iter()
-        .map(|row| {
-            let json: String = row.get("decision");
+pub async fn load_decision_records(store: &Store) -> Result<Vec<(i64, DecisionRecord)>, CaseError> {
+    store
+        .decisions()
+        .await?
+        .into_iter()
+        .map(|stored| {
             Ok((
-                row.get("id"),
+                stored.id,
                 DecisionRecord {
-                    decision: serde_json::from_str(&json)
+                    decision: serde_json::from_str(&stored.decision_json)
                         .map_err(|e| CaseError::Corrupt(format!("staff decision: {e}")))?,
-                    actor: row.get("actor"),
-                    why: row.get("why"),
-                    decided_at: row.get("decided_at"),
+                    actor: stored.actor,
+                    why: stored.why,
+                    decided_at: stored.decided_at,
                 },
             ))
         })

@@ -105,7 +105,7 @@ async fn score_in(
         "grouped {processed} complaints in {:.2}s",
         started.elapsed().as_secs_f64()
     );
-    let cases = crate::cases::read::cases_by_external_id(store.pool(), SOURCE).await?;
+    let cases = crate::cases::read::cases_by_external_id(&store, SOURCE).await?;
     drop(lock);
     store.close().await;
     let mut predicted_labels = Vec::with_capacity(gold.len());

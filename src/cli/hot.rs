@@ -30,7 +30,7 @@ pub async fn run(config: &Config, args: HotArgs) -> anyhow::Result<()> {
         .unwrap_or_else(chrono::Utc::now);
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
     let hot = hot_issues(
-        store.pool(),
+        &store,
         now,
         window,
         args.limit.clamp(1, 500),

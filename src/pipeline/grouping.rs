@@ -17,24 +17,20 @@ use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use crate::store::DerivedTx;
-use chrono::DateTime;
-use connectors::Item;
 use futures::future::BoxFuture;
 use jieba_rs::Jieba;
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
 
 use super::grouping_input::{StoredComplaint, complainant_key, input_of};
 use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
 use crate::cases::CaseError;
-use crate::cases::staff::decisions_after;
+use crate::cases::staff::{decisions_after, parse_decision};
 use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_members};
 use crate::grouping::{
     CaseKey, ComplaintFeatures, ComplaintInput, Engine, Extractor, GroupingConfig, HumanDecision,
     Pins,
 };
-use crate::store::{Store, StoreError};
+use crate::store::cases::{GroupingComplaint, GroupingState};
+use crate::store::{DerivedTx, Store};
 
 /// jieba's dictionary, loaded once per process for the grouping engine.
 fn shared_jieba() -> Arc<Jieba> {
@@ -52,7 +48,7 @@ fn stage_error(error: impl std::fmt::Display) -> PipelineError {
 impl From<CaseError> for PipelineError {
     fn from(error: CaseError) -> Self {
         match error {
-            CaseError::Database(e) => PipelineError::Database(e),
+            CaseError::Store(e) => PipelineError::Store(e),
             other => stage_error(other),
         }
     }
@@ -98,52 +94,47 @@ impl GroupingStage {
         }
     }
 
-    /// Builds the engine from what is committed: pins from every staff decision, then the
-    /// recent window's complaints observed in their stored cases.
-    async fn rebuild(&mut self, tx: &mut SqliteConnection) -> Result<(), PipelineError> {
-        self.key = complainant_key(tx).await?;
-        let decisions = decisions_after(tx, 0).await?;
+    /// The grouping window in milliseconds, for [`GroupingState`].
+    fn window_ms(&self) -> i64 {
+        i64::from(self.config.window_days) * 86_400_000
+    }
+
+    /// Builds the engine from what is committed (`state`, read with the complainant key
+    /// `key`): pins from every staff decision, then the recent window's complaints observed in
+    /// their stored cases.
+    fn rebuild(&mut self, key: Vec<u8>, state: GroupingState) -> Result<(), PipelineError> {
+        self.key = key;
+        let decisions = state
+            .decisions
+            .iter()
+            .map(parse_decision)
+            .collect::<Result<Vec<_>, CaseError>>()?;
         let pins = Pins::from_decisions(decisions.iter().map(|(_, d)| d));
         self.decisions_applied = decisions.last().map_or(0, |(id, _)| *id);
         let mut engine =
             Engine::new(self.config.clone(), shared_jieba(), pins).map_err(stage_error)?;
-        let latest_ms: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(submitted_ms) FROM case_members")
-                .fetch_one(&mut *tx)
-                .await?;
-        self.last_seq = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM case_members")
-            .fetch_one(&mut *tx)
-            .await?
-            .unwrap_or(0);
-        if let Some(latest_ms) = latest_ms {
-            let since_ms = latest_ms - i64::from(self.config.window_days) * 86_400_000;
-            let rows = sqlx::query(
-                "SELECT * FROM (
-                     SELECT c.id, m.seq, c.channel, c.submitted_ms, c.title, c.text_norm, c.item,
-                         m.case_id
-                     FROM case_members m JOIN complaints c ON c.id = m.complaint_id
-                     WHERE m.submitted_ms >= ? ORDER BY m.seq DESC LIMIT ?)
-                 ORDER BY seq",
-            )
-            .bind(since_ms)
-            .bind(self.config.max_window_complaints as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-            for row in &rows {
-                let (stored, item) = stored_of(row)?;
-                let input = input_of(&stored.with_item(&item), &self.key);
-                let case: String = row.get("case_id");
-                engine.observe(&input, &CaseKey(case));
-            }
+        self.last_seq = state.last_seq;
+        for member in &state.window {
+            let input = input_of(&stored_of(&member.complaint), &self.key);
+            engine.observe(&input, &CaseKey(member.case_id.clone()));
         }
         self.engine = Some(engine);
         Ok(())
     }
 
+    /// [`GroupingStage::rebuild`] from what `tx` sees.
+    async fn rebuild_in(&mut self, tx: &mut (dyn DerivedTx + '_)) -> Result<(), PipelineError> {
+        let key = complainant_key(tx).await?;
+        let state = tx
+            .grouping_state(self.window_ms(), self.config.max_window_complaints)
+            .await?;
+        self.rebuild(key, state)
+    }
+
     /// Applies staff decisions recorded since the engine last looked.
     async fn apply_new_decisions(
         &mut self,
-        tx: &mut SqliteConnection,
+        tx: &mut (dyn DerivedTx + '_),
     ) -> Result<(), PipelineError> {
         let decisions = decisions_after(tx, self.decisions_applied).await?;
         for (id, decision) in decisions {
@@ -158,16 +149,8 @@ impl GroupingStage {
                     complaint_id,
                     apart_from,
                 } => {
-                    let row = sqlx::query(
-                        "SELECT id, seq, channel, submitted_ms, title, text_norm, item
-                         FROM complaints WHERE id = ?",
-                    )
-                    .bind(complaint_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(row) = row {
-                        let (stored, item) = stored_of(&row)?;
-                        let input = input_of(&stored.with_item(&item), &self.key);
+                    if let Some(complaint) = tx.grouping_complaint(complaint_id).await? {
+                        let input = input_of(&stored_of(&complaint), &self.key);
                         let engine = self.engine.as_mut().expect("engine built");
                         let _ = engine.split_out(&input, apart_from);
                     }
@@ -180,22 +163,12 @@ impl GroupingStage {
     async fn group_batch(
         &mut self,
         batch: &mut [Complaint],
-        tx: &mut SqliteConnection,
+        tx: &mut (dyn DerivedTx + '_),
     ) -> Result<(), PipelineError> {
         let mut touched = BTreeSet::new();
         let mut members = Vec::with_capacity(batch.len());
         let ids: Vec<&str> = batch.iter().map(|c| c.id.as_str()).collect();
-        let ids = serde_json::to_string(&ids).map_err(stage_error)?;
-        let mut existing: std::collections::HashMap<String, String> = sqlx::query(
-            "SELECT complaint_id, case_id FROM case_members
-             WHERE complaint_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(ids)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| (row.get("complaint_id"), row.get("case_id")))
-        .collect();
+        let mut existing = tx.member_cases(&ids).await?;
         let mut prepared = match self.prepared.take() {
             Some((key, prepared)) if key == batch_key(batch) => prepared,
             _ => HashMap::new(),
@@ -235,50 +208,22 @@ impl GroupingStage {
             self.last_seq = self.last_seq.max(complaint.seq);
             members.push(member);
         }
-        upsert_members(tx, &members).await?;
+        upsert_members(tx, members).await?;
         refresh_cases(tx, &touched).await?;
         Ok(())
     }
 }
 
-/// The columns [`StoredComplaint`] needs, from a row; the item is parsed separately.
-struct StoredRow {
-    id: String,
-    channel: String,
-    effective_at: chrono::DateTime<chrono::Utc>,
-    title: Option<String>,
-    text_norm: String,
-}
-
-impl StoredRow {
-    fn with_item<'a>(&'a self, item: &'a Item) -> StoredComplaint<'a> {
-        StoredComplaint {
-            id: &self.id,
-            channel: &self.channel,
-            effective_at: self.effective_at,
-            title: self.title.as_deref(),
-            text_norm: &self.text_norm,
-            item,
-        }
+/// The engine's view of a stored complaint.
+fn stored_of(complaint: &GroupingComplaint) -> StoredComplaint<'_> {
+    StoredComplaint {
+        id: &complaint.id,
+        channel: &complaint.channel,
+        effective_at: complaint.effective_at,
+        title: complaint.title.as_deref(),
+        text_norm: &complaint.text_norm,
+        item: &complaint.item,
     }
-}
-
-fn stored_of(row: &sqlx::sqlite::SqliteRow) -> Result<(StoredRow, Item), PipelineError> {
-    let effective_ms: i64 = row.get("submitted_ms");
-    let item: String = row.get("item");
-    let item: Item =
-        serde_json::from_str(&item).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?;
-    Ok((
-        StoredRow {
-            id: row.get("id"),
-            channel: row.get("channel"),
-            effective_at: DateTime::from_timestamp_millis(effective_ms)
-                .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
-            title: row.get("title"),
-            text_norm: row.get("text_norm"),
-        },
-        item,
-    ))
 }
 
 /// The engine's view of a complaint of the batch.
@@ -336,17 +281,16 @@ impl Stage for GroupingStage {
             if self.engine.is_none() {
                 // The complainant key is written the very first time: a short write of its
                 // own, then the engine is built on a read snapshot.
-                let mut tx = store.derived_pool().begin_with("BEGIN IMMEDIATE").await?;
-                self.key = complainant_key(&mut tx).await?;
+                let mut tx = store.begin_derived().await?;
+                let key = complainant_key(&mut *tx).await?;
                 tx.commit().await?;
-                let mut tx = store.derived_pool().begin().await?;
-                let rebuilt = self.rebuild(&mut tx).await;
-                match rebuilt {
-                    Ok(()) => tx.commit().await?,
-                    Err(error) => {
-                        self.engine = None;
-                        return Err(error);
-                    }
+                self.key = key.clone();
+                let state = store
+                    .grouping_state(self.window_ms(), self.config.max_window_complaints)
+                    .await?;
+                if let Err(error) = self.rebuild(key, state) {
+                    self.engine = None;
+                    return Err(error);
                 }
             }
             let engine = self.engine.as_ref().expect("engine built");
@@ -368,14 +312,13 @@ impl Stage for GroupingStage {
         tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            let tx = tx.sqlite();
             let repeated = batch
                 .iter()
                 .any(|c| c.seq <= self.last_seq && self.engine.is_some());
             if self.engine.is_none() || repeated {
                 // A batch seen again means its transaction failed after the engine moved on:
                 // start again from what is committed.
-                self.rebuild(tx).await?;
+                self.rebuild_in(tx).await?;
             }
             let result = async {
                 self.apply_new_decisions(tx).await?;
@@ -394,7 +337,6 @@ impl Stage for GroupingStage {
         tx: &'a mut dyn DerivedTx,
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
-            let tx = tx.sqlite();
             clear_derived(tx).await?;
             self.engine = None;
             self.last_seq = 0;

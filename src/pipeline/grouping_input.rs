@@ -5,14 +5,13 @@
 //! only `HMAC(key, kind:value)`, so the same phone matches across complaints while the value
 //! never leaves the complaint's own record.
 
+use super::PipelineError;
+use crate::grouping::ComplaintInput;
+use crate::store::DerivedTx;
 use chrono::{DateTime, Utc};
 use connectors::{Channel, Item};
 use hmac::{KeyInit, Mac};
 use rand::RngCore;
-use sqlx::sqlite::SqliteConnection;
-
-use super::PipelineError;
-use crate::grouping::ComplaintInput;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -32,25 +31,14 @@ const SUPPORT_FIELDS: &[&str] = &[
 ];
 
 /// The store's complainant key, generated on first use.
-pub async fn complainant_key(tx: &mut SqliteConnection) -> Result<Vec<u8>, PipelineError> {
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT value FROM gateway_state WHERE key = ?")
-            .bind(KEY_STATE)
-            .fetch_optional(&mut *tx)
-            .await?;
+pub async fn complainant_key(tx: &mut (dyn DerivedTx + '_)) -> Result<Vec<u8>, PipelineError> {
+    let stored = tx.state(KEY_STATE).await?;
     if let Some(key) = stored.and_then(|hex_key| hex::decode(hex_key).ok()) {
         return Ok(key);
     }
     let mut key = vec![0u8; 32];
     rand::rng().fill_bytes(&mut key);
-    sqlx::query(
-        "INSERT INTO gateway_state (key, value) VALUES (?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(KEY_STATE)
-    .bind(hex::encode(&key))
-    .execute(&mut *tx)
-    .await?;
+    tx.set_state(KEY_STATE, &hex::encode(&key)).await?;
     Ok(key)
 }
 

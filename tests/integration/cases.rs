@@ -16,12 +16,16 @@ use complaint_gateway::store::Store;
 use connectors::{Channel, RawItem};
 use serde_json::{Value, json};
 use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 /// A store in a temporary directory, fed through intake, grouped by the standard pipeline.
 pub struct Harness {
     _dir: tempfile::TempDir,
     pub config: Config,
     pub store: Store,
+    /// A connection of the test's own to the database file, to inspect rows the store has no
+    /// operation for.
+    pub db: SqlitePool,
 }
 
 impl Harness {
@@ -38,10 +42,18 @@ impl Harness {
         )
         .await
         .unwrap();
+        let db = SqlitePool::connect_with(
+            SqliteConnectOptions::new()
+                .filename(config.data_dir.join(complaint_gateway::store::DB_FILE))
+                .read_only(true),
+        )
+        .await
+        .unwrap();
         Harness {
             _dir: dir,
             config,
             store,
+            db,
         }
     }
 
@@ -85,7 +97,7 @@ impl Harness {
     pub async fn id_of(&self, external_id: &str) -> String {
         sqlx::query_scalar("SELECT id FROM complaints WHERE external_id = ?")
             .bind(external_id)
-            .fetch_one(self.store.pool())
+            .fetch_one(&self.db)
             .await
             .unwrap()
     }
@@ -96,7 +108,7 @@ impl Harness {
              WHERE c.external_id = ?",
         )
         .bind(external_id)
-        .fetch_one(self.store.pool())
+        .fetch_one(&self.db)
         .await
         .unwrap();
         row.get::<Option<String>, _>("case_id")
@@ -104,7 +116,7 @@ impl Harness {
     }
 
     pub async fn detail(&self, case_id: &str) -> CaseDetail {
-        get_case(self.store.pool(), case_id).await.unwrap()
+        get_case(&self.store, case_id).await.unwrap()
     }
 
     /// Cases as sets of external ids (comparable across stores).
@@ -113,7 +125,7 @@ impl Harness {
             "SELECT c.external_id, m.case_id FROM case_members m
              JOIN complaints c ON c.id = m.complaint_id",
         )
-        .fetch_all(self.store.pool())
+        .fetch_all(&self.db)
         .await
         .unwrap();
         let mut cases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -272,7 +284,7 @@ async fn a_repost_with_a_new_title_joins_the_original_as_its_duplicate() {
     let duplicate_of: Option<String> =
         sqlx::query_scalar("SELECT duplicate_of FROM complaint_facets WHERE complaint_id = ?")
             .bind(&repost.complaint_id)
-            .fetch_one(h.store.pool())
+            .fetch_one(&h.db)
             .await
             .unwrap();
     assert_eq!(duplicate_of, Some(h.id_of("w-1").await));
@@ -334,7 +346,7 @@ async fn the_same_complainant_twice_is_one_case_and_the_phone_is_never_stored_de
     let complainants: Vec<Option<String>> =
         sqlx::query_scalar("SELECT complainant FROM case_members WHERE case_id = ?")
             .bind(&case)
-            .fetch_all(h.store.pool())
+            .fetch_all(&h.db)
             .await
             .unwrap();
     assert!(
@@ -343,7 +355,7 @@ async fn the_same_complainant_twice_is_one_case_and_the_phone_is_never_stored_de
             .all(|c| c.as_ref().is_some_and(|k| !k.contains("1111")))
     );
     let state: Vec<String> = sqlx::query_scalar("SELECT value FROM gateway_state")
-        .fetch_all(h.store.pool())
+        .fetch_all(&h.db)
         .await
         .unwrap();
     assert!(state.iter().all(|v| !v.contains("13700001111")));
@@ -369,18 +381,18 @@ async fn staff_merge_and_split_are_recorded_and_survive_reprocess() {
         why: "same organiser, both squares".into(),
     };
     let (sunshine, happy) = (h.case_of("w-5").await, h.case_of("w-6").await);
-    let mut tx = h.store.derived_pool().begin().await.unwrap();
-    let merged = merge(&mut tx, &happy, &sunshine, &actor).await.unwrap();
+    let mut tx = h.store.begin_decision().await.unwrap();
+    let merged = merge(&mut *tx, &happy, &sunshine, &actor).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(merged, sunshine, "the case founded first keeps its id");
     let lift = h.case_of("h-1").await;
     let follow_up = h.id_of("h-2").await;
-    let mut tx = h.store.derived_pool().begin().await.unwrap();
+    let mut tx = h.store.begin_decision().await.unwrap();
     let split_actor = Actor {
         who: "triage-li".into(),
         why: "the follow-up is about another building".into(),
     };
-    let outcome = split(&mut tx, &lift, &follow_up, &split_actor)
+    let outcome = split(&mut *tx, &lift, &follow_up, &split_actor)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -471,7 +483,7 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let hot = hot_issues(
-        h.store.pool(),
+        &h.store,
         at,
         chrono::Duration::days(30),
         3,
@@ -482,7 +494,7 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
     assert_eq!(hot.len(), 3);
     assert!(hot[0].case.complaints >= 2, "{:?}", hot[0].case);
     assert!(hot[0].heat.score >= hot[1].heat.score);
-    let listed: Vec<CaseSummary> = list_cases(h.store.pool(), None, 2, 50, 0).await.unwrap();
+    let listed: Vec<CaseSummary> = list_cases(&h.store, None, 2, 50, 0).await.unwrap();
     assert_eq!(listed.len(), 3, "three cases have two complaints");
     assert!(listed.iter().all(|c| c.status == "open"));
 }

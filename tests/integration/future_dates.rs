@@ -120,7 +120,7 @@ async fn hot_issue_windows_count_a_future_dated_complaint_at_its_receipt() {
     let lift_case = h.case_of("lift-1").await;
     let now = Utc::now();
     let heat = &h.config.grouping.heat;
-    let hot = hot_issues(h.store.pool(), now, Duration::days(7), 10, heat)
+    let hot = hot_issues(&h.store, now, Duration::days(7), 10, heat)
         .await
         .unwrap();
     let ranked: Vec<&str> = hot.iter().map(|i| i.case.id.as_str()).collect();
@@ -128,7 +128,7 @@ async fn hot_issue_windows_count_a_future_dated_complaint_at_its_receipt() {
     assert_eq!(hot[1].window_complaints, 1);
     // Ten years on, nothing of today is in the window.
     let later = hot_issues(
-        h.store.pool(),
+        &h.store,
         now + Duration::days(TEN_YEARS),
         Duration::days(30),
         10,

@@ -1,12 +1,130 @@
-//! SQLite: the operations of [`crate::store::cases`].
+//! SQLite: the operations of [`crate::store::cases`]: reads on the reader pool ([`read`]),
+//! writes inside a [`SqliteTx`](super::SqliteTx) ([`write`]), and what both share here.
 
-use async_trait::async_trait;
+mod read;
+mod write;
 
-use super::{SqliteStore, SqliteTx};
-use crate::store::cases::{CaseReads, CaseWrites};
+use chrono::DateTime;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
-#[async_trait]
-impl CaseReads for SqliteStore {}
+use crate::store::StoreError;
+use crate::store::cases::{
+    CaseMemberComplaint, CaseSummary, GroupingComplaint, GroupingState, StoredDecision,
+};
 
-#[async_trait]
-impl CaseWrites for SqliteTx {}
+/// The columns of a [`CaseSummary`], by case (`WHERE` and `ORDER BY` follow).
+const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.complaints, c.complainants, c.channels,
+    c.first_seen, c.last_seen, s.status FROM cases c LEFT JOIN case_status s ON s.case_id = c.id";
+
+/// A row of [`SUMMARY_SELECT`].
+fn summary(row: &SqliteRow) -> CaseSummary {
+    let channels: String = row.get("channels");
+    let status: Option<String> = row.get("status");
+    CaseSummary {
+        id: row.get("id"),
+        title: row.get("title"),
+        complaints: row.get("complaints"),
+        complainants: row.get("complainants"),
+        channels: channels.split_whitespace().map(str::to_string).collect(),
+        first_seen: row.get("first_seen"),
+        last_seen: row.get("last_seen"),
+        status: status.unwrap_or_else(|| "open".to_string()),
+    }
+}
+
+/// The columns of a [`StoredDecision`], oldest first (`WHERE` goes before `ORDER BY`).
+const DECISION_COLUMNS: &str = "SELECT id, decision, actor, why, decided_at FROM case_decisions";
+
+/// A row of [`DECISION_COLUMNS`].
+fn decision(row: &SqliteRow) -> StoredDecision {
+    StoredDecision {
+        id: row.get("id"),
+        decision_json: row.get("decision"),
+        actor: row.get("actor"),
+        why: row.get("why"),
+        decided_at: row.get("decided_at"),
+    }
+}
+
+/// A complaint as the grouping engine sees it, from a row with `id`, `channel`,
+/// `submitted_ms`, `title`, `text_norm` and `item`.
+fn grouping_complaint(row: &SqliteRow) -> Result<GroupingComplaint, StoreError> {
+    let effective_ms: i64 = row.get("submitted_ms");
+    let item: String = row.get("item");
+    Ok(GroupingComplaint {
+        id: row.get("id"),
+        channel: row.get("channel"),
+        effective_at: DateTime::from_timestamp_millis(effective_ms)
+            .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
+        title: row.get("title"),
+        text_norm: row.get("text_norm"),
+        item: crate::store::parse_item(&item)?,
+    })
+}
+
+/// One complaint as the grouping engine sees it.
+async fn grouping_complaint_by_id(
+    conn: &mut SqliteConnection,
+    complaint_id: &str,
+) -> Result<Option<GroupingComplaint>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, seq, channel, submitted_ms, title, text_norm, item
+         FROM complaints WHERE id = ?",
+    )
+    .bind(complaint_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(grouping_complaint).transpose()
+}
+
+/// What the grouping engine is rebuilt from, on `conn` (inside a transaction, so the reads
+/// agree).
+async fn grouping_state(
+    conn: &mut SqliteConnection,
+    window_ms: i64,
+    max_window: usize,
+) -> Result<GroupingState, StoreError> {
+    let decisions = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{DECISION_COLUMNS} ORDER BY id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(decision)
+    .collect();
+    let latest_ms: Option<i64> = sqlx::query_scalar("SELECT MAX(submitted_ms) FROM case_members")
+        .fetch_one(&mut *conn)
+        .await?;
+    let last_seq = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM case_members")
+        .fetch_one(&mut *conn)
+        .await?
+        .unwrap_or(0);
+    let mut window = Vec::new();
+    if let Some(latest_ms) = latest_ms {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT c.id, m.seq, c.channel, c.submitted_ms, c.title, c.text_norm, c.item,
+                     m.case_id
+                 FROM case_members m JOIN complaints c ON c.id = m.complaint_id
+                 WHERE m.submitted_ms >= ? ORDER BY m.seq DESC LIMIT ?)
+             ORDER BY seq",
+        )
+        .bind(latest_ms - window_ms)
+        .bind(i64::try_from(max_window).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await?;
+        window.reserve(rows.len());
+        for row in &rows {
+            window.push(CaseMemberComplaint {
+                complaint: grouping_complaint(row)?,
+                case_id: row.get("case_id"),
+            });
+        }
+    }
+    Ok(GroupingState {
+        decisions,
+        last_seq,
+        window,
+    })
+}

@@ -1,0 +1,130 @@
+//! SQLite: the case reads, on the reader pool.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::super::SqliteStore;
+use super::{DECISION_COLUMNS, SUMMARY_SELECT, decision, summary};
+use crate::store::StoreError;
+use crate::store::cases::{
+    CaseFilter, CaseReads, CaseSummary, GroupingState, MemberRecord, StoredDecision, WindowMember,
+};
+
+#[async_trait]
+impl CaseReads for SqliteStore {
+    async fn list_cases(&self, filter: CaseFilter<'_>) -> Result<Vec<CaseSummary>, StoreError> {
+        let sql = format!(
+            "{SUMMARY_SELECT} WHERE c.complaints >= ?
+                 AND (? IS NULL OR COALESCE(s.status, 'open') = ?)
+             ORDER BY c.last_seen_ms DESC, c.id LIMIT ? OFFSET ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.min_complaints)
+            .bind(filter.status)
+            .bind(filter.status)
+            .bind(filter.limit)
+            .bind(filter.offset)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(summary).collect())
+    }
+
+    async fn case_summary(&self, case_id: &str) -> Result<Option<CaseSummary>, StoreError> {
+        let sql = format!("{SUMMARY_SELECT} WHERE c.id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(summary))
+    }
+
+    async fn case_members(&self, case_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.complaint_id, m.reason, c.channel, c.source, c.submitted_at, c.title,
+                 c.text_norm
+             FROM case_members m JOIN complaints c ON c.id = m.complaint_id
+             WHERE m.case_id = ? ORDER BY m.seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| MemberRecord {
+                complaint_id: row.get("complaint_id"),
+                channel: row.get("channel"),
+                source: row.get("source"),
+                submitted_at: row.get("submitted_at"),
+                title: row.get("title"),
+                text_norm: row.get("text_norm"),
+                reason_json: row.get("reason"),
+            })
+            .collect())
+    }
+
+    async fn decisions(&self) -> Result<Vec<StoredDecision>, StoreError> {
+        let sql = format!("{DECISION_COLUMNS} ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decision).collect())
+    }
+
+    async fn members_between(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<WindowMember>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, submitted_ms, complainant, public_support, media_exposed
+             FROM case_members WHERE submitted_ms >= ? AND submitted_ms <= ?
+             ORDER BY case_id, seq",
+        )
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| WindowMember {
+                case_id: row.get("case_id"),
+                submitted_ms: row.get("submitted_ms"),
+                complainant: row.get("complainant"),
+                public_support: row.get("public_support"),
+                media_exposed: row.get::<i64, _>("media_exposed") != 0,
+            })
+            .collect())
+    }
+
+    async fn cases_by_external_id(
+        &self,
+        source: &str,
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.external_id, m.case_id FROM complaints c
+             JOIN case_members m ON m.complaint_id = c.id WHERE c.source = ?",
+        )
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("external_id"), row.get("case_id")))
+            .collect())
+    }
+
+    /// On a deferred transaction of the derived-data connection: its first read takes a
+    /// snapshot, and no write lock is taken (rebuilding a window takes seconds).
+    async fn grouping_state(
+        &self,
+        window_ms: i64,
+        max_window: usize,
+    ) -> Result<GroupingState, StoreError> {
+        let mut tx = self.derived_pool.begin().await?;
+        let state = super::grouping_state(&mut tx, window_ms, max_window).await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+}
