@@ -61,8 +61,6 @@ const CURSOR_KEY: &str = "pipeline.seq";
 pub enum PipelineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
     #[error("stage `{stage}`: {message}")]
     Stage {
         stage: &'static str,

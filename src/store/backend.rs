@@ -154,11 +154,6 @@ pub trait IntakeLog: Send + Sync {
 
     /// Writes a consistent copy of the store to `path`; safe while the gateway writes.
     async fn backup_to(&self, path: &Path) -> Result<(), StoreError>;
-
-    /// The SQLite pools, while modules still run their own queries (removed when they are
-    /// gone).
-    fn pool(&self) -> &sqlx::SqlitePool;
-    fn derived_pool(&self) -> &sqlx::SqlitePool;
 }
 
 /// A derived-data transaction: the writes of a pipeline batch or of a staff decision, with
@@ -211,8 +206,4 @@ pub trait DerivedTx:
 
     /// Clears every facet, queueing the complaints for re-indexing (a full reprocess).
     async fn clear_facets(&mut self) -> Result<(), StoreError>;
-
-    /// The SQLite connection, while modules still run their own queries (removed when they
-    /// are gone).
-    fn sqlite(&mut self) -> &mut sqlx::SqliteConnection;
 }

@@ -40,7 +40,3 @@ pub enum Facet {
     Status,
     Deadline,
 }
-
-// The SQLite statements, while modules outside the store still hold a connection (removed
-// when they write through `DerivedTx`).
-pub use super::sqlite::facets::{queue_for_index, set_facet_many, set_facets};

@@ -356,5 +356,3 @@ pub(crate) fn parse_item(json: &str) -> Result<Item, StoreError> {
 
 #[cfg(test)]
 pub mod conformance;
-#[cfg(test)]
-mod future_tests;

@@ -9,13 +9,27 @@ use complaint_gateway::config::Config;
 use complaint_gateway::notify::Assignment;
 use complaint_gateway::store::{CommitSettings, Store};
 use connectors::item::Complainant;
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 pub struct NotifyEnv {
     pub dir: tempfile::TempDir,
     pub cfg: Config,
     pub calendar: Calendar,
     pub store: Store,
+    /// The test's own connections to the database file: fixtures the store has no operation
+    /// for (a case without its grouping history) and inspection of rows.
+    db: SqlitePool,
+}
+
+/// Opens the test's own pool on the store's file.
+async fn own_pool(cfg: &Config) -> SqlitePool {
+    SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(cfg.data_dir.join(complaint_gateway::store::DB_FILE))
+            .busy_timeout(std::time::Duration::from_secs(30)),
+    )
+    .await
+    .unwrap()
 }
 
 impl NotifyEnv {
@@ -29,16 +43,18 @@ impl NotifyEnv {
         let store = Store::open(&cfg.data_dir, CommitSettings::default())
             .await
             .unwrap();
+        let db = own_pool(&cfg).await;
         NotifyEnv {
             dir,
             cfg,
             calendar: Calendar::embedded(),
             store,
+            db,
         }
     }
 
     pub fn pool(&self) -> &SqlitePool {
-        self.store.pool()
+        &self.db
     }
 
     /// Closes and reopens the store (a restart of the process).
@@ -48,16 +64,20 @@ impl NotifyEnv {
             cfg,
             calendar,
             store,
+            db,
         } = self;
+        db.close().await;
         store.close().await;
         let store = Store::open(&cfg.data_dir, CommitSettings::default())
             .await
             .unwrap();
+        let db = own_pool(&cfg).await;
         NotifyEnv {
             dir,
             cfg,
             calendar,
             store,
+            db,
         }
     }
 }

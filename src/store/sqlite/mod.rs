@@ -127,6 +127,8 @@ async fn open_all(pool: &SqlitePool, n: u32) -> Result<(), sqlx::Error> {
 }
 
 #[cfg(test)]
+mod future_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

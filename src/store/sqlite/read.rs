@@ -141,14 +141,6 @@ impl IntakeLog for SqliteStore {
         Ok(Box::new(SqliteTx::begin(&self.pool).await?))
     }
 
-    fn pool(&self) -> &sqlx::SqlitePool {
-        &self.pool
-    }
-
-    fn derived_pool(&self) -> &sqlx::SqlitePool {
-        &self.derived_pool
-    }
-
     /// One complaint by gateway id.
     async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError> {
         let sql =

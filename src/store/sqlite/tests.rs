@@ -1,11 +1,15 @@
 //! What only SQLite has: one file shared by two handles, the checkpointer, pragmas, the
 //! index queue's chunked pruning. Everything else is in the conformance suite.
 
+use super::SqliteStore;
 use crate::store::conformance::{batch, complaint, item};
 use crate::store::*;
 
-async fn open(dir: &std::path::Path) -> Store {
-    Store::open(dir, CommitSettings::default()).await.unwrap()
+/// The SQLite store itself (its connections are what these tests look at).
+async fn open(dir: &std::path::Path) -> SqliteStore {
+    SqliteStore::open(dir, CommitSettings::default())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -32,7 +36,7 @@ async fn two_handles_on_one_file_never_reuse_a_seq() {
     ta.await.unwrap();
     tb.await.unwrap();
     let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM complaints ORDER BY seq")
-        .fetch_all(a.pool())
+        .fetch_all(&a.pool)
         .await
         .unwrap();
     assert_eq!(seqs, (1..=100).collect::<Vec<i64>>());
@@ -65,7 +69,7 @@ async fn the_log_is_checkpointed_into_the_database_file_while_the_store_is_open(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-        .fetch_one(store.pool())
+        .fetch_one(&store.pool)
         .await
         .unwrap();
     assert_eq!(
@@ -91,12 +95,12 @@ async fn reopening_keeps_everything_and_continues_the_sequence() {
         .unwrap();
     assert!(matches!(out[0], WriteOutcome::Created { seq: 2, .. }));
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
+        .fetch_one(&store.pool)
         .await
         .unwrap();
     assert_eq!(journal, "wal");
     let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(store.pool())
+        .fetch_one(&store.pool)
         .await
         .unwrap();
     assert_eq!(sync, 2, "synchronous=FULL");
@@ -111,17 +115,17 @@ async fn pruning_the_index_queue_removes_exactly_the_followed_entries_in_chunks(
     for n in 0..1_700 {
         sqlx::query("INSERT INTO index_queue (complaint_id) VALUES (?)")
             .bind(format!("c{n}"))
-            .execute(store.derived_pool())
+            .execute(&store.derived_pool)
             .await
             .unwrap();
     }
     sqlx::query("DELETE FROM index_queue WHERE seq > 100 AND seq <= 400")
-        .execute(store.derived_pool())
+        .execute(&store.derived_pool)
         .await
         .unwrap();
     store.prune_index_queue(1_234).await.unwrap();
     let left: Vec<i64> = sqlx::query_scalar("SELECT seq FROM index_queue ORDER BY seq")
-        .fetch_all(store.pool())
+        .fetch_all(&store.pool)
         .await
         .unwrap();
     assert_eq!(left, (1_235..=1_700).collect::<Vec<i64>>());
@@ -129,7 +133,7 @@ async fn pruning_the_index_queue_removes_exactly_the_followed_entries_in_chunks(
     store.prune_index_queue(1_000).await.unwrap();
     store.prune_index_queue(1_234).await.unwrap();
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM index_queue")
-        .fetch_one(store.pool())
+        .fetch_one(&store.pool)
         .await
         .unwrap();
     assert_eq!(count, 466);

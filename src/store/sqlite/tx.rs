@@ -103,8 +103,4 @@ impl DerivedTx for SqliteTx {
     async fn clear_facets(&mut self) -> Result<(), StoreError> {
         Ok(facets::clear_all(self.conn()).await?)
     }
-
-    fn sqlite(&mut self) -> &mut SqliteConnection {
-        self.conn()
-    }
 }

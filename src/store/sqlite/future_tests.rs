@@ -7,7 +7,7 @@ use connectors::{Channel, Item};
 use serde_json::json;
 use sqlx::Row;
 
-use super::*;
+use crate::store::*;
 
 fn received() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 6, 21, 30, 40).unwrap()
@@ -116,7 +116,7 @@ async fn the_given_time_is_stored_and_the_effective_one_is_what_orders() {
     assert!(record.future_dated);
     let ms: i64 = sqlx::query_scalar("SELECT submitted_ms FROM complaints WHERE id = ?")
         .bind(&id)
-        .fetch_one(store.pool())
+        .fetch_one(&store_file(dir.path()).await)
         .await
         .unwrap();
     assert_eq!(ms, now.timestamp_millis());
@@ -151,10 +151,7 @@ async fn the_migration_flags_complaints_stored_before_and_straightens_their_case
         .filename(&path)
         .create_if_missing(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    super::sqlite::schema::migrator()
-        .run_to(41, &pool)
-        .await
-        .unwrap();
+    super::schema::migrator().run_to(41, &pool).await.unwrap();
     let received_ms = Utc
         .with_ymd_and_hms(2026, 12, 6, 21, 30, 40)
         .unwrap()
@@ -208,7 +205,7 @@ async fn the_migration_flags_complaints_stored_before_and_straightens_their_case
         .await
         .unwrap();
     let rows = sqlx::query("SELECT id, future_dated, submitted_ms FROM complaints ORDER BY id")
-        .fetch_all(store.pool())
+        .fetch_all(&store_file(dir.path()).await)
         .await
         .unwrap();
     let got: Vec<(String, bool, i64)> = rows
@@ -224,12 +221,12 @@ async fn the_migration_flags_complaints_stored_before_and_straightens_their_case
     );
     let member_ms: i64 =
         sqlx::query_scalar("SELECT submitted_ms FROM case_members WHERE complaint_id = 'future'")
-            .fetch_one(store.pool())
+            .fetch_one(&store_file(dir.path()).await)
             .await
             .unwrap();
     assert_eq!(member_ms, received_ms);
     let case = sqlx::query("SELECT first_seen, last_seen, last_seen_ms FROM cases")
-        .fetch_one(store.pool())
+        .fetch_one(&store_file(dir.path()).await)
         .await
         .unwrap();
     assert_eq!(case.get::<i64, _>("last_seen_ms"), received_ms + 86_400_000);
@@ -242,4 +239,15 @@ async fn the_migration_flags_complaints_stored_before_and_straightens_their_case
         crate::cases::write::ms_to_rfc3339(received_ms + 86_400_000)
     );
     store.close().await;
+}
+
+/// A connection of the test's own to the store's file in `dir`.
+async fn store_file(dir: &std::path::Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join(crate::store::DB_FILE))
+            .read_only(true),
+    )
+    .await
+    .unwrap()
 }
