@@ -18,10 +18,19 @@ use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
 use crate::pipeline::{Pipeline, PipelineLock};
 use crate::sources::Sources;
+use crate::sources::backoff::RetryPolicy;
 use crate::store::{CommitSettings, Store};
 
 /// How long the pipeline waits after new complaints before processing them.
 const PIPELINE_GATHER: Duration = Duration::from_millis(200);
+
+/// When the pipeline or the indexer runs again after a failure (a full disk, a bug): 5 s,
+/// doubling to at most 30 s (no jitter: one process, nothing to spread out).
+const LOCAL_RETRY: RetryPolicy = RetryPolicy {
+    initial: Duration::from_secs(5),
+    max: Duration::from_secs(30),
+    failed_cadence: Duration::from_secs(30),
+};
 
 /// Longest time from the shutdown signal to exit.
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(9);
@@ -111,7 +120,11 @@ pub async fn run(
         .await
         .map_err(|_| anyhow::anyhow!("the indexer thread stopped"))??;
     let stop_pipeline = CancellationToken::new();
-    let pipeline = Pipeline::standard(&config)?;
+    // Loaded once: the pipeline, the API (corrections are routed with them) and the notifier
+    // share them.
+    let routing = Arc::new(config.routing.load()?);
+    let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
+    let pipeline = Pipeline::standard_with(&config, routing.clone(), calendar.clone());
     let pipeline_thread = {
         let (store, token) = (store.clone(), stop_pipeline.clone());
         crate::background::spawn_async(
@@ -120,12 +133,11 @@ pub async fn run(
             move || run_pipeline(pipeline, store, pipeline_lock, token),
         )?
     };
-    let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
     warn_if_calendar_ends_soon(&calendar, chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
     let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
     let state = AppState {
-        routing: Arc::new(config.routing.load()?),
+        routing,
         calendar,
         sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
@@ -208,7 +220,7 @@ async fn run_pipeline(
             Err(error) => {
                 failures += 1;
                 tracing::error!(%error, failures, "pipeline failed; retrying");
-                Duration::from_secs(u64::from(failures.min(6)) * 5)
+                LOCAL_RETRY.ceiling(failures)
             }
         };
         tokio::select! {
@@ -270,7 +282,7 @@ fn supervise_indexer(
                 failures += 1;
                 ready.store(false, Ordering::Relaxed);
                 tracing::error!(%error, failures, "indexer failed; restarting from its last commit");
-                let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
+                let backoff = LOCAL_RETRY.ceiling(failures);
                 runtime.block_on(async {
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}

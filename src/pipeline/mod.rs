@@ -214,24 +214,32 @@ impl PipelineLock {
 }
 
 impl Pipeline {
-    /// The gateway's stages, configured from `config`.
+    /// The gateway's stages, configured from `config` (loading its routing file and calendar).
     pub fn standard(config: &Config) -> Result<Pipeline, PipelineError> {
-        let stage_error = |stage: &'static str| {
-            move |e: &dyn std::fmt::Display| PipelineError::Stage {
-                stage,
-                message: e.to_string(),
-            }
+        let stage_error = |stage: &'static str, e: &dyn std::fmt::Display| PipelineError::Stage {
+            stage,
+            message: e.to_string(),
         };
-        let routing = Arc::new(
-            config
-                .routing
-                .load()
-                .map_err(|e| stage_error("classify_route")(&e))?,
-        );
-        let calendar = Arc::new(
-            Calendar::load(&config.deadlines.calendar_dir)
-                .map_err(|e| stage_error("assign")(&e))?,
-        );
+        let routing = config
+            .routing
+            .load()
+            .map_err(|e| stage_error("classify_route", &e))?;
+        let calendar = Calendar::load(&config.deadlines.calendar_dir)
+            .map_err(|e| stage_error("assign", &e))?;
+        Ok(Pipeline::standard_with(
+            config,
+            Arc::new(routing),
+            Arc::new(calendar),
+        ))
+    }
+
+    /// The gateway's stages with the routing configuration and calendar already loaded (the
+    /// server loads them once for the pipeline, the API and the notifier).
+    pub fn standard_with(
+        config: &Config,
+        routing: Arc<crate::routing::RoutingConfig>,
+        calendar: Arc<Calendar>,
+    ) -> Pipeline {
         let classify_route =
             ClassifyRouteStage::new(routing.clone(), crate::routing::model_dir(&config.data_dir));
         let assign = AssignStage::new(
@@ -240,12 +248,12 @@ impl Pipeline {
             Arc::new(config.clone()),
             calendar,
         );
-        Ok(Pipeline::with_stages(vec![
+        Pipeline::with_stages(vec![
             Box::new(NormalizeStage::default()),
             Box::new(GroupingStage::new(config.grouping.engine.clone())),
             Box::new(classify_route),
             Box::new(assign),
-        ]))
+        ])
     }
 
     /// A pipeline of the given stages (tests).
