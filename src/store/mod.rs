@@ -12,6 +12,7 @@
 mod backend;
 pub mod cases;
 pub mod facets;
+mod log;
 pub mod outbox;
 pub mod routes;
 pub mod sqlite;
@@ -25,8 +26,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 pub use backend::{Backend, DerivedTx, IntakeLog};
-pub use sqlite::read::{DeadLetterFilter, ExportRow, QueuedWindow};
-pub use sqlite::writer::{WriteBatch, WriteOp, WriteOutcome};
+pub use log::{DeadLetterFilter, ExportRow, QueuedWindow, WriteBatch, WriteOp, WriteOutcome};
 
 /// Name of the SQLite file inside the data directory.
 pub use sqlite::DB_FILE;

@@ -14,8 +14,8 @@ use chrono::Utc;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::writer::{WriteBatch, WriteOp, WriteOutcome};
 use crate::store::{NewComplaint, NewDeadLetter, format_utc};
+use crate::store::{WriteBatch, WriteOp, WriteOutcome};
 
 /// How long the writer keeps asking for SQLite's write lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);

@@ -14,22 +14,10 @@ use tokio::sync::watch;
 use super::tx::SqliteTx;
 use super::{SqliteStore, facets};
 use crate::store::{
-    Complaint, ComplaintRecord, DeadLetterRecord, DerivedTx, IndexRow, IntakeLog, RevisionRecord,
-    StoreError, WriteBatch, WriteOutcome, format_utc, parse_item,
+    Complaint, ComplaintRecord, DeadLetterFilter, DeadLetterRecord, DerivedTx, ExportRow, IndexRow,
+    IntakeLog, QueuedWindow, RevisionRecord, StoreError, WriteBatch, WriteOutcome, format_utc,
+    parse_item,
 };
-
-/// Which dead letters to list.
-#[derive(Debug, Clone, Default)]
-pub struct DeadLetterFilter {
-    pub source: Option<String>,
-    /// Include dead letters that were replayed successfully.
-    pub include_replayed: bool,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// One row of `export`: the complaint as stored.
-pub type ExportRow = ComplaintRecord;
 
 const COMPLAINT_COLUMNS: &str = "c.id, c.seq, c.source, c.channel, c.external_id, c.revision,
     c.received_at, c.submitted_at, c.future_dated, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
@@ -486,24 +474,4 @@ impl IntakeLog for SqliteStore {
         .await?;
         Ok(())
     }
-}
-
-/// Which index-queue entries to follow. An entry asks for a complaint to be indexed again
-/// because its derived data changed; it is redundant when the sequence pass has not indexed
-/// the complaint yet (`seq > indexed_upto`: it will, with the new data), or indexed it after
-/// the entry was written (`seq > fresh_after` and entry `<= fresh_bound`, the highest entry
-/// before that pass read its rows). An import indexes after the pipeline has run, so every
-/// entry is redundant and each complaint is indexed once, not two or three times.
-#[derive(Debug, Clone, Copy)]
-pub struct QueuedWindow {
-    /// Entries after this queue sequence.
-    pub after: i64,
-    /// At most this many entries.
-    pub limit: i64,
-    /// Complaints up to this `seq` are in the index.
-    pub indexed_upto: i64,
-    /// Complaints after this `seq` (up to `indexed_upto`) were indexed by the current pass…
-    pub fresh_after: i64,
-    /// …which read them after every entry up to this queue sequence was written.
-    pub fresh_bound: i64,
 }

@@ -19,51 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{oneshot, watch};
 
 use super::commit::commit;
-use crate::store::{CommitSettings, NewComplaint, NewDeadLetter, StoreError};
-
-/// One operation of a batch.
-#[derive(Debug, Clone)]
-pub enum WriteOp {
-    /// Store a complaint (or recognise it as a duplicate or a revision).
-    Complaint(NewComplaint),
-    /// Keep an item that could not be accepted.
-    DeadLetter(NewDeadLetter),
-}
-
-/// Operations committed together, with the connector cursor that covers them.
-#[derive(Debug, Clone, Default)]
-pub struct WriteBatch {
-    pub ops: Vec<WriteOp>,
-    /// `(source, cursor)`: saved in the same transaction as `ops`.
-    pub cursor: Option<(String, String)>,
-    /// A dead letter this batch replays; marked replayed by the first complaint stored.
-    pub replay_of: Option<String>,
-}
-
-/// What happened to one operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// A new complaint.
-    Created { id: String, seq: i64 },
-    /// Same `(source, external_id)` and the same content as a stored version.
-    Duplicate { id: String },
-    /// Same `(source, external_id)`, new content: the previous version was kept as a revision.
-    Revised { id: String, revision: i64, seq: i64 },
-    /// Kept in the dead-letter store (`existing` when the same bytes were already there).
-    DeadLettered { id: String, existing: bool },
-}
-
-impl WriteOutcome {
-    /// The complaint or dead-letter id.
-    pub fn id(&self) -> &str {
-        match self {
-            WriteOutcome::Created { id, .. }
-            | WriteOutcome::Duplicate { id }
-            | WriteOutcome::Revised { id, .. }
-            | WriteOutcome::DeadLettered { id, .. } => id,
-        }
-    }
-}
+use crate::store::{CommitSettings, StoreError, WriteBatch, WriteOutcome};
 
 /// Longest wait of [`Writer::yield_to_commits`].
 const MAX_YIELD: Duration = Duration::from_secs(1);
