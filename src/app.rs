@@ -16,10 +16,13 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
-use crate::pipeline::{Pipeline, PipelineLock};
+use crate::pipeline::{self, Pipeline, PipelineLock, Until};
 use crate::sources::Sources;
 use crate::sources::backoff::RetryPolicy;
 use crate::store::{CommitSettings, Store};
+
+/// How often the pipeline looks for complaints another process (an `import`) stored.
+const PIPELINE_POLL: Duration = Duration::from_secs(1);
 
 /// How long the pipeline waits after new complaints before processing them.
 const PIPELINE_GATHER: Duration = Duration::from_millis(200);
@@ -207,37 +210,14 @@ async fn run_pipeline(
     lock: PipelineLock,
     shutdown: CancellationToken,
 ) {
-    let mut committed = store.committed_seq();
-    let mut failures = 0u32;
-    // A long backlog is processed batch by batch; shutdown stops it between two batches.
-    pipeline.stop_on(shutdown.clone());
-    loop {
-        let pause = match pipeline.run_pending(&store, &lock, &mut |_| {}).await {
-            Ok(_) => {
-                failures = 0;
-                Duration::from_secs(1)
-            }
-            Err(error) => {
-                failures += 1;
-                tracing::error!(%error, failures, "pipeline failed; retrying");
-                LOCAL_RETRY.ceiling(failures)
-            }
-        };
-        tokio::select! {
-            changed = committed.changed(), if failures == 0 => {
-                if changed.is_err() {
-                    return;
-                }
-                // Gather what arrives meanwhile: fewer, larger batches under load.
-                tokio::select! {
-                    _ = tokio::time::sleep(PIPELINE_GATHER) => {}
-                    _ = shutdown.cancelled() => return,
-                }
-            }
-            _ = tokio::time::sleep(pause) => {}
-            _ = shutdown.cancelled() => return,
-        }
-    }
+    let until = Until::Shutdown {
+        shutdown: &shutdown,
+        retry: LOCAL_RETRY,
+        gather: PIPELINE_GATHER,
+        poll: PIPELINE_POLL,
+    };
+    // Failures are retried inside; it returns at shutdown.
+    let _ = pipeline::follow(&mut pipeline, &store, &lock, until, &mut |_| {}).await;
 }
 
 /// Runs the indexer until `shutdown`; when it fails (a full disk, a bug), the failure is

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::index::search::Sort;
 use crate::index::search_query::SearchQuery;
 use crate::index::{IndexError, SearchIndex};
-use crate::pipeline::{Pipeline, PipelineLock};
+use crate::pipeline::{Pipeline, PipelineLock, Until, follow};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -380,7 +380,10 @@ async fn run_and_index(
             Ok(added)
         }
     });
-    let result = follow(&mut pipeline, store, &lock, intake_finished, &mut |n| {
+    let until = Until::Drained {
+        finished: intake_finished,
+    };
+    let result = follow(&mut pipeline, store, &lock, until, &mut |n| {
         derive_bar.set_position(n)
     })
     .await;
@@ -408,46 +411,13 @@ async fn run_locked(
     intake_finished: &CancellationToken,
 ) -> String {
     let bar = bars.add(super::progress_bar(None, "deriving"));
-    let result = follow(pipeline, store, lock, intake_finished, &mut |n| {
-        bar.set_position(n)
-    })
-    .await;
+    let until = Until::Drained {
+        finished: intake_finished,
+    };
+    let result = follow(pipeline, store, lock, until, &mut |n| bar.set_position(n)).await;
     bar.finish_and_clear();
     match result {
         Ok(_) => String::new(),
         Err(error) => format!("; pipeline failed: {error}"),
-    }
-}
-
-/// Runs the pipeline, again after each commit of the intake, until it has processed
-/// everything stored once `intake_finished` is cancelled.
-async fn follow(
-    pipeline: &mut Pipeline,
-    store: &Store,
-    lock: &PipelineLock,
-    intake_finished: &CancellationToken,
-    on_progress: &mut (dyn FnMut(u64) + Send),
-) -> Result<u64, crate::pipeline::PipelineError> {
-    let mut committed = store.committed_seq();
-    let mut total = 0;
-    loop {
-        // Read before the run: once cancelled, every complaint is stored before the run reads.
-        let last_round = intake_finished.is_cancelled();
-        let base = total;
-        total += pipeline
-            .run_pending(store, lock, &mut |n| on_progress(base + n))
-            .await?;
-        if last_round {
-            return Ok(total);
-        }
-        // A commit since the last wait wakes at once (the receiver remembers it).
-        tokio::select! {
-            changed = committed.changed() => {
-                if changed.is_err() {
-                    intake_finished.cancelled().await;
-                }
-            }
-            _ = intake_finished.cancelled() => {}
-        }
     }
 }

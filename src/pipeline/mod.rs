@@ -15,6 +15,7 @@
 
 mod assign;
 mod classify_route;
+mod follow;
 mod grouping;
 mod grouping_input;
 mod normalize;
@@ -36,6 +37,7 @@ use read::Prefetch;
 
 pub use assign::AssignStage;
 pub use classify_route::ClassifyRouteStage;
+pub use follow::{Until, follow};
 pub use grouping::GroupingStage;
 pub use normalize::NormalizeStage;
 
