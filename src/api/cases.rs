@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query, one_of};
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
@@ -20,7 +20,7 @@ impl From<CaseError> for ApiError {
     fn from(error: CaseError) -> Self {
         match error {
             CaseError::NotFound(id) => ApiError::not_found("case", &id),
-            CaseError::Invalid(message) => ApiError::bad_request("invalid_request", message),
+            CaseError::Invalid(message) => ApiError::new(ErrorCode::InvalidRequest, message),
             other => ApiError::internal("cases", &other),
         }
     }
@@ -237,7 +237,7 @@ pub async fn hot(
     let window = parse_window(params.window.as_deref().unwrap_or("30d"))?;
     let now = match params.at.as_deref().filter(|a| !a.is_empty()) {
         Some(at) => chrono::DateTime::parse_from_rfc3339(at)
-            .map_err(|e| ApiError::bad_request("invalid_request", format!("at `{at}`: {e}")))?
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("at `{at}`: {e}")))?
             .with_timezone(&chrono::Utc),
         None => chrono::Utc::now(),
     };

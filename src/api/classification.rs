@@ -7,12 +7,11 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path};
 use crate::routing::config::PRIORITIES;
 use crate::routing::decide::{DecideInput, ModelOpinion, RouteEvent, decide_and_write};
@@ -134,8 +133,7 @@ async fn load_view(state: &AppState, id: &str) -> Result<ClassificationView, Api
         .map_err(db)?
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::NOT_FOUND,
-                "classification_pending",
+                ErrorCode::ClassificationPending,
                 format!("complaint `{id}` is not classified yet"),
             )
         })?;
@@ -197,24 +195,24 @@ pub async fn correct_classification(
         && request.queue.is_none()
         && request.priority.is_none()
     {
-        return Err(ApiError::bad_request(
-            "correction_empty",
+        return Err(ApiError::new(
+            ErrorCode::CorrectionEmpty,
             "give at least one of category, tags, queue, priority",
         ));
     }
     if let Some(queue) = request.queue.as_deref()
         && state.routing.queue(queue).is_none()
     {
-        return Err(ApiError::bad_request(
-            "queue_unknown",
+        return Err(ApiError::new(
+            ErrorCode::QueueUnknown,
             format!("`{queue}` is not a queue; see GET /v1/queues"),
         ));
     }
     if let Some(priority) = request.priority.as_deref()
         && !PRIORITIES.contains(&priority)
     {
-        return Err(ApiError::bad_request(
-            "priority_unknown",
+        return Err(ApiError::new(
+            ErrorCode::PriorityUnknown,
             format!("priority must be one of {}", PRIORITIES.join(", ")),
         ));
     }

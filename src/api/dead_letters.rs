@@ -3,13 +3,12 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::complaints::RawPayload;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query};
 use crate::intake::IntakeReport;
 use crate::replay::{ReplayError, replay};
@@ -67,8 +66,8 @@ pub async fn list(
 ) -> Result<Json<DeadLetterPage>, ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
             "`limit` must be between 1 and 500",
         ));
     }
@@ -131,27 +130,18 @@ pub async fn replay_one(
     match replay(&state.store, &state.config, &id, corrected).await {
         Ok(report) => Ok(Json(report)),
         Err(ReplayError::Store(e)) => Err(e.into()),
-        Err(e @ ReplayError::NotFound(_)) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            e.to_string(),
-        )),
+        Err(e @ ReplayError::NotFound(_)) => Err(ApiError::new(ErrorCode::NotFound, e.to_string())),
         Err(ReplayError::AlreadyReplayed(complaint)) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_replayed",
+            ErrorCode::AlreadyReplayed,
             format!("dead letter was already replayed as complaint {complaint}"),
         )
         .with("complaint_id", complaint)),
-        Err(e @ ReplayError::StillInvalid(_)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "still_invalid",
-            e.to_string(),
-        )),
-        Err(e @ ReplayError::NeedsCorrection(_)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "needs_correction",
-            e.to_string(),
-        )),
+        Err(e @ ReplayError::StillInvalid(_)) => {
+            Err(ApiError::new(ErrorCode::StillInvalid, e.to_string()))
+        }
+        Err(e @ ReplayError::NeedsCorrection(_)) => {
+            Err(ApiError::new(ErrorCode::NeedsCorrection, e.to_string()))
+        }
     }
 }
 

@@ -4,13 +4,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query};
 use crate::notify::deadline::{self, AuditEntry, ExtendRequest, Extension};
 use crate::notify::outbox::{OutboxEntry, OutboxFilter};
@@ -59,14 +58,12 @@ fn notify_error(error: NotifyError) -> ApiError {
     match error {
         NotifyError::NoDeadline { case_id } => ApiError::not_found("case deadline", &case_id),
         NotifyError::AlreadyAnswered { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "already_answered", error.to_string())
+            ApiError::new(ErrorCode::AlreadyAnswered, error.to_string())
         }
-        NotifyError::Invalid(_) => ApiError::bad_request("invalid_request", error.to_string()),
-        NotifyError::Calendar(_) | NotifyError::UnknownPriority { .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "deadline_not_computable",
-            error.to_string(),
-        ),
+        NotifyError::Invalid(_) => ApiError::new(ErrorCode::InvalidRequest, error.to_string()),
+        NotifyError::Calendar(_) | NotifyError::UnknownPriority { .. } => {
+            ApiError::new(ErrorCode::DeadlineNotComputable, error.to_string())
+        }
         other => ApiError::internal("deadlines", &other),
     }
 }
@@ -204,8 +201,8 @@ pub async fn list_outbox(
     if let Some(s) = &params.state
         && !matches!(s.as_str(), "pending" | "sent" | "failed")
     {
-        return Err(ApiError::bad_request(
-            "invalid_state",
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
             "state must be `pending`, `sent` or `failed`",
         )
         .with("parameter", "state")

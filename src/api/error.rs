@@ -6,18 +6,23 @@
 //! That holds for answers the handlers never see too: [`no_route`] answers unknown paths, and
 //! [`shape_errors`], the router's outermost layer, rewrites any other 4xx/5xx that is not JSON
 //! (a method not allowed, the request timeout, a rejection of axum's own extractors) into the
-//! shape, with the code [`code_for_status`] gives its status.
+//! shape, with the code [`ErrorCode::for_status`] gives its status.
+//!
+//! The codes and their statuses are one table: [`ErrorCode`].
 
 use axum::Json;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+pub use super::codes::ErrorCode;
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The code's status ([`ErrorCode::status`]) unless [`ApiError::with_status`] says otherwise.
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Map<String, Value>,
     pub retry_after_secs: Option<u64>,
@@ -46,15 +51,29 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An answer with `code`, at the code's status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
+            status: code.status(),
             code,
             message: message.into(),
             details: Map::new(),
             retry_after_secs: None,
             cause: None,
         }
+    }
+
+    /// An answer with the general code of `status` ([`ErrorCode::for_status`]), at `status`
+    /// itself: the fallbacks `internal` and `client_error` stand for several statuses.
+    pub fn for_status(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::for_status(status), message).with_status(status)
+    }
+
+    /// Answers with `status` instead of the code's own: only for the codes documented in
+    /// [`super::codes`] as answered with more than one status.
+    pub fn with_status(mut self, status: StatusCode) -> ApiError {
+        self.status = status;
+        self
     }
 
     /// Adds a field next to `code` and `message`.
@@ -64,22 +83,13 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str, id: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no {what} with id `{id}`"),
-        )
-    }
-
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        ApiError::new(ErrorCode::NotFound, format!("no {what} with id `{id}`"))
     }
 
     /// An internal failure: answered without detail; [`log_server_errors`] logs the cause.
     pub fn internal(context: &str, error: &dyn std::fmt::Display) -> ApiError {
         let mut answer = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the gateway could not complete the request; retry later",
         );
         answer.cause = Some(format!("{context}: {error}"));
@@ -90,7 +100,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = self.details;
-        error.insert("code".into(), Value::String(self.code.into()));
+        error.insert("code".into(), Value::String(self.code.as_str().into()));
         error.insert("message".into(), Value::String(self.message));
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         if let Some(cause) = self.cause {
@@ -113,8 +123,7 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         if error.is_full() {
             let mut answer = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_full",
+                ErrorCode::StoreFull,
                 "the gateway's store is full; nothing was stored, retry later",
             );
             answer.retry_after_secs = Some(STORE_FULL_RETRY_SECS);
@@ -131,36 +140,10 @@ impl From<crate::index::IndexError> for ApiError {
     }
 }
 
-/// The code of an error answer that has no more specific one: the one table by status.
-pub fn code_for_status(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "bad_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "request_timeout",
-        409 => "conflict",
-        411 => "length_required",
-        413 => "body_too_large",
-        414 => "uri_too_long",
-        415 => "unsupported_media_type",
-        422 => "unprocessable",
-        429 => "rate_limited",
-        431 => "headers_too_large",
-        501 => "not_implemented",
-        503 => "unavailable",
-        504 => "timeout",
-        500..=599 => "internal",
-        _ => "client_error",
-    }
-}
-
 /// Unknown routes: 404 `not_found` naming the method and path.
 pub async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         format!("no route for {method} {}", uri.path()),
     )
 }
@@ -191,7 +174,7 @@ pub async fn log_server_errors(
 }
 
 /// The safety net: a 4xx/5xx answer that is not JSON becomes the error shape, its code from
-/// [`code_for_status`] and its message the original plain text (if short) or the status's
+/// [`ErrorCode::for_status`] and its message the original plain text (if short) or the status's
 /// reason.
 pub async fn shape_errors(response: Response) -> Response {
     let status = response.status();
@@ -224,7 +207,7 @@ pub async fn shape_errors(response: Response) -> Response {
             .unwrap_or("request failed")
             .to_lowercase()
     });
-    let mut shaped = ApiError::new(status, code_for_status(status), message).into_response();
+    let mut shaped = ApiError::for_status(status, message).into_response();
     for name in KEPT_HEADERS {
         if let Some(value) = parts.headers.get(&name) {
             shaped.headers_mut().insert(name, value.clone());
@@ -266,11 +249,87 @@ mod tests {
 
     #[tokio::test]
     async fn json_errors_and_successes_pass_unchanged() {
-        let error = ApiError::bad_request("invalid_parameter", "no").into_response();
+        let error = ApiError::new(ErrorCode::InvalidParameter, "no").into_response();
         let body = body_json(shape_errors(error).await).await;
         assert_eq!(body["error"]["code"], "invalid_parameter");
         let ok = (StatusCode::OK, "fine").into_response();
         assert_eq!(shape_errors(ok).await.status(), StatusCode::OK);
+    }
+
+    /// (status, code) of an answer, as a client sees it.
+    async fn answered(response: Response) -> (u16, String) {
+        let status = response.status().as_u16();
+        let body = body_json(shape_errors(response).await).await;
+        (status, body["error"]["code"].as_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn representative_paths_answer_the_same_status_and_code_as_before() {
+        let cases: Vec<(Response, (u16, &str))> = vec![
+            (
+                ApiError::not_found("case", "c-1").into_response(),
+                (404, "not_found"),
+            ),
+            (
+                ApiError::internal("store", &"boom").into_response(),
+                (503, "unavailable"),
+            ),
+            (
+                ApiError::from(crate::store::StoreError::Full("disk".into())).into_response(),
+                (503, "store_full"),
+            ),
+            (
+                ApiError::from(crate::store::StoreError::WriterGone).into_response(),
+                (503, "unavailable"),
+            ),
+            (
+                no_route(Method::GET, Uri::from_static("/nowhere"))
+                    .await
+                    .into_response(),
+                (404, "not_found"),
+            ),
+            (
+                ApiError::new(ErrorCode::TokenInvalid, "no").into_response(),
+                (401, "token_invalid"),
+            ),
+            (
+                ApiError::new(ErrorCode::InvalidBody, "no").into_response(),
+                (422, "invalid_body"),
+            ),
+            // The safety net: the general code of the status, the status kept.
+            (
+                StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+                (413, "body_too_large"),
+            ),
+            (
+                StatusCode::BAD_REQUEST.into_response(),
+                (400, "bad_request"),
+            ),
+            (
+                StatusCode::REQUEST_TIMEOUT.into_response(),
+                (408, "request_timeout"),
+            ),
+            (
+                StatusCode::GATEWAY_TIMEOUT.into_response(),
+                (504, "timeout"),
+            ),
+            (StatusCode::BAD_GATEWAY.into_response(), (502, "internal")),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                (500, "internal"),
+            ),
+            (
+                StatusCode::IM_A_TEAPOT.into_response(),
+                (418, "client_error"),
+            ),
+            (StatusCode::GONE.into_response(), (410, "client_error")),
+        ];
+        for (response, expected) in cases {
+            let (status, code) = answered(response).await;
+            assert_eq!((status, code.as_str()), expected);
+        }
+        let full = ApiError::from(crate::store::StoreError::Full("disk".into())).into_response();
+        assert_eq!(full.headers()[header::RETRY_AFTER], "30");
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
 //! Extractors whose rejections are [`ApiError`]s, so a bad query string, path or JSON body is
-//! answered in the one error shape with a code from [`super::error::code_for_status`]'s table
+//! answered in the one error shape with a code from [`super::codes::ErrorCode::for_status`]
 //! (or a more specific one named here).
 //!
 //! - [`Query`]: `unknown_parameter` (400, naming the parameter and the known ones) or
@@ -13,12 +13,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, code_for_status};
+use super::error::{ApiError, ErrorCode};
 use crate::index::search_query::InvalidParameter;
 
 /// Query-string parameters; unknown ones are refused when `T` denies unknown fields.
@@ -44,12 +43,15 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
         .unwrap_or(&text)
         .to_string();
     match unknown_field(&detail) {
-        Some(name) => ApiError::bad_request(
-            "unknown_parameter",
+        Some(name) => ApiError::new(
+            ErrorCode::UnknownParameter,
             format!("unknown query parameter `{name}`: {detail}"),
         )
         .with("parameter", name),
-        None => ApiError::bad_request("invalid_parameter", format!("query string: {detail}")),
+        None => ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("query string: {detail}"),
+        ),
     }
 }
 
@@ -79,11 +81,7 @@ fn path_rejection(rejection: PathRejection) -> ApiError {
     if status.is_server_error() {
         return ApiError::internal("path extraction", &rejection.body_text());
     }
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_path",
-        rejection.body_text(),
-    )
+    ApiError::new(ErrorCode::InvalidPath, rejection.body_text())
 }
 
 /// A JSON request body, or a JSON answer.
@@ -110,22 +108,22 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     if crate::http::min_rate::is_too_slow(&rejection) {
         return ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_too_slow",
+            ErrorCode::BodyTooSlow,
             "the request body arrived too slowly",
         );
     }
     let status = rejection.status();
-    let code = match &rejection {
-        JsonRejection::JsonSyntaxError(_) => "malformed_json",
-        JsonRejection::JsonDataError(_) => "invalid_body",
-        JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-        _ => code_for_status(status),
-    };
     if status.is_server_error() {
         return ApiError::internal("json extraction", &rejection.body_text());
     }
-    ApiError::new(status, code, rejection.body_text())
+    // axum answers these 400, 422 and 415: the table's statuses of their codes.
+    let code = match &rejection {
+        JsonRejection::JsonSyntaxError(_) => ErrorCode::MalformedJson,
+        JsonRejection::JsonDataError(_) => ErrorCode::InvalidBody,
+        JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
+        _ => return ApiError::for_status(status, rejection.body_text()),
+    };
+    ApiError::new(code, rejection.body_text())
 }
 
 /// The client's IP address (`None` when the request did not come through the accept loop,
@@ -159,7 +157,7 @@ pub fn one_of(
 /// A parameter that does not hold, in the error shape.
 impl From<InvalidParameter> for ApiError {
     fn from(invalid: InvalidParameter) -> Self {
-        let answer = ApiError::bad_request("invalid_parameter", invalid.message)
+        let answer = ApiError::new(ErrorCode::InvalidParameter, invalid.message)
             .with("parameter", invalid.param);
         match invalid.allowed {
             Some(allowed) => answer.with("allowed", allowed),
@@ -181,13 +179,36 @@ mod tests {
         assert_eq!(unknown_field("invalid digit found in string"), None);
     }
 
+    #[tokio::test]
+    async fn json_rejections_keep_their_statuses_and_codes() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Body {
+            #[allow(dead_code)]
+            n: u32,
+        }
+        async fn answer(content_type: Option<&str>, body: &'static str) -> (u16, &'static str) {
+            let mut request = axum::http::Request::builder().method("POST").uri("/");
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let request = request.body(axum::body::Body::from(body)).unwrap();
+            let error = Json::<Body>::from_request(request, &()).await.unwrap_err();
+            (error.status.as_u16(), error.code.as_str())
+        }
+        let json = Some("application/json");
+        assert_eq!(answer(json, "{").await, (400, "malformed_json"));
+        assert_eq!(answer(json, r#"{"n": "x"}"#).await, (422, "invalid_body"));
+        assert_eq!(answer(None, "{}").await, (415, "unsupported_media_type"));
+    }
+
     #[test]
     fn one_of_lists_the_allowed_values() {
         assert!(one_of("status", None, &["open"]).is_ok());
         assert!(one_of("status", Some(" "), &["open"]).is_ok());
         assert!(one_of("status", Some("open"), &["open"]).is_ok());
         let error = one_of("status", Some("bogus"), &["open", "closed"]).unwrap_err();
-        assert_eq!(error.code, "invalid_parameter");
+        assert_eq!(error.code, ErrorCode::InvalidParameter);
+        assert_eq!(error.status, axum::http::StatusCode::BAD_REQUEST);
         assert_eq!(
             error.details["allowed"],
             serde_json::json!(["open", "closed"])

@@ -22,6 +22,7 @@
 
 pub mod cases;
 pub mod classification;
+pub mod codes;
 pub mod complaints;
 pub mod dead_letters;
 pub mod deadlines;
@@ -46,7 +47,7 @@ use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::http::min_rate::MinRateBody;
-use error::ApiError;
+use error::{ApiError, ErrorCode};
 
 /// The OpenAPI document served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -154,8 +155,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         next.run(request).await
     } else {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "token_invalid",
+            ErrorCode::TokenInvalid,
             "this endpoint needs `Authorization: Bearer <API token>`",
         )
         .into_response()
@@ -185,10 +185,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Err(error) => {
             tracing::warn!(%error, "readiness: store unavailable");
             return (
-                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable.status(),
                 axum::Json(json!({
                     "status": "store unavailable",
-                    "error": {"code": "unavailable", "message": "the store does not answer"},
+                    "error": {"code": ErrorCode::Unavailable.as_str(), "message": "the store does not answer"},
                 })),
             )
                 .into_response();
@@ -204,12 +204,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     });
     if !ready {
         // Every 5xx carries the error shape; the progress fields stay beside it.
-        body["error"] = json!({"code": "not_ready", "message": "the search index is catching up with the store"});
+        body["error"] = json!({"code": ErrorCode::NotReady.as_str(), "message": "the search index is catching up with the store"});
     }
     let status = if ready {
         StatusCode::OK
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        ErrorCode::NotReady.status()
     };
     (status, axum::Json(body)).into_response()
 }

@@ -14,7 +14,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 
 /// Documented query parameters by (method, route), both lowercase method and axum's route
 /// syntax (`/v1/cases/{id}`), which is also OpenAPI's.
@@ -120,7 +120,7 @@ pub async fn check_query(
                     known.join(", ")
                 )
             };
-            ApiError::bad_request("unknown_parameter", message)
+            ApiError::new(ErrorCode::UnknownParameter, message)
                 .with("parameter", name)
                 .with("known", known)
                 .into_response()
