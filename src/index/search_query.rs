@@ -12,23 +12,43 @@ pub const MAX_LIMIT: usize = 200;
 /// Hits per page when none is asked for.
 pub const DEFAULT_LIMIT: usize = 20;
 
-/// The parts of a search, unchecked.
-#[derive(Debug, Clone, Default)]
+/// The parts of a search, unchecked: the API's query parameters (documented in the OpenAPI
+/// document from here) and the CLI's flags.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SearchQuery {
+    /// Query: terms (all required, substring match after folding), `"phrases"`, `-excluded`.
+    #[serde(default)]
     pub q: String,
+    /// Only this channel (`petition`, `hotline`, `online`, `media`, …).
     pub channel: Option<String>,
+    /// Only this source.
     pub source: Option<String>,
+    /// Only this category.
     pub category: Option<String>,
+    /// Only complaints with this tag (e.g. `media_exposed`).
     pub tag: Option<String>,
+    /// Only this investigation queue.
     pub queue: Option<String>,
+    /// Only this priority (`urgent`, `high`, `normal`, `low`).
     pub priority: Option<String>,
+    /// Only complaints whose case has this status (`open`, `investigating`, `answered`,
+    /// `closed`).
     pub status: Option<String>,
+    /// Only the complaints of this case.
     pub case: Option<String>,
-    /// RFC 3339 or `YYYY-MM-DD`.
+    /// Submitted at or after (RFC 3339 or `YYYY-MM-DD`); a future-dated complaint counts as
+    /// submitted when it was received.
     pub from: Option<String>,
+    /// Submitted before (RFC 3339 or `YYYY-MM-DD`); a future-dated complaint counts as
+    /// submitted when it was received.
     pub to: Option<String>,
+    /// Hits per page (default 20, at most 200).
     pub limit: Option<usize>,
+    /// Hits to skip.
     pub offset: Option<usize>,
+    /// `relevance` (default) or `newest`.
     pub sort: Option<Sort>,
 }
 
