@@ -67,6 +67,21 @@ pub fn item(external_id: &str, body: &str) -> Item {
 
 /// A hotline complaint of `source`, received now.
 pub fn complaint(source: &str, item: Item) -> WriteOp {
+    complaint_received(source, item, Utc::now())
+}
+
+/// A hotline complaint of `source` built from an item's JSON, received at `received_at`.
+pub fn complaint_from(
+    source: &str,
+    value: serde_json::Value,
+    received_at: chrono::DateTime<Utc>,
+) -> WriteOp {
+    let item = Item::from_value(value, &ParseOptions::default()).expect("a valid item");
+    complaint_received(source, item, received_at)
+}
+
+/// A hotline complaint of `source`, received at `received_at`.
+pub fn complaint_received(source: &str, item: Item, received_at: chrono::DateTime<Utc>) -> WriteOp {
     let raw = serde_json::to_vec(&item).unwrap();
     let complaint = NewComplaint::new(
         source,
@@ -74,7 +89,7 @@ pub fn complaint(source: &str, item: Item) -> WriteOp {
         item,
         raw,
         "application/json".into(),
-        Utc::now(),
+        received_at,
         chrono::Duration::days(1),
     );
     assert_eq!(
@@ -105,4 +120,16 @@ pub fn batch(ops: Vec<WriteOp>) -> WriteBatch {
         ops,
         ..WriteBatch::default()
     }
+}
+
+/// Submits `ops` in one batch, each a new complaint; their `(id, seq)`, in order.
+pub async fn store_new(store: &Store, ops: Vec<WriteOp>) -> Vec<(String, i64)> {
+    let outcomes = store.submit(batch(ops)).await.expect("complaints stored");
+    outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            super::WriteOutcome::Created { id, seq } => (id, seq),
+            other => panic!("expected a new complaint: {other:?}"),
+        })
+        .collect()
 }

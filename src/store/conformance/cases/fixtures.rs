@@ -1,12 +1,11 @@
 //! What the checks of cases start from: complaints in the store, members and case rows.
 
 use chrono::{DateTime, Utc};
-use connectors::item::ParseOptions;
-use connectors::{Channel, Item};
 use serde_json::json;
 
 use crate::store::cases::{CaseRow, NewMember};
-use crate::store::{DerivedTx, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
+use crate::store::conformance::{complaint_from, store_new};
+use crate::store::{DerivedTx, Store};
 
 /// Effective time of the `n`th complaint of [`complaints`]: an hour apart.
 pub fn at(n: usize) -> DateTime<Utc> {
@@ -23,38 +22,12 @@ pub async fn complaints(store: &Store, titles: &[Option<&str>]) -> Vec<(String, 
         .iter()
         .enumerate()
         .map(|(n, title)| {
-            let item = Item::from_value(
-                json!({"external_id": format!("e{n}"), "title": title, "body": format!("body {n}"),
-                       "submitted_at": at(n).to_rfc3339()}),
-                &ParseOptions::default(),
-            )
-            .unwrap();
-            let raw = serde_json::to_vec(&item).unwrap();
-            WriteOp::Complaint(NewComplaint::new(
-                "s",
-                Channel::Hotline,
-                item,
-                raw,
-                "application/json".into(),
-                at(n),
-                chrono::Duration::days(1),
-            ))
+            let value = json!({"external_id": format!("e{n}"), "title": title,
+                               "body": format!("body {n}"), "submitted_at": at(n).to_rfc3339()});
+            complaint_from("s", value, at(n))
         })
         .collect();
-    let outcomes = store
-        .submit(WriteBatch {
-            ops,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    outcomes
-        .into_iter()
-        .map(|outcome| match outcome {
-            WriteOutcome::Created { id, seq } => (id, seq),
-            other => panic!("{other:?}"),
-        })
-        .collect()
+    store_new(store, ops).await
 }
 
 /// The member of complaint `(id, seq)` (the `n`th of [`complaints`]) in `case_id`.

@@ -2,14 +2,13 @@
 //! marks and provisional counts.
 
 use chrono::{DateTime, Utc};
-use connectors::item::ParseOptions;
-use connectors::{Channel, Item};
 
 use super::super::Open;
 use super::{at, deadline, instant, utc};
+use crate::store::conformance::{complaint_from, store_new};
 use crate::store::facets::Facet;
 use crate::store::outbox::{NewAuditEntry, NewDeadline, NewExtension};
-use crate::store::{DerivedTx, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
+use crate::store::{DerivedTx, Store};
 
 async fn assign(store: &Store, deadlines: &[NewDeadline]) {
     let mut tx = store.begin_derived().await.unwrap();
@@ -418,37 +417,16 @@ pub async fn provisional_deadlines_are_listed_cleared_and_recounted(open: Open) 
 pub async fn case_members_and_existing_complaints(open: Open) {
     let fixture = open().await;
     let store = &fixture.store;
-    let mut ops = Vec::new();
-    for n in 0..3 {
-        let item = Item::from_value(
-            serde_json::json!({"external_id": format!("e-{n}"), "body": format!("路灯不亮 {n}")}),
-            &ParseOptions::default(),
-        )
-        .unwrap();
-        let raw = serde_json::to_vec(&item).unwrap();
-        ops.push(WriteOp::Complaint(NewComplaint::new(
-            "hotline",
-            Channel::Hotline,
-            item,
-            raw,
-            "application/json".into(),
-            Utc::now(),
-            chrono::Duration::days(1),
-        )));
-    }
-    let outcomes = store
-        .submit(WriteBatch {
-            ops,
-            ..Default::default()
+    let ops = (0..3)
+        .map(|n| {
+            let value = serde_json::json!({"external_id": format!("e-{n}"), "body": format!("路灯不亮 {n}")});
+            complaint_from("hotline", value, Utc::now())
         })
+        .collect();
+    let ids: Vec<String> = store_new(store, ops)
         .await
-        .unwrap();
-    let ids: Vec<String> = outcomes
-        .iter()
-        .map(|o| match o {
-            WriteOutcome::Created { id, .. } => id.clone(),
-            other => panic!("{other:?}"),
-        })
+        .into_iter()
+        .map(|(id, _)| id)
         .collect();
     let mut tx = store.begin_derived().await.unwrap();
     tx.set_facet_many(

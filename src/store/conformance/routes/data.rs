@@ -1,16 +1,15 @@
 //! The records and complaints the routes checks write.
 
 use chrono::Utc;
-use connectors::item::ParseOptions;
-use connectors::{Channel, Item};
 use serde_json::json;
 
+use crate::store::Store;
+use crate::store::conformance::{complaint_from, store_new};
 use crate::store::facets::Facets;
 use crate::store::routes::{
     CaseRoute, ClassificationRecord, Correction, RouteDecision, RouteEvent, RouteFacets, TagHit,
     TopLabel, Why,
 };
-use crate::store::{NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
 
 /// Stores complaints `(external_id, title, body)` in one batch; their ids, in order.
 pub async fn complaints(store: &Store, items: &[(&str, Option<&str>, &str)]) -> Vec<String> {
@@ -21,35 +20,11 @@ pub async fn complaints(store: &Store, items: &[(&str, Option<&str>, &str)]) -> 
             if let Some(title) = title {
                 value["title"] = json!(title);
             }
-            let item = Item::from_value(value, &ParseOptions::default()).expect("a valid item");
-            WriteOp::Complaint(NewComplaint::new(
-                "conformance",
-                Channel::Hotline,
-                item,
-                b"{}".to_vec(),
-                "application/json".into(),
-                Utc::now(),
-                chrono::Duration::days(1),
-            ))
+            complaint_from("conformance", value, Utc::now())
         })
         .collect();
-    let outcomes = store
-        .submit(WriteBatch {
-            ops,
-            ..Default::default()
-        })
-        .await
-        .expect("complaints stored");
-    outcomes
-        .iter()
-        .map(|outcome| {
-            assert!(
-                matches!(outcome, WriteOutcome::Created { .. }),
-                "{outcome:?}"
-            );
-            outcome.id().to_string()
-        })
-        .collect()
+    let stored = store_new(store, ops).await;
+    stored.into_iter().map(|(id, _)| id).collect()
 }
 
 /// A classification under `route_key`: by the model when `category` is given, else none.
