@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use async_trait::async_trait;
-use chrono::DateTime;
+use chrono::{DateTime, FixedOffset, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use sqlx::Row;
@@ -50,9 +50,40 @@ fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
     })
 }
 
-fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
+/// The `submitted_at` as given and the effective time (`submitted_ms`) of a complaint row.
+fn times(row: &SqliteRow) -> Result<(DateTime<FixedOffset>, DateTime<Utc>), StoreError> {
     let submitted: String = row.get("submitted_at");
     let effective_ms: i64 = row.get("submitted_ms");
+    let submitted_at = DateTime::parse_from_rfc3339(&submitted)
+        .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?;
+    let effective_at = DateTime::from_timestamp_millis(effective_ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?;
+    Ok((submitted_at, effective_at))
+}
+
+/// A complaint as the pipeline reads it.
+fn logged_complaint(row: &SqliteRow) -> Result<Complaint, StoreError> {
+    let (submitted_at, effective_at) = times(row)?;
+    Ok(Complaint {
+        id: row.get("id"),
+        seq: row.get("seq"),
+        source: row.get("source"),
+        channel: row.get("channel"),
+        external_id: row.get("external_id"),
+        revision: row.get("revision"),
+        received_at: row.get("received_at"),
+        submitted_at,
+        effective_at,
+        title: row.get("title"),
+        body: row.get("body"),
+        text_norm: row.get("text_norm"),
+        item: parse_item(row.get("item"))?,
+        case_id: None,
+    })
+}
+
+fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
+    let (submitted_at, effective_at) = times(row)?;
     Ok(IndexRow {
         id: row.get("id"),
         seq: row.get("seq"),
@@ -60,10 +91,8 @@ fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
         channel: row.get("channel"),
         external_id: row.get("external_id"),
         revision: row.get("revision"),
-        submitted_at: DateTime::parse_from_rfc3339(&submitted)
-            .map_err(|e| StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}")))?,
-        effective_at: DateTime::from_timestamp_millis(effective_ms)
-            .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
+        submitted_at,
+        effective_at,
         title: row.get("title"),
         body: row.get("body"),
         facets: facets::from_row(row),
@@ -211,33 +240,7 @@ impl IntakeLog for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let submitted: String = row.get("submitted_at");
-                let effective_ms: i64 = row.get("submitted_ms");
-                let item: String = row.get("item");
-                Ok(Complaint {
-                    id: row.get("id"),
-                    seq: row.get("seq"),
-                    source: row.get("source"),
-                    channel: row.get("channel"),
-                    external_id: row.get("external_id"),
-                    revision: row.get("revision"),
-                    received_at: row.get("received_at"),
-                    submitted_at: DateTime::parse_from_rfc3339(&submitted).map_err(|e| {
-                        StoreError::Corrupt(format!("submitted_at `{submitted}`: {e}"))
-                    })?,
-                    effective_at: DateTime::from_timestamp_millis(effective_ms).ok_or_else(
-                        || StoreError::Corrupt(format!("submitted_ms {effective_ms}")),
-                    )?,
-                    title: row.get("title"),
-                    body: row.get("body"),
-                    text_norm: row.get("text_norm"),
-                    item: parse_item(&item)?,
-                    case_id: None,
-                })
-            })
-            .collect()
+        rows.iter().map(logged_complaint).collect()
     }
 
     /// Complaints with `seq > after`, in sequence order, at most `limit`.
