@@ -3,13 +3,15 @@
 //!
 //! Data flow: items arrive by webhook ([`webhook`]), pull connectors ([`sources`]) or file
 //! import ([`cli`]), pass through [`intake`] (validate, decode, normalise) into the [`store`]
-//! (SQLite, the system of record, group-committed), and are followed by the search [`index`]
+//! (the system of record, group-committed; SQLite by default), and are followed by the search [`index`]
 //! (tantivy, rebuildable). The [`api`] serves search, complaints, dead letters and source
 //! status; [`app`] wires it all and shuts down gracefully.
 //!
 //! Modules:
 //! - [`config`]: the TOML configuration, strict, defaults in one place.
-//! - [`store`]: SQLite store, schema, group-commit writer, read queries.
+//! - [`store`]: the system of record and every SQL statement: its operations as traits
+//!   reached through one handle ([`store::Store`]), the SQLite backend (schema, group-commit
+//!   writer, queries), and the conformance suite every backend passes.
 //! - [`intake`]: raw items → stored complaints or dead letters.
 //! - [`replay`]: replaying dead letters after a fix.
 //! - [`pipeline`]: derived data and `reprocess`.
@@ -25,8 +27,8 @@
 //!   prediction, evaluation, versioned model files).
 //! - [`routing`]: categories, tags and the route of each case to an investigation queue;
 //!   corrections.
-//! - [`cases`]: cases in the store: members and why, staff merges, splits and status, hot
-//!   issues.
+//! - [`cases`]: the rules of cases: members and why, staff merges, splits and status, hot
+//!   issues (the store keeps them).
 //! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
 //!   scores and grouping evaluation.
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
