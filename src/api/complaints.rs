@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use crate::store::{ComplaintRecord, RevisionRecord};
+use crate::store::{Complaint, RevisionRecord};
 
 /// Raw bytes as received: base64 always, text when the bytes decode.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -44,7 +44,7 @@ pub struct ComplaintView {
     /// `received_at`), title, body, normalised text, parsed item, content hash and facets.
     #[serde(flatten)]
     #[schema(value_type = Object)]
-    pub record: ComplaintRecord,
+    pub record: Complaint,
     pub raw: RawPayload,
     /// Superseded versions, oldest first.
     pub revisions: Vec<RevisionView>,

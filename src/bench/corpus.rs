@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, FixedOffset, TimeZone};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::store::IndexRow;
+use crate::store::Complaint;
 
 const DISTRICTS: &[&str] = &[
     "城东区",
@@ -392,23 +392,43 @@ impl CorpusGenerator {
         (title, body, self.start + Duration::minutes(minutes))
     }
 
-    /// The next complaint as an index row with sequence number `seq`.
-    pub fn index_row(&mut self, seq: i64) -> IndexRow {
+    /// The next complaint, as the indexer reads it, with sequence number `seq`.
+    pub fn index_row(&mut self, seq: i64) -> Complaint {
         let (title, body, submitted_at) = self.complaint();
         let channels = ["hotline", "online", "petition", "media"];
         let channel = channels[self.rng.random_range(0..channels.len())];
-        IndexRow {
+        let item = connectors::Item {
+            external_id: seq.to_string(),
+            title: Some(title.clone()),
+            body: body.clone(),
+            submitted_at: Some(submitted_at),
+            complainant: None,
+            location: None,
+            target_unit: None,
+            url: None,
+            attachments: Vec::new(),
+            meta: Default::default(),
+        };
+        Complaint {
             id: format!("bench-{seq:08}"),
             seq,
             source: format!("{channel}-src"),
             channel: channel.to_string(),
             external_id: seq.to_string(),
             revision: 1,
+            received_at: crate::store::format_utc(submitted_at.with_timezone(&chrono::Utc)),
             submitted_at,
             effective_at: submitted_at.with_timezone(&chrono::Utc),
+            future_dated: false,
             title: Some(title),
             body,
+            text_norm: String::new(),
+            item,
+            content_hash: String::new(),
+            raw: Vec::new(),
+            raw_content_type: "application/json".into(),
             facets: Default::default(),
+            case_id: None,
         }
     }
 }

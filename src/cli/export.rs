@@ -8,7 +8,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::store::{ExportRow, Store};
+use crate::store::{Complaint, Store};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
@@ -99,7 +99,7 @@ pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
 }
 
 /// The exported object of one complaint.
-pub fn export_value(row: &ExportRow, personal: bool) -> Value {
+pub fn export_value(row: &Complaint, personal: bool) -> Value {
     let item = &row.item;
     let complainant = item.complainant.as_ref().map(|c| {
         if personal {

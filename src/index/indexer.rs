@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 use super::{IndexError, Progress, SCHEMA_VERSION, SearchIndex, analyzer};
-use crate::store::{IndexRow, QueuedWindow, Store};
+use crate::store::{Complaint, QueuedWindow, Store};
 
 /// Index-queue entries followed between two prunings of the queue.
 const PRUNE_EVERY: i64 = 10_000;
@@ -56,7 +56,7 @@ impl SearchIndex {
             })
     }
 
-    fn document(&self, row: &IndexRow) -> TantivyDocument {
+    fn document(&self, row: &Complaint) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &row.id);
@@ -105,7 +105,7 @@ impl SearchIndex {
     }
 
     /// Adds `rows` to the writer, replacing earlier versions of the same complaints.
-    pub fn add_rows(&self, writer: &IndexWriter, rows: &[IndexRow]) -> Result<(), IndexError> {
+    pub fn add_rows(&self, writer: &IndexWriter, rows: &[Complaint]) -> Result<(), IndexError> {
         for row in rows {
             writer.delete_term(Term::from_field_text(self.fields.id, &row.id));
             writer.add_document(self.document(row))?;

@@ -224,6 +224,11 @@ fn the_stored_matching_text_splits_into_the_normalised_title_and_body() {
             body: body.to_string(),
             text_norm: matching_text(title, body),
             item: item.clone(),
+            future_dated: false,
+            content_hash: String::new(),
+            raw: Vec::new(),
+            raw_content_type: "application/json".into(),
+            facets: Default::default(),
             case_id: None,
         };
         let (split_title, split_body) = super::split_normalized(&complaint).expect("splits");

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use super::facets::Facet;
 use super::{
-    Complaint, ComplaintRecord, DeadLetterFilter, DeadLetterRecord, ExportRow, IndexRow,
-    QueuedWindow, RevisionRecord, StoreError, WriteBatch, WriteOutcome,
+    Complaint, DeadLetterFilter, DeadLetterRecord, QueuedWindow, RevisionRecord, StoreError,
+    WriteBatch, WriteOutcome,
 };
 
 /// A storage backend: everything the gateway keeps.
@@ -77,14 +77,14 @@ pub trait IntakeLog: Send + Sync {
     async fn begin_decision(&self) -> Result<Box<dyn DerivedTx>, StoreError>;
 
     /// One complaint by gateway id.
-    async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError>;
+    async fn complaint(&self, id: &str) -> Result<Option<Complaint>, StoreError>;
 
     /// One complaint by `(source, external_id)`.
     async fn complaint_by_external_id(
         &self,
         source: &str,
         external_id: &str,
-    ) -> Result<Option<ComplaintRecord>, StoreError>;
+    ) -> Result<Option<Complaint>, StoreError>;
 
     /// Superseded versions of a complaint, oldest first.
     async fn revisions(&self, id: &str) -> Result<Vec<RevisionRecord>, StoreError>;
@@ -105,14 +105,14 @@ pub trait IntakeLog: Send + Sync {
         after: i64,
         upto: i64,
         limit: i64,
-    ) -> Result<Vec<IndexRow>, StoreError>;
+    ) -> Result<Vec<Complaint>, StoreError>;
 
     /// Complaints queued for re-indexing in `window` (see [`QueuedWindow`]); returns the rows
     /// (each complaint once) and the last queue sequence read.
     async fn index_rows_queued(
         &self,
         window: QueuedWindow,
-    ) -> Result<(Vec<IndexRow>, Option<i64>), StoreError>;
+    ) -> Result<(Vec<Complaint>, Option<i64>), StoreError>;
 
     /// Highest index-queue sequence (0 when empty).
     async fn max_index_queue_seq(&self) -> Result<i64, StoreError>;
@@ -121,7 +121,7 @@ pub trait IntakeLog: Send + Sync {
     async fn prune_index_queue(&self, seq: i64) -> Result<(), StoreError>;
 
     /// Every complaint in sequence order, streamed (constant memory).
-    fn export_stream(&self) -> BoxStream<'_, Result<ExportRow, StoreError>>;
+    fn export_stream(&self) -> BoxStream<'_, Result<Complaint, StoreError>>;
 
     /// Dead letters, newest first, and how many match.
     async fn dead_letters(

@@ -1,7 +1,7 @@
 //! The intake log's vocabulary, whatever the backend: what a batch writes and what happened to
 //! each operation, and the shapes of the log's listings.
 
-use super::{ComplaintRecord, NewComplaint, NewDeadLetter};
+use super::{NewComplaint, NewDeadLetter};
 
 /// One operation of a batch.
 #[derive(Debug, Clone)]
@@ -56,9 +56,6 @@ pub struct DeadLetterFilter {
     pub limit: i64,
     pub offset: i64,
 }
-
-/// One row of `export`: the complaint as stored.
-pub type ExportRow = ComplaintRecord;
 
 /// Which index-queue entries to follow. An entry asks for a complaint to be indexed again
 /// because its derived data changed; it is redundant when the sequence pass has not indexed

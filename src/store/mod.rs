@@ -26,7 +26,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 pub use backend::{Backend, DerivedTx, IntakeLog};
-pub use log::{DeadLetterFilter, ExportRow, QueuedWindow, WriteBatch, WriteOp, WriteOutcome};
+pub use log::{DeadLetterFilter, QueuedWindow, WriteBatch, WriteOp, WriteOutcome};
 
 /// Name of the SQLite file inside the data directory.
 pub use sqlite::DB_FILE;
@@ -189,36 +189,9 @@ pub struct NewDeadLetter {
     pub received_at: DateTime<Utc>,
 }
 
-/// A stored complaint, current version.
+/// A stored complaint, current version: what the pipeline's stages, the search index, the API
+/// and `export` read (one shape, one query; see the store's reads).
 #[derive(Debug, Clone, Serialize)]
-pub struct ComplaintRecord {
-    pub id: String,
-    pub seq: i64,
-    pub source: String,
-    pub channel: String,
-    pub external_id: String,
-    pub revision: i64,
-    pub received_at: String,
-    /// As the item gave it (or the received time when it gave none).
-    pub submitted_at: String,
-    /// The given `submitted_at` lay more than `intake.future_tolerance_secs` past
-    /// `received_at`: grouping, hot issues, deadlines and search order use `received_at`.
-    pub future_dated: bool,
-    pub title: Option<String>,
-    pub body: String,
-    pub text_norm: String,
-    pub item: Item,
-    pub content_hash: String,
-    #[serde(skip)]
-    pub raw: Vec<u8>,
-    pub raw_content_type: String,
-    /// Derived attributes (case, category, queue, …).
-    pub facets: facets::Facets,
-}
-
-/// A complaint as the log holds it (current version, no raw payload), in the form the
-/// pipeline's stages read it.
-#[derive(Debug, Clone)]
 pub struct Complaint {
     pub id: String,
     pub seq: i64,
@@ -227,18 +200,30 @@ pub struct Complaint {
     pub external_id: String,
     pub revision: i64,
     pub received_at: String,
-    /// As the item gave it.
+    /// As the item gave it (or the received time when it gave none).
     pub submitted_at: DateTime<FixedOffset>,
-    /// The time stages that keep a clock, a window or an order use: `submitted_at`, or the
-    /// received time when `submitted_at` lay too far in the future (see
-    /// [`crate::store::effective_time`]).
+    /// The time clocks, windows and orderings use: `submitted_at`, or the received time when
+    /// `submitted_at` lay too far in the future (see [`effective_time`]).
+    #[serde(skip)]
     pub effective_at: DateTime<Utc>,
+    /// The given `submitted_at` lay more than `intake.future_tolerance_secs` past
+    /// `received_at`: grouping, hot issues, deadlines and search order use `received_at`.
+    pub future_dated: bool,
     pub title: Option<String>,
     pub body: String,
     pub text_norm: String,
     pub item: Item,
-    /// The case the grouping stage assigned (stages after it route and notify per case);
-    /// `None` as read from the log.
+    pub content_hash: String,
+    /// The bytes as received. Read with one complaint and by `export`; the batch reads of the
+    /// pipeline and the indexer leave it empty (they never need it, and it can be large).
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub raw_content_type: String,
+    /// Derived attributes (case, category, queue, …) as stored.
+    pub facets: facets::Facets,
+    /// The case the grouping stage assigned in the batch being processed (stages after it
+    /// route and notify per case); `None` as read.
+    #[serde(skip)]
     pub case_id: Option<String>,
 }
 
@@ -272,25 +257,6 @@ pub struct DeadLetterRecord {
     pub raw_content_type: String,
     pub replayed_at: Option<String>,
     pub replayed_as: Option<String>,
-}
-
-/// The minimum the search indexer needs of a complaint.
-#[derive(Debug, Clone)]
-pub struct IndexRow {
-    pub id: String,
-    pub seq: i64,
-    pub source: String,
-    pub channel: String,
-    pub external_id: String,
-    pub revision: i64,
-    /// As the item gave it: shown in results.
-    pub submitted_at: DateTime<FixedOffset>,
-    /// The effective time (`submitted_ms`, see [`effective_time`]): what results sort and
-    /// filter by.
-    pub effective_at: DateTime<Utc>,
-    pub title: Option<String>,
-    pub body: String,
-    pub facets: facets::Facets,
 }
 
 /// The store: one handle, whatever the backend (the one dispatch point; a second backend is

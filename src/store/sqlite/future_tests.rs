@@ -112,7 +112,10 @@ async fn the_given_time_is_stored_and_the_effective_one_is_what_orders() {
         .unwrap();
     let id = outcomes[0].id().to_string();
     let record = store.complaint(&id).await.unwrap().unwrap();
-    assert_eq!(record.submitted_at, "2036-01-01T08:00:00+08:00");
+    assert_eq!(
+        record.submitted_at.to_rfc3339(),
+        "2036-01-01T08:00:00+08:00"
+    );
     assert!(record.future_dated);
     let ms: i64 = sqlx::query_scalar("SELECT submitted_ms FROM complaints WHERE id = ?")
         .bind(&id)

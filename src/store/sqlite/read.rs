@@ -14,41 +14,25 @@ use tokio::sync::watch;
 use super::tx::SqliteTx;
 use super::{SqliteStore, facets};
 use crate::store::{
-    Complaint, ComplaintRecord, DeadLetterFilter, DeadLetterRecord, DerivedTx, ExportRow, IndexRow,
-    IntakeLog, QueuedWindow, RevisionRecord, StoreError, WriteBatch, WriteOutcome, format_utc,
-    parse_item,
+    Complaint, DeadLetterFilter, DeadLetterRecord, DerivedTx, IntakeLog, QueuedWindow,
+    RevisionRecord, StoreError, WriteBatch, WriteOutcome, format_utc, parse_item,
 };
 
-const COMPLAINT_COLUMNS: &str = "c.id, c.seq, c.source, c.channel, c.external_id, c.revision,
-    c.received_at, c.submitted_at, c.future_dated, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
-    c.raw_content_type, f.case_id, f.duplicate_of, f.category, f.tags, f.queue, f.priority,
-    f.status, f.deadline";
+/// The one column list of a complaint read ([`complaint_from_row`]); `{raw}` is `c.raw` where the
+/// bytes are wanted and an empty blob in the batch reads of the pipeline and the indexer.
+fn complaint_columns(with_raw: bool) -> String {
+    let raw = if with_raw { "c.raw" } else { "x'' AS raw" };
+    format!(
+        "c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.received_at,
+         c.submitted_at, c.submitted_ms, c.future_dated, c.title, c.body, c.text_norm, c.item,
+         c.content_hash, {raw}, c.raw_content_type, {}",
+        facets::SELECT_COLUMNS
+    )
+}
 
 /// Complaints with their facets.
 const COMPLAINTS_WITH_FACETS: &str =
     "complaints c LEFT JOIN complaint_facets f ON f.complaint_id = c.id";
-
-fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
-    Ok(ComplaintRecord {
-        id: row.get("id"),
-        seq: row.get("seq"),
-        source: row.get("source"),
-        channel: row.get("channel"),
-        external_id: row.get("external_id"),
-        revision: row.get("revision"),
-        received_at: row.get("received_at"),
-        submitted_at: row.get("submitted_at"),
-        future_dated: row.get("future_dated"),
-        title: row.get("title"),
-        body: row.get("body"),
-        text_norm: row.get("text_norm"),
-        item: parse_item(row.get("item"))?,
-        content_hash: row.get("content_hash"),
-        raw: row.get("raw"),
-        raw_content_type: row.get("raw_content_type"),
-        facets: facets::from_row(row),
-    })
-}
 
 /// The `submitted_at` as given and the effective time (`submitted_ms`) of a complaint row.
 fn times(row: &SqliteRow) -> Result<(DateTime<FixedOffset>, DateTime<Utc>), StoreError> {
@@ -61,8 +45,8 @@ fn times(row: &SqliteRow) -> Result<(DateTime<FixedOffset>, DateTime<Utc>), Stor
     Ok((submitted_at, effective_at))
 }
 
-/// A complaint as the pipeline reads it.
-fn logged_complaint(row: &SqliteRow) -> Result<Complaint, StoreError> {
+/// A complaint read with [`complaint_columns`].
+fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
     let (submitted_at, effective_at) = times(row)?;
     Ok(Complaint {
         id: row.get("id"),
@@ -74,28 +58,16 @@ fn logged_complaint(row: &SqliteRow) -> Result<Complaint, StoreError> {
         received_at: row.get("received_at"),
         submitted_at,
         effective_at,
+        future_dated: row.get("future_dated"),
         title: row.get("title"),
         body: row.get("body"),
         text_norm: row.get("text_norm"),
         item: parse_item(row.get("item"))?,
-        case_id: None,
-    })
-}
-
-fn index_row(row: &SqliteRow) -> Result<IndexRow, StoreError> {
-    let (submitted_at, effective_at) = times(row)?;
-    Ok(IndexRow {
-        id: row.get("id"),
-        seq: row.get("seq"),
-        source: row.get("source"),
-        channel: row.get("channel"),
-        external_id: row.get("external_id"),
-        revision: row.get("revision"),
-        submitted_at,
-        effective_at,
-        title: row.get("title"),
-        body: row.get("body"),
+        content_hash: row.get("content_hash"),
+        raw: row.get("raw"),
+        raw_content_type: row.get("raw_content_type"),
         facets: facets::from_row(row),
+        case_id: None,
     })
 }
 
@@ -159,9 +131,11 @@ impl IntakeLog for SqliteStore {
     }
 
     /// One complaint by gateway id.
-    async fn complaint(&self, id: &str) -> Result<Option<ComplaintRecord>, StoreError> {
-        let sql =
-            format!("SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} WHERE c.id = ?");
+    async fn complaint(&self, id: &str) -> Result<Option<Complaint>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM {COMPLAINTS_WITH_FACETS} WHERE c.id = ?",
+            complaint_columns(true)
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -174,9 +148,10 @@ impl IntakeLog for SqliteStore {
         &self,
         source: &str,
         external_id: &str,
-    ) -> Result<Option<ComplaintRecord>, StoreError> {
+    ) -> Result<Option<Complaint>, StoreError> {
         let sql = format!(
-            "SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} WHERE c.source = ? AND c.external_id = ?"
+            "SELECT {} FROM {COMPLAINTS_WITH_FACETS} WHERE c.source = ? AND c.external_id = ?",
+            complaint_columns(true)
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(source)
@@ -231,16 +206,16 @@ impl IntakeLog for SqliteStore {
     }
 
     async fn complaints_after(&self, after: i64, limit: i64) -> Result<Vec<Complaint>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at,
-                submitted_ms, title, body, text_norm, item
-             FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(logged_complaint).collect()
+        let sql = format!(
+            "SELECT {} FROM {COMPLAINTS_WITH_FACETS} WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+            complaint_columns(false)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(complaint_from_row).collect()
     }
 
     /// Complaints with `seq > after`, in sequence order, at most `limit`.
@@ -249,12 +224,11 @@ impl IntakeLog for SqliteStore {
         after: i64,
         upto: i64,
         limit: i64,
-    ) -> Result<Vec<IndexRow>, StoreError> {
+    ) -> Result<Vec<Complaint>, StoreError> {
         let sql = format!(
-            "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
-                c.submitted_ms, c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
+            "SELECT {} FROM {COMPLAINTS_WITH_FACETS}
              WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq LIMIT ?",
-            facets::SELECT_COLUMNS
+            complaint_columns(false)
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
@@ -262,7 +236,7 @@ impl IntakeLog for SqliteStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(index_row).collect()
+        rows.iter().map(complaint_from_row).collect()
     }
 
     /// Complaints queued for re-indexing in `window`, at most `window.limit` queue entries;
@@ -271,7 +245,7 @@ impl IntakeLog for SqliteStore {
     async fn index_rows_queued(
         &self,
         window: QueuedWindow,
-    ) -> Result<(Vec<IndexRow>, Option<i64>), StoreError> {
+    ) -> Result<(Vec<Complaint>, Option<i64>), StoreError> {
         let last: Option<i64> = sqlx::query_scalar(
             "SELECT MAX(seq) FROM (SELECT seq FROM index_queue WHERE seq > ? ORDER BY seq LIMIT ?)",
         )
@@ -283,14 +257,13 @@ impl IntakeLog for SqliteStore {
             return Ok((Vec::new(), None));
         };
         let sql = format!(
-            "SELECT c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.submitted_at,
-                c.submitted_ms, c.title, c.body, {} FROM {COMPLAINTS_WITH_FACETS}
+            "SELECT {} FROM {COMPLAINTS_WITH_FACETS}
              WHERE c.seq <= ?3 AND (
                 (c.seq <= ?4
                  AND c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ?1 AND seq <= ?2))
                 OR c.id IN (SELECT complaint_id FROM index_queue
                             WHERE seq > MAX(?1, ?5) AND seq <= ?2))",
-            facets::SELECT_COLUMNS
+            complaint_columns(false)
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(window.after)
@@ -301,7 +274,9 @@ impl IntakeLog for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok((
-            rows.iter().map(index_row).collect::<Result<_, _>>()?,
+            rows.iter()
+                .map(complaint_from_row)
+                .collect::<Result<_, _>>()?,
             Some(last),
         ))
     }
@@ -338,9 +313,11 @@ impl IntakeLog for SqliteStore {
     }
 
     /// Every complaint in sequence order, streamed (constant memory).
-    fn export_stream(&self) -> BoxStream<'_, Result<ExportRow, StoreError>> {
-        let sql =
-            format!("SELECT {COMPLAINT_COLUMNS} FROM {COMPLAINTS_WITH_FACETS} ORDER BY c.seq");
+    fn export_stream(&self) -> BoxStream<'_, Result<Complaint, StoreError>> {
+        let sql = format!(
+            "SELECT {} FROM {COMPLAINTS_WITH_FACETS} ORDER BY c.seq",
+            complaint_columns(true)
+        );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch(&self.pool)
             .map(|row| complaint_from_row(&row?))
