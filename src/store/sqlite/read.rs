@@ -20,7 +20,7 @@ use crate::store::{
 };
 
 const COMPLAINT_COLUMNS: &str = "c.id, c.seq, c.source, c.channel, c.external_id, c.revision,
-    c.received_at, c.submitted_at, c.future_dated, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
+    c.received_at, c.submitted_at, c.future_dated, c.historical, c.title, c.body, c.text_norm, c.item, c.content_hash, c.raw,
     c.raw_content_type, f.case_id, f.duplicate_of, f.category, f.tags, f.queue, f.priority,
     f.status, f.deadline";
 
@@ -39,6 +39,7 @@ fn complaint_from_row(row: &SqliteRow) -> Result<ComplaintRecord, StoreError> {
         received_at: row.get("received_at"),
         submitted_at: row.get("submitted_at"),
         future_dated: row.get("future_dated"),
+        historical: row.get("historical"),
         title: row.get("title"),
         body: row.get("body"),
         text_norm: row.get("text_norm"),
@@ -79,6 +80,7 @@ fn logged_complaint(row: &SqliteRow) -> Result<Complaint, StoreError> {
         text_norm: row.get("text_norm"),
         item: parse_item(row.get("item"))?,
         case_id: None,
+        historical: row.get("historical"),
     })
 }
 
@@ -233,7 +235,7 @@ impl IntakeLog for SqliteStore {
     async fn complaints_after(&self, after: i64, limit: i64) -> Result<Vec<Complaint>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, seq, source, channel, external_id, revision, received_at, submitted_at,
-                submitted_ms, title, body, text_norm, item
+                submitted_ms, title, body, text_norm, item, historical
              FROM complaints WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(after)
