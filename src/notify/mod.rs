@@ -185,8 +185,8 @@ async fn set_status_facet(
     Ok(())
 }
 
-/// Sets (or, with `None`, clears) the status facet of every complaint of the case: a case
-/// loaded as history is `closed`; a live complaint joining it clears that.
+/// Sets (or, with `None`, clears) the status facet of every complaint of the case: `closed`
+/// for a case loaded as history, routing's status again when a live complaint reopens it.
 pub async fn set_case_status_facet(
     tx: &mut dyn DerivedTx,
     case_id: &str,

@@ -33,11 +33,12 @@ const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
 const REOPENED_WHY: &str = "a live complaint joined a case loaded as history";
 
 /// Sets the working status of `case` (when it is a case) and the `status` facet of its
-/// complaints: `closed` for history, cleared when a live complaint reopens it.
+/// complaints: `closed` for history; when a live complaint reopens it, `open` and the facet
+/// routing gives a live case (`assigned`, or `triage`).
 async fn set_case_status(
     tx: &mut dyn DerivedTx,
     case: &RoutedCase,
-    status: &str,
+    (status, facet): (&str, &str),
     why: &str,
 ) -> Result<(), PipelineError> {
     let now = crate::store::format_utc(chrono::Utc::now());
@@ -53,8 +54,8 @@ async fn set_case_status(
         })
         .await?;
     }
-    let facet = (status == "closed").then_some(status);
-    crate::notify::set_case_status_facet(tx, &case.route_key, &case.complaint_id, facet).await?;
+    crate::notify::set_case_status_facet(tx, &case.route_key, &case.complaint_id, Some(facet))
+        .await?;
     Ok(())
 }
 
@@ -197,12 +198,17 @@ impl Stage for AssignStage {
                 .await
                 .map_err(|e| Self::error(e.to_string()))?;
             for case in reopened {
-                set_case_status(tx, case, "open", REOPENED_WHY).await?;
+                let facet = if case.queue == self.routing.triage_queue() {
+                    "triage"
+                } else {
+                    "assigned"
+                };
+                set_case_status(tx, case, ("open", facet), REOPENED_WHY).await?;
             }
             // History closes a case only while no live complaint has given it a deadline.
             for case in history {
                 if !assigned.contains_key(&case.route_key) {
-                    set_case_status(tx, case, "closed", HISTORICAL_WHY).await?;
+                    set_case_status(tx, case, ("closed", "closed"), HISTORICAL_WHY).await?;
                 }
             }
             Ok(())
