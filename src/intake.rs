@@ -111,6 +111,9 @@ impl From<IntakeCounts> for connectors::CommitSummary {
 pub struct Origin {
     pub source: String,
     pub channel: Channel,
+    /// An archive load (`import --historical`): its complaints are recorded, grouped,
+    /// classified and routed, but get no deadline and no notice, and their cases are closed.
+    pub historical: bool,
 }
 
 /// Turns raw items into write operations (CPU work: normalisation and hashing). Every item of
@@ -126,15 +129,19 @@ pub fn prepare(
     items
         .into_iter()
         .map(|raw| match raw.parsed {
-            Ok(item) => WriteOp::Complaint(NewComplaint::new(
-                &origin.source,
-                origin.channel,
-                item,
-                raw.raw,
-                raw.content_type,
-                received_at,
-                future_tolerance,
-            )),
+            Ok(item) => {
+                let mut complaint = NewComplaint::new(
+                    &origin.source,
+                    origin.channel,
+                    item,
+                    raw.raw,
+                    raw.content_type,
+                    received_at,
+                    future_tolerance,
+                );
+                complaint.historical = origin.historical;
+                WriteOp::Complaint(complaint)
+            }
             Err(error) => WriteOp::DeadLetter(NewDeadLetter {
                 source: origin.source.clone(),
                 channel: Some(origin.channel),

@@ -68,6 +68,7 @@ pub async fn replay(
     let origin = Origin {
         source: letter.source.clone(),
         channel,
+        historical: false,
     };
     let batch = WriteBatch {
         ops: prepare(&origin, items, store.future_tolerance()),

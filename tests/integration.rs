@@ -13,6 +13,7 @@ mod integration {
     mod edge;
     mod full_store;
     mod future_dates;
+    mod historical;
     mod import_export;
     mod input_honesty;
     mod mail;

@@ -165,6 +165,7 @@ async fn receive_checked(
     let origin = Origin {
         source: source.to_string(),
         channel: runtime.channel,
+        historical: false,
     };
     store_body(state, &origin, bytes, content_type.as_deref()).await
 }

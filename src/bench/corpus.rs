@@ -420,6 +420,7 @@ impl CorpusGenerator {
             submitted_at,
             effective_at: submitted_at.with_timezone(&chrono::Utc),
             future_dated: false,
+            historical: false,
             title: Some(title),
             body,
             text_norm: String::new(),

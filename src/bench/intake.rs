@@ -127,6 +127,7 @@ async fn parse_only_phase(args: &IntakeArgs) -> anyhow::Result<Phase> {
         origin: Origin {
             source: "bench".into(),
             channel: connectors::Channel::Online,
+            historical: false,
         },
     });
     let router = Router::new()

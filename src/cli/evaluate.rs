@@ -93,6 +93,7 @@ async fn score_in(
     let origin = Origin {
         source: SOURCE.to_string(),
         channel,
+        historical: false,
     };
     ingest(&store, &origin, items, None).await?;
     let lock = PipelineLock::try_acquire(&config.data_dir)?

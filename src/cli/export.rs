@@ -31,7 +31,7 @@ pub struct ExportArgs {
 }
 
 /// Columns of the CSV export, in order (later additions at the end, so positions stay).
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "id",
     "seq",
     "source",
@@ -57,6 +57,7 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "status",
     "deadline",
     "future_dated",
+    "historical",
 ];
 
 pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
@@ -118,6 +119,7 @@ pub fn export_value(row: &Complaint, personal: bool) -> Value {
         "received_at": row.received_at,
         "submitted_at": row.submitted_at,
         "future_dated": row.future_dated,
+        "historical": row.historical,
         "title": row.title,
         "body": row.body,
         "target_unit": item.target_unit,

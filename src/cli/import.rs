@@ -35,6 +35,10 @@ pub struct ImportArgs {
     /// `file_drop` source's does (its connector file itself will do). Repeatable.
     #[arg(long = "map", value_name = "FILE|HEADER=FIELD")]
     pub map: Vec<String>,
+    /// Load an archive that was already handled elsewhere: cases, categories and routes are
+    /// recorded, but no deadline is set and no notice is sent, and the cases are `closed`.
+    #[arg(long)]
+    pub historical: bool,
 }
 
 /// How many refusal reasons a run that stored nothing prints.
@@ -59,6 +63,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let origin = Origin {
         source: args.source.clone(),
         channel,
+        historical: args.historical,
     };
     let columns = column_map(&args.map)?;
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
@@ -95,8 +100,13 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     } else {
         String::new()
     };
+    let kind = if args.historical {
+        " historical (no deadlines, no notices, cases closed):"
+    } else {
+        ""
+    };
     println!(
-        "imported {} new, {} duplicates, {} revisions, {} dead-lettered{kept_note} in {:.1}s{timing}{}{}",
+        "imported{kind} {} new, {} duplicates, {} revisions, {} dead-lettered{kept_note} in {:.1}s{timing}{}{}",
         counts.created,
         counts.duplicates,
         counts.revisions,

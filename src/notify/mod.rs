@@ -185,6 +185,20 @@ async fn set_status_facet(
     Ok(())
 }
 
+/// Sets (or, with `None`, clears) the status facet of every complaint of the case: `closed`
+/// for a case loaded as history, routing's status again when a live complaint reopens it.
+pub async fn set_case_status_facet(
+    tx: &mut dyn DerivedTx,
+    case_id: &str,
+    complaint_id: &str,
+    status: Option<&str>,
+) -> Result<(), StoreError> {
+    for id in case_complaints(tx, case_id, complaint_id).await? {
+        tx.set_facets(&id, &[(Facet::Status, status)]).await?;
+    }
+    Ok(())
+}
+
 /// The complaints of a case: those whose facet names it, plus `complaint_id` when it exists.
 async fn case_complaints(
     tx: &mut dyn DerivedTx,

@@ -5,6 +5,13 @@
 //! A case already assigned to the same queue keeps its deadline and is not notified again
 //! (re-deliveries, new members and `reprocess` do not send a second assignment email); a move
 //! to another queue is a new assignment with a new deadline.
+//!
+//! History (`import --historical`) is routed like anything else but never assigned: a case
+//! whose members are all historical gets no deadline, no audit row and no notice, and its
+//! status is `closed` (answered elsewhere, long ago). A live complaint that joins such a case
+//! later is what the centre must answer now: the case is assigned then (deadline counted from
+//! that complaint's receipt, 交办 email) and reopened. A historical complaint that joins a live
+//! case changes nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +25,39 @@ use crate::config::Config;
 use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
 use crate::store::DerivedTx;
+use crate::store::cases::StatusChange;
+
+/// Who set the status of a case loaded as history, and why.
+const STATUS_ACTOR: &str = "gateway";
+const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
+const REOPENED_WHY: &str = "a live complaint joined a case loaded as history";
+
+/// Sets the working status of `case` (when it is a case) and the `status` facet of its
+/// complaints: `closed` for history; when a live complaint reopens it, `open` and the facet
+/// routing gives a live case (`assigned`, or `triage`).
+async fn set_case_status(
+    tx: &mut dyn DerivedTx,
+    case: &RoutedCase,
+    (status, facet): (&str, &str),
+    why: &str,
+) -> Result<(), PipelineError> {
+    let now = crate::store::format_utc(chrono::Utc::now());
+    if let Some(case_id) = &case.case_id
+        && tx.case_exists(case_id).await?
+    {
+        tx.set_case_status(StatusChange {
+            case_id,
+            status,
+            actor: STATUS_ACTOR,
+            why,
+            updated_at: &now,
+        })
+        .await?;
+    }
+    crate::notify::set_case_status_facet(tx, &case.route_key, &case.complaint_id, Some(facet))
+        .await?;
+    Ok(())
+}
 
 /// Gives every newly routed case its deadline and enqueues its notifications.
 pub struct AssignStage {
@@ -115,14 +155,14 @@ impl Stage for AssignStage {
     ) -> BoxFuture<'a, Result<(), PipelineError>> {
         Box::pin(async move {
             let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
-            let new: Vec<&RoutedCase> = routed.iter().filter(|r| r.is_new_assignment).collect();
-            let keys: Vec<&str> = new.iter().map(|r| r.route_key.as_str()).collect();
-            let mut assigned = tx.deadline_queues(&keys).await?;
             let by_id: HashMap<&str, &Complaint> =
                 batch.iter().map(|c| (c.id.as_str(), c)).collect();
-            let mut assignments = Vec::new();
-            for case in new {
-                if assigned.get(&case.route_key) == Some(&case.queue) {
+            let mut live = Vec::new();
+            let mut history = Vec::new();
+            for case in &routed {
+                // New to a queue, or a new member (which may be the first live one of a case
+                // loaded as history, so far without a deadline).
+                if !case.is_new_assignment && !case.new_member {
                     continue;
                 }
                 let Some(complaint) = by_id.get(case.complaint_id.as_str()) else {
@@ -131,12 +171,46 @@ impl Stage for AssignStage {
                         case.complaint_id
                     )));
                 };
+                if complaint.historical {
+                    history.push(case);
+                } else {
+                    live.push((case, *complaint));
+                }
+            }
+            let keys: Vec<&str> = routed.iter().map(|r| r.route_key.as_str()).collect();
+            let mut assigned = tx.deadline_queues(&keys).await?;
+            let mut assignments = Vec::new();
+            let mut reopened = Vec::new();
+            for (case, complaint) in live {
+                match assigned.get(&case.route_key) {
+                    Some(queue) if *queue == case.queue => continue,
+                    // Assigned before: only a move to another queue is a new assignment.
+                    Some(_) if !case.is_new_assignment => continue,
+                    Some(_) => {}
+                    // Never assigned while routed: its members so far were history.
+                    None if !case.is_new_assignment => reopened.push(case),
+                    None => {}
+                }
                 assignments.push(self.assignment(case, complaint)?);
                 assigned.insert(case.route_key.clone(), case.queue.clone());
             }
             on_assignments(tx, &assignments, &self.config, &self.calendar)
                 .await
                 .map_err(|e| Self::error(e.to_string()))?;
+            for case in reopened {
+                let facet = if case.queue == self.routing.triage_queue() {
+                    "triage"
+                } else {
+                    "assigned"
+                };
+                set_case_status(tx, case, ("open", facet), REOPENED_WHY).await?;
+            }
+            // History closes a case only while no live complaint has given it a deadline.
+            for case in history {
+                if !assigned.contains_key(&case.route_key) {
+                    set_case_status(tx, case, ("closed", "closed"), HISTORICAL_WHY).await?;
+                }
+            }
             Ok(())
         })
     }

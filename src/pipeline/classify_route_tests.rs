@@ -223,6 +223,7 @@ fn the_stored_matching_text_splits_into_the_normalised_title_and_body() {
             title: title.map(str::to_string),
             body: body.to_string(),
             text_norm: matching_text(title, body),
+            historical: false,
             item: item.clone(),
             future_dated: false,
             content_hash: String::new(),

@@ -298,6 +298,7 @@ async fn standard_pipeline_in_batches_of(batch: i64) -> Vec<(String, Option<Stri
     let origin = crate::intake::Origin {
         source: "t".into(),
         channel: Channel::Online,
+        historical: false,
     };
     crate::intake::ingest(&store, &origin, items, None)
         .await

@@ -140,6 +140,7 @@ impl Sources {
                 Origin {
                     source: name.clone(),
                     channel,
+                    historical: false,
                 },
                 connector,
                 sink.clone(),

@@ -237,6 +237,7 @@ fn harness(
         Origin {
             source: "hotline".into(),
             channel: Channel::Hotline,
+            historical: false,
         },
         Box::new(connector),
         Arc::new(sink),

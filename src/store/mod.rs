@@ -98,6 +98,8 @@ pub struct NewComplaint {
     pub effective_at: DateTime<Utc>,
     /// The item's `submitted_at` lies more than the tolerance past `received_at`.
     pub future_dated: bool,
+    /// From an archive load (`import --historical`): no deadline, no notice, case closed.
+    pub historical: bool,
 }
 
 impl NewComplaint {
@@ -129,6 +131,7 @@ impl NewComplaint {
             received_at,
             effective_at: effective.at,
             future_dated: effective.future_dated,
+            historical: false,
         }
     }
 }
@@ -209,6 +212,9 @@ pub struct Complaint {
     /// The given `submitted_at` lay more than `intake.future_tolerance_secs` past
     /// `received_at`: grouping, hot issues, deadlines and search order use `received_at`.
     pub future_dated: bool,
+    /// Loaded from an archive (`import --historical`): answered elsewhere, no deadline, no
+    /// notice.
+    pub historical: bool,
     pub title: Option<String>,
     pub body: String,
     pub text_norm: String,

@@ -61,6 +61,7 @@ impl Harness {
         let origin = Origin {
             source: channel.as_str().to_string(),
             channel,
+            historical: false,
         };
         let options = self.config.parse_options();
         let raw: Vec<RawItem> = items

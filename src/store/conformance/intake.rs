@@ -1,11 +1,12 @@
 //! Conformance: the intake log. Group commit, idempotency (duplicates and re-deliveries),
 //! revisions, dead letters kept verbatim once, cursors committed with their items, per-source
-//! counts, and the commit order of the log (unique, increasing sequence numbers).
+//! counts, the commit order of the log (unique, increasing sequence numbers), and the
+//! historical flag of an archive load.
 
 use std::collections::HashSet;
 
 use super::{Open, batch, complaint, dead, item};
-use crate::store::{DeadLetterFilter, WriteOutcome};
+use crate::store::{DeadLetterFilter, WriteOp, WriteOutcome};
 
 /// Runs every check of this area on fresh stores from `open`.
 pub async fn run(open: Open) {
@@ -13,6 +14,63 @@ pub async fn run(open: Open) {
     dead_letters_are_kept_verbatim_once_and_cursor_commits_with_items(open).await;
     concurrent_submissions_share_commits_and_get_unique_increasing_seqs(open).await;
     one_batch_holding_repeats_behaves_like_separate_deliveries(open).await;
+    the_historical_flag_round_trips_and_only_history_keeps_it(open).await;
+}
+
+/// `op` as an archive load (`import --historical`) delivers it.
+fn historical(mut op: WriteOp) -> WriteOp {
+    if let WriteOp::Complaint(c) = &mut op {
+        c.historical = true;
+    }
+    op
+}
+
+/// Whether the stored complaint `id` is historical, as the API and the pipeline read it.
+async fn is_historical(store: &crate::store::Store, id: &str) -> bool {
+    let record = store.complaint(id).await.unwrap().unwrap();
+    let logged = store.complaints_after(0, 100).await.unwrap();
+    let logged = logged.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(record.historical, logged.historical, "one flag for {id}");
+    record.historical
+}
+
+async fn the_historical_flag_round_trips_and_only_history_keeps_it(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    let first = store
+        .submit(batch(vec![
+            historical(complaint("archive", item("h", "路灯不亮"))),
+            complaint("archive", item("l", "噪音扰民")),
+        ]))
+        .await
+        .unwrap();
+    let [
+        WriteOutcome::Created { id: old, .. },
+        WriteOutcome::Created { id: live, .. },
+    ] = &first[..]
+    else {
+        panic!("{first:?}")
+    };
+    assert!(is_historical(store, old).await);
+    assert!(!is_historical(store, live).await);
+
+    // A revision from the archive keeps history historical and a live complaint live.
+    store
+        .submit(batch(vec![
+            historical(complaint("archive", item("h", "路灯不亮，已修"))),
+            historical(complaint("archive", item("l", "噪音扰民，夜间"))),
+        ]))
+        .await
+        .unwrap();
+    assert!(is_historical(store, old).await);
+    assert!(!is_historical(store, live).await);
+
+    // A live delivery of the archived item makes it live.
+    store
+        .submit(batch(vec![complaint("archive", item("h", "路灯又不亮了"))]))
+        .await
+        .unwrap();
+    assert!(!is_historical(store, old).await);
 }
 
 async fn create_duplicate_and_revision_keep_every_version(open: Open) {

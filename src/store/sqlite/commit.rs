@@ -229,8 +229,8 @@ fn insert_new(
     conn.prepare_cached(
         "INSERT INTO complaints (id, seq, source, channel, external_id, revision, received_at,
             submitted_at, submitted_ms, future_dated, title, body, text_norm, item, content_hash,
-            raw, raw_content_type)
-         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            raw, raw_content_type, historical)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         id,
@@ -249,12 +249,15 @@ fn insert_new(
         c.content_hash,
         c.raw,
         c.raw_content_type,
+        c.historical,
     ])?;
     Ok(())
 }
 
 /// Moves the current version of `id` to the revisions and stores `c` as current; returns the
-/// new revision number.
+/// new revision number. The complaint stays historical only when the revision is historical
+/// too: a live delivery makes it live, and an archive load never turns a live complaint into
+/// history.
 fn revise(
     conn: &Connection,
     id: &str,
@@ -273,7 +276,8 @@ fn revise(
     conn.prepare_cached(
         "UPDATE complaints SET seq = ?, revision = revision + 1, channel = ?, received_at = ?,
             submitted_at = ?, submitted_ms = ?, future_dated = ?, title = ?, body = ?,
-            text_norm = ?, item = ?, content_hash = ?, raw = ?, raw_content_type = ?
+            text_norm = ?, item = ?, content_hash = ?, raw = ?, raw_content_type = ?,
+            historical = historical AND ?
          WHERE id = ? RETURNING revision",
     )?
     .query_row(
@@ -291,6 +295,7 @@ fn revise(
             c.content_hash,
             c.raw,
             c.raw_content_type,
+            c.historical,
             id,
         ],
         |row| row.get(0),

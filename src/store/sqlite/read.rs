@@ -24,7 +24,7 @@ fn complaint_columns(with_raw: bool) -> String {
     let raw = if with_raw { "c.raw" } else { "x'' AS raw" };
     format!(
         "c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.received_at,
-         c.submitted_at, c.submitted_ms, c.future_dated, c.title, c.body, c.text_norm, c.item,
+         c.submitted_at, c.submitted_ms, c.future_dated, c.historical, c.title, c.body, c.text_norm, c.item,
          c.content_hash, {raw}, c.raw_content_type, {}",
         facets::SELECT_COLUMNS
     )
@@ -59,6 +59,7 @@ fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
         submitted_at,
         effective_at,
         future_dated: row.get("future_dated"),
+        historical: row.get("historical"),
         title: row.get("title"),
         body: row.get("body"),
         text_norm: row.get("text_norm"),

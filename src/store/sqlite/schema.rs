@@ -357,6 +357,13 @@ WHERE id IN (SELECT m.case_id FROM case_members m
              JOIN complaints c ON c.id = m.complaint_id WHERE c.future_dated = 1);
 "#;
 
+const V52_HISTORICAL: &str = r#"
+-- A complaint loaded from an archive (`import --historical`): answered elsewhere, long ago.
+-- Its case is grouped, classified and routed, but gets no deadline and no notice. Set at
+-- intake; a later live delivery of the same item makes it live (see `commit.rs`).
+ALTER TABLE complaints ADD COLUMN historical INTEGER NOT NULL DEFAULT 0;
+"#;
+
 const V51_SOURCE_COUNTS: &str = r#"
 -- What each source delivered, counted by outcome in the same transaction as the items (the
 -- status saved every few seconds in `source_status` could lag the store after a crash).
@@ -400,5 +407,6 @@ pub fn migrator() -> Migrator {
         migration(41, "provisional_deadlines", V41_PROVISIONAL_DEADLINES),
         migration(50, "future_dated", V50_FUTURE_DATED),
         migration(51, "source_counts", V51_SOURCE_COUNTS),
+        migration(52, "historical", V52_HISTORICAL),
     ])
 }
