@@ -152,8 +152,10 @@ pub async fn no_route(method: Method, uri: Uri) -> ApiError {
 const KEPT_HEADERS: [header::HeaderName; 3] =
     [header::ALLOW, header::RETRY_AFTER, header::CONNECTION];
 
-/// Logs every 5xx answer once, with its cause when a handler gave one (the answer itself never
-/// carries it).
+/// Logs the cause of every 5xx answer a handler gave one (an internal failure; a full store as
+/// a warning); the answer itself never carries it. Every 5xx is also counted and logged without
+/// detail by the trace layer; a 5xx without a cause (`/readyz` while the index catches up) is
+/// an expected state, not a failure, and is not logged again here.
 pub async fn log_server_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -161,10 +163,8 @@ pub async fn log_server_errors(
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let response = next.run(request).await;
     let status = response.status();
-    if status.is_server_error() {
-        let cause = response.extensions().get::<ServerErrorCause>();
-        let cause = cause.map_or("-", |c| c.0.as_str());
-        if status == StatusCode::SERVICE_UNAVAILABLE && cause.starts_with("store full") {
+    if let Some(ServerErrorCause(cause)) = response.extensions().get::<ServerErrorCause>() {
+        if cause.starts_with("store full") {
             tracing::warn!(%method, path, status = status.as_u16(), cause, "request refused");
         } else {
             tracing::error!(%method, path, status = status.as_u16(), cause, "request failed");
