@@ -73,18 +73,18 @@ pub async fn follow(
             Until::Shutdown { .. } if finished.is_cancelled() => return Ok(total),
             _ => {}
         }
-        let wait = match (&until, pause) {
-            (_, Some(pause)) => Some(pause),
-            (Until::Shutdown { poll, .. }, None) => Some(*poll),
-            (Until::Drained { .. }, None) => None,
-        };
-        if pause.is_some() {
+        if let Some(pause) = pause {
             tokio::select! {
-                _ = tokio::time::sleep(wait.unwrap_or_default()) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = finished.cancelled() => {}
             }
             continue;
         }
+        // Serve also runs every `poll`: another process may have written.
+        let poll = match &until {
+            Until::Shutdown { poll, .. } => Some(*poll),
+            Until::Drained { .. } => None,
+        };
         // A commit since the last wait wakes at once (the receiver remembers it).
         tokio::select! {
             changed = committed.changed() => {
@@ -102,7 +102,7 @@ pub async fn follow(
                     }
                 }
             }
-            _ = tokio::time::sleep(wait.unwrap_or(Duration::MAX)), if wait.is_some() => {}
+            _ = tokio::time::sleep(poll.unwrap_or_default()), if poll.is_some() => {}
             _ = finished.cancelled() => {}
         }
     }
