@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::import_export::run;
+use super::import_export::run_beside;
 use crate::common::{TestApp, eventually};
 
 fn permit(external_id: &str, body: &str) -> Value {
@@ -54,11 +54,12 @@ async fn a_historical_import_records_cases_and_routes_without_deadlines_or_notic
             "submitted_at": "2019-05-06T23:30:00+08:00"
         }),
     ]);
-    let (ok, stdout, stderr) = run(
+    let (ok, stdout, stderr) = run_beside(
         &data,
         &["import", "-", "--source", "archive", "--historical"],
         Some(archive.as_bytes()),
-    );
+    )
+    .await;
     assert!(ok, "{stderr}");
     assert!(stdout.contains("imported historical"), "{stdout}");
     assert!(stdout.contains("2 new"), "{stdout}");
@@ -66,15 +67,16 @@ async fn a_historical_import_records_cases_and_routes_without_deadlines_or_notic
         "new-1",
         "我公司两周前在政务大厅提交营业执照变更材料，至今没有答复，审批拖延，请市监察局督办。",
     )]);
-    let (ok, stdout, stderr) = run(
+    let (ok, stdout, stderr) = run_beside(
         &data,
         &["import", "-", "--source", "files"],
         Some(live.as_bytes()),
-    );
+    )
+    .await;
     assert!(ok, "{stderr}");
     assert!(!stdout.contains("historical"), "{stdout}");
 
-    let (ok, exported, stderr) = run(&data, &["export"], None);
+    let (ok, exported, stderr) = run_beside(&data, &["export"], None).await;
     assert!(ok, "{stderr}");
     let rows: Vec<Value> = exported
         .lines()

@@ -34,6 +34,26 @@ pub fn run(data: &Path, args: &[&str], stdin: Option<&[u8]>) -> (bool, String, S
     )
 }
 
+/// [`run`] from a test whose gateway runs in the same (single-threaded) runtime: the command
+/// waits on a blocking thread, so the gateway's tasks go on meanwhile. Blocking the runtime
+/// instead would freeze the gateway, possibly inside a transaction, and the command would
+/// wait for SQLite's write lock until it gave up ("database is locked").
+pub async fn run_beside(
+    data: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> (bool, String, String) {
+    let data = data.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let stdin = stdin.map(<[u8]>::to_vec);
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&data, &args, stdin.as_deref())
+    })
+    .await
+    .expect("the command's thread")
+}
+
 const CSV: &str = "external_id,title,body,submitted_at,complainant.name,complainant.phone,location.district,信访件类别\n\
 xf-001,征地补偿不到位,\"城东新区征地补偿款迟迟未发放，\n村民多次上访无果。\",2024-03-01 09:00,孙某,13600000001,城东区,初信\n\
 xf-002,拖欠工资,某建筑公司拖欠农民工工资半年，劳动监察大队推诿。,2024-03-02 10:30,,,城西区,重信\n\
@@ -256,15 +276,12 @@ async fn import_beside_a_running_gateway_hands_it_the_pipeline_and_the_index() {
     let rows = "external_id,title,body\n\
         run-1,供暖不足,小区供暖温度长期不达标，热力公司不予处理。\n\
         run-2,占道经营,菜市场门口占道经营严重，堵塞消防通道。\n";
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        run(
-            &data,
-            &["import", "-", "--source", "beside", "--format", "csv"],
-            Some(rows.as_bytes()),
-        )
-    })
-    .await
-    .unwrap();
+    let (ok, stdout, stderr) = run_beside(
+        &data,
+        &["import", "-", "--source", "beside", "--format", "csv"],
+        Some(rows.as_bytes()),
+    )
+    .await;
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("imported 2 new, 0 duplicates, 0 revisions, 0 dead-lettered"),
