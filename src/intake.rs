@@ -176,6 +176,7 @@ pub async fn ingest(
         ops,
         cursor: cursor.map(|c| (origin.source.clone(), c)),
         replay_of: None,
+        audit: Vec::new(),
     };
     commit_batch(store, &origin.source, batch).await
 }

@@ -74,6 +74,7 @@ pub async fn replay(
         ops: prepare(&origin, items, store.future_tolerance()),
         cursor: None,
         replay_of: Some(letter.id),
+        audit: Vec::new(),
     };
     Ok(commit_batch(store, &origin.source, batch).await?)
 }

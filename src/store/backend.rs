@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`]). [`Backend`] gathers them; the SQLite implementation
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`]). [`Backend`] gathers them; the SQLite implementation
 //! lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -24,6 +24,8 @@ pub trait Backend:
     + super::cases::CaseReads
     + super::routes::RouteReads
     + super::outbox::OutboxReads
+    + super::people::PeopleReads
+    + super::audit::AuditReads
     + Send
     + Sync
 {
@@ -34,6 +36,8 @@ impl<T> Backend for T where
         + super::cases::CaseReads
         + super::routes::RouteReads
         + super::outbox::OutboxReads
+        + super::people::PeopleReads
+        + super::audit::AuditReads
         + Send
         + Sync
 {
@@ -160,7 +164,12 @@ pub trait IntakeLog: Send + Sync {
 /// the pipeline cursor, committed together or not at all (dropped = rolled back).
 #[async_trait]
 pub trait DerivedTx:
-    super::cases::CaseWrites + super::routes::RouteWrites + super::outbox::OutboxWrites + Send
+    super::cases::CaseWrites
+    + super::routes::RouteWrites
+    + super::outbox::OutboxWrites
+    + super::people::PeopleWrites
+    + super::audit::AuditWrites
+    + Send
 {
     /// Commits the transaction.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

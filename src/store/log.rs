@@ -1,6 +1,7 @@
 //! The intake log's vocabulary, whatever the backend: what a batch writes and what happened to
 //! each operation, and the shapes of the log's listings.
 
+use super::audit::NewAuditEvent;
 use super::{NewComplaint, NewDeadLetter};
 
 /// One operation of a batch.
@@ -20,6 +21,9 @@ pub struct WriteBatch {
     pub cursor: Option<(String, String)>,
     /// A dead letter this batch replays; marked replayed by the first complaint stored.
     pub replay_of: Option<String>,
+    /// Audit entries appended in the same transaction (e.g. who saw personal data), after
+    /// `ops`.
+    pub audit: Vec<NewAuditEvent>,
 }
 
 /// What happened to one operation.

@@ -9,11 +9,13 @@
 //!
 //! Everything else (search index, derived fields) is rebuilt from here.
 
+pub mod audit;
 mod backend;
 pub mod cases;
 pub mod facets;
 mod log;
 pub mod outbox;
+pub mod people;
 pub mod routes;
 pub mod sqlite;
 
@@ -55,6 +57,9 @@ pub enum StoreError {
     /// The database reached its size bound or the disk is full; retry once space is free.
     #[error("the store is full: {0}")]
     Full(String),
+    /// A unique name is taken (a user, a token id).
+    #[error("already exists: {0}")]
+    Conflict(String),
 }
 
 impl StoreError {

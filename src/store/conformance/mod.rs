@@ -7,6 +7,7 @@ pub mod cases;
 pub mod derived;
 pub mod intake;
 pub mod outbox;
+pub mod people;
 pub mod routes;
 
 use std::any::Any;
@@ -52,6 +53,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_outbox() {
             $crate::store::conformance::outbox::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_people() {
+            $crate::store::conformance::people::run($open).await
         }
     };
 }

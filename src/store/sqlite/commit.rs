@@ -366,5 +366,5 @@ fn finish_batch(
             .execute(params![now, complaint_id, dead_letter_id])?;
         }
     }
-    Ok(())
+    super::audit::append_on_writer(conn, &batch.audit)
 }

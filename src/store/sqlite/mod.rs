@@ -8,11 +8,13 @@
 //! never inside a commit. Derived data is written on one connection of its own
 //! ([`SqliteTx`]), without an fsync of its own: it is rebuildable from the log.
 
+mod audit;
 mod cases;
 mod checkpoint;
 mod commit;
 pub(crate) mod facets;
 mod outbox;
+mod people;
 pub(crate) mod read;
 mod routes;
 pub(crate) mod schema;

@@ -408,5 +408,6 @@ pub fn migrator() -> Migrator {
         migration(50, "future_dated", V50_FUTURE_DATED),
         migration(51, "source_counts", V51_SOURCE_COUNTS),
         migration(52, "historical", V52_HISTORICAL),
+        migration(60, "people", include_str!("migrations/60_people.sql")),
     ])
 }
