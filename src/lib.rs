@@ -52,6 +52,7 @@ pub mod http;
 pub mod index;
 pub mod intake;
 pub mod notify;
+pub mod people;
 pub mod pipeline;
 pub mod progress;
 pub mod replay;

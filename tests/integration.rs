@@ -22,6 +22,7 @@ mod integration {
     mod notify_api;
     mod notify_support;
     mod operations;
+    mod people_cli;
     mod routing;
     mod search;
     mod sources;

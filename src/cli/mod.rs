@@ -1,5 +1,6 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate` and `bench`.
+//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate`, `bench`,
+//! `user`, `token` and `audit`.
 //! Every command takes `--config` and `--data-dir`.
 
 pub mod classifier;
@@ -10,6 +11,7 @@ mod export;
 mod hot;
 mod import;
 mod index;
+mod people;
 mod push;
 
 use std::path::PathBuf;
@@ -86,6 +88,15 @@ pub enum Command {
     /// Benchmarks, run on this machine.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Staff accounts: add, list, passwd, disable, enable, roles, unlock.
+    #[command(subcommand)]
+    User(people::UserCommand),
+    /// API tokens of staff accounts: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(people::TokenCommand),
+    /// The audit record: verify its chain, list entries.
+    #[command(subcommand)]
+    Audit(people::AuditCommand),
 }
 
 impl Cli {
@@ -126,6 +137,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hot(args) => hot::run(&config, args).await,
         Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
+        Command::User(command) => people::run_user(&config, command).await,
+        Command::Token(command) => people::run_token(&config, command).await,
+        Command::Audit(command) => people::run_audit(&config, command).await,
     }
 }
 
