@@ -146,13 +146,23 @@ pub async fn run(
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         refusals: Arc::new(crate::webhook::refusals::Refusals::new(&config.http)),
         api_tokens: Arc::new(config.api.tokens()),
+        auth: Arc::default(),
         config: config.clone(),
         store: store.clone(),
         index,
         index_ready,
     };
-    if state.api_tokens.is_empty() && !config.listen.ip().is_loopback() {
-        tracing::warn!(listen = %config.listen, "staff API has no token and listens beyond loopback; set an API token");
+    match store.user_count().await {
+        Ok(0) if state.api_tokens.is_empty() && config.listen.ip().is_loopback() => {
+            tracing::info!(
+                "no staff account yet: the staff API is open on this loopback address until the first is created with `complaint-gateway user add NAME --role admin`"
+            );
+        }
+        Ok(0) if state.api_tokens.is_empty() => {
+            tracing::warn!(listen = %config.listen, "no staff account and no API token: every staff request is refused until an admin is created with `complaint-gateway user add NAME --role admin`");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot count staff accounts"),
     }
     let local = listener.local_addr()?;
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "complaint-gateway listening");

@@ -177,24 +177,39 @@ pub struct ApiConfig {
     /// (acceptable only on a loopback listener).
     #[serde(default = "defaults::api_token_envs")]
     pub token_envs: Vec<String>,
+    /// The role of a caller presenting one of those tokens (a service account).
+    #[serde(default = "defaults::service_role")]
+    pub service_role: crate::people::Role,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             token_envs: defaults::api_token_envs(),
+            service_role: defaults::service_role(),
         }
     }
 }
 
+/// A staff-API token from the environment: a service account named after its variable.
+#[derive(Debug, Clone)]
+pub struct ServiceToken {
+    pub env: String,
+    pub token: String,
+}
+
 impl ApiConfig {
     /// The tokens currently set in the environment.
-    pub fn tokens(&self) -> Vec<String> {
+    pub fn tokens(&self) -> Vec<ServiceToken> {
         self.token_envs
             .iter()
-            .filter_map(|var| std::env::var(var).ok())
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
+            .filter_map(|var| {
+                let token = std::env::var(var).ok()?.trim().to_string();
+                (!token.is_empty()).then(|| ServiceToken {
+                    env: var.clone(),
+                    token,
+                })
+            })
             .collect()
     }
 }
@@ -312,6 +327,9 @@ mod defaults {
     }
     pub fn api_token_envs() -> Vec<String> {
         vec!["COMPLAINT_GATEWAY_API_TOKEN".to_string()]
+    }
+    pub fn service_role() -> crate::people::Role {
+        crate::people::Role::Admin
     }
     pub fn connectors_dir() -> PathBuf {
         PathBuf::from("config/connectors")

@@ -106,6 +106,49 @@ impl TestApp {
         self.dir.path().join("data")
     }
 
+    /// Creates the account `name` with `role` and a token for it (through the command line,
+    /// beside the running gateway), and sends that token with every later request of this
+    /// app's client. Once an account exists, the staff API is no longer open.
+    pub async fn sign_in_as(&mut self, name: &str, role: &str) -> String {
+        let data = self.data_dir();
+        let (name, role) = (name.to_string(), role.to_string());
+        let token = tokio::task::spawn_blocking(move || {
+            let cli = |args: &[&str]| {
+                let out = std::process::Command::new(binary())
+                    .arg("--data-dir")
+                    .arg(&data)
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8_lossy(&out.stdout).trim().to_string()
+            };
+            cli(&["user", "add", &name, "--role", &role, "--no-password"]);
+            cli(&["token", "create", "--user", &name, "--name", "tests"])
+        })
+        .await
+        .unwrap();
+        self.use_token(&token);
+        token
+    }
+
+    /// Sends `token` with every later request of this app's client.
+    pub fn use_token(&mut self, token: &str) {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        self.client = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
+    }
+
     pub async fn wait_ready(&self) {
         eventually("gateway ready", || async {
             let r = self

@@ -9,12 +9,15 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::{Principal, ignored_fields_note};
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query, one_of};
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
 use crate::store::DerivedTx;
+use axum::http::HeaderMap;
+use serde_json::json;
 
 impl From<CaseError> for ApiError {
     fn from(error: CaseError) -> Self {
@@ -92,8 +95,9 @@ pub async fn get_one(
 pub struct MergeRequest {
     /// The other case.
     pub with: String,
-    /// Who decides.
-    pub by: String,
+    /// Ignored (deprecated): the decision is recorded under the authenticated caller.
+    #[serde(default)]
+    pub by: Option<String>,
     /// Why.
     pub why: String,
 }
@@ -113,17 +117,28 @@ pub struct MergeRequest {
 )]
 pub async fn merge_cases(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     Json(request): Json<MergeRequest>,
-) -> Result<Json<CaseDetail>, ApiError> {
+) -> Result<(HeaderMap, Json<CaseDetail>), ApiError> {
+    let note = by_note(&request.by);
     let actor = Actor {
-        who: request.by,
+        who: principal.actor.to_string(),
         why: request.why,
     };
     let mut tx = begin(&state).await?;
     let merged = merge(&mut *tx, &id, &request.with, &actor).await?;
-    commit(tx).await?;
-    Ok(Json(get_case(&state.store, &merged).await?))
+    let entry = principal.decision(
+        "case.merge",
+        Some(&merged),
+        json!({"cases": [id, request.with], "why": actor.why}),
+    );
+    commit(tx, entry).await?;
+    Ok((note, Json(get_case(&state.store, &merged).await?)))
+}
+
+fn by_note(by: &Option<String>) -> HeaderMap {
+    ignored_fields_note(if by.is_some() { &["by"] } else { &[] })
 }
 
 /// A staff split.
@@ -132,8 +147,9 @@ pub async fn merge_cases(
 pub struct SplitRequest {
     /// The complaint to take out of the case into a case of its own.
     pub complaint_id: String,
-    /// Who decides.
-    pub by: String,
+    /// Ignored (deprecated): the decision is recorded under the authenticated caller.
+    #[serde(default)]
+    pub by: Option<String>,
     /// Why.
     pub why: String,
 }
@@ -153,17 +169,21 @@ pub struct SplitRequest {
 )]
 pub async fn split_case(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     Json(request): Json<SplitRequest>,
-) -> Result<Json<SplitResult>, ApiError> {
+) -> Result<(HeaderMap, Json<SplitResult>), ApiError> {
+    let note = by_note(&request.by);
     let actor = Actor {
-        who: request.by,
+        who: principal.actor.to_string(),
         why: request.why,
     };
     let mut tx = begin(&state).await?;
     let result = split(&mut *tx, &id, &request.complaint_id, &actor).await?;
-    commit(tx).await?;
-    Ok(Json(result))
+    let mut entry = principal.decision("case.split", Some(&id), json!({"why": actor.why}));
+    entry.complaint_ids = vec![request.complaint_id];
+    commit(tx, entry).await?;
+    Ok((note, Json(result)))
 }
 
 /// A status change.
@@ -172,8 +192,9 @@ pub async fn split_case(
 pub struct StatusRequest {
     /// `open`, `investigating`, `answered` or `closed`.
     pub status: String,
-    /// Who decides.
-    pub by: String,
+    /// Ignored (deprecated): the decision is recorded under the authenticated caller.
+    #[serde(default)]
+    pub by: Option<String>,
     /// Why.
     pub why: String,
 }
@@ -193,17 +214,25 @@ pub struct StatusRequest {
 )]
 pub async fn status(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     Json(request): Json<StatusRequest>,
-) -> Result<Json<CaseDetail>, ApiError> {
+) -> Result<(HeaderMap, Json<CaseDetail>), ApiError> {
+    let note = by_note(&request.by);
     let actor = Actor {
-        who: request.by,
+        who: principal.actor.to_string(),
         why: request.why,
     };
+    let status = request.status.trim();
     let mut tx = begin(&state).await?;
-    set_status(&mut *tx, &id, request.status.trim(), &actor).await?;
-    commit(tx).await?;
-    Ok(Json(get_case(&state.store, &id).await?))
+    set_status(&mut *tx, &id, status, &actor).await?;
+    let entry = principal.decision(
+        "case.status",
+        Some(&id),
+        json!({"status": status, "why": actor.why}),
+    );
+    commit(tx, entry).await?;
+    Ok((note, Json(get_case(&state.store, &id).await?)))
 }
 
 /// Hot-issue parameters.
@@ -262,11 +291,14 @@ async fn begin(state: &AppState) -> Result<Box<dyn DerivedTx>, ApiError> {
         .map_err(|e| ApiError::internal("cases", &e))
 }
 
-/// Commits a staff decision.
-async fn commit(tx: Box<dyn DerivedTx>) -> Result<(), ApiError> {
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::internal("cases", &e))
+/// Commits a staff decision with its audit entry.
+async fn commit(
+    mut tx: Box<dyn DerivedTx>,
+    entry: crate::store::audit::NewAuditEvent,
+) -> Result<(), ApiError> {
+    let db = |e: crate::store::StoreError| ApiError::internal("cases", &e);
+    tx.append_audit(&[entry]).await.map_err(db)?;
+    tx.commit().await.map_err(db)
 }
 
 /// This module's routes (staff endpoints).
@@ -274,6 +306,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/cases", get(list))
         .route("/v1/cases/{id}", get(get_one))
+        .route("/v1/cases/{id}/history", get(super::people::case_history))
         .route("/v1/cases/{id}/merge", post(merge_cases))
         .route("/v1/cases/{id}/split", post(split_case))
         .route("/v1/cases/{id}/status", post(status))

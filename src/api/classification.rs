@@ -73,7 +73,8 @@ pub struct CorrectionRequest {
     /// `urgent`, `high`, `normal` or `low`.
     pub priority: Option<String>,
     pub note: Option<String>,
-    /// Who corrected (a staff login, not personal data of a complainant).
+    /// Ignored (deprecated): the correction is recorded under the authenticated caller.
+    #[serde(default)]
     pub corrected_by: Option<String>,
 }
 
@@ -182,9 +183,15 @@ pub async fn get_classification(
 )]
 pub async fn correct_classification(
     State(state): State<AppState>,
+    principal: super::auth::Principal,
     Path(id): Path<String>,
     Json(request): Json<CorrectionRequest>,
-) -> Result<Json<ClassificationView>, ApiError> {
+) -> Result<(axum::http::HeaderMap, Json<ClassificationView>), ApiError> {
+    let note = super::auth::ignored_fields_note(if request.corrected_by.is_some() {
+        &["corrected_by"]
+    } else {
+        &[]
+    });
     let complaint = state
         .store
         .complaint(&id)
@@ -223,7 +230,7 @@ pub async fn correct_classification(
         queue: request.queue,
         priority: request.priority,
         note: request.note,
-        corrected_by: request.corrected_by,
+        corrected_by: Some(principal.actor.to_string()),
         corrected_at: now.clone(),
     };
     let db = |e: StoreError| ApiError::internal("correction", &e);
@@ -268,9 +275,17 @@ pub async fn correct_classification(
         at: now.clone(),
     };
     tx.add_route_events(&[&corrected]).await.map_err(db)?;
+    let mut entry = principal.decision(
+        "classification.correct",
+        Some(&routed.route_key),
+        serde_json::json!({"category": routed.category, "tags": routed.tags,
+            "queue": routed.queue, "priority": routed.priority}),
+    );
+    entry.complaint_ids = vec![id.clone()];
+    tx.append_audit(&[entry]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     tracing::info!(queue = %routed.queue, "classification corrected");
-    Ok(Json(load_view(&state, &id).await?))
+    Ok((note, Json(load_view(&state, &id).await?)))
 }
 
 /// Every queue with its unit, members, supervisor and open case counts.

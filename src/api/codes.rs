@@ -48,7 +48,8 @@ pub enum ErrorCode {
     QueueUnknown,
     PriorityUnknown,
     InvalidState,
-    // 401: the API token, then the webhook signature ([`crate::webhook::auth::AuthError`]).
+    // 401: the caller, then the webhook signature ([`crate::webhook::auth::AuthError`]).
+    AuthenticationRequired,
     TokenInvalid,
     SignatureMissing,
     TimestampMissing,
@@ -58,6 +59,8 @@ pub enum ErrorCode {
     SignatureInvalid,
     SignatureReplayed,
     SourceSecretMissing,
+    // 403
+    PermissionDenied,
     // 404
     UnknownSource,
     ClassificationPending,
@@ -133,7 +136,9 @@ impl ErrorCode {
             QueueUnknown => (StatusCode::BAD_REQUEST, "queue_unknown"),
             PriorityUnknown => (StatusCode::BAD_REQUEST, "priority_unknown"),
             InvalidState => (StatusCode::BAD_REQUEST, "invalid_state"),
+            AuthenticationRequired => (StatusCode::UNAUTHORIZED, "authentication_required"),
             TokenInvalid => (StatusCode::UNAUTHORIZED, "token_invalid"),
+            PermissionDenied => (StatusCode::FORBIDDEN, "permission_denied"),
             SignatureMissing => (StatusCode::UNAUTHORIZED, "signature_missing"),
             TimestampMissing => (StatusCode::UNAUTHORIZED, "timestamp_missing"),
             TimestampMalformed => (StatusCode::UNAUTHORIZED, "timestamp_malformed"),
@@ -232,6 +237,7 @@ mod tests {
         QueueUnknown,
         PriorityUnknown,
         InvalidState,
+        AuthenticationRequired,
         TokenInvalid,
         SignatureMissing,
         TimestampMissing,
@@ -241,6 +247,7 @@ mod tests {
         SignatureInvalid,
         SignatureReplayed,
         SourceSecretMissing,
+        PermissionDenied,
         UnknownSource,
         ClassificationPending,
         BodyTooSlow,
@@ -320,6 +327,7 @@ mod tests {
                 | QueueUnknown
                 | PriorityUnknown
                 | InvalidState
+                | AuthenticationRequired
                 | TokenInvalid
                 | SignatureMissing
                 | TimestampMissing
@@ -329,6 +337,7 @@ mod tests {
                 | SignatureInvalid
                 | SignatureReplayed
                 | SourceSecretMissing
+                | PermissionDenied
                 | UnknownSource
                 | ClassificationPending
                 | BodyTooSlow

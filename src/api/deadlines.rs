@@ -28,8 +28,9 @@ pub struct DeadlineView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerRequest {
-    /// Who records the answer.
-    pub answered_by: String,
+    /// Ignored (deprecated): the answer is recorded under the authenticated caller.
+    #[serde(default)]
+    pub answered_by: Option<String>,
     /// A short summary of the findings.
     #[serde(default)]
     pub summary: String,
@@ -124,9 +125,16 @@ pub async fn get_deadline(
 )]
 pub async fn extend(
     State(state): State<AppState>,
+    principal: super::auth::Principal,
     Path(case_id): Path<String>,
-    Json(request): Json<ExtendRequest>,
-) -> Result<Json<DeadlineView>, ApiError> {
+    Json(mut request): Json<ExtendRequest>,
+) -> Result<(axum::http::HeaderMap, Json<DeadlineView>), ApiError> {
+    let note = super::auth::ignored_fields_note(if request.requested_by.is_empty() {
+        &[]
+    } else {
+        &["requested_by"]
+    });
+    request.requested_by = principal.actor.to_string();
     let mut tx = state
         .store
         .begin_decision()
@@ -142,10 +150,16 @@ pub async fn extend(
     )
     .await
     .map_err(notify_error)?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::internal("extend", &e))?;
-    Ok(Json(view(&state, &case_id).await?))
+    let entry = principal.decision(
+        "deadline.extend",
+        Some(&case_id),
+        serde_json::json!({"reason": request.reason, "working_days": request.working_days,
+            "hours": request.hours, "until": request.until}),
+    );
+    let db = |e: crate::store::StoreError| ApiError::internal("extend", &e);
+    tx.append_audit(&[entry]).await.map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok((note, Json(view(&state, &case_id).await?)))
 }
 
 /// Records the unit's answer: the case's status becomes `answered`, reminders stop.
@@ -163,9 +177,16 @@ pub async fn extend(
 )]
 pub async fn answer(
     State(state): State<AppState>,
+    principal: super::auth::Principal,
     Path(case_id): Path<String>,
     Json(request): Json<AnswerRequest>,
-) -> Result<Json<DeadlineView>, ApiError> {
+) -> Result<(axum::http::HeaderMap, Json<DeadlineView>), ApiError> {
+    let note = super::auth::ignored_fields_note(if request.answered_by.is_some() {
+        &["answered_by"]
+    } else {
+        &[]
+    });
+    let answered_by = principal.actor.to_string();
     let mut tx = state
         .store
         .begin_decision()
@@ -174,16 +195,21 @@ pub async fn answer(
     deadline::answer(
         &mut *tx,
         &case_id,
-        &request.answered_by,
+        &answered_by,
         &request.summary,
         Utc::now(),
     )
     .await
     .map_err(notify_error)?;
-    tx.commit()
-        .await
-        .map_err(|e| ApiError::internal("answer", &e))?;
-    Ok(Json(view(&state, &case_id).await?))
+    let entry = principal.decision(
+        "case.answer",
+        Some(&case_id),
+        serde_json::json!({"summary": request.summary}),
+    );
+    let db = |e: crate::store::StoreError| ApiError::internal("answer", &e);
+    tx.append_audit(&[entry]).await.map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok((note, Json(view(&state, &case_id).await?)))
 }
 
 /// Notifications with their per-recipient delivery status, newest first.

@@ -12,14 +12,17 @@
 //! - [`sources`]: the health of every pull source and webhook sender.
 //! - [`classification`]: a complaint's category, tags and route with why; corrections; queues.
 //! - [`deadlines`]: case deadlines (read, extend, answer) and the notification outbox.
+//! - [`people`]: who am I, the audit record, a case's decisions.
 //! - [`webhook`]: intake pushed by channel operators.
 //!
 //! Each module serves its own routes (`router()`); [`router`] merges them under the shared
 //! layers.
 //!
-//! Staff endpoints (`/v1/*` except webhooks) require `Authorization: Bearer <token>` when an
-//! API token is configured; webhooks authenticate by signature; health and metrics are open.
+//! Staff endpoints (`/v1/*` except webhooks) go through [`auth`]: the caller is authenticated
+//! and the route's permission checked in one place; webhooks authenticate by signature; health
+//! and metrics are open.
 
+pub mod auth;
 pub mod cases;
 pub mod classification;
 pub mod codes;
@@ -29,6 +32,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extract;
 pub mod params;
+pub mod people;
 pub mod search;
 pub mod sources;
 mod state;
@@ -40,14 +44,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::http::min_rate::MinRateBody;
-use error::{ApiError, ErrorCode};
+use error::ErrorCode;
 
 /// The OpenAPI document served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -78,6 +81,9 @@ use error::{ApiError, ErrorCode};
         deadlines::extend,
         deadlines::answer,
         deadlines::list_outbox,
+        people::me,
+        people::audit,
+        people::case_history,
         healthz,
         readyz,
     ),
@@ -97,9 +103,10 @@ pub fn router(state: AppState) -> Router {
         .merge(dead_letters::router())
         .merge(sources::router())
         .merge(deadlines::router())
+        .merge(people::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            require_token,
+            auth::authenticate,
         ));
     Router::new()
         .merge(webhook::router())
@@ -133,37 +140,6 @@ pub fn router(state: AppState) -> Router {
 fn query_rules() -> std::sync::Arc<params::QueryRules> {
     let document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document is JSON");
     std::sync::Arc::new(params::QueryRules::from_openapi(&document))
-}
-
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.api_tokens.is_empty() {
-        return next.run(request).await;
-    }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let valid = presented.is_some_and(|token| {
-        state
-            .api_tokens
-            .iter()
-            .any(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
-    });
-    if valid {
-        next.run(request).await
-    } else {
-        ApiError::new(
-            ErrorCode::TokenInvalid,
-            "this endpoint needs `Authorization: Bearer <API token>`",
-        )
-        .into_response()
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Liveness: the process answers.

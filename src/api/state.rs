@@ -20,8 +20,10 @@ pub struct AppState {
     pub webhooks: Arc<BTreeMap<String, Arc<WebhookRuntime>>>,
     /// How many refused webhook requests each source and client address may still cause.
     pub refusals: Arc<crate::webhook::refusals::Refusals>,
-    /// Bearer tokens for staff endpoints; empty = open.
-    pub api_tokens: Arc<Vec<String>>,
+    /// Service-account tokens of `api.token_envs`.
+    pub api_tokens: Arc<Vec<crate::config::ServiceToken>>,
+    /// Verified token secrets and when each token's use was last recorded.
+    pub auth: Arc<super::auth::Authenticator>,
     /// Set once the indexer has caught up with the store after start.
     pub index_ready: Arc<AtomicBool>,
     /// Status of every pull source and webhook sender.

@@ -18,7 +18,9 @@ pub use crate::store::outbox::{AuditEntry, Extension};
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendRequest {
-    /// Who asks (staff name or account).
+    /// Who asks: set by the gateway to the authenticated caller (a value sent over the API is
+    /// ignored).
+    #[serde(default)]
     pub requested_by: String,
     /// Why the unit needs more time.
     pub reason: String,

@@ -9,13 +9,15 @@
 //! - [`Actor`]: who a decision is recorded under — an authenticated user, a configured service
 //!   token, the local operator at the command line, or `system:<stage>`.
 
+pub mod access;
 pub mod accounts;
 pub mod secrets;
 
 use std::fmt;
 
 /// A role a user holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
     Triage,
@@ -75,6 +77,8 @@ pub enum Actor {
     LocalOperator(Option<String>),
     /// An automatic decision of a pipeline stage or worker.
     System(&'static str),
+    /// A request to an open API (no account and no token exist; loopback only).
+    Open,
 }
 
 impl fmt::Display for Actor {
@@ -85,6 +89,7 @@ impl fmt::Display for Actor {
             Actor::LocalOperator(Some(os_user)) => write!(f, "cli:{os_user}"),
             Actor::LocalOperator(None) => f.write_str("cli"),
             Actor::System(stage) => write!(f, "system:{stage}"),
+            Actor::Open => f.write_str("open:loopback"),
         }
     }
 }

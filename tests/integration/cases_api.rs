@@ -31,7 +31,8 @@ async fn case_with(app: &TestApp, title: &str) -> Value {
 
 #[tokio::test]
 async fn cases_are_listed_explained_searchable_and_corrected_by_staff() {
-    let app = TestApp::start().await;
+    let mut app = TestApp::start().await;
+    app.sign_in_as("triage-wang", "triage").await;
     let online = json!([
         item(
             "w-1",
@@ -143,6 +144,12 @@ async fn cases_are_listed_explained_searchable_and_corrected_by_staff() {
     assert_eq!(merged["id"], sunshine.as_str());
     assert_eq!(merged["complaints"], 2);
     assert_eq!(merged["decisions"][0]["actor"], "triage-wang");
+    // The decision is in the case's history, under the signed-in user (the `by` sent above
+    // is ignored).
+    let history = app.get_json(&format!("/v1/cases/{sunshine}/history")).await;
+    assert_eq!(history[0]["action"], "case.merge", "{history}");
+    assert_eq!(history[0]["actor"], "triage-wang", "{history}");
+    assert_eq!(history[0]["detail"]["why"], "same organiser", "{history}");
     assert_eq!(merged["members"][1]["why"]["kind"], "pinned");
 
     // Split it out again.
@@ -170,7 +177,7 @@ async fn cases_are_listed_explained_searchable_and_corrected_by_staff() {
     let (status, detail) = post(
         &app,
         &format!("/v1/cases/{id}/status"),
-        json!({"status": "investigating", "by": "investigator-zhou", "why": "site visit booked"}),
+        json!({"status": "investigating", "why": "site visit booked"}),
     )
     .await;
     assert_eq!(status, 200, "{detail}");

@@ -215,7 +215,8 @@ async fn complaints_are_classified_routed_corrected_and_survive_reprocess() {
     train_into(&dir.path().join("data"));
     let text = config_text(dir.path(), &media_source(dir.path()));
     std::fs::write(dir.path().join("gateway.toml"), &text).unwrap();
-    let app = TestApp::start_in(dir, &text).await;
+    let mut app = TestApp::start_in(dir, &text).await;
+    let token = app.sign_in_as("triage-01", "triage").await;
 
     let plain = push(
         &app,
@@ -325,7 +326,7 @@ async fn complaints_are_classified_routed_corrected_and_survive_reprocess() {
     let response = app
         .client
         .post(format!("{}/v1/complaints/{plain}/classification", app.base))
-        .json(&json!({"category": "城乡建设", "queue": "establishment", "priority": "low", "corrected_by": "triage-01"}))
+        .json(&json!({"category": "城乡建设", "queue": "establishment", "priority": "low"}))
         .send()
         .await
         .unwrap();
@@ -395,7 +396,8 @@ async fn complaints_are_classified_routed_corrected_and_survive_reprocess() {
     assert!(stdout.contains("adding 1 corrected complaints"), "{stdout}");
     assert!(stdout.contains("trained on 161 examples"), "{stdout}");
 
-    let app = TestApp::start_in(dir, &text).await;
+    let mut app = TestApp::start_in(dir, &text).await;
+    app.use_token(&token);
     let c = classification(&app, &plain).await;
     assert_eq!(c["category_source"], "correction");
     assert_eq!(c["route"]["queue"], "establishment");

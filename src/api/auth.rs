@@ -1,0 +1,379 @@
+//! Who is calling, and may they: one middleware on every staff route ([`authenticate`]).
+//!
+//! The caller is resolved from `Authorization: Bearer …`: a user's token (`cgt_<id>_<secret>`,
+//! checked against the store on every request, so a revocation, an expiry or a disabled
+//! account takes effect at once), or a token from `api.token_envs` (a service account with
+//! `api.service_role`). With no account, no configured token and a loopback listener the API
+//! is open, as on a developer's machine; once an account exists nothing is open.
+//!
+//! The route's permission comes from one table ([`ROUTES`]); a route without a row is refused.
+//! Refusals: 401 `authentication_required` / `token_invalid`, 403 `permission_denied` naming
+//! the permission. Handlers take the [`Principal`] and record decisions under its actor.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::{ApiError, ErrorCode};
+use crate::people::access::{Permission, any_granted};
+use crate::people::{Actor, Role, secrets};
+use crate::store::audit::NewAuditEvent;
+use crate::store::people::QueueMembership;
+use crate::store::{WriteBatch, format_utc};
+
+/// The permission of every staff route: (method, route as declared, permission).
+pub const ROUTES: &[(&str, &str, Permission)] = &[
+    ("GET", "/v1/me", Permission::SelfRead),
+    ("GET", "/v1/queues", Permission::QueuesRead),
+    ("GET", "/v1/search", Permission::CasesReadAll),
+    ("GET", "/v1/complaints/{id}", Permission::CasesReadAll),
+    (
+        "GET",
+        "/v1/complaints/{id}/classification",
+        Permission::CasesReadAll,
+    ),
+    (
+        "POST",
+        "/v1/complaints/{id}/classification",
+        Permission::CasesDecide,
+    ),
+    ("GET", "/v1/cases", Permission::CasesReadAll),
+    ("GET", "/v1/cases/{id}", Permission::CasesReadAll),
+    ("GET", "/v1/cases/{id}/history", Permission::CasesReadAll),
+    ("POST", "/v1/cases/{id}/merge", Permission::CasesDecide),
+    ("POST", "/v1/cases/{id}/split", Permission::CasesDecide),
+    ("POST", "/v1/cases/{id}/status", Permission::CasesDecide),
+    ("GET", "/v1/cases/{id}/deadline", Permission::CasesReadAll),
+    (
+        "POST",
+        "/v1/cases/{id}/deadline/extend",
+        Permission::CasesDecide,
+    ),
+    ("POST", "/v1/cases/{id}/answer", Permission::CasesAnswer),
+    ("GET", "/v1/hot-issues", Permission::CasesReadAll),
+    ("GET", "/v1/dead-letters", Permission::IntakeRead),
+    ("GET", "/v1/dead-letters/{id}", Permission::IntakeRead),
+    (
+        "POST",
+        "/v1/dead-letters/{id}/replay",
+        Permission::IntakeReplay,
+    ),
+    ("GET", "/v1/sources", Permission::IntakeRead),
+    ("GET", "/v1/sources/{name}", Permission::IntakeRead),
+    ("GET", "/v1/outbox", Permission::OutboxRead),
+    ("GET", "/v1/audit", Permission::AuditRead),
+];
+
+/// The permission a route needs; `None` when the table has no row for it.
+pub fn route_permission(method: &Method, route: &str) -> Option<Permission> {
+    ROUTES
+        .iter()
+        .find(|(m, r, _)| *m == method.as_str() && *r == route)
+        .map(|(_, _, p)| *p)
+}
+
+/// How the caller was recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// No account and no token exist, and the listener is loopback.
+    Open,
+    /// A token of `api.token_envs`.
+    Service,
+    /// A user's token (its id).
+    Token(String),
+}
+
+/// The authenticated caller of a staff route.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    pub roles: Vec<Role>,
+    pub queues: Vec<QueueMembership>,
+    pub via: Via,
+}
+
+impl Principal {
+    pub fn may(&self, permission: Permission) -> bool {
+        any_granted(&self.roles, permission)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Principal, ApiError> {
+        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+            ApiError::internal("principal", &"a staff handler outside the auth layer")
+        })
+    }
+}
+
+/// How often a token's use is written down (its `last_used_at` and an audit entry).
+const USE_RECORD_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What the authenticator remembers between requests: which token secrets were verified
+/// (argon2 takes tens of milliseconds; the token's row is still read on every request) and
+/// when each token's use was last recorded.
+#[derive(Default)]
+pub struct Authenticator {
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+    recorded: Mutex<HashMap<String, Instant>>,
+}
+
+impl Authenticator {
+    fn known(&self, id: &str, digest: &[u8; 32]) -> bool {
+        self.verified.lock().expect("not poisoned").get(id) == Some(digest)
+    }
+
+    fn remember(&self, id: &str, digest: [u8; 32]) {
+        self.verified
+            .lock()
+            .expect("not poisoned")
+            .insert(id.to_string(), digest);
+    }
+
+    /// True once per token per [`USE_RECORD_INTERVAL`].
+    fn due_for_record(&self, id: &str) -> bool {
+        let mut recorded = self.recorded.lock().expect("not poisoned");
+        let now = Instant::now();
+        match recorded.get(id) {
+            Some(at) if now.duration_since(*at) < USE_RECORD_INTERVAL => false,
+            _ => {
+                recorded.insert(id.to_string(), now);
+                true
+            }
+        }
+    }
+}
+
+/// The middleware: resolves the caller, checks the route's permission, hands the
+/// [`Principal`] to the handler.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let Some(permission) = route_permission(request.method(), &route) else {
+        if ROUTES.iter().any(|(_, r, _)| *r == route) {
+            // A method the route does not serve: the router answers 405 (every method it
+            // serves has a row; the permission-matrix test fails otherwise).
+            return next.run(request).await;
+        }
+        return ApiError::new(
+            ErrorCode::PermissionDenied,
+            format!("no permission is declared for {} {route}", request.method()),
+        )
+        .into_response();
+    };
+    let principal = match resolve(&state, request.headers()).await {
+        Ok(principal) => principal,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if !principal.may(permission) {
+        let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+        return ApiError::new(
+            ErrorCode::PermissionDenied,
+            format!(
+                "this needs the permission `{}`, which your roles ({}) do not grant",
+                permission.as_str(),
+                if roles.is_empty() {
+                    "none".into()
+                } else {
+                    roles.join(", ")
+                }
+            ),
+        )
+        .with("permission", permission.as_str())
+        .into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+fn token_refused(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::TokenInvalid, message)
+}
+
+async fn resolve(state: &AppState, headers: &header::HeaderMap) -> Result<Principal, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = bearer else {
+        return open_or_refuse(state).await;
+    };
+    if let Some((id, secret)) = secrets::split_token(presented) {
+        return user_token(state, id, secret).await;
+    }
+    let service = state
+        .api_tokens
+        .iter()
+        .find(|t| constant_time_eq(t.token.as_bytes(), presented.as_bytes()));
+    match service {
+        Some(token) => Ok(Principal {
+            actor: Actor::Service(token.env.clone()),
+            roles: vec![state.config.api.service_role],
+            queues: Vec::new(),
+            via: Via::Service,
+        }),
+        None => Err(token_refused("the bearer token is not valid")),
+    }
+}
+
+/// No credentials: open only while nothing could authenticate and the listener is loopback.
+async fn open_or_refuse(state: &AppState) -> Result<Principal, ApiError> {
+    let loopback = state.config.listen.ip().is_loopback();
+    if loopback && state.api_tokens.is_empty() {
+        let users = state
+            .store
+            .user_count()
+            .await
+            .map_err(|e| ApiError::internal("counting users", &e))?;
+        if users == 0 {
+            return Ok(Principal {
+                actor: Actor::Open,
+                roles: vec![Role::Admin],
+                queues: Vec::new(),
+                via: Via::Open,
+            });
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::AuthenticationRequired,
+        "sign in: send `Authorization: Bearer <token>` (an admin creates one with \
+         `complaint-gateway token create --user NAME --name LABEL`)",
+    ))
+}
+
+async fn user_token(state: &AppState, id: &str, secret: &str) -> Result<Principal, ApiError> {
+    let store = &state.store;
+    let token = store
+        .token(id)
+        .await
+        .map_err(|e| ApiError::internal("reading a token", &e))?
+        .ok_or_else(|| token_refused("the bearer token is not valid"))?;
+    if token.revoked_at.is_some() {
+        return Err(token_refused("the token was revoked"));
+    }
+    let now = Utc::now();
+    if let Some(expires_at) = &token.expires_at
+        && DateTime::parse_from_rfc3339(expires_at).is_ok_and(|t| t <= now)
+    {
+        return Err(token_refused("the token has expired"));
+    }
+    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if !state.auth.known(id, &digest) {
+        let (secret, hash) = (secret.to_string(), token.hash.clone());
+        let valid = tokio::task::spawn_blocking(move || secrets::verify_secret(&secret, &hash))
+            .await
+            .unwrap_or(false);
+        if !valid {
+            return Err(token_refused("the bearer token is not valid"));
+        }
+        state.auth.remember(id, digest);
+    }
+    let user = store
+        .user(&token.user)
+        .await
+        .map_err(|e| ApiError::internal("reading a user", &e))?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| token_refused("the token's account is disabled"))?;
+    if state.auth.due_for_record(id) {
+        record_use(state, id, &user.name, now);
+    }
+    Ok(Principal {
+        actor: Actor::User(user.name),
+        roles: user.roles.iter().filter_map(|r| r.parse().ok()).collect(),
+        queues: user.queues,
+        via: Via::Token(id.to_string()),
+    })
+}
+
+/// Writes a token's use down (its `last_used_at`, and an audit entry through the group
+/// commit) without holding the request up.
+fn record_use(state: &AppState, id: &str, user: &str, now: DateTime<Utc>) {
+    let (store, id, user) = (state.store.clone(), id.to_string(), user.to_string());
+    tokio::spawn(async move {
+        let at = format_utc(now);
+        let entry = NewAuditEvent {
+            at: at.clone(),
+            actor: user,
+            action: "token.use".into(),
+            case_id: None,
+            complaint_ids: Vec::new(),
+            detail: json!({"token": id}).to_string(),
+        };
+        let batch = WriteBatch {
+            audit: vec![entry],
+            ..WriteBatch::default()
+        };
+        let recorded = async {
+            store.submit(batch).await?;
+            let mut tx = store.begin_decision().await?;
+            tx.touch_token(&id, &at).await?;
+            tx.commit().await
+        };
+        if let Err(error) = recorded.await {
+            tracing::warn!(%error, token = %id, "could not record a token's use");
+        }
+    });
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Principal {
+    /// An audit entry of a decision this caller made.
+    pub fn decision(
+        &self,
+        action: &str,
+        case_id: Option<&str>,
+        detail: serde_json::Value,
+    ) -> NewAuditEvent {
+        NewAuditEvent {
+            at: format_utc(Utc::now()),
+            actor: self.actor.to_string(),
+            action: action.into(),
+            case_id: case_id.map(str::to_string),
+            complaint_ids: Vec::new(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// The answer's note on request fields that are read no more (`by`, `corrected_by`, …: a
+/// decision is recorded under the authenticated caller): a `Deprecation` header and a
+/// `Warning` naming the fields, when any was sent.
+pub fn ignored_fields_note(sent: &[&str]) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    if sent.is_empty() {
+        return headers;
+    }
+    let note = format!(
+        "299 complaint-gateway \"ignored: {}; decisions are recorded under the authenticated \
+         caller, and the field will be refused in a later release\"",
+        sent.join(", ")
+    );
+    headers.insert("deprecation", axum::http::HeaderValue::from_static("true"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&note) {
+        headers.insert(header::WARNING, value);
+    }
+    headers
+}

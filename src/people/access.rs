@@ -1,0 +1,103 @@
+//! What each role may do: one matrix ([`granted`]). The API checks a route's permission in one
+//! place (`api::auth`), never in handlers.
+
+use super::Role;
+
+/// A permission a route (or command) needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Who am I: every signed-in account.
+    SelfRead,
+    /// Queues of the routing file (names only).
+    QueuesRead,
+    /// Every case and complaint: lists, detail, search, hot issues, deadlines, classification.
+    CasesReadAll,
+    /// Merge, split, status, classification corrections, deadline extensions.
+    CasesDecide,
+    /// Record a case's answer.
+    CasesAnswer,
+    /// Source health and dead letters.
+    IntakeRead,
+    /// Replay a dead letter.
+    IntakeReplay,
+    /// The notification outbox.
+    OutboxRead,
+    /// The audit record.
+    AuditRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 9] = [
+        Permission::SelfRead,
+        Permission::QueuesRead,
+        Permission::CasesReadAll,
+        Permission::CasesDecide,
+        Permission::CasesAnswer,
+        Permission::IntakeRead,
+        Permission::IntakeReplay,
+        Permission::OutboxRead,
+        Permission::AuditRead,
+    ];
+
+    /// The name refusals and the README use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::SelfRead => "self.read",
+            Permission::QueuesRead => "queues.read",
+            Permission::CasesReadAll => "cases.read_all",
+            Permission::CasesDecide => "cases.decide",
+            Permission::CasesAnswer => "cases.answer",
+            Permission::IntakeRead => "intake.read",
+            Permission::IntakeReplay => "intake.replay",
+            Permission::OutboxRead => "outbox.read",
+            Permission::AuditRead => "audit.read",
+        }
+    }
+}
+
+/// Whether `role` grants `permission`.
+///
+/// Investigators are granted only what needs no per-case scope yet: reading a case is scoped
+/// to the investigator's own queues, and until that scope is enforced on every surface the
+/// whole-store reads stay refused to them (a refusal, never a leak).
+pub fn granted(role: Role, permission: Permission) -> bool {
+    use Permission::*;
+    match role {
+        Role::Admin => true,
+        Role::Triage => !matches!(permission, AuditRead),
+        Role::Supervisor => matches!(
+            permission,
+            SelfRead | QueuesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
+        ),
+        Role::Investigator => matches!(permission, SelfRead | QueuesRead),
+    }
+}
+
+/// Whether any of `roles` grants `permission`.
+pub fn any_granted(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|role| granted(*role, permission))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matrix_keeps_decisions_and_the_record_apart() {
+        assert!(Permission::ALL.iter().all(|p| granted(Role::Admin, *p)));
+        assert!(granted(Role::Triage, Permission::CasesDecide));
+        assert!(!granted(Role::Triage, Permission::AuditRead));
+        assert!(granted(Role::Supervisor, Permission::AuditRead));
+        assert!(!granted(Role::Supervisor, Permission::CasesDecide));
+        assert!(!granted(Role::Supervisor, Permission::IntakeReplay));
+        assert!(!granted(Role::Investigator, Permission::CasesReadAll));
+        assert!(any_granted(
+            &[Role::Investigator, Role::Supervisor],
+            Permission::CasesReadAll
+        ));
+        assert!(!any_granted(&[], Permission::SelfRead));
+        let names: std::collections::HashSet<_> =
+            Permission::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(names.len(), Permission::ALL.len());
+    }
+}
