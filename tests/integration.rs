@@ -4,6 +4,7 @@
 mod common;
 
 mod integration {
+    mod access;
     mod assignment;
     mod cases;
     mod cases_api;
