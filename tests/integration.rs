@@ -13,6 +13,7 @@ mod integration {
     mod deadlines;
     mod edge;
     mod full_store;
+    mod full_store_pull;
     mod future_dates;
     mod historical;
     mod import_export;

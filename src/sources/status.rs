@@ -95,7 +95,8 @@ pub struct SourceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
     pub state: SourceState,
-    /// False while the source is retrying or failed.
+    /// False while the source is retrying or failed, a retry's poll included: from a failure
+    /// until a poll succeeds.
     pub healthy: bool,
     #[serde(default)]
     pub last_poll_at: Option<DateTime<Utc>>,
@@ -168,7 +169,10 @@ impl SourceStatus {
 
     fn set_state(&mut self, state: SourceState) {
         self.state = state;
-        self.healthy = !matches!(state, SourceState::Retrying | SourceState::Failed);
+        // A retry in progress is still a failing source: only its outcome changes `healthy`.
+        if state != SourceState::Polling {
+            self.healthy = !matches!(state, SourceState::Retrying | SourceState::Failed);
+        }
     }
 
     fn push_warning(&mut self, at: DateTime<Utc>, message: String) {
@@ -389,6 +393,13 @@ mod tests {
         assert_eq!(
             (status.state, status.healthy, status.consecutive_failures),
             (SourceState::Retrying, false, 2)
+        );
+        // The retry's poll does not make the source look healthy until it succeeds.
+        handle.polling();
+        let status = registry.get("hotline").unwrap();
+        assert_eq!(
+            (status.state, status.healthy),
+            (SourceState::Polling, false)
         );
         handle.failed(error(true), 3, now);
         assert_eq!(registry.get("hotline").unwrap().state, SourceState::Failed);
