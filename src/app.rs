@@ -147,6 +147,9 @@ pub async fn run(
         refusals: Arc::new(crate::webhook::refusals::Refusals::new(&config.http)),
         api_tokens: Arc::new(config.api.tokens()),
         auth: Arc::default(),
+        login_limits: Arc::new(crate::api::session::LoginLimits::new(
+            config.api.logins_per_minute,
+        )),
         config: config.clone(),
         store: store.clone(),
         index,

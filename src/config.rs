@@ -180,6 +180,21 @@ pub struct ApiConfig {
     /// The role of a caller presenting one of those tokens (a service account).
     #[serde(default = "defaults::service_role")]
     pub service_role: crate::people::Role,
+    /// A browser session ends after this many minutes without a request.
+    #[serde(default = "defaults::session_idle_minutes")]
+    pub session_idle_minutes: u32,
+    /// A browser session ends this many hours after login, however active.
+    #[serde(default = "defaults::session_max_hours")]
+    pub session_max_hours: u32,
+    /// Consecutive failed logins that lock an account until an admin unlocks it.
+    #[serde(default = "defaults::lock_after_failures")]
+    pub lock_after_failures: u32,
+    /// Login attempts per minute allowed per account name and per client address.
+    #[serde(default = "defaults::logins_per_minute")]
+    pub logins_per_minute: u32,
+    /// Mark the session cookie `Secure` (set it when a TLS proxy serves the gateway).
+    #[serde(default)]
+    pub cookie_secure: bool,
 }
 
 impl Default for ApiConfig {
@@ -187,6 +202,11 @@ impl Default for ApiConfig {
         ApiConfig {
             token_envs: defaults::api_token_envs(),
             service_role: defaults::service_role(),
+            session_idle_minutes: defaults::session_idle_minutes(),
+            session_max_hours: defaults::session_max_hours(),
+            lock_after_failures: defaults::lock_after_failures(),
+            logins_per_minute: defaults::logins_per_minute(),
+            cookie_secure: false,
         }
     }
 }
@@ -330,6 +350,18 @@ mod defaults {
     }
     pub fn service_role() -> crate::people::Role {
         crate::people::Role::Admin
+    }
+    pub fn session_idle_minutes() -> u32 {
+        30
+    }
+    pub fn session_max_hours() -> u32 {
+        12
+    }
+    pub fn lock_after_failures() -> u32 {
+        5
+    }
+    pub fn logins_per_minute() -> u32 {
+        10
     }
     pub fn connectors_dir() -> PathBuf {
         PathBuf::from("config/connectors")

@@ -27,6 +27,7 @@ mod integration {
     mod people_cli;
     mod routing;
     mod search;
+    mod sessions;
     mod sources;
     mod sources_crash;
     mod sources_demo;

@@ -74,6 +74,9 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/v1/audit", Permission::AuditRead),
 ];
 
+/// Routes any caller may use: signing in and out (`api::session`).
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("POST", "/v1/session"), ("DELETE", "/v1/session")];
+
 /// The permission a route needs; `None` when the table has no row for it.
 pub fn route_permission(method: &Method, route: &str) -> Option<Permission> {
     ROUTES
@@ -91,6 +94,8 @@ pub enum Via {
     Service,
     /// A user's token (its id).
     Token(String),
+    /// A browser session (its cookie).
+    Session,
 }
 
 /// The authenticated caller of a staff route.
@@ -180,7 +185,7 @@ pub async fn authenticate(
         )
         .into_response();
     };
-    let principal = match resolve(&state, request.headers()).await {
+    let principal = match resolve(&state, request.headers(), request.method()).await {
         Ok(principal) => principal,
         Err(refusal) => return refusal.into_response(),
     };
@@ -209,14 +214,21 @@ fn token_refused(message: &str) -> ApiError {
     ApiError::new(ErrorCode::TokenInvalid, message)
 }
 
-async fn resolve(state: &AppState, headers: &header::HeaderMap) -> Result<Principal, ApiError> {
+async fn resolve(
+    state: &AppState,
+    headers: &header::HeaderMap,
+    method: &Method,
+) -> Result<Principal, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let Some(presented) = bearer else {
-        return open_or_refuse(state).await;
+        return match super::session::resolve_session(state, headers, method).await? {
+            Some(principal) => Ok(principal),
+            None => open_or_refuse(state).await,
+        };
     };
     if let Some((id, secret)) = secrets::split_token(presented) {
         return user_token(state, id, secret).await;
@@ -335,7 +347,7 @@ fn record_use(state: &AppState, id: &str, user: &str, now: DateTime<Utc>) {
     });
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

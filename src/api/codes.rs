@@ -51,6 +51,8 @@ pub enum ErrorCode {
     // 401: the caller, then the webhook signature ([`crate::webhook::auth::AuthError`]).
     AuthenticationRequired,
     TokenInvalid,
+    LoginFailed,
+    SessionExpired,
     SignatureMissing,
     TimestampMissing,
     TimestampMalformed,
@@ -61,6 +63,8 @@ pub enum ErrorCode {
     SourceSecretMissing,
     // 403
     PermissionDenied,
+    AccountLocked,
+    CsrfInvalid,
     // 404
     UnknownSource,
     ClassificationPending,
@@ -79,6 +83,7 @@ pub enum ErrorCode {
     DeadlineNotComputable,
     // 429
     TooManyRefusals,
+    TooManyLogins,
     // 503
     /// Written by [`crate::http::serve`] itself, below the router, as a fixed answer.
     TooManyConnections,
@@ -139,6 +144,10 @@ impl ErrorCode {
             AuthenticationRequired => (StatusCode::UNAUTHORIZED, "authentication_required"),
             TokenInvalid => (StatusCode::UNAUTHORIZED, "token_invalid"),
             PermissionDenied => (StatusCode::FORBIDDEN, "permission_denied"),
+            LoginFailed => (StatusCode::UNAUTHORIZED, "login_failed"),
+            SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
+            AccountLocked => (StatusCode::FORBIDDEN, "account_locked"),
+            CsrfInvalid => (StatusCode::FORBIDDEN, "csrf_invalid"),
             SignatureMissing => (StatusCode::UNAUTHORIZED, "signature_missing"),
             TimestampMissing => (StatusCode::UNAUTHORIZED, "timestamp_missing"),
             TimestampMalformed => (StatusCode::UNAUTHORIZED, "timestamp_malformed"),
@@ -158,6 +167,7 @@ impl ErrorCode {
             NeedsCorrection => (StatusCode::UNPROCESSABLE_ENTITY, "needs_correction"),
             DeadlineNotComputable => (StatusCode::UNPROCESSABLE_ENTITY, "deadline_not_computable"),
             TooManyRefusals => (StatusCode::TOO_MANY_REQUESTS, "too_many_refusals"),
+            TooManyLogins => (StatusCode::TOO_MANY_REQUESTS, "too_many_logins"),
             TooManyConnections => (StatusCode::SERVICE_UNAVAILABLE, "too_many_connections"),
             NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             StoreFull => (StatusCode::SERVICE_UNAVAILABLE, "store_full"),
@@ -239,6 +249,8 @@ mod tests {
         InvalidState,
         AuthenticationRequired,
         TokenInvalid,
+        LoginFailed,
+        SessionExpired,
         SignatureMissing,
         TimestampMissing,
         TimestampMalformed,
@@ -248,6 +260,8 @@ mod tests {
         SignatureReplayed,
         SourceSecretMissing,
         PermissionDenied,
+        AccountLocked,
+        CsrfInvalid,
         UnknownSource,
         ClassificationPending,
         BodyTooSlow,
@@ -259,6 +273,7 @@ mod tests {
         NeedsCorrection,
         DeadlineNotComputable,
         TooManyRefusals,
+        TooManyLogins,
         TooManyConnections,
         NotReady,
         StoreFull,
@@ -329,6 +344,8 @@ mod tests {
                 | InvalidState
                 | AuthenticationRequired
                 | TokenInvalid
+                | LoginFailed
+                | SessionExpired
                 | SignatureMissing
                 | TimestampMissing
                 | TimestampMalformed
@@ -338,6 +355,8 @@ mod tests {
                 | SignatureReplayed
                 | SourceSecretMissing
                 | PermissionDenied
+                | AccountLocked
+                | CsrfInvalid
                 | UnknownSource
                 | ClassificationPending
                 | BodyTooSlow
@@ -349,6 +368,7 @@ mod tests {
                 | NeedsCorrection
                 | DeadlineNotComputable
                 | TooManyRefusals
+                | TooManyLogins
                 | TooManyConnections
                 | NotReady
                 | StoreFull => {}

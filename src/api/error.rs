@@ -82,6 +82,12 @@ impl ApiError {
         self
     }
 
+    /// Answers with `Retry-After` (whole seconds, at least one).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> ApiError {
+        self.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
+    }
+
     pub fn not_found(what: &str, id: &str) -> ApiError {
         ApiError::new(ErrorCode::NotFound, format!("no {what} with id `{id}`"))
     }

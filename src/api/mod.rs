@@ -34,6 +34,7 @@ pub mod extract;
 pub mod params;
 pub mod people;
 pub mod search;
+pub mod session;
 pub mod sources;
 mod state;
 pub mod webhook;
@@ -84,6 +85,8 @@ use error::ErrorCode;
         people::me,
         people::audit,
         people::case_history,
+        session::login,
+        session::logout,
         healthz,
         readyz,
     ),
@@ -110,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(webhook::router())
+        .merge(session::router())
         .merge(staff)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

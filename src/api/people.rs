@@ -59,6 +59,7 @@ pub async fn me(principal: Principal) -> Json<Me> {
             Via::Open => "open",
             Via::Service => "service",
             Via::Token(_) => "token",
+            Via::Session => "session",
         }
         .into(),
     })

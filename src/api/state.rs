@@ -24,6 +24,8 @@ pub struct AppState {
     pub api_tokens: Arc<Vec<crate::config::ServiceToken>>,
     /// Verified token secrets and when each token's use was last recorded.
     pub auth: Arc<super::auth::Authenticator>,
+    /// Login attempts per account name and client address.
+    pub login_limits: Arc<super::session::LoginLimits>,
     /// Set once the indexer has caught up with the store after start.
     pub index_ready: Arc<AtomicBool>,
     /// Status of every pull source and webhook sender.

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use complaint_gateway::api::auth::ROUTES;
+use complaint_gateway::api::auth::{PUBLIC_ROUTES, ROUTES};
 use complaint_gateway::people::Role;
 use complaint_gateway::people::access::granted;
 use serde_json::{Value, json};
@@ -58,7 +58,10 @@ async fn every_staff_route_has_exactly_one_permission_row() {
             continue;
         }
         for method in item.as_object().unwrap().keys() {
-            documented.insert((method.to_uppercase(), path.clone()));
+            let method = method.to_uppercase();
+            if !PUBLIC_ROUTES.contains(&(method.as_str(), path.as_str())) {
+                documented.insert((method, path.clone()));
+            }
         }
     }
     let declared: BTreeSet<(String, String)> = ROUTES
