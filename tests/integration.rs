@@ -18,6 +18,7 @@ mod integration {
     mod historical;
     mod import_export;
     mod input_honesty;
+    mod logs;
     mod mail;
     mod mail_server;
     mod mail_tls;

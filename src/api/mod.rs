@@ -90,9 +90,61 @@ use error::ErrorCode;
         healthz,
         readyz,
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail))
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
+
+/// The two ways a staff caller authenticates, declared so Swagger UI can send a token: a
+/// bearer token (`cgt_…` or a service token) or the session cookie (with `X-CSRF-Token` on
+/// changes). Applied to every staff route; webhooks, sessions and health stay without.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`cgt_…` from `complaint-gateway token create`, or a token of `api.token_envs`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                session::COOKIE,
+                "set by POST /v1/session; changes also need the X-CSRF-Token header",
+            ))),
+        );
+        let staff = |path: &str| auth::ROUTES.iter().any(|(_, route, _)| *route == path);
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !staff(path) {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.security = Some(vec![
+                    SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    SecurityRequirement::new("session", Vec::<String>::new()),
+                ]);
+            }
+        }
+    }
+}
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -136,8 +188,27 @@ pub fn router(state: AppState) -> Router {
         // Outside everything above, so their answers are shaped too.
         .layer(axum::middleware::map_response(error::shape_errors))
         .layer(axum::middleware::from_fn(error::log_server_errors))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of a request: method, path and the *names* of its query parameters. Values stay
+/// out of the logs: a search can hold a complainant's name or phone number.
+fn request_span(request: &Request) -> tracing::Span {
+    let names: Vec<&str> = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .filter(|name| !name.is_empty())
+        .collect();
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        params = %names.join(","),
+    )
 }
 
 /// The documented query parameters of every route.

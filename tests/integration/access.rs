@@ -73,6 +73,15 @@ async fn every_staff_route_has_exactly_one_permission_row() {
         documented, declared,
         "documented staff routes vs the permission table"
     );
+    // Both ways to authenticate are declared, on staff routes only (Swagger UI sends them).
+    let schemes = &openapi["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["session"]["in"], "cookie", "{schemes}");
+    assert_eq!(schemes["session"]["name"], "cg_session", "{schemes}");
+    let security = &openapi["paths"]["/v1/cases"]["get"]["security"];
+    assert_eq!(security, &json!([{"bearer": []}, {"session": []}]));
+    assert!(openapi["paths"]["/v1/webhooks/{source}"]["post"]["security"].is_null());
+    assert!(openapi["paths"]["/v1/session"]["post"]["security"].is_null());
     app.stop().await;
 }
 
