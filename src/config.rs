@@ -70,6 +70,28 @@ pub struct Config {
     /// (`[grouping.heat]`).
     #[serde(default)]
     pub grouping: GroupingSection,
+    /// Who sees the complainant's identity (`[privacy]`).
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+}
+
+/// `[privacy]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// `shown` (default): investigators of a unit that is not the complaint's subject see the
+    /// complainant's identity (they may have to call back); `masked`: they never do.
+    #[serde(default)]
+    pub investigator_identity: IdentityShown,
+}
+
+/// Whether investigators see identities.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityShown {
+    #[default]
+    Shown,
+    Masked,
 }
 
 /// Where the routing file is (`[routing]`).

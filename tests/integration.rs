@@ -26,6 +26,7 @@ mod integration {
     mod notify_support;
     mod operations;
     mod people_cli;
+    mod privacy;
     mod routing;
     mod search;
     mod sessions;

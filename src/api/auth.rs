@@ -36,7 +36,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/v1/me", Permission::SelfRead),
     ("GET", "/v1/queues", Permission::QueuesRead),
     ("GET", "/v1/search", Permission::CasesReadAll),
-    ("GET", "/v1/complaints/{id}", Permission::CasesReadAll),
+    ("GET", "/v1/complaints/{id}", Permission::CasesRead),
     (
         "GET",
         "/v1/complaints/{id}/classification",

@@ -7,13 +7,19 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::AppState;
+use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{Json, Path};
+use super::privacy;
+use crate::people::privacy::View;
 use crate::store::{Complaint, RevisionRecord};
 
-/// Raw bytes as received: base64 always, text when the bytes decode.
+/// Raw bytes as received: base64 always, text when the bytes decode. Withheld (both empty,
+/// `withheld` true) from a caller who may not see the complainant's identity.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RawPayload {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
     pub content_type: String,
     /// The payload decoded with its charset, when it is text.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,9 +34,20 @@ impl RawPayload {
             .ok()
             .map(|d| d.text);
         RawPayload {
+            withheld: false,
             content_type: content_type.to_string(),
             text,
             base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    /// The raw payload, withheld: it holds the complainant's identity as sent.
+    pub fn withheld(content_type: &str) -> RawPayload {
+        RawPayload {
+            withheld: true,
+            content_type: content_type.to_string(),
+            text: None,
+            base64: String::new(),
         }
     }
 }
@@ -45,6 +62,10 @@ pub struct ComplaintView {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub record: Complaint,
+    /// `shown`, or `masked`: no `complainant`, no personal `meta` fields, personal data in
+    /// the text masked, raw payloads withheld (the caller's unit is what the complaint is
+    /// about, the complainant asked for anonymity, or the caller's role sees no identities).
+    pub identity: &'static str,
     pub raw: RawPayload,
     /// Superseded versions, oldest first.
     pub revisions: Vec<RevisionView>,
@@ -72,25 +93,56 @@ pub struct RevisionView {
 )]
 pub async fn get_complaint(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ComplaintView>, ApiError> {
-    let record = state
+    let mut record = state
         .store
         .complaint(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("complaint", &id))?;
-    let revisions = state
+    let view = privacy::complaint_view(&state, &principal, &record).await?;
+    if view == View::Hidden {
+        return Err(ApiError::not_found("complaint", &id));
+    }
+    let masked = view == View::Masked;
+    let raw_of = |bytes: &[u8], content_type: &str| {
+        if masked {
+            RawPayload::withheld(content_type)
+        } else {
+            RawPayload::new(bytes, content_type)
+        }
+    };
+    let revisions: Vec<RevisionView> = state
         .store
         .revisions(&id)
         .await?
         .into_iter()
-        .map(|revision| RevisionView {
-            raw: RawPayload::new(&revision.raw, &revision.raw_content_type),
-            revision,
+        .map(|mut revision| {
+            let raw = raw_of(&revision.raw, &revision.raw_content_type);
+            if masked {
+                crate::people::pii::mask_item(&mut revision.item);
+                revision.title = revision.title.as_deref().map(crate::people::pii::mask_text);
+                revision.body = crate::people::pii::mask_text(&revision.body);
+            }
+            RevisionView { raw, revision }
         })
         .collect();
+    let raw = raw_of(&record.raw, &record.raw_content_type);
+    if masked {
+        privacy::mask(&mut record);
+    } else if privacy::holds_personal_data(&record) {
+        privacy::record_view(
+            &state,
+            &principal,
+            vec![id.clone()],
+            privacy::shown_at("GET /v1/complaints/{id}"),
+        )
+        .await?;
+    }
     Ok(Json(ComplaintView {
-        raw: RawPayload::new(&record.raw, &record.raw_content_type),
+        identity: if masked { "masked" } else { "shown" },
+        raw,
         record,
         revisions,
     }))

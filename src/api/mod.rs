@@ -33,6 +33,7 @@ pub mod error;
 pub mod extract;
 pub mod params;
 pub mod people;
+pub mod privacy;
 pub mod search;
 pub mod session;
 pub mod sources;

@@ -30,12 +30,7 @@ pub fn disclosure_for(unit: &str, a: &Assignment) -> Disclosure {
     }
 }
 
-/// Unit names are compared without surrounding spaces; one containing the other counts as the
-/// same unit (`市人事局` and `人事局`), erring on the side of withholding.
-fn same_unit(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    !a.is_empty() && !b.is_empty() && (a == b || a.contains(b) || b.contains(a))
-}
+use crate::routing::config::same_unit;
 
 /// The complainant section of an email body.
 pub fn complainant_section(complainant: Option<&Complainant>, disclosure: Disclosure) -> String {

@@ -10,6 +10,8 @@ pub enum Permission {
     SelfRead,
     /// Queues of the routing file (names only).
     QueuesRead,
+    /// One complaint, within the caller's reach (`people::privacy` decides which and how).
+    CasesRead,
     /// Every case and complaint: lists, detail, search, hot issues, deadlines, classification.
     CasesReadAll,
     /// Merge, split, status, classification corrections, deadline extensions.
@@ -27,9 +29,10 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::SelfRead,
         Permission::QueuesRead,
+        Permission::CasesRead,
         Permission::CasesReadAll,
         Permission::CasesDecide,
         Permission::CasesAnswer,
@@ -44,6 +47,7 @@ impl Permission {
         match self {
             Permission::SelfRead => "self.read",
             Permission::QueuesRead => "queues.read",
+            Permission::CasesRead => "cases.read",
             Permission::CasesReadAll => "cases.read_all",
             Permission::CasesDecide => "cases.decide",
             Permission::CasesAnswer => "cases.answer",
@@ -57,9 +61,10 @@ impl Permission {
 
 /// Whether `role` grants `permission`.
 ///
-/// Investigators are granted only what needs no per-case scope yet: reading a case is scoped
-/// to the investigator's own queues, and until that scope is enforced on every surface the
-/// whole-store reads stay refused to them (a refusal, never a leak).
+/// Investigators read complaints one by one within their queues (`cases.read`, scoped by
+/// `people::privacy`). Lists, search, hot issues and exports need `cases.read_all` until each
+/// of them applies the same scope: refused to investigators meanwhile (a refusal, never a
+/// leak).
 pub fn granted(role: Role, permission: Permission) -> bool {
     use Permission::*;
     match role {
@@ -67,9 +72,9 @@ pub fn granted(role: Role, permission: Permission) -> bool {
         Role::Triage => !matches!(permission, AuditRead),
         Role::Supervisor => matches!(
             permission,
-            SelfRead | QueuesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
+            SelfRead | QueuesRead | CasesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
         ),
-        Role::Investigator => matches!(permission, SelfRead | QueuesRead),
+        Role::Investigator => matches!(permission, SelfRead | QueuesRead | CasesRead),
     }
 }
 

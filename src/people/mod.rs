@@ -11,6 +11,8 @@
 
 pub mod access;
 pub mod accounts;
+pub mod pii;
+pub mod privacy;
 pub mod secrets;
 
 use std::fmt;

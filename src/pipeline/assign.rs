@@ -123,21 +123,20 @@ impl AssignStage {
             title: complaint.title.clone(),
             assigned_at,
             target_unit: complaint.item.target_unit.clone(),
-            subject_units: self.named_units(&complaint.text_norm),
+            subject_units: self
+                .named_units(complaint.item.target_unit.as_deref(), &complaint.text_norm),
             complainant: complaint.item.complainant.clone(),
         })
     }
 
-    /// Units of the routing file the text names (`市监察局`, or `监察局` without the city
-    /// prefix): they may be what the complaint is about, so they never see who complained.
-    fn named_units(&self, text: &str) -> Vec<String> {
+    /// Units of the routing file the complaint is about: its target unit or its text names the
+    /// unit (`市监察局`, `监察局` without the city prefix, or one of the queue's `aliases`).
+    /// They never see who complained.
+    fn named_units(&self, target_unit: Option<&str>, text: &str) -> Vec<String> {
         self.routing
             .queues
             .values()
-            .filter(|q| {
-                let short = q.name.strip_prefix('市').unwrap_or(&q.name);
-                short.chars().count() >= 2 && text.contains(short)
-            })
+            .filter(|q| q.is_concerned(target_unit, text))
             .map(|q| q.name.clone())
             .collect()
     }

@@ -68,6 +68,33 @@ pub struct QueueConfig {
     pub members: Vec<String>,
     /// Email address of the queue's supervisor (overdue notices, escalations).
     pub supervisor: String,
+    /// Other names the unit goes by (`外经贸局`, `经发投诉中心`): a complaint whose target unit
+    /// or text names any of them, or the queue's name, is about this unit, and its
+    /// investigators never see who complained.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl QueueConfig {
+    /// Whether the complaint with `target_unit` and (normalised) `text` is about this unit.
+    pub fn is_concerned(&self, target_unit: Option<&str>, text: &str) -> bool {
+        let names =
+            || std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str));
+        let targeted =
+            target_unit.is_some_and(|target| names().any(|name| same_unit(name, target)));
+        targeted
+            || names().any(|name| {
+                let short = name.strip_prefix('市').unwrap_or(name);
+                short.chars().count() >= 2 && text.contains(short)
+            })
+    }
+}
+
+/// Unit names are compared without surrounding spaces; one containing the other counts as the
+/// same unit (`市人事局` and `人事局`), erring on the side of withholding.
+pub fn same_unit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    !a.is_empty() && !b.is_empty() && (a == b || a.contains(b) || b.contains(a))
 }
 
 /// A rule that sets a tag. It matches when any of its conditions does (a keyword, a regex, the
@@ -175,6 +202,15 @@ pub struct QueueInfo<'a> {
 }
 
 impl RoutingConfig {
+    /// Keys of the queues whose unit the complaint is about (see [`QueueConfig::is_concerned`]).
+    pub fn concerned_queues(&self, target_unit: Option<&str>, text: &str) -> Vec<String> {
+        self.queues
+            .iter()
+            .filter(|(_, q)| q.is_concerned(target_unit, text))
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
     /// Loads `path`, or the embedded default when `path` does not exist.
     pub fn load(path: &Path) -> Result<RoutingConfig, RoutingConfigError> {
         match std::fs::read_to_string(path) {

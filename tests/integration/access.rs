@@ -16,7 +16,7 @@ use super::import_export::run_beside;
 use crate::common::{TestApp, config_text};
 
 /// Creates `name` with `args` (roles, queues) and a token for it; returns the token.
-async fn account(data: &Path, name: &str, args: &[&str]) -> String {
+pub async fn account(data: &Path, name: &str, args: &[&str]) -> String {
     let mut add = vec!["user", "add", name, "--no-password"];
     add.extend_from_slice(args);
     let (ok, _, stderr) = run_beside(data, &add, None).await;

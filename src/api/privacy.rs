@@ -1,0 +1,97 @@
+//! The complainant's privacy on the API: which view of a complaint a caller gets
+//! ([`crate::people::privacy`]), masking it, and recording every unmasked view of personal
+//! data in the audit record (through the group-commit writer, so reads stay fast).
+
+use serde_json::json;
+
+use super::AppState;
+use super::auth::Principal;
+use super::error::ApiError;
+use crate::config::IdentityShown;
+use crate::people::pii;
+use crate::people::privacy::{Exposure, View, view};
+use crate::store::audit::NewAuditEvent;
+use crate::store::{Complaint, WriteBatch, format_utc};
+
+/// The view of `complaint` for `principal`.
+pub async fn complaint_view(
+    state: &AppState,
+    principal: &Principal,
+    complaint: &Complaint,
+) -> Result<View, ApiError> {
+    let classification = state
+        .store
+        .classification(&complaint.id)
+        .await
+        .map_err(|e| ApiError::internal("privacy", &e))?;
+    let route = classification.as_ref().and_then(|c| c.why.route.as_ref());
+    let concerned = state
+        .routing
+        .concerned_queues(complaint.item.target_unit.as_deref(), &complaint.text_norm);
+    let exposure = Exposure {
+        queue: route.map(|r| r.queue.as_str()),
+        informed: route.map(|r| r.informed.as_slice()).unwrap_or(&[]),
+        concerned: &concerned,
+        anonymous: complaint
+            .item
+            .complainant
+            .as_ref()
+            .is_some_and(|c| c.anonymous),
+    };
+    let masked = state.config.privacy.investigator_identity == IdentityShown::Masked;
+    Ok(view(&principal.roles, &principal.queues, &exposure, masked))
+}
+
+/// Whether `complaint` holds personal data a full view would show.
+pub fn holds_personal_data(complaint: &Complaint) -> bool {
+    complaint.item.complainant.is_some()
+        || complaint.item.meta.keys().any(|k| pii::is_personal_key(k))
+        || pii::contains_personal_data(&complaint.body)
+        || complaint
+            .title
+            .as_deref()
+            .is_some_and(pii::contains_personal_data)
+}
+
+/// `complaint` as a masked view shows it (the stored record never changes).
+pub fn mask(complaint: &mut Complaint) {
+    pii::mask_item(&mut complaint.item);
+    complaint.title = complaint.title.as_deref().map(pii::mask_text);
+    complaint.body = pii::mask_text(&complaint.body);
+    complaint.text_norm = pii::mask_text(&complaint.text_norm);
+}
+
+/// Records that `principal` was shown the personal data of `complaint_ids` (one entry per
+/// response); `detail` says where (the route, an export's filter and count).
+pub async fn record_view(
+    state: &AppState,
+    principal: &Principal,
+    complaint_ids: Vec<String>,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    if complaint_ids.is_empty() {
+        return Ok(());
+    }
+    let entry = NewAuditEvent {
+        at: format_utc(chrono::Utc::now()),
+        actor: principal.actor.to_string(),
+        action: "personal_data.view".into(),
+        case_id: None,
+        complaint_ids,
+        detail: detail.to_string(),
+    };
+    state
+        .store
+        .submit(WriteBatch {
+            audit: vec![entry],
+            ..WriteBatch::default()
+        })
+        .await
+        .map_err(|e| ApiError::internal("recording a view of personal data", &e))?;
+    Ok(())
+}
+
+/// The `detail` of a view recorded for one route.
+pub fn shown_at(route: &str) -> serde_json::Value {
+    json!({"route": route})
+}

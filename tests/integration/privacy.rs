@@ -1,0 +1,188 @@
+//! The complainant's privacy on a complaint's detail: the unit a complaint is about sees no
+//! identity (not in `complainant`, `meta`, the text or the raw payload), another unit's
+//! investigators see it and the view is recorded, a queue out of reach gets 404, supervisors
+//! see masked, triage sees all (recorded), and anonymity holds for all but admins.
+
+use serde_json::{Value, json};
+
+use super::access::account;
+use crate::common::{TestApp, eventually};
+
+const PHONE: &str = "13876543210";
+const NAME: &str = "欧阳某某";
+const EMAIL: &str = "ouyang@example.net";
+
+async fn routed_queue(app: &TestApp, id: &str) -> String {
+    eventually(&format!("route of {id}"), || async {
+        let r = app
+            .get(&format!("/v1/complaints/{id}/classification"))
+            .await;
+        if !r.status().is_success() {
+            return None;
+        }
+        let c: Value = r.json().await.ok()?;
+        c["route"]["queue"].as_str().map(str::to_string)
+    })
+    .await
+}
+
+async fn detail(app: &TestApp, id: &str, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .get(format!("{}/v1/complaints/{id}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn assert_no_identity(shown: &Value) {
+    let text = shown.to_string();
+    for secret in [PHONE, NAME, EMAIL] {
+        assert!(!text.contains(secret), "{secret} shown: {text}");
+    }
+    assert_eq!(shown["identity"], "masked");
+    assert!(shown["item"]["complainant"].is_null());
+    assert_eq!(shown["raw"]["withheld"], true);
+}
+
+fn assert_identity(shown: &Value) {
+    assert_eq!(shown["identity"], "shown", "{shown}");
+    assert_eq!(shown["item"]["complainant"]["phone"], PHONE);
+    assert!(
+        shown["raw"]["base64"]
+            .as_str()
+            .is_some_and(|b| !b.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn each_viewer_sees_the_complainant_as_the_rules_say() {
+    let app = TestApp::start().await;
+    let accused = json!({
+        "external_id": "p-accused",
+        "title": "市监察局办事拖延",
+        "body": format!("我多次去市监察局办事被推诿。联系我：{PHONE}，邮箱{EMAIL}。"),
+        "target_unit": "市监察局",
+        "complainant": {"name": NAME, "phone": PHONE},
+        "meta": {"mobile": PHONE, "联系人": NAME, "办理渠道": "网站"}
+    });
+    let other = json!({
+        "external_id": "p-other",
+        "title": "小区路灯坏了",
+        "body": "锦绣花园小区路灯坏了两周，晚上出行不便。",
+        "complainant": {"name": NAME, "phone": PHONE}
+    });
+    let anonymous = json!({
+        "external_id": "p-anon",
+        "title": "餐馆油烟扰民",
+        "body": "楼下餐馆油烟直排，请处理。",
+        "complainant": {"name": NAME, "phone": PHONE, "anonymous": true}
+    });
+    let mut ids = Vec::new();
+    for item in [&accused, &other, &anonymous] {
+        ids.push(app.push_for_id(item).await);
+    }
+    let (accused_id, other_id, anonymous_id) = (&ids[0], &ids[1], &ids[2]);
+    for id in &ids {
+        routed_queue(&app, id).await;
+    }
+    // Triage sends the accused complaint to the bureau it accuses (市监察局, queue
+    // `supervision`), and the other one to `finance` (before any account exists, the API is
+    // open on loopback).
+    for (id, queue) in [(accused_id, "supervision"), (other_id, "finance")] {
+        let response = app
+            .client
+            .post(format!("{}/v1/complaints/{id}/classification", app.base))
+            .json(&json!({"queue": queue}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        assert_eq!(routed_queue(&app, id).await, queue);
+    }
+    let data = app.data_dir();
+    let investigator = |queue: &'static str| ["--role", "investigator", "--queue", queue];
+    let inv_accused = account(&data, "inv-jc", &investigator("supervision")).await;
+    let inv_other = account(&data, "inv-other", &investigator("finance")).await;
+    let inv_far = account(&data, "inv-far", &investigator("personnel")).await;
+    let triage = account(&data, "centre", &["--role", "triage"]).await;
+    let supervisor = account(&data, "boss", &["--role", "supervisor"]).await;
+    let admin = account(&data, "root", &["--role", "admin"]).await;
+
+    // The accused unit's investigator sees no identity anywhere; an investigator of an
+    // unrelated queue gets 404.
+    let (status, shown) = detail(&app, accused_id, &inv_accused).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_no_identity(&shown);
+    assert_eq!(shown["item"]["meta"]["办理渠道"], "网站");
+    assert!(
+        shown["body"].as_str().unwrap().contains("[电话已隐去]"),
+        "{shown}"
+    );
+    let (status, body) = detail(&app, accused_id, &inv_far).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+
+    // An investigator of a unit the complaint is not about sees the identity (call-backs).
+    let (status, shown) = detail(&app, other_id, &inv_other).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_identity(&shown);
+    let (status, _) = detail(&app, accused_id, &inv_other).await;
+    assert_eq!(status, 404, "another queue's complaint");
+
+    // The centre sees everything; supervisors see it masked.
+    let (status, shown) = detail(&app, accused_id, &triage).await;
+    assert_eq!(status, 200);
+    assert_identity(&shown);
+    let (_, shown) = detail(&app, accused_id, &supervisor).await;
+    assert_no_identity(&shown);
+
+    // Anonymity: masked even for the centre, shown to admins.
+    let (_, shown) = detail(&app, anonymous_id, &triage).await;
+    assert_no_identity(&shown);
+    let (_, shown) = detail(&app, anonymous_id, &admin).await;
+    assert_identity(&shown);
+
+    // Every unmasked view is recorded, with the complaint shown; masked views are not.
+    let entries = app
+        .client
+        .get(format!("{}/v1/audit?action=personal_data.view", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let views: Vec<(String, String)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["complaint_ids"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        views.contains(&("centre".into(), accused_id.clone())),
+        "{views:?}"
+    );
+    assert!(
+        views.contains(&("root".into(), anonymous_id.clone())),
+        "{views:?}"
+    );
+    assert!(
+        !views.iter().any(|(actor, _)| actor == "boss"),
+        "masked views: {views:?}"
+    );
+    assert!(
+        !views.iter().any(|(actor, _)| actor == "inv-jc"),
+        "the accused unit saw nothing to record: {views:?}"
+    );
+    app.stop().await;
+}
