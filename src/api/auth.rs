@@ -206,8 +206,48 @@ pub async fn authenticate(
         .with("permission", permission.as_str())
         .into_response();
     }
+    // Whole-store reads by a caller who may not know complainants (a supervisor who is not
+    // also triage): the answer, whatever its shape, is masked before it leaves.
+    let masked = matches!(
+        permission,
+        Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead
+    ) && !principal
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Admin | Role::Triage));
     request.extensions_mut().insert(principal);
-    next.run(request).await
+    let response = next.run(request).await;
+    if masked {
+        mask_answer(response).await
+    } else {
+        response
+    }
+}
+
+/// Largest answer [`mask_answer`] buffers (a page of search hits or cases is far smaller).
+const MASK_LIMIT: usize = 64 << 20;
+
+/// A JSON answer with every identity removed ([`crate::people::pii::mask_json`]).
+async fn mask_answer(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MASK_LIMIT).await else {
+        return ApiError::internal("masking", &"the answer is too large to mask").into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return ApiError::internal("masking", &"the answer is not JSON").into_response();
+    };
+    crate::people::pii::mask_json(&mut value);
+    let bytes = serde_json::to_vec(&value).expect("a JSON value serialises");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn token_refused(message: &str) -> ApiError {

@@ -228,3 +228,56 @@ mod item_tests {
         assert!(shown.contains(PHONE_MASK));
     }
 }
+
+/// Any JSON answer as a viewer who may not know complainants sees it: every `complainant`
+/// removed, personal fields of every `meta` object removed, raw payloads (`base64`) withheld,
+/// personal data in every string masked.
+pub fn mask_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if contains_personal_data(text) {
+                *text = mask_text(text);
+            }
+        }
+        serde_json::Value::Array(values) => values.iter_mut().for_each(mask_json),
+        serde_json::Value::Object(map) => {
+            map.remove("complainant");
+            if let Some(raw) = map.get_mut("base64") {
+                *raw = serde_json::Value::String(String::new());
+                map.insert("withheld".into(), serde_json::Value::Bool(true));
+            }
+            if let Some(serde_json::Value::Object(meta)) = map.get_mut("meta") {
+                meta.retain(|key, _| !is_personal_key(key));
+            }
+            map.values_mut().for_each(mask_json);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn any_answer_loses_identities_but_keeps_its_shape() {
+        let mut answer = json!({
+            "total": 2,
+            "hits": [{"id": "c1", "snippet": "请联系13812345678", "name": "市监察局"}],
+            "members": [{"item": {"complainant": {"name": "周某"},
+                                  "meta": {"联系人": "周某", "渠道": "网站"}}}],
+            "raw": {"base64": "5ZGo5p+Q", "text": "电话13812345678"}
+        });
+        mask_json(&mut answer);
+        let shown = answer.to_string();
+        assert!(
+            !shown.contains("13812345678") && !shown.contains("周某"),
+            "{shown}"
+        );
+        assert_eq!(answer["total"], 2);
+        assert_eq!(answer["hits"][0]["name"], "市监察局", "ordinary names stay");
+        assert_eq!(answer["members"][0]["item"]["meta"]["渠道"], "网站");
+        assert_eq!(answer["raw"]["withheld"], true);
+    }
+}

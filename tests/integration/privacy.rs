@@ -103,6 +103,18 @@ async fn each_viewer_sees_the_complainant_as_the_rules_say() {
         assert!(response.status().is_success(), "{}", response.status());
         assert_eq!(routed_queue(&app, id).await, queue);
     }
+    let searched = app.wait_searchable("推诿", 1).await;
+    assert!(
+        searched.to_string().contains(PHONE),
+        "the snippet holds the phone: {searched}"
+    );
+    let classified = app
+        .get_json(&format!("/v1/complaints/{accused_id}/classification"))
+        .await;
+    let case_id = classified["route"]["route_key"]
+        .as_str()
+        .expect("the route names its case")
+        .to_string();
     let data = app.data_dir();
     let investigator = |queue: &'static str| ["--role", "investigator", "--queue", queue];
     let inv_accused = account(&data, "inv-jc", &investigator("supervision")).await;
@@ -139,6 +151,37 @@ async fn each_viewer_sees_the_complainant_as_the_rules_say() {
     assert_identity(&shown);
     let (_, shown) = detail(&app, accused_id, &supervisor).await;
     assert_no_identity(&shown);
+
+    // Whole-store reads by a supervisor are masked whatever their shape: search, a case.
+    let get = |path: String, token: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, hits) = get("/v1/search?q=推诿".into(), supervisor.clone()).await;
+    assert_eq!(status, 200, "{hits}");
+    assert!(
+        hits.contains("[电话已隐去]") && !hits.contains(PHONE),
+        "{hits}"
+    );
+    let (_, hits) = get("/v1/search?q=推诿".into(), triage.clone()).await;
+    assert!(
+        hits.contains(PHONE),
+        "the centre sees the text as written: {hits}"
+    );
+    let (status, case) = get(format!("/v1/cases/{case_id}"), supervisor.clone()).await;
+    assert_eq!(status, 200, "{case}");
+    assert!(!case.contains(PHONE) && !case.contains(NAME), "{case}");
+    let (_, case) = get(format!("/v1/cases/{case_id}"), triage.clone()).await;
+    assert!(case.contains(PHONE), "the centre's view of the case holds it: {case}");
 
     // Anonymity: masked even for the centre, shown to admins.
     let (_, shown) = detail(&app, anonymous_id, &triage).await;
