@@ -9,6 +9,21 @@ use crate::notify::deadline::{self, ExtendRequest};
 use crate::notify::delivery::{Mailer, deliver_due};
 use crate::notify::outbox::OutboxFilter;
 use crate::store::Store;
+use crate::store::audit::NewAuditEvent;
+
+use super::people::{AsUser, actor};
+
+/// The audit entry of a deadline decision taken at the command line.
+fn decision(who: &str, action: &str, case_id: &str, detail: serde_json::Value) -> NewAuditEvent {
+    NewAuditEvent {
+        at: crate::store::format_utc(Utc::now()),
+        actor: who.into(),
+        action: action.into(),
+        case_id: Some(case_id.into()),
+        complaint_ids: Vec::new(),
+        detail: detail.to_string(),
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum DeadlineCommand {
@@ -17,9 +32,8 @@ pub enum DeadlineCommand {
     /// Extend a case's deadline (recorded with who and why).
     Extend {
         case_id: String,
-        /// Who asks for the extension.
-        #[arg(long)]
-        by: String,
+        #[command(flatten)]
+        actor: AsUser,
         /// Why.
         #[arg(long)]
         reason: String,
@@ -33,8 +47,8 @@ pub enum DeadlineCommand {
     /// Record the unit's answer (status `answered`, reminders stop).
     Answer {
         case_id: String,
-        #[arg(long)]
-        by: String,
+        #[command(flatten)]
+        actor: AsUser,
         #[arg(long, default_value = "")]
         summary: String,
     },
@@ -78,13 +92,14 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
             }
             DeadlineCommand::Extend {
                 case_id,
-                by,
+                actor: as_user,
                 reason,
                 working_days,
                 hours,
             } => {
+                let by = actor(&store, &as_user).await?.to_string();
                 let request = ExtendRequest {
-                    requested_by: by,
+                    requested_by: by.clone(),
                     reason,
                     working_days,
                     hours,
@@ -94,16 +109,28 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
                 let d =
                     deadline::extend(&mut *tx, config, &calendar, &case_id, &request, Utc::now())
                         .await?;
+                let detail = serde_json::json!({"reason": request.reason,
+                    "working_days": working_days, "hours": hours});
+                tx.append_audit(&[decision(&by, "deadline.extend", &case_id, detail)])
+                    .await?;
                 tx.commit().await?;
                 println!("case {case_id}: new deadline {}", d.due_at);
             }
             DeadlineCommand::Answer {
                 case_id,
-                by,
+                actor: as_user,
                 summary,
             } => {
+                let by = actor(&store, &as_user).await?.to_string();
                 let mut tx = store.begin_decision().await?;
                 deadline::answer(&mut *tx, &case_id, &by, &summary, Utc::now()).await?;
+                let entry = decision(
+                    &by,
+                    "case.answer",
+                    &case_id,
+                    serde_json::json!({"summary": summary}),
+                );
+                tx.append_audit(&[entry]).await?;
                 tx.commit().await?;
                 println!("case {case_id}: answered");
             }

@@ -168,7 +168,7 @@ pub enum AuditCommand {
 }
 
 /// The actor of a change: `--as USER` (must exist and be enabled) or the local operator.
-async fn actor(store: &Store, as_user: &AsUser) -> anyhow::Result<Actor> {
+pub(super) async fn actor(store: &Store, as_user: &AsUser) -> anyhow::Result<Actor> {
     let Some(name) = &as_user.as_user else {
         return Ok(Actor::LocalOperator(std::env::var("USER").ok()));
     };

@@ -96,7 +96,7 @@ fn audit_entry(a: &Assignment, due: &Due) -> NewAuditEntry {
     NewAuditEntry {
         case_id: Some(a.case_id.clone()),
         at: a.assigned_at.with_timezone(&Utc),
-        actor: "routing".into(),
+        actor: "system:assign".into(),
         action: "assigned".into(),
         detail,
     }

@@ -53,7 +53,7 @@ pub async fn recount(
                 tx,
                 Some(&case_id),
                 now,
-                "calendar",
+                "system:calendar",
                 "provisional_kept",
                 detail,
             )
@@ -75,7 +75,15 @@ pub async fn recount(
         if let Some(still) = due.provisional_year {
             detail["provisional_year"] = still.into();
         }
-        audit(tx, Some(&case_id), now, "calendar", "recounted", detail).await?;
+        audit(
+            tx,
+            Some(&case_id),
+            now,
+            "system:calendar",
+            "recounted",
+            detail,
+        )
+        .await?;
         set_deadline_facet(tx, &case_id, &assignment.complaint_id, &due.at).await?;
         done.recounted += 1;
     }

@@ -87,7 +87,7 @@ pub async fn tick(
                     &mut *tx,
                     Some(&a.case_id),
                     now,
-                    "scheduler",
+                    "system:scheduler",
                     "reminded",
                     detail,
                 )
@@ -119,7 +119,7 @@ pub async fn tick(
             &mut *tx,
             Some(&a.case_id),
             now,
-            "scheduler",
+            "system:scheduler",
             "overdue",
             detail,
         )
@@ -143,7 +143,7 @@ pub async fn tick(
                 &mut *tx,
                 Some(&a.case_id),
                 now,
-                "scheduler",
+                "system:scheduler",
                 "escalated",
                 detail,
             )
@@ -207,7 +207,7 @@ async fn digests(
         outbox::enqueue(tx, cfg, now, "digest", None, &mail, members).await?;
         tx.set_state(&state_key, &day).await?;
         let detail = serde_json::json!({"queue": queue_key, "day": day, "cases": lines.len()});
-        audit(tx, None, now, "scheduler", "digest", detail).await?;
+        audit(tx, None, now, "system:scheduler", "digest", detail).await?;
         sent += 1;
     }
     Ok(sent)

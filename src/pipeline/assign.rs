@@ -28,7 +28,7 @@ use crate::store::DerivedTx;
 use crate::store::cases::StatusChange;
 
 /// Who set the status of a case loaded as history, and why.
-const STATUS_ACTOR: &str = "gateway";
+const STATUS_ACTOR: &str = "system:assign";
 const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
 const REOPENED_WHY: &str = "a live complaint joined a case loaded as history";
 

@@ -244,6 +244,51 @@ fn xlsx_import_and_exports_mask_personal_data_by_default() {
     let channel = headers.iter().position(|h| h == "channel").unwrap();
     assert_eq!(&records[1][channel], "hotline");
     assert!(stdout.contains("13700000002"));
+    // An export with personal data is in the audit record, with what it held.
+    let (ok, listed, _) = run(
+        &data,
+        &["audit", "list", "--action", "personal_data.export"],
+        None,
+    );
+    assert!(ok);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("\"count\":3"), "{listed}");
+}
+
+#[test]
+fn a_default_export_masks_personal_data_in_text_and_meta() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let line = serde_json::json!({
+        "external_id": "pii-1",
+        "title": "回电13812345678",
+        "body": "井盖丢失，请联系我13812345678或zhou@example.com。",
+        "meta": {"mobile": "13812345678", "联系人": "周某某", "渠道": "网站"}
+    })
+    .to_string();
+    let (ok, _, stderr) = run(
+        &data,
+        &["import", "-", "--source", "web"],
+        Some(line.as_bytes()),
+    );
+    assert!(ok, "{stderr}");
+    let (ok, masked, _) = run(&data, &["export"], None);
+    assert!(ok);
+    for secret in ["13812345678", "zhou@example.com", "周某某"] {
+        assert!(!masked.contains(secret), "{secret}: {masked}");
+    }
+    let row: Value = serde_json::from_str(masked.lines().next().unwrap()).unwrap();
+    assert_eq!(row["meta"]["渠道"], "网站");
+    assert!(
+        row["body"].as_str().unwrap().contains("[电话已隐去]"),
+        "{row}"
+    );
+    let (ok, full, _) = run(&data, &["export", "--include-personal-data"], None);
+    assert!(ok);
+    assert!(
+        full.contains("13812345678") && full.contains("周某某"),
+        "{full}"
+    );
 }
 
 #[test]

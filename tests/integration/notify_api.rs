@@ -149,12 +149,14 @@ async fn the_cli_shows_extends_and_answers_deadlines_and_lists_the_outbox() {
     let (ok, text) = run(&["deadline", "show", "case-cli"]);
     assert!(ok, "{text}");
     assert!(text.contains("2026-02-28T17:30:00+08:00"), "{text}");
+    let (ok, text) = run(&["user", "add", "zhou", "--role", "triage", "--no-password"]);
+    assert!(ok, "{text}");
     let (ok, text) = run(&[
         "deadline",
         "extend",
         "case-cli",
-        "--by",
-        "市监察局 周某",
+        "--as",
+        "zhou",
         "--reason",
         "需现场核查",
         "--working-days",
@@ -162,13 +164,35 @@ async fn the_cli_shows_extends_and_answers_deadlines_and_lists_the_outbox() {
     ]);
     assert!(ok, "{text}");
     assert!(text.contains("2026-03-04T17:30:00+08:00"), "{text}");
-    let (ok, text) = run(&["deadline", "answer", "case-cli", "--by", "市监察局 王某"]);
+    let (ok, text) = run(&["deadline", "answer", "case-cli", "--as", "ghost"]);
+    assert!(!ok && text.contains("no such user"), "{text}");
+    let (ok, text) = run(&["deadline", "answer", "case-cli"]);
     assert!(ok, "{text}");
     let (ok, text) = run(&["deadline", "show", "case-cli"]);
     assert!(
         ok && text.contains("answered") && text.contains("需现场核查"),
         "{text}"
     );
+    assert!(
+        text.contains("by zhou"),
+        "the extension is recorded under the account: {text}"
+    );
+    let (ok, text) = run(&["audit", "list", "--case", "case-cli"]);
+    assert!(ok, "{text}");
+    let actions: Vec<(&str, &str)> = text
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            (fields[2], fields[3])
+        })
+        .collect();
+    assert_eq!(actions.len(), 2, "{text}");
+    assert_eq!(actions[0], ("zhou", "deadline.extend"));
+    assert!(
+        actions[1].0.starts_with("cli"),
+        "the local operator: {text}"
+    );
+    assert_eq!(actions[1].1, "case.answer");
     let (ok, text) = run(&["outbox", "list", "--state", "pending"]);
     assert!(ok, "{text}");
     assert!(text.contains("pending: 3"), "{text}");

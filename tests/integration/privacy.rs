@@ -181,7 +181,10 @@ async fn each_viewer_sees_the_complainant_as_the_rules_say() {
     assert_eq!(status, 200, "{case}");
     assert!(!case.contains(PHONE) && !case.contains(NAME), "{case}");
     let (_, case) = get(format!("/v1/cases/{case_id}"), triage.clone()).await;
-    assert!(case.contains(PHONE), "the centre's view of the case holds it: {case}");
+    assert!(
+        case.contains(PHONE),
+        "the centre's view of the case holds it: {case}"
+    );
 
     // Anonymity: masked even for the centre, shown to admins.
     let (_, shown) = detail(&app, anonymous_id, &triage).await;
