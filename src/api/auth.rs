@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use crate::people::access::{Permission, any_granted};
+use crate::people::privacy::View;
 use crate::people::{Actor, Role, secrets};
 use crate::store::audit::NewAuditEvent;
 use crate::store::people::QueueMembership;
@@ -40,7 +41,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     (
         "GET",
         "/v1/complaints/{id}/classification",
-        Permission::CasesReadAll,
+        Permission::CasesRead,
     ),
     (
         "POST",
@@ -48,12 +49,12 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         Permission::CasesDecide,
     ),
     ("GET", "/v1/cases", Permission::CasesReadAll),
-    ("GET", "/v1/cases/{id}", Permission::CasesReadAll),
-    ("GET", "/v1/cases/{id}/history", Permission::CasesReadAll),
+    ("GET", "/v1/cases/{id}", Permission::CasesRead),
+    ("GET", "/v1/cases/{id}/history", Permission::CasesRead),
     ("POST", "/v1/cases/{id}/merge", Permission::CasesDecide),
     ("POST", "/v1/cases/{id}/split", Permission::CasesDecide),
     ("POST", "/v1/cases/{id}/status", Permission::CasesDecide),
-    ("GET", "/v1/cases/{id}/deadline", Permission::CasesReadAll),
+    ("GET", "/v1/cases/{id}/deadline", Permission::CasesRead),
     (
         "POST",
         "/v1/cases/{id}/deadline/extend",
@@ -207,14 +208,22 @@ pub async fn authenticate(
         .into_response();
     }
     // Whole-store reads by a caller who may not know complainants (a supervisor who is not
-    // also triage): the answer, whatever its shape, is masked before it leaves.
-    let masked = matches!(
-        permission,
-        Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead
-    ) && !principal
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::Admin | Role::Triage));
+    // also triage): the answer, whatever its shape, is masked before it leaves. One case or
+    // complaint (`cases.read`): the caller's view of it decides (`people::privacy`).
+    let masked = match permission {
+        Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead => !principal
+            .roles
+            .iter()
+            .any(|r| matches!(r, Role::Admin | Role::Triage)),
+        Permission::CasesRead => match scoped_view(&state, &principal, &route, request.uri()).await
+        {
+            Ok(View::Full) => false,
+            Ok(View::Masked) => true,
+            Ok(View::Hidden) => return hidden(&route, request.uri()).into_response(),
+            Err(error) => return error.into_response(),
+        },
+        _ => false,
+    };
     request.extensions_mut().insert(principal);
     let response = next.run(request).await;
     if masked {
@@ -222,6 +231,62 @@ pub async fn authenticate(
     } else {
         response
     }
+}
+
+/// The `{id}` of a case or complaint route, from the request's path.
+fn path_id(uri: &axum::http::Uri) -> String {
+    uri.path().split('/').nth(3).unwrap_or_default().to_string()
+}
+
+/// The caller's view of the case or complaint a `cases.read` route names.
+async fn scoped_view(
+    state: &AppState,
+    principal: &Principal,
+    route: &str,
+    uri: &axum::http::Uri,
+) -> Result<View, ApiError> {
+    let id = path_id(uri);
+    let known = if route.starts_with("/v1/cases/{id}") {
+        super::privacy::case_view(state, principal, &id).await?
+    } else {
+        let complaint = state
+            .store
+            .complaint(&id)
+            .await
+            .map_err(|e| ApiError::internal("privacy", &e))?;
+        match complaint {
+            Some(complaint) => {
+                Some(super::privacy::complaint_view(state, principal, &complaint).await?)
+            }
+            None => None,
+        }
+    };
+    // Nothing to scope by (no such case or complaint, or a deadline without either): a caller
+    // who may read everything gets the handler's answer, masked unless admin or triage;
+    // anyone else learns nothing.
+    Ok(
+        known.unwrap_or(if !principal.may(Permission::CasesReadAll) {
+            View::Hidden
+        } else if principal
+            .roles
+            .iter()
+            .any(|r| matches!(r, Role::Admin | Role::Triage))
+        {
+            View::Full
+        } else {
+            View::Masked
+        }),
+    )
+}
+
+/// Out of the caller's reach: answered as if it did not exist.
+fn hidden(route: &str, uri: &axum::http::Uri) -> ApiError {
+    let what = if route.starts_with("/v1/cases/") {
+        "case"
+    } else {
+        "complaint"
+    };
+    ApiError::not_found(what, &path_id(uri))
 }
 
 /// Largest answer [`mask_answer`] buffers (a page of search hits or cases is far smaller).

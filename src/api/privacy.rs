@@ -42,6 +42,58 @@ pub async fn complaint_view(
     Ok(view(&principal.roles, &principal.queues, &exposure, masked))
 }
 
+/// The view of case `case_id` for `principal`: reached through the case's route; masked when
+/// one of the caller's queues is what any member complaint is about, or a member asked for
+/// anonymity. `None` when there is no such case.
+pub async fn case_view(
+    state: &AppState,
+    principal: &Principal,
+    case_id: &str,
+) -> Result<Option<View>, ApiError> {
+    let db = |e: crate::store::StoreError| ApiError::internal("privacy", &e);
+    let Some(route) = state.store.case_route(case_id).await.map_err(db)? else {
+        // A complaint in no case yet answers under its own id.
+        return match state.store.complaint(case_id).await.map_err(db)? {
+            Some(complaint) => Ok(Some(complaint_view(state, principal, &complaint).await?)),
+            None => Ok(None),
+        };
+    };
+    let mut concerned = Vec::new();
+    let mut anonymous = false;
+    for member in state.store.case_members(case_id).await.map_err(db)? {
+        if let Some(complaint) = state
+            .store
+            .complaint(&member.complaint_id)
+            .await
+            .map_err(db)?
+        {
+            concerned.extend(
+                state
+                    .routing
+                    .concerned_queues(complaint.item.target_unit.as_deref(), &complaint.text_norm),
+            );
+            anonymous |= complaint
+                .item
+                .complainant
+                .as_ref()
+                .is_some_and(|c| c.anonymous);
+        }
+    }
+    let exposure = Exposure {
+        queue: Some(route.queue.as_str()),
+        informed: &route.informed,
+        concerned: &concerned,
+        anonymous,
+    };
+    let masked = state.config.privacy.investigator_identity == IdentityShown::Masked;
+    Ok(Some(view(
+        &principal.roles,
+        &principal.queues,
+        &exposure,
+        masked,
+    )))
+}
+
 /// Whether `complaint` holds personal data a full view would show.
 pub fn holds_personal_data(complaint: &Complaint) -> bool {
     complaint.item.complainant.is_some()

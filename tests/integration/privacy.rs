@@ -185,6 +185,24 @@ async fn each_viewer_sees_the_complainant_as_the_rules_say() {
         case.contains(PHONE),
         "the centre's view of the case holds it: {case}"
     );
+    // The case, its history and its classification, through the accused unit's eyes: within
+    // reach and masked; other queues do not learn it exists.
+    for path in [
+        format!("/v1/cases/{case_id}"),
+        format!("/v1/cases/{case_id}/history"),
+        format!("/v1/complaints/{accused_id}/classification"),
+    ] {
+        let (status, shown) = get(path.clone(), inv_accused.clone()).await;
+        assert_eq!(status, 200, "{path}: {shown}");
+        assert!(
+            !shown.contains(PHONE) && !shown.contains(NAME),
+            "{path}: {shown}"
+        );
+        for outsider in [&inv_far, &inv_other] {
+            let (status, body) = get(path.clone(), outsider.to_string()).await;
+            assert_eq!(status, 404, "{path}: {body}");
+        }
+    }
 
     // Anonymity: masked even for the centre, shown to admins.
     let (_, shown) = detail(&app, anonymous_id, &triage).await;
