@@ -48,7 +48,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/v1/complaints/{id}/classification",
         Permission::CasesDecide,
     ),
-    ("GET", "/v1/cases", Permission::CasesReadAll),
+    ("GET", "/v1/cases", Permission::CasesRead),
     ("GET", "/v1/cases/{id}", Permission::CasesRead),
     ("GET", "/v1/cases/{id}/history", Permission::CasesRead),
     ("POST", "/v1/cases/{id}/merge", Permission::CasesDecide),
@@ -210,11 +210,17 @@ pub async fn authenticate(
     // Whole-store reads by a caller who may not know complainants (a supervisor who is not
     // also triage): the answer, whatever its shape, is masked before it leaves. One case or
     // complaint (`cases.read`): the caller's view of it decides (`people::privacy`).
+    let sees_identities = principal
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Admin | Role::Triage));
     let masked = match permission {
-        Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead => !principal
-            .roles
-            .iter()
-            .any(|r| matches!(r, Role::Admin | Role::Triage)),
+        Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead => {
+            !sees_identities
+        }
+        // A list within reach (`GET /v1/cases`): masked unless admin or triage; the handler
+        // narrows it to the caller's queues.
+        Permission::CasesRead if !route.contains("{id}") => !sees_identities,
         Permission::CasesRead => match scoped_view(&state, &principal, &route, request.uri()).await
         {
             Ok(View::Full) => false,

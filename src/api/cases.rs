@@ -15,6 +15,7 @@ use super::extract::{Json, Path, Query, one_of};
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
+use crate::people::access::Permission;
 use crate::store::DerivedTx;
 use axum::http::HeaderMap;
 use serde_json::json;
@@ -57,8 +58,12 @@ pub struct ListParams {
 )]
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    // An investigator lists the cases of their queues (routed or informed).
+    let reach: Option<Vec<String>> = (!principal.may(Permission::CasesReadAll))
+        .then(|| principal.queues.iter().map(|q| q.queue.clone()).collect());
     one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let cases = list_cases(
         &state.store,
@@ -66,6 +71,7 @@ pub async fn list(
         params.min_complaints.unwrap_or(1),
         params.limit.unwrap_or(50),
         params.offset.unwrap_or(0),
+        reach.as_deref(),
     )
     .await?;
     Ok(Json(cases))

@@ -21,12 +21,14 @@ pub async fn list_cases(
     min_complaints: i64,
     limit: i64,
     offset: i64,
+    queues: Option<&[String]>,
 ) -> Result<Vec<CaseSummary>, CaseError> {
     let filter = CaseFilter {
         status,
         min_complaints,
         limit: limit.clamp(1, MAX_LIST_LIMIT),
         offset: offset.max(0),
+        queues,
     };
     Ok(store.list_cases(filter).await?)
 }

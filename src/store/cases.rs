@@ -47,6 +47,9 @@ pub struct CaseFilter<'a> {
     pub limit: i64,
     /// Cases skipped.
     pub offset: i64,
+    /// Only cases routed to one of these queues or informed to one of them (an
+    /// investigator's reach); `None` = every case.
+    pub queues: Option<&'a [String]>,
 }
 
 /// One complaint of a case, as stored.

@@ -495,7 +495,7 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
     assert_eq!(hot.len(), 3);
     assert!(hot[0].case.complaints >= 2, "{:?}", hot[0].case);
     assert!(hot[0].heat.score >= hot[1].heat.score);
-    let listed: Vec<CaseSummary> = list_cases(&h.store, None, 2, 50, 0).await.unwrap();
+    let listed: Vec<CaseSummary> = list_cases(&h.store, None, 2, 50, 0, None).await.unwrap();
     assert_eq!(listed.len(), 3, "three cases have two complaints");
     assert!(listed.iter().all(|c| c.status == "open"));
 }

@@ -185,6 +185,20 @@ async fn each_viewer_sees_the_complainant_as_the_rules_say() {
         case.contains(PHONE),
         "the centre's view of the case holds it: {case}"
     );
+    // The accused unit's case list holds the case (masked); an unrelated queue's is empty.
+    let (status, listed) = get("/v1/cases?limit=100".into(), inv_accused.clone()).await;
+    assert_eq!(status, 200, "{listed}");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![case_id.as_str()], "{listed}");
+    assert!(!listed.to_string().contains(PHONE), "{listed}");
+    let (_, far_list) = get("/v1/cases?limit=100".into(), inv_far.clone()).await;
+    assert_eq!(far_list, "[]");
     // The case, its history and its classification, through the accused unit's eyes: within
     // reach and masked; other queues do not learn it exists.
     for path in [

@@ -197,6 +197,7 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
         min_complaints: 1,
         limit: 10,
         offset: 0,
+        queues: None,
     };
     let listed: Vec<String> = store
         .list_cases(all)
@@ -216,6 +217,45 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
         .unwrap();
     assert_eq!(paged.len(), 1);
     assert_eq!(paged[0].id, a);
+
+    // An investigator's reach: cases routed or informed to their queues, whole names only.
+    let mut tx = store.begin_derived().await.unwrap();
+    let route = crate::store::routes::CaseRoute {
+        route_key: a.clone(),
+        queue: "urban".into(),
+        priority: "normal".into(),
+        informed: vec!["press_office".into(), "audit".into()],
+        category: None,
+        category_confident: false,
+        tags: vec![],
+        rule: "test".into(),
+        pinned: false,
+        complaints: 2,
+        created_at: "2024-05-01T00:00:00.000000Z".into(),
+        updated_at: "2024-05-01T00:00:00.000000Z".into(),
+    };
+    tx.upsert_case_routes(&[&route]).await.unwrap();
+    commit(tx).await;
+    for (queues, expected) in [
+        (vec!["urban"], vec![a.clone()]),
+        (vec!["finance", "audit"], vec![a.clone()]),
+        (vec!["aud"], vec![]),
+        (vec!["finance"], vec![]),
+        (vec![], vec![]),
+    ] {
+        let queues: Vec<String> = queues.into_iter().map(String::from).collect();
+        let found: Vec<String> = store
+            .list_cases(CaseFilter {
+                queues: Some(&queues),
+                ..all
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(found, expected, "{queues:?}");
+    }
 
     // Replacing a row updates it in place.
     let mut tx = store.begin_derived().await.unwrap();
@@ -296,6 +336,7 @@ async fn staff_decisions_and_statuses_are_kept_in_order(fixture: Fixture) {
         min_complaints: 1,
         limit: 10,
         offset: 0,
+        queues: None,
     };
     let open = store.list_cases(filter(Some("open"))).await.unwrap();
     assert_eq!(open.len(), 1);

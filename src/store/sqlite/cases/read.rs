@@ -18,12 +18,22 @@ impl CaseReads for SqliteStore {
         let sql = format!(
             "{SUMMARY_SELECT} WHERE c.complaints >= ?
                  AND (? IS NULL OR COALESCE(s.status, 'open') = ?)
+                 AND (? IS NULL OR EXISTS (
+                     SELECT 1 FROM case_routes r, json_each(?) q
+                     WHERE r.route_key = c.id
+                       AND (r.queue = q.value
+                            OR instr(' ' || r.informed || ' ', ' ' || q.value || ' ') > 0)))
              ORDER BY c.last_seen_ms DESC, c.id LIMIT ? OFFSET ?"
         );
+        let queues = filter
+            .queues
+            .map(|q| serde_json::to_string(q).expect("strings serialise"));
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(filter.min_complaints)
             .bind(filter.status)
             .bind(filter.status)
+            .bind(queues.as_deref())
+            .bind(queues.as_deref())
             .bind(filter.limit)
             .bind(filter.offset)
             .fetch_all(&self.pool)
