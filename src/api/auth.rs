@@ -214,6 +214,7 @@ pub async fn authenticate(
         .roles
         .iter()
         .any(|r| matches!(r, Role::Admin | Role::Triage));
+    let mut shown = Vec::new();
     let masked = match permission {
         Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead => {
             !sees_identities
@@ -221,17 +222,29 @@ pub async fn authenticate(
         // A list within reach (`GET /v1/cases`): masked unless admin or triage; the handler
         // narrows it to the caller's queues.
         Permission::CasesRead if !route.contains("{id}") => !sees_identities,
-        Permission::CasesRead => match scoped_view(&state, &principal, &route, request.uri()).await
-        {
-            Ok(View::Full) => false,
-            Ok(View::Masked) => true,
-            Ok(View::Hidden) => return hidden(&route, request.uri()).into_response(),
-            Err(error) => return error.into_response(),
-        },
+        Permission::CasesRead => {
+            match scoped_view(&state, &principal, &route, request.uri(), &mut shown).await {
+                Ok(View::Full) => false,
+                Ok(View::Masked) => true,
+                Ok(View::Hidden) => return hidden(&route, request.uri()).into_response(),
+                Err(error) => return error.into_response(),
+            }
+        }
         _ => false,
     };
+    let viewer =
+        (!masked && route == "/v1/cases/{id}" && !shown.is_empty()).then(|| principal.clone());
     request.extensions_mut().insert(principal);
     let response = next.run(request).await;
+    if let Some(viewer) = viewer
+        && response.status().is_success()
+    {
+        // A case shown in full with personal data in its members' text: recorded.
+        let detail = super::privacy::shown_at("GET /v1/cases/{id}");
+        if let Err(error) = super::privacy::record_view(&state, &viewer, shown, detail).await {
+            return error.into_response();
+        }
+    }
     if masked {
         mask_answer(response).await
     } else {
@@ -245,15 +258,23 @@ fn path_id(uri: &axum::http::Uri) -> String {
 }
 
 /// The caller's view of the case or complaint a `cases.read` route names.
+/// Fills `shown` with the complaints whose personal data a full view of a case shows.
 async fn scoped_view(
     state: &AppState,
     principal: &Principal,
     route: &str,
     uri: &axum::http::Uri,
+    shown: &mut Vec<String>,
 ) -> Result<View, ApiError> {
     let id = path_id(uri);
     let known = if route.starts_with("/v1/cases/{id}") {
-        super::privacy::case_view(state, principal, &id).await?
+        match super::privacy::case_view(state, principal, &id).await? {
+            Some((view, personal)) => {
+                shown.extend(personal);
+                Some(view)
+            }
+            None => None,
+        }
     } else {
         let complaint = state
             .store

@@ -42,23 +42,29 @@ pub async fn complaint_view(
     Ok(view(&principal.roles, &principal.queues, &exposure, masked))
 }
 
-/// The view of case `case_id` for `principal`: reached through the case's route; masked when
-/// one of the caller's queues is what any member complaint is about, or a member asked for
-/// anonymity. `None` when there is no such case.
+/// The view of case `case_id` for `principal`, and the members whose text holds personal data
+/// (what a full view of the case shows): reached through the case's route; masked when one of
+/// the caller's queues is what any member complaint is about, or a member asked for anonymity.
+/// `None` when there is no such case.
 pub async fn case_view(
     state: &AppState,
     principal: &Principal,
     case_id: &str,
-) -> Result<Option<View>, ApiError> {
+) -> Result<Option<(View, Vec<String>)>, ApiError> {
     let db = |e: crate::store::StoreError| ApiError::internal("privacy", &e);
     let Some(route) = state.store.case_route(case_id).await.map_err(db)? else {
         // A complaint in no case yet answers under its own id.
         return match state.store.complaint(case_id).await.map_err(db)? {
-            Some(complaint) => Ok(Some(complaint_view(state, principal, &complaint).await?)),
+            Some(complaint) => {
+                let view = complaint_view(state, principal, &complaint).await?;
+                let personal = personal_text(&complaint).then(|| complaint.id.clone());
+                Ok(Some((view, personal.into_iter().collect())))
+            }
             None => Ok(None),
         };
     };
     let mut concerned = Vec::new();
+    let mut personal = Vec::new();
     let mut anonymous = false;
     for member in state.store.case_members(case_id).await.map_err(db)? {
         if let Some(complaint) = state
@@ -77,6 +83,9 @@ pub async fn case_view(
                 .complainant
                 .as_ref()
                 .is_some_and(|c| c.anonymous);
+            if personal_text(&complaint) {
+                personal.push(complaint.id);
+            }
         }
     }
     let exposure = Exposure {
@@ -86,12 +95,17 @@ pub async fn case_view(
         anonymous,
     };
     let masked = state.config.privacy.investigator_identity == IdentityShown::Masked;
-    Ok(Some(view(
-        &principal.roles,
-        &principal.queues,
-        &exposure,
-        masked,
-    )))
+    let view = view(&principal.roles, &principal.queues, &exposure, masked);
+    Ok(Some((view, personal)))
+}
+
+/// Whether the text of `complaint` (what lists and case views show of it) holds personal data.
+fn personal_text(complaint: &Complaint) -> bool {
+    pii::contains_personal_data(&complaint.text_norm)
+        || complaint
+            .title
+            .as_deref()
+            .is_some_and(pii::contains_personal_data)
 }
 
 /// Whether `complaint` holds personal data a full view would show.

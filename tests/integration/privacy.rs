@@ -262,5 +262,22 @@ async fn each_viewer_sees_the_complainant_as_the_rules_say() {
         !views.iter().any(|(actor, _)| actor == "inv-jc"),
         "the accused unit saw nothing to record: {views:?}"
     );
+    assert!(
+        views.contains(&("inv-other".into(), other_id.clone())),
+        "an investigator's unmasked view: {views:?}"
+    );
+    let case_views: Vec<&Value> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"]["route"] == "GET /v1/cases/{id}")
+        .collect();
+    assert_eq!(
+        case_views.len(),
+        1,
+        "the centre's view of the case: {entries}"
+    );
+    assert_eq!(case_views[0]["actor"], "centre");
+    assert_eq!(case_views[0]["complaint_ids"], json!([accused_id]));
     app.stop().await;
 }
