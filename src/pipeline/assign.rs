@@ -193,6 +193,19 @@ impl Stage for AssignStage {
                 assignments.push(self.assignment(case, complaint)?);
                 assigned.insert(case.route_key.clone(), case.queue.clone());
             }
+            // Notices also go to the enabled accounts that work the queue.
+            let mut users: HashMap<String, Vec<String>> = HashMap::new();
+            for a in &mut assignments {
+                if !users.contains_key(&a.queue_key) {
+                    let emails = tx.queue_user_emails(&a.queue_key).await?;
+                    users.insert(a.queue_key.clone(), emails);
+                }
+                for email in &users[&a.queue_key] {
+                    if !a.members.contains(email) {
+                        a.members.push(email.clone());
+                    }
+                }
+            }
             on_assignments(tx, &assignments, &self.config, &self.calendar)
                 .await
                 .map_err(|e| Self::error(e.to_string()))?;

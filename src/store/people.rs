@@ -169,4 +169,8 @@ pub trait PeopleWrites: Send {
 
     /// Ends every session of a user (disabled, password changed); returns how many.
     async fn delete_user_sessions(&mut self, user: &str) -> Result<u64, StoreError>;
+
+    /// E-mail addresses of the enabled accounts that work `queue` (notices go to them), by
+    /// account name.
+    async fn queue_user_emails(&mut self, queue: &str) -> Result<Vec<String>, StoreError>;
 }

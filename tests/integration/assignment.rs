@@ -99,3 +99,59 @@ async fn a_routed_case_gets_one_deadline_and_one_assignment_without_the_complain
         }
     }
 }
+
+/// The accounts that work a queue get its notices too; a disabled one does not.
+#[tokio::test]
+async fn the_queue_s_enabled_accounts_are_notified_with_its_members() {
+    let mut app = TestApp::start().await;
+    let data = app.data_dir();
+    for (name, email) in [
+        ("jc-wang", "wang@jc.example.org"),
+        ("jc-li", "li@jc.example.org"),
+    ] {
+        let args = [
+            "user",
+            "add",
+            name,
+            "--role",
+            "investigator",
+            "--queue",
+            "supervision",
+            "--email",
+            email,
+            "--no-password",
+        ];
+        let (ok, _, stderr) = super::import_export::run_beside(&data, &args, None).await;
+        assert!(ok, "{stderr}");
+    }
+    let (ok, _, stderr) =
+        super::import_export::run_beside(&data, &["user", "disable", "jc-li"], None).await;
+    assert!(ok, "{stderr}");
+    app.sign_in_as("centre", "triage").await;
+    let id = app.push_for_id(&delayed_permit("notify-users-1")).await;
+    let case = routed_case(&app, &id).await;
+    let recipients = eventually("the assignment notice", || async {
+        let outbox = app.get_json(&format!("/v1/outbox?case_id={case}")).await;
+        let notice = outbox["notifications"]
+            .as_array()?
+            .iter()
+            .find(|n| n["kind"] == "assignment")?
+            .clone();
+        Some(
+            notice["recipients"]
+                .as_array()?
+                .iter()
+                .map(|r| r["address"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await;
+    assert_eq!(
+        recipients,
+        [
+            "jianchaju-cases@example.org",
+            "jianchaju-duty@example.org",
+            "wang@jc.example.org"
+        ]
+    );
+}

@@ -95,6 +95,22 @@ async fn accounts_round_trip(open: Open) {
     let seen = tx.user_for_update("wang").await.unwrap().unwrap();
     assert!(seen.disabled, "the transaction reads its own writes");
     tx.commit().await.unwrap();
+    let mut tx = store.begin_decision().await.unwrap();
+    assert_eq!(
+        tx.queue_user_emails("env").await.unwrap(),
+        Vec::<String>::new(),
+        "a disabled account gets no notices"
+    );
+    tx.set_disabled("wang", false).await.unwrap();
+    assert_eq!(
+        tx.queue_user_emails("env").await.unwrap(),
+        vec!["wang@example.gov.cn"]
+    );
+    assert!(
+        tx.queue_user_emails("urban").await.unwrap().is_empty(),
+        "left the queue"
+    );
+    tx.rollback().await.unwrap();
     let wang = store.user("wang").await.unwrap().unwrap();
     assert_eq!(wang.roles, vec!["investigator"]);
     assert_eq!(wang.queues, vec![membership("env", true)]);

@@ -347,6 +347,17 @@ impl PeopleWrites for SqliteTx {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn queue_user_emails(&mut self, queue: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT u.email FROM users u JOIN user_queues q ON q.user_name = u.name
+             WHERE q.queue = ? AND u.disabled = 0 AND u.email IS NOT NULL AND u.email != ''
+             ORDER BY u.name",
+        )
+        .bind(queue)
+        .fetch_all(self.conn())
+        .await?)
+    }
+
     async fn delete_user_sessions(&mut self, user: &str) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE user_name = ?")
             .bind(user)
