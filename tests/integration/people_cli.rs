@@ -190,6 +190,19 @@ fn accounts_and_tokens_are_managed_and_every_change_is_audited() {
     assert!(!entries.contains(secret), "no secret in the record");
     let first = ok(&data, &["audit", "list", "--action", "user.add"], None);
     assert!(first.lines().next().unwrap().contains("\tcli"), "{first}");
+
+    // `reprocess` leaves the record alone, and a backup carries it whole.
+    ok(&data, &["reprocess"], None);
+    assert!(ok(&data, &["audit", "verify"], None).contains("intact: 5 entries"));
+    let backup = dir.path().join("backup.sqlite3");
+    ok(&data, &["backup", backup.to_str().unwrap()], None);
+    let restored = dir.path().join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(&backup, restored.join("gateway.sqlite3")).unwrap();
+    let verified = ok(&restored, &["audit", "verify"], None);
+    assert!(verified.contains("audit record intact: 5 entries"), "{verified}");
+    let users = ok(&restored, &["user", "list"], None);
+    assert!(users.contains("admin\tadmin") && users.contains("li\t"), "{users}");
 }
 
 #[tokio::test]
