@@ -1,13 +1,20 @@
-//! The complainant's privacy on the API: which view of a complaint a caller gets
-//! ([`crate::people::privacy`]), masking it, and recording every unmasked view of personal
-//! data in the audit record (through the group-commit writer, so reads stay fast).
+//! The complainant's privacy on the API: which view of a complaint or case a caller gets
+//! ([`crate::people::privacy`]; [`scoped_view`] for the `cases.read` routes, called by the
+//! one auth middleware), masking an answer of any shape ([`mask_answer`]), and recording every
+//! unmasked view of personal data in the audit record (through the group-commit writer, so
+//! reads stay fast).
 
 use serde_json::json;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::auth::Principal;
 use super::error::ApiError;
 use crate::config::IdentityShown;
+use crate::people::Role;
+use crate::people::access::Permission;
 use crate::people::pii;
 use crate::people::privacy::{Exposure, View, view};
 use crate::store::audit::NewAuditEvent;
@@ -160,4 +167,92 @@ pub async fn record_view(
 /// The `detail` of a view recorded for one route.
 pub fn shown_at(route: &str) -> serde_json::Value {
     json!({"route": route})
+}
+
+/// The `{id}` of a case or complaint route, from the request's path.
+fn path_id(uri: &axum::http::Uri) -> String {
+    uri.path().split('/').nth(3).unwrap_or_default().to_string()
+}
+
+/// The caller's view of the case or complaint a `cases.read` route names.
+/// Fills `shown` with the complaints whose personal data a full view of a case shows.
+pub(super) async fn scoped_view(
+    state: &AppState,
+    principal: &Principal,
+    route: &str,
+    uri: &axum::http::Uri,
+    shown: &mut Vec<String>,
+) -> Result<View, ApiError> {
+    let id = path_id(uri);
+    let known = if route.starts_with("/v1/cases/{id}") {
+        match case_view(state, principal, &id).await? {
+            Some((view, personal)) => {
+                shown.extend(personal);
+                Some(view)
+            }
+            None => None,
+        }
+    } else {
+        let complaint = state
+            .store
+            .complaint(&id)
+            .await
+            .map_err(|e| ApiError::internal("privacy", &e))?;
+        match complaint {
+            Some(complaint) => Some(complaint_view(state, principal, &complaint).await?),
+            None => None,
+        }
+    };
+    // Nothing to scope by (no such case or complaint, or a deadline without either): a caller
+    // who may read everything gets the handler's answer, masked unless admin or triage;
+    // anyone else learns nothing.
+    Ok(
+        known.unwrap_or(if !principal.may(Permission::CasesReadAll) {
+            View::Hidden
+        } else if principal
+            .roles
+            .iter()
+            .any(|r| matches!(r, Role::Admin | Role::Triage))
+        {
+            View::Full
+        } else {
+            View::Masked
+        }),
+    )
+}
+
+/// Out of the caller's reach: answered as if it did not exist.
+pub(super) fn hidden(route: &str, uri: &axum::http::Uri) -> ApiError {
+    let what = if route.starts_with("/v1/cases/") {
+        "case"
+    } else {
+        "complaint"
+    };
+    ApiError::not_found(what, &path_id(uri))
+}
+
+/// Largest answer [`mask_answer`] buffers (a page of search hits or cases is far smaller).
+const MASK_LIMIT: usize = 64 << 20;
+
+/// A JSON answer with every identity removed ([`crate::people::pii::mask_json`]).
+pub(super) async fn mask_answer(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MASK_LIMIT).await else {
+        return ApiError::internal("masking", &"the answer is too large to mask").into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return ApiError::internal("masking", &"the answer is not JSON").into_response();
+    };
+    crate::people::pii::mask_json(&mut value);
+    let bytes = serde_json::to_vec(&value).expect("a JSON value serialises");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

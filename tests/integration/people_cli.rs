@@ -200,9 +200,15 @@ fn accounts_and_tokens_are_managed_and_every_change_is_audited() {
     std::fs::create_dir_all(&restored).unwrap();
     std::fs::copy(&backup, restored.join("gateway.sqlite3")).unwrap();
     let verified = ok(&restored, &["audit", "verify"], None);
-    assert!(verified.contains("audit record intact: 5 entries"), "{verified}");
+    assert!(
+        verified.contains("audit record intact: 5 entries"),
+        "{verified}"
+    );
     let users = ok(&restored, &["user", "list"], None);
-    assert!(users.contains("admin\tadmin") && users.contains("li\t"), "{users}");
+    assert!(
+        users.contains("admin\tadmin") && users.contains("li\t"),
+        "{users}"
+    );
 }
 
 #[tokio::test]
