@@ -15,6 +15,7 @@ use clap::Args;
 use hdrhistogram::Histogram;
 use tokio::sync::Mutex;
 
+use super::metric;
 use crate::api::webhook::WebhookAnswer;
 use crate::config::Config;
 use crate::intake::{Accepted, Origin, prepare};
@@ -267,15 +268,6 @@ async fn caught_up(client: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!("  derived work had not caught up 600 s after the load");
-}
-
-/// The value of an unlabelled metric in Prometheus text, 0 when absent.
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
 }
 
 /// (commits, items committed, seconds spent committing) from the gateway's metrics.

@@ -4,6 +4,8 @@
 //! - `bench classify`: predictions per second per thread of the active classifier.
 //! - `bench grouping`: incremental grouping throughput and memory over N synthetic complaints.
 //! - `bench corpus`: generated complaints as JSON Lines, e.g. to time `import`.
+//! - `bench soak`: a steady mixed load for N minutes; memory, descriptors, WAL, lags and
+//!   latencies per minute, and whether they stay bounded.
 //!
 //! The generators behind them: [`corpus`] (search and import corpora) and [`synthetic`] (a
 //! labelled complaint stream with known issues, for `bench grouping` and the grouping tests).
@@ -15,6 +17,7 @@ pub mod corpus;
 pub mod grouping;
 mod intake;
 mod search;
+mod soak;
 pub mod synthetic;
 
 use clap::Subcommand;
@@ -37,6 +40,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         docs: usize,
     },
+    /// A steady mixed load (signed pushes with re-deliveries, revisions and bad requests; the
+    /// four pull sources; searches; staff decisions) for N minutes: memory, descriptors, WAL,
+    /// index and pipeline lag and latencies per minute, and whether they stay bounded.
+    Soak(soak::SoakArgs),
     /// Write N generated complaints as JSON Lines (canonical items), e.g. to time `import`.
     Corpus {
         /// Number of complaints.
@@ -64,6 +71,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Intake(args) => intake::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::Soak(args) => soak::run(args).await,
         BenchCommand::Classify(args) => classify::run(config, args).await,
         BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
     }
@@ -90,6 +98,15 @@ fn write_corpus(docs: u64, seed: u64, output: &std::path::Path) -> anyhow::Resul
     out.flush()?;
     println!("wrote {docs} generated complaints to {}", output.display());
     Ok(())
+}
+
+/// The value of an unlabelled metric in Prometheus text, 0 when absent.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 /// Resident and peak memory of this process, in MiB, from /proc (Linux).

@@ -1,0 +1,350 @@
+//! The soak's figures: what the process uses (from /proc), the line printed per minute, and the
+//! verdict windows. Pure functions where possible, so the arithmetic is unit-tested.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// One minute of the soak as printed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Minute {
+    /// 1-based.
+    pub minute: u32,
+    /// Highest of the minute's samples (one a second).
+    pub rss_mib: f64,
+    /// The anonymous part of the RSS (heap), at the sample of the highest RSS.
+    pub anon_mib: f64,
+    pub fds: u64,
+    pub wal_mib: f64,
+    /// Highest of the minute's samples of /metrics (one every five seconds).
+    pub index_lag: f64,
+    pub pipeline_lag: f64,
+    /// (p50, p99) in milliseconds of the answered requests of the minute.
+    pub push_ms: (f64, f64),
+    pub search_ms: (f64, f64),
+    /// Webhook items acknowledged in the minute (new, revisions and duplicates).
+    pub items: u64,
+    /// New complaints and revisions the four pull sources stored in the minute.
+    pub pulled: u64,
+    /// Answers that were not what the request called for (deliberate bad items answered as
+    /// expected are not errors).
+    pub errors: u64,
+    /// CPU time of the whole process in the minute, in cores.
+    pub cores: f64,
+    /// The machine's one-minute load average at the end of the minute.
+    pub load: f64,
+    /// Where the load generator could not keep the rate, empty otherwise.
+    pub notes: String,
+}
+
+/// The column titles, aligned with [`line`].
+pub fn header() -> String {
+    format!(
+        "{:>3} {:>7} {:>5} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5}  notes",
+        "min",
+        "RSS MiB",
+        "anon",
+        "fds",
+        "WAL MiB",
+        "idx lag",
+        "pipe lag",
+        "push p50/p99 ms",
+        "srch p50/p99 ms",
+        "items",
+        "pulled",
+        "errs",
+        "cores",
+        "load"
+    )
+}
+
+/// One minute's line.
+pub fn line(m: &Minute) -> String {
+    let pair = |(a, b): (f64, f64)| format!("{a:.1}/{b:.1}");
+    format!(
+        "{:>3} {:>7.1} {:>5.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2}  {}",
+        m.minute,
+        m.rss_mib,
+        m.anon_mib,
+        m.fds,
+        m.wal_mib,
+        m.index_lag,
+        m.pipeline_lag,
+        pair(m.push_ms),
+        pair(m.search_ms),
+        m.items,
+        m.pulled,
+        m.errors,
+        m.cores,
+        m.load,
+        m.notes
+    )
+    .trim_end()
+    .to_string()
+}
+
+/// A `/proc/<pid>/status` field in kB (`VmRSS:`, `VmHWM:`), if present.
+pub fn status_kib(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l[field.len()..].split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+}
+
+/// Resident memory of this process and its anonymous part (heap), in MiB (0 where /proc is
+/// missing).
+pub fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mib = |field| status_kib(&status, field).unwrap_or(0) as f64 / 1024.0;
+    (mib("VmRSS:"), mib("RssAnon:"))
+}
+
+/// Open file descriptors of this process: the entries of /proc/self/fd, less the one the
+/// listing itself holds open.
+pub fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|entries| entries.count().saturating_sub(1) as u64)
+        .unwrap_or(0)
+}
+
+/// Size of a file in MiB, 0 when it does not exist.
+pub fn file_mib(path: &Path) -> f64 {
+    std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / (1 << 20) as f64)
+}
+
+/// The one-minute figure of `/proc/loadavg`.
+pub fn parse_loadavg(text: &str) -> Option<f64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// The machine's one-minute load average (0 where /proc is missing).
+pub fn loadavg() -> f64 {
+    parse_loadavg(&std::fs::read_to_string("/proc/loadavg").unwrap_or_default()).unwrap_or(0.0)
+}
+
+/// Total size of the files under `dir`, in MiB.
+pub fn dir_mib(dir: &Path) -> f64 {
+    fn walk(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| match e.file_type() {
+                        Ok(t) if t.is_dir() => walk(&e.path()),
+                        _ => e.metadata().map_or(0, |m| m.len()),
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(dir) as f64 / (1 << 20) as f64
+}
+
+/// The minutes compared by the verdict (inclusive, 1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    pub early: (u32, u32),
+    pub late: (u32, u32),
+    /// The run is not 30 minutes long: the windows are 5–15 and 20–30 scaled to its length.
+    pub scaled: bool,
+}
+
+/// The windows for a run of `minutes`: minutes 5–15 and 20–30 of a 30-minute run, scaled
+/// proportionally (rounded) for another length, the late window always after the early one.
+/// `None` for a run too short to have two windows.
+pub fn windows(minutes: u32) -> Option<Windows> {
+    if minutes < 2 {
+        return None;
+    }
+    let at = |k: u32| ((k * minutes + 15) / 30).clamp(1, minutes);
+    let early = (at(5), at(15).max(at(5)));
+    let late_start = at(20).max(early.1 + 1);
+    (late_start <= minutes).then_some(Windows {
+        early,
+        late: (late_start, minutes),
+        scaled: minutes != 30,
+    })
+}
+
+/// Peaks of one figure in the two windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verdict {
+    pub early_peak: f64,
+    pub late_peak: f64,
+    /// Late peak as a percentage of the early one; `None` when the early peak is 0.
+    pub percent: Option<f64>,
+    /// The late peak is at most 110% of the early one.
+    pub bounded: bool,
+}
+
+/// The verdict over `(minute, value)` pairs.
+pub fn verdict(values: &[(u32, f64)], windows: &Windows) -> Verdict {
+    let peak = |(from, to): (u32, u32)| {
+        values
+            .iter()
+            .filter(|(m, _)| (from..=to).contains(m))
+            .map(|(_, v)| *v)
+            .fold(0.0_f64, f64::max)
+    };
+    let (early_peak, late_peak) = (peak(windows.early), peak(windows.late));
+    let percent = (early_peak > 0.0).then(|| late_peak / early_peak * 100.0);
+    let bounded = match percent {
+        // A hair of tolerance so that exactly 110% (printed rounded) counts as bounded.
+        Some(p) => p <= 110.0 + 1e-9,
+        None => late_peak == 0.0,
+    };
+    Verdict {
+        early_peak,
+        late_peak,
+        percent,
+        bounded,
+    }
+}
+
+/// The verdict lines for memory, descriptors and WAL.
+pub fn verdict_lines(series: &[Minute], windows: &Windows) -> String {
+    /// Name, unit, decimals, and where the figure is in a minute.
+    type Figure = (&'static str, &'static str, usize, fn(&Minute) -> f64);
+    let figures: [Figure; 3] = [
+        ("memory (RSS)", " MiB", 1, |m| m.rss_mib),
+        ("open fds", "", 0, |m| m.fds as f64),
+        ("WAL", " MiB", 1, |m| m.wal_mib),
+    ];
+    let mut out = String::new();
+    for (name, unit, decimals, get) in figures {
+        let values: Vec<(u32, f64)> = series.iter().map(|m| (m.minute, get(m))).collect();
+        let v = verdict(&values, windows);
+        let percent = v
+            .percent
+            .map_or("n/a (early peak 0)".to_string(), |p| format!("{p:.0}%"));
+        let _ = writeln!(
+            out,
+            "  {name:<13} peak {:.decimals$}{unit} in minutes {}-{} vs {:.decimals$}{unit} in minutes {}-{}: {percent} -> {}",
+            v.late_peak,
+            windows.late.0,
+            windows.late.1,
+            v.early_peak,
+            windows.early.0,
+            windows.early.1,
+            if v.bounded { "bounded" } else { "NOT bounded" }
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thirty_minutes_compare_5_15_with_20_30() {
+        let w = windows(30).unwrap();
+        assert_eq!((w.early, w.late, w.scaled), ((5, 15), (20, 30), false));
+    }
+
+    #[test]
+    fn shorter_and_longer_runs_scale_the_windows() {
+        assert_eq!(windows(10).unwrap().early, (2, 5));
+        assert_eq!(windows(10).unwrap().late, (7, 10));
+        assert!(windows(10).unwrap().scaled);
+        assert_eq!(windows(60).unwrap().early, (10, 30));
+        assert_eq!(windows(60).unwrap().late, (40, 60));
+        // Very short runs still get two disjoint, non-empty windows.
+        let w3 = windows(3).unwrap();
+        assert_eq!((w3.early, w3.late), ((1, 2), (3, 3)));
+        let w2 = windows(2).unwrap();
+        assert_eq!((w2.early, w2.late), ((1, 1), (2, 2)));
+        assert_eq!(windows(1), None);
+        assert_eq!(windows(0), None);
+        for minutes in 2..200 {
+            let w = windows(minutes).unwrap();
+            assert!(1 <= w.early.0 && w.early.0 <= w.early.1, "{minutes}: {w:?}");
+            assert!(
+                w.early.1 < w.late.0 && w.late.0 <= w.late.1,
+                "{minutes}: {w:?}"
+            );
+            assert_eq!(w.late.1, minutes);
+        }
+    }
+
+    #[test]
+    fn verdict_compares_the_peaks_of_the_windows() {
+        let w = windows(30).unwrap();
+        // Values outside both windows (minute 1's start-up, minutes 16-19) do not count.
+        let series: Vec<(u32, f64)> = (1..=30)
+            .map(|m| match m {
+                1 => (m, 900.0),
+                10 => (m, 200.0),
+                17 => (m, 500.0),
+                25 => (m, 220.0),
+                _ => (m, 100.0),
+            })
+            .collect();
+        let v = verdict(&series, &w);
+        assert_eq!((v.early_peak, v.late_peak), (200.0, 220.0));
+        assert!((v.percent.unwrap() - 110.0).abs() < 1e-9);
+        assert!(v.bounded, "exactly 110% is bounded");
+        let grown: Vec<(u32, f64)> = series
+            .iter()
+            .map(|&(m, v)| if m == 30 { (m, 221.0) } else { (m, v) })
+            .collect();
+        assert!(!verdict(&grown, &w).bounded);
+    }
+
+    #[test]
+    fn an_early_peak_of_zero_is_bounded_only_if_the_late_one_is_too() {
+        let w = windows(30).unwrap();
+        let zero: Vec<(u32, f64)> = (1..=30).map(|m| (m, 0.0)).collect();
+        let v = verdict(&zero, &w);
+        assert_eq!(v.percent, None);
+        assert!(v.bounded);
+        let late: Vec<(u32, f64)> = (1..=30)
+            .map(|m| (m, if m > 20 { 1.0 } else { 0.0 }))
+            .collect();
+        assert!(!verdict(&late, &w).bounded);
+    }
+
+    #[test]
+    fn proc_fields_are_parsed() {
+        let status = "Name:\tcomplaint-gatew\nVmPeak:\t  912344 kB\nVmHWM:\t  301000 kB\nVmRSS:\t  287512 kB\nRssAnon:\t  250000 kB\nRssFile:\t   37512 kB\nThreads:\t14\n";
+        assert_eq!(status_kib(status, "VmRSS:"), Some(287_512));
+        assert_eq!(status_kib(status, "VmHWM:"), Some(301_000));
+        assert_eq!(status_kib(status, "RssAnon:"), Some(250_000));
+        assert_eq!(status_kib(status, "VmSwap:"), None);
+        assert_eq!(status_kib("VmRSS:\tlots kB\n", "VmRSS:"), None);
+        assert_eq!(parse_loadavg("1.52 0.98 0.77 3/412 12345\n"), Some(1.52));
+        assert_eq!(parse_loadavg(""), None);
+    }
+
+    #[test]
+    fn a_line_has_every_column() {
+        let m = Minute {
+            minute: 7,
+            rss_mib: 301.31,
+            anon_mib: 250.4,
+            fds: 61,
+            wal_mib: 4.0,
+            index_lag: 12.0,
+            pipeline_lag: 0.0,
+            push_ms: (1.24, 9.87),
+            search_ms: (3.0, 14.5),
+            items: 9001,
+            pulled: 77,
+            errors: 0,
+            cores: 0.61,
+            load: 1.5,
+            notes: String::new(),
+        };
+        let text = line(&m);
+        assert!(
+            text.starts_with("  7   301.3   250    61     4.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1.2/9.9") && text.contains("3.0/14.5"),
+            "{text}"
+        );
+        assert!(text.ends_with("0.61  1.50"), "{text}");
+        assert_eq!(header().split_whitespace().next(), Some("min"));
+    }
+}
