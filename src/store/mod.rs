@@ -63,6 +63,26 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// SQLite's "database is locked" (`SQLITE_BUSY` and its extended codes).
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Sqlite(error) => {
+                error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+            }
+            StoreError::Database(sqlx::Error::Database(error)) => error
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| code & 0xff == 5),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(
+                error,
+            ))) => error
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| code & 0xff == 5),
+            _ => false,
+        }
+    }
+
     /// The database or the disk is full (SQLite's `SQLITE_FULL`): nothing was written, and the
     /// same write succeeds once space is free.
     pub fn is_full(&self) -> bool {

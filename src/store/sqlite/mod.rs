@@ -50,10 +50,37 @@ pub struct SqliteStore {
 /// Name of the SQLite file inside the data directory.
 pub const DB_FILE: &str = "gateway.sqlite3";
 
+/// Attempts of [`SqliteStore::open`] when SQLite answers "database is locked" while the
+/// connections are being set up.
+const OPEN_ATTEMPTS: u32 = 5;
+
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts the
     /// writer task.
+    ///
+    /// Setting up the connections of a new file can meet another connection's lock without
+    /// SQLite's busy handler being asked (seen once in about a hundred CI runs, on a fresh
+    /// store under load): such an open is retried from the start, with a growing pause, a few
+    /// times. A half-made attempt leaves nothing behind (its pools and threads are dropped;
+    /// each migration is one transaction).
     pub async fn open(
+        data_dir: &Path,
+        settings: CommitSettings,
+    ) -> Result<SqliteStore, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match Self::open_once(data_dir, settings).await {
+                Err(error) if error.is_busy() && attempt < OPEN_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "opening the store met a lock; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn open_once(
         data_dir: &Path,
         settings: CommitSettings,
     ) -> Result<SqliteStore, StoreError> {
