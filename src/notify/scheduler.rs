@@ -1,5 +1,6 @@
-//! The scheduler: one [`tick`] at an injected time looks at every open case deadline and
-//! puts in the outbox what is due — a reminder (催办) `remind_before_minutes` before the
+//! The scheduler: one [`tick`] at an injected time looks at the open case deadlines that may
+//! need something (read through the store's due-time index, so an idle tick costs what is due,
+//! not what is open) and puts in the outbox what is due — a reminder (催办) `remind_before_minutes` before the
 //! deadline, an overdue notice to the queue's supervisor after it (repeated every
 //! `overdue_repeat_hours`), an escalation after `escalate_after_notices` overdue notices, and
 //! each queue's daily digest after `digest_time`. Each action is recorded on the case row (so a
@@ -14,6 +15,7 @@ use super::templates::{CaseMail, DigestLine, case_mail, digest, digest_title};
 use super::{Assignment, NotifyError, audit, outbox, set_status_facet};
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::store::outbox::{DueQuery, OpenDeadline};
 use crate::store::{DerivedTx, Store};
 
 /// Who the escalation email addresses (it goes to the centre's leadership).
@@ -51,21 +53,8 @@ pub async fn tick(
     let mut tx = store.begin_decision().await?;
     let recount = super::provisional::recount(&mut *tx, cfg, calendar, now).await?;
     report.recounted = recount.recounted + recount.kept_extended;
-    let rows = tx.open_deadlines().await?;
-    let mut cases = Vec::with_capacity(rows.len());
-    for row in rows {
-        let case_id = row.case_id;
-        let corrupt = |what: String| NotifyError::Corrupt(format!("case {case_id}: {what}"));
-        cases.push(OpenCase {
-            assignment: serde_json::from_str(&row.assignment)
-                .map_err(|e| corrupt(e.to_string()))?,
-            due: DateTime::parse_from_rfc3339(&row.due_at).map_err(|e| corrupt(e.to_string()))?,
-            reminded: row.reminded_at.is_some(),
-            overdue_notices: row.overdue_notices as u32,
-            last_overdue_at: row.last_overdue_at,
-            escalated: row.escalated_at.is_some(),
-        });
-    }
+    let rows = tx.deadlines_due(due_query(cfg, now)).await?;
+    let cases = open_cases(rows)?;
     let console = cfg.email.console_url.clone();
     let now_ms = now.timestamp_millis();
     for case in &cases {
@@ -151,16 +140,57 @@ pub async fn tick(
             report.escalations += 1;
         }
     }
-    report.digests = digests(&mut *tx, cfg, &cases, now).await?;
+    report.digests = digests(&mut *tx, cfg, now).await?;
     tx.commit().await?;
     Ok(report)
 }
 
-/// The daily digest of every queue with open cases, once per local day after `digest_time`.
+/// What a tick at `now` reads: deadlines within the longest reminder lead of any priority, and
+/// those overdue whose last notice is `overdue_repeat_hours` old.
+fn due_query(cfg: &Config, now: DateTime<Utc>) -> DueQuery {
+    let longest_lead = cfg
+        .deadlines
+        .policies
+        .values()
+        .map(|p| p.remind_before_minutes)
+        .max()
+        .unwrap_or(0);
+    DueQuery {
+        now,
+        remind_horizon: now + chrono::Duration::minutes(i64::from(longest_lead)),
+        repeat_before: now - chrono::Duration::hours(i64::from(cfg.deadlines.overdue_repeat_hours)),
+    }
+}
+
+fn open_cases(rows: Vec<OpenDeadline>) -> Result<Vec<OpenCase>, NotifyError> {
+    rows.into_iter()
+        .map(|row| {
+            let case_id = row.case_id;
+            let corrupt = |what: String| NotifyError::Corrupt(format!("case {case_id}: {what}"));
+            Ok(OpenCase {
+                assignment: serde_json::from_str(&row.assignment)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                due: DateTime::parse_from_rfc3339(&row.due_at)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                reminded: row.reminded_at.is_some(),
+                overdue_notices: row.overdue_notices as u32,
+                last_overdue_at: row.last_overdue_at,
+                escalated: row.escalated_at.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// The day whose digests have all been queued (a local date), so later ticks that day read
+/// nothing for them.
+const DIGEST_DAY_KEY: &str = "notify.digest.day";
+
+/// The daily digest of every queue with open cases, once per local day at the first tick after
+/// `digest_time` (the only read of every open deadline; a queue whose first case arrives later
+/// that day is in the next day's digests).
 async fn digests(
     tx: &mut dyn DerivedTx,
     cfg: &Config,
-    cases: &[OpenCase],
     now: DateTime<Utc>,
 ) -> Result<usize, NotifyError> {
     let local = now.with_timezone(&cfg.deadlines.offset());
@@ -169,8 +199,12 @@ async fn digests(
         return Ok(0);
     }
     let day = local.format("%Y-%m-%d").to_string();
+    if tx.state(DIGEST_DAY_KEY).await?.as_deref() == Some(day.as_str()) {
+        return Ok(0);
+    }
+    let cases = open_cases(tx.open_deadlines().await?)?;
     let mut queues: BTreeMap<&str, Vec<&OpenCase>> = BTreeMap::new();
-    for case in cases {
+    for case in &cases {
         queues
             .entry(case.assignment.queue_key.as_str())
             .or_default()
@@ -210,5 +244,6 @@ async fn digests(
         audit(tx, None, now, "system:scheduler", "digest", detail).await?;
         sent += 1;
     }
+    tx.set_state(DIGEST_DAY_KEY, &day).await?;
     Ok(sent)
 }

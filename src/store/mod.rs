@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod people;
 pub mod routes;
 pub mod sqlite;
+pub mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +33,11 @@ pub use log::{DeadLetterFilter, QueuedWindow, WriteBatch, WriteOp, WriteOutcome}
 
 /// Name of the SQLite file inside the data directory.
 pub use sqlite::DB_FILE;
+
+/// Bytes the embedded database engine holds in this process (for benchmarks' memory figures).
+pub fn engine_memory_bytes() -> i64 {
+    sqlite::memory_used()
+}
 
 /// Store failures. Callers answer 5xx / exit non-zero; the message is logged, not shown.
 #[derive(Debug, thiserror::Error)]

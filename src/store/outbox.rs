@@ -23,6 +23,16 @@ pub use records::{
 
 use super::StoreError;
 
+/// What [`OutboxWrites::deadlines_due`] selects, as instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueQuery {
+    pub now: DateTime<Utc>,
+    /// Deadlines due before this instant may need their reminder (`now` plus the longest lead).
+    pub remind_horizon: DateTime<Utc>,
+    /// An overdue deadline whose last notice is later than this is not due for another.
+    pub repeat_before: DateTime<Utc>,
+}
+
 /// On the store: reads of the outbox and of deadlines, and the delivery worker's state
 /// changes (each committed on its own, durably).
 #[async_trait]
@@ -178,6 +188,13 @@ pub trait OutboxWrites: Send {
 
     /// Open deadlines, the earliest due first (then by case id).
     async fn open_deadlines(&mut self) -> Result<Vec<OpenDeadline>, StoreError>;
+
+    /// The open deadlines the scheduler may have to act on at `due.now`, in the order of
+    /// [`open_deadlines`](Self::open_deadlines): those not yet reminded that fall due before
+    /// `due.remind_horizon`, and those past due whose last overdue notice (if any) was queued
+    /// at or before `due.repeat_before`. Read through an index on the due time, so a tick costs
+    /// what is due, not what is open.
+    async fn deadlines_due(&mut self, due: DueQuery) -> Result<Vec<OpenDeadline>, StoreError>;
 
     /// Records that `case_id`'s reminder was queued at `at`.
     async fn mark_reminded(&mut self, case_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;

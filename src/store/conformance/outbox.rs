@@ -4,6 +4,7 @@
 
 mod deadlines;
 mod delivery;
+mod due;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
@@ -20,6 +21,7 @@ pub async fn run(open: Open) {
     deadlines::a_deadline_reads_back_and_a_reassignment_resets_it(open).await;
     deadlines::an_extension_and_an_answer_are_recorded_with_their_audit_rows(open).await;
     deadlines::the_scheduler_sees_open_deadlines_with_its_marks(open).await;
+    due::a_tick_reads_only_the_deadlines_it_may_act_on(open).await;
     deadlines::provisional_deadlines_are_listed_cleared_and_recounted(open).await;
     deadlines::case_members_and_existing_complaints(open).await;
 }

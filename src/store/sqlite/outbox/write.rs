@@ -12,10 +12,17 @@ use sqlx::{QueryBuilder, Row};
 use super::super::SqliteTx;
 use super::{ROWS_PER_STATEMENT, json_list};
 use crate::store::outbox::{
-    CaseDeadline, CaseMember, DeliveryState, NewAuditEntry, NewDeadline, NewExtension,
+    CaseDeadline, CaseMember, DeliveryState, DueQuery, NewAuditEntry, NewDeadline, NewExtension,
     NewNotification, OpenDeadline, OutboxWrites, ProvisionalDeadline, StoredDeadline,
 };
 use crate::store::{StoreError, format_utc};
+
+/// The columns [`open_deadline`] reads (a macro: SQL is built from literals only).
+macro_rules! open_deadline_columns {
+    () => {
+        "case_id, due_at, reminded_at, overdue_notices, last_overdue_ms, escalated_at, assignment"
+    };
+}
 
 #[async_trait]
 impl OutboxWrites for SqliteTx {
@@ -260,34 +267,33 @@ impl OutboxWrites for SqliteTx {
     }
 
     async fn open_deadlines(&mut self) -> Result<Vec<OpenDeadline>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, due_at, reminded_at, overdue_notices, last_overdue_ms, \
-             escalated_at, assignment FROM case_deadlines WHERE state = 'open' \
-             ORDER BY due_ms, case_id",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            open_deadline_columns!(),
+            " FROM case_deadlines WHERE state = 'open' ORDER BY due_ms, case_id"
+        ))
         .fetch_all(self.conn())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let last_overdue_ms: Option<i64> = row.get("last_overdue_ms");
-                let case_id: String = row.get("case_id");
-                let last_overdue_at = match last_overdue_ms {
-                    None => None,
-                    Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| {
-                        StoreError::Corrupt(format!("case {case_id}: last_overdue_ms {ms}"))
-                    })?),
-                };
-                Ok(OpenDeadline {
-                    case_id,
-                    due_at: row.get("due_at"),
-                    reminded_at: row.get("reminded_at"),
-                    overdue_notices: row.get("overdue_notices"),
-                    last_overdue_at,
-                    escalated_at: row.get("escalated_at"),
-                    assignment: row.get("assignment"),
-                })
-            })
-            .collect()
+        rows.iter().map(open_deadline).collect()
+    }
+
+    async fn deadlines_due(&mut self, due: DueQuery) -> Result<Vec<OpenDeadline>, StoreError> {
+        let now = due.now.timestamp_millis();
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            open_deadline_columns!(),
+            " FROM case_deadlines \
+             WHERE state = 'open' AND due_ms <= MAX(?1, ?2) \
+               AND ((due_ms > ?1 AND reminded_at IS NULL) \
+                 OR (due_ms <= ?1 AND (last_overdue_ms IS NULL OR last_overdue_ms <= ?3))) \
+             ORDER BY due_ms, case_id"
+        ))
+        .bind(now)
+        .bind(due.remind_horizon.timestamp_millis())
+        .bind(due.repeat_before.timestamp_millis())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(open_deadline).collect()
     }
 
     async fn mark_reminded(&mut self, case_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -353,4 +359,25 @@ impl OutboxWrites for SqliteTx {
         .fetch_all(self.conn())
         .await?)
     }
+}
+
+fn open_deadline(row: &sqlx::sqlite::SqliteRow) -> Result<OpenDeadline, StoreError> {
+    let last_overdue_ms: Option<i64> = row.get("last_overdue_ms");
+    let case_id: String = row.get("case_id");
+    let last_overdue_at =
+        match last_overdue_ms {
+            None => None,
+            Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+                StoreError::Corrupt(format!("case {case_id}: last_overdue_ms {ms}"))
+            })?),
+        };
+    Ok(OpenDeadline {
+        case_id,
+        due_at: row.get("due_at"),
+        reminded_at: row.get("reminded_at"),
+        overdue_notices: row.get("overdue_notices"),
+        last_overdue_at,
+        escalated_at: row.get("escalated_at"),
+        assignment: row.get("assignment"),
+    })
 }
