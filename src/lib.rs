@@ -31,6 +31,10 @@
 //!   issues (the store keeps them).
 //! - [`grouping`]: the engine that assigns complaints to cases (duplicates, same issue), heat
 //!   scores and grouping evaluation.
+//! - [`people`]: accounts, roles and permissions, secrets, personal-data detection and who
+//!   sees a complainant's identity.
+//! - [`workflow`]: the case workflow's states and transitions (交办, 签收, 办结, 退单, 重办) and
+//!   who may take each.
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
 //! - [`notify`]: case deadlines, the reminder/overdue scheduler, the email outbox and its
 //!   SMTP delivery worker.
@@ -61,3 +65,4 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;
+pub mod workflow;

@@ -36,4 +36,5 @@ mod integration {
     mod sources_protocols;
     mod upstream;
     mod webhook;
+    mod workflow;
 }

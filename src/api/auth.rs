@@ -36,6 +36,7 @@ use crate::store::{WriteBatch, format_utc};
 pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/v1/me", Permission::SelfRead),
     ("GET", "/v1/queues", Permission::QueuesRead),
+    ("GET", "/v1/queues/{key}/workload", Permission::QueuesRead),
     ("GET", "/v1/search", Permission::CasesReadAll),
     ("GET", "/v1/complaints/{id}", Permission::CasesRead),
     (
@@ -61,6 +62,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         Permission::CasesDecide,
     ),
     ("POST", "/v1/cases/{id}/answer", Permission::CasesAnswer),
+    ("POST", "/v1/cases/{id}/transitions", Permission::CasesWork),
+    ("GET", "/v1/cases/{id}/workflow", Permission::CasesRead),
     ("GET", "/v1/hot-issues", Permission::CasesReadAll),
     ("GET", "/v1/dead-letters", Permission::IntakeRead),
     ("GET", "/v1/dead-letters/{id}", Permission::IntakeRead),
@@ -107,6 +110,11 @@ pub struct Principal {
     pub queues: Vec<QueueMembership>,
     pub via: Via,
 }
+
+/// The caller's view of the one case or complaint a `cases.read` route names, decided by the
+/// middleware and handed to the handler (so it is computed once per request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopedView(pub View);
 
 impl Principal {
     pub fn may(&self, permission: Permission) -> bool {
@@ -215,6 +223,7 @@ pub async fn authenticate(
         .iter()
         .any(|r| matches!(r, Role::Admin | Role::Triage));
     let mut shown = Vec::new();
+    let mut scoped = None;
     let masked = match permission {
         Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead => {
             !sees_identities
@@ -222,14 +231,17 @@ pub async fn authenticate(
         // A list within reach (`GET /v1/cases`): masked unless admin or triage; the handler
         // narrows it to the caller's queues.
         Permission::CasesRead if !route.contains("{id}") => !sees_identities,
-        Permission::CasesRead => {
+        // One case or complaint, read or worked on: out of reach answers 404.
+        Permission::CasesRead | Permission::CasesWork => {
             match super::privacy::scoped_view(&state, &principal, &route, request.uri(), &mut shown)
                 .await
             {
-                Ok(View::Full) => false,
-                Ok(View::Masked) => true,
                 Ok(View::Hidden) => {
                     return super::privacy::hidden(&route, request.uri()).into_response();
+                }
+                Ok(view) => {
+                    scoped = Some(ScopedView(view));
+                    view == View::Masked
                 }
                 Err(error) => return error.into_response(),
             }
@@ -239,6 +251,9 @@ pub async fn authenticate(
     let viewer =
         (!masked && route == "/v1/cases/{id}" && !shown.is_empty()).then(|| principal.clone());
     request.extensions_mut().insert(principal);
+    if let Some(scoped) = scoped {
+        request.extensions_mut().insert(scoped);
+    }
     let response = next.run(request).await;
     if let Some(viewer) = viewer
         && response.status().is_success()

@@ -13,10 +13,11 @@ use super::auth::{Principal, ignored_fields_note};
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query, one_of};
 use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
-use crate::cases::staff::{Actor, SplitResult, merge, set_status, split};
+use crate::cases::staff::{Actor, SplitResult, merge, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
 use crate::people::access::Permission;
 use crate::store::DerivedTx;
+use crate::store::cases::CaseFilter;
 use axum::http::HeaderMap;
 use serde_json::json;
 
@@ -35,8 +36,13 @@ impl From<CaseError> for ApiError {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// Only cases with this status (`open`, `investigating`, `answered`, `closed`).
+    /// Only cases with this (old, free) status: `open`, `investigating`, `answered`, `closed`.
     pub status: Option<String>,
+    /// Only cases in this workflow state (`new`, `triaged`, `assigned`, `accepted`,
+    /// `investigating`, `answered`, `closed`, `returned`, `reopened`, `merged`).
+    pub state: Option<String>,
+    /// Only cases held by this queue.
+    pub queue: Option<String>,
     /// Only cases with at least this many complaints (default 1).
     pub min_complaints: Option<i64>,
     /// Page size (default 50, at most 500).
@@ -65,15 +71,26 @@ pub async fn list(
     let reach: Option<Vec<String>> = (!principal.may(Permission::CasesReadAll))
         .then(|| principal.queues.iter().map(|q| q.queue.clone()).collect());
     one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
-    let cases = list_cases(
-        &state.store,
-        params.status.as_deref().filter(|s| !s.is_empty()),
-        params.min_complaints.unwrap_or(1),
-        params.limit.unwrap_or(50),
-        params.offset.unwrap_or(0),
-        reach.as_deref(),
-    )
-    .await?;
+    let states = crate::workflow::State::ALL.map(|s| s.as_str());
+    one_of("state", params.state.as_deref(), &states)?;
+    if let Some(queue) = params.queue.as_deref().filter(|q| !q.is_empty())
+        && state.routing.queue(queue).is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::QueueUnknown,
+            format!("`{queue}` is not a queue; see GET /v1/queues"),
+        ));
+    }
+    let filter = CaseFilter {
+        status: params.status.as_deref().filter(|s| !s.is_empty()),
+        state: params.state.as_deref().filter(|s| !s.is_empty()),
+        queue: params.queue.as_deref().filter(|s| !s.is_empty()),
+        min_complaints: params.min_complaints.unwrap_or(1),
+        limit: params.limit.unwrap_or(50),
+        offset: params.offset.unwrap_or(0),
+        queues: reach.as_deref(),
+    };
+    let cases = list_cases(&state.store, filter).await?;
     Ok(Json(cases))
 }
 
@@ -134,6 +151,10 @@ pub async fn merge_cases(
     };
     let mut tx = begin(&state).await?;
     let merged = merge(&mut *tx, &id, &request.with, &actor).await?;
+    let away = if merged == id { &request.with } else { &id };
+    let now = chrono::Utc::now();
+    crate::workflow::entry::merged(&mut *tx, &state.routing, away, &merged, &actor.who, now)
+        .await?;
     let entry = principal.decision(
         "case.merge",
         Some(&merged),
@@ -186,59 +207,40 @@ pub async fn split_case(
     };
     let mut tx = begin(&state).await?;
     let result = split(&mut *tx, &id, &request.complaint_id, &actor).await?;
+    let now = chrono::Utc::now();
+    let routing = &state.routing;
+    if result.remaining_case != id {
+        let remaining = &result.remaining_case;
+        crate::workflow::entry::renamed(&mut *tx, routing, &id, remaining, &actor.who, now).await?;
+    }
+    crate::workflow::entry::split_out(&mut *tx, routing, &result.split_case, &id, &actor.who, now)
+        .await?;
     let mut entry = principal.decision("case.split", Some(&id), json!({"why": actor.why}));
     entry.complaint_ids = vec![request.complaint_id];
     commit(tx, entry).await?;
     Ok((note, Json(result)))
 }
 
-/// A status change.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatusRequest {
-    /// `open`, `investigating`, `answered` or `closed`.
-    pub status: String,
-    /// Ignored (deprecated): the decision is recorded under the authenticated caller.
-    #[serde(default)]
-    pub by: Option<String>,
-    /// Why.
-    pub why: String,
-}
-
-/// Sets the working status of a case (kept across `reprocess`).
+/// Replaced by the workflow: answers `410 status_replaced` naming the transitions route.
 #[utoipa::path(
     post,
     path = "/v1/cases/{id}/status",
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    request_body = StatusRequest,
     responses(
-        (status = 200, description = "The case", body = CaseDetail),
-        (status = 400, description = "Invalid request", body = super::error::ErrorBody),
-        (status = 404, description = "No such case", body = super::error::ErrorBody),
+        (status = 410, description = "Replaced by `POST /v1/cases/{id}/transitions`", body = super::error::ErrorBody),
     )
 )]
-pub async fn status(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-    Json(request): Json<StatusRequest>,
-) -> Result<(HeaderMap, Json<CaseDetail>), ApiError> {
-    let note = by_note(&request.by);
-    let actor = Actor {
-        who: principal.actor.to_string(),
-        why: request.why,
-    };
-    let status = request.status.trim();
-    let mut tx = begin(&state).await?;
-    set_status(&mut *tx, &id, status, &actor).await?;
-    let entry = principal.decision(
-        "case.status",
-        Some(&id),
-        json!({"status": status, "why": actor.why}),
-    );
-    commit(tx, entry).await?;
-    Ok((note, Json(get_case(&state.store, &id).await?)))
+pub async fn status(Path(id): Path<String>) -> ApiError {
+    let transitions = format!("/v1/cases/{id}/transitions");
+    ApiError::new(
+        ErrorCode::StatusReplaced,
+        format!(
+            "free statuses are replaced by the case workflow: POST {transitions} with an \
+             `action` (GET /v1/cases/{id}/workflow lists those possible now)"
+        ),
+    )
+    .with("transitions", transitions)
 }
 
 /// Hot-issue parameters.

@@ -14,8 +14,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path};
 use crate::routing::config::PRIORITIES;
-use crate::routing::decide::{DecideInput, ModelOpinion, RouteEvent, decide_and_write};
-use crate::routing::rules::fold;
+use crate::routing::correct::apply_correction;
 use crate::routing::{CaseRoute, ClassificationRecord, Correction, TopLabel};
 use crate::store::StoreError;
 
@@ -235,46 +234,19 @@ pub async fn correct_classification(
     };
     let db = |e: StoreError| ApiError::internal("correction", &e);
     let mut tx = state.store.begin_decision().await.map_err(db)?;
-    tx.save_correction(&id, &correction).await.map_err(db)?;
-    let previous = tx.classification(&id).await.map_err(db)?;
-    let opinion = previous.as_ref().and_then(|p| {
-        p.model_version.map(|version| ModelOpinion {
-            version,
-            top: p.top.clone(),
-        })
-    });
-    let case_id = previous
-        .as_ref()
-        .map(|p| p.route_key.clone())
-        .filter(|key| *key != id)
-        .or(complaint.facets.case_id.clone());
-    let input = DecideInput {
-        complaint_id: id.clone(),
-        case_id,
-        folded_text: fold(&complaint.text_norm),
-        channel: complaint.channel.clone(),
-        target_unit: complaint.item.target_unit.clone(),
-        district: complaint
-            .item
-            .location
-            .as_ref()
-            .and_then(|l| l.district.clone()),
-        opinion,
-        correction: Some(correction),
-    };
-    let routed = decide_and_write(&mut *tx, &state.routing, &input, &now)
+    let routed = apply_correction(&mut *tx, &state.routing, &complaint, correction, &now)
         .await
         .map_err(db)?;
-    let corrected = RouteEvent {
-        route_key: routed.route_key.clone(),
-        complaint_id: id.clone(),
-        kind: "corrected",
-        queue: routed.queue.clone(),
-        priority: routed.priority.clone(),
-        detail: serde_json::json!({"category": routed.category, "tags": routed.tags}),
-        at: now.clone(),
-    };
-    tx.add_route_events(&[&corrected]).await.map_err(db)?;
+    // The case follows its new queue in the workflow at once (a reassignment).
+    crate::workflow::entry::routed(
+        &mut *tx,
+        &state.routing,
+        &routed.route_key,
+        &routed.queue,
+        &principal.actor.to_string(),
+        chrono::Utc::now(),
+    )
+    .await?;
     let mut entry = principal.decision(
         "classification.correct",
         Some(&routed.route_key),

@@ -21,6 +21,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     RequestTimeout,
     Conflict,
+    Gone,
     LengthRequired,
     BodyTooLarge,
     UriTooLong,
@@ -73,6 +74,10 @@ pub enum ErrorCode {
     // 409
     AlreadyReplayed,
     AlreadyAnswered,
+    IllegalTransition,
+    CaseChanged,
+    // 410
+    StatusReplaced,
     // 413
     BatchTooLarge,
     // 422
@@ -113,6 +118,7 @@ impl ErrorCode {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Conflict => (StatusCode::CONFLICT, "conflict"),
+            Gone => (StatusCode::GONE, "gone"),
             LengthRequired => (StatusCode::LENGTH_REQUIRED, "length_required"),
             BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long"),
@@ -161,6 +167,9 @@ impl ErrorCode {
             BodyTooSlow => (StatusCode::REQUEST_TIMEOUT, "body_too_slow"),
             AlreadyReplayed => (StatusCode::CONFLICT, "already_replayed"),
             AlreadyAnswered => (StatusCode::CONFLICT, "already_answered"),
+            IllegalTransition => (StatusCode::CONFLICT, "illegal_transition"),
+            CaseChanged => (StatusCode::CONFLICT, "case_changed"),
+            StatusReplaced => (StatusCode::GONE, "status_replaced"),
             BatchTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             InvalidBody => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
             StillInvalid => (StatusCode::UNPROCESSABLE_ENTITY, "still_invalid"),
@@ -186,6 +195,7 @@ impl ErrorCode {
             405 => MethodNotAllowed,
             408 => RequestTimeout,
             409 => Conflict,
+            410 => Gone,
             411 => LengthRequired,
             413 => BodyTooLarge,
             414 => UriTooLong,
@@ -223,6 +233,7 @@ mod tests {
         MethodNotAllowed,
         RequestTimeout,
         Conflict,
+        Gone,
         LengthRequired,
         BodyTooLarge,
         UriTooLong,
@@ -267,6 +278,9 @@ mod tests {
         BodyTooSlow,
         AlreadyReplayed,
         AlreadyAnswered,
+        IllegalTransition,
+        CaseChanged,
+        StatusReplaced,
         BatchTooLarge,
         InvalidBody,
         StillInvalid,
@@ -288,6 +302,7 @@ mod tests {
         MethodNotAllowed,
         RequestTimeout,
         Conflict,
+        Gone,
         LengthRequired,
         BodyTooLarge,
         UriTooLong,
@@ -318,6 +333,7 @@ mod tests {
                 | MethodNotAllowed
                 | RequestTimeout
                 | Conflict
+                | Gone
                 | LengthRequired
                 | BodyTooLarge
                 | UriTooLong
@@ -362,6 +378,9 @@ mod tests {
                 | BodyTooSlow
                 | AlreadyReplayed
                 | AlreadyAnswered
+                | IllegalTransition
+                | CaseChanged
+                | StatusReplaced
                 | BatchTooLarge
                 | InvalidBody
                 | StillInvalid

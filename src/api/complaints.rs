@@ -1,13 +1,13 @@
 //! `GET /v1/complaints/{id}`: the full record, its revisions and its raw payload.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use axum::{Extension, Router};
 use base64::Engine;
 use serde::Serialize;
 
 use super::AppState;
-use super::auth::Principal;
+use super::auth::{Principal, ScopedView};
 use super::error::ApiError;
 use super::extract::{Json, Path};
 use super::privacy;
@@ -94,6 +94,7 @@ pub struct RevisionView {
 pub async fn get_complaint(
     State(state): State<AppState>,
     principal: Principal,
+    Extension(ScopedView(view)): Extension<ScopedView>,
     Path(id): Path<String>,
 ) -> Result<Json<ComplaintView>, ApiError> {
     let mut record = state
@@ -101,7 +102,6 @@ pub async fn get_complaint(
         .complaint(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("complaint", &id))?;
-    let view = privacy::complaint_view(&state, &principal, &record).await?;
     if view == View::Hidden {
         return Err(ApiError::not_found("complaint", &id));
     }

@@ -328,7 +328,7 @@ mod tests {
                 StatusCode::IM_A_TEAPOT.into_response(),
                 (418, "client_error"),
             ),
-            (StatusCode::GONE.into_response(), (410, "client_error")),
+            (StatusCode::GONE.into_response(), (410, "gone")),
         ];
         for (response, expected) in cases {
             let (status, code) = answered(response).await;

@@ -39,6 +39,7 @@ pub mod session;
 pub mod sources;
 mod state;
 pub mod webhook;
+pub mod workflow;
 
 pub use state::AppState;
 
@@ -86,6 +87,9 @@ use error::ErrorCode;
         people::me,
         people::audit,
         people::case_history,
+        workflow::transition,
+        workflow::workflow,
+        workflow::workload,
         session::login,
         session::logout,
         healthz,
@@ -160,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sources::router())
         .merge(deadlines::router())
         .merge(people::router())
+        .merge(workflow::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -46,7 +46,7 @@ pub struct SoakArgs {
     /// Searches per second.
     #[arg(long, default_value_t = 10.0)]
     pub searches_per_sec: f64,
-    /// Seconds between two staff decisions (status, merge, correction, split, hot issues in
+    /// Seconds between two staff decisions (a workflow transition, merge, correction, split, hot issues in
     /// turn).
     #[arg(long, default_value_t = 3.0)]
     pub staff_every_secs: f64,
@@ -176,7 +176,7 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         println!("  gateway: default configuration but a grouping window of {n} complaints");
     }
     println!(
-        "  per minute: RSS (anon: its heap part), fds and WAL are the highest of 1-s samples, the lags the highest of \
+        "  per minute: RSS (anon: its heap part; sqlite: what SQLite holds of it), fds and WAL are the highest of 1-s samples, the lags the highest of \
          5-s samples of /metrics; latencies of the minute's answered requests; items: webhook \
          items acknowledged; pulled: new complaints and revisions from the pull sources; errs: \
          answers other than the request called for; cores: CPU of this process (gateway and load)"
@@ -245,7 +245,8 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
         let (rss, anon) = report::rss_mib();
         if rss > current.rss_mib {
-            (current.rss_mib, current.anon_mib) = (rss, anon);
+            let sqlite = crate::store::engine_memory_bytes() as f64 / (1024.0 * 1024.0);
+            (current.rss_mib, current.anon_mib, current.sqlite_mib) = (rss, anon, sqlite);
         }
         current.fds = current.fds.max(report::open_fds());
         current.wal_mib = current.wal_mib.max(report::file_mib(&wal));

@@ -13,22 +13,16 @@ use crate::store::cases::CaseFilter;
 /// Most cases one listing returns.
 pub const MAX_LIST_LIMIT: i64 = 500;
 
-/// Cases, most recently active first; optionally only those of one status and with at least
-/// `min_complaints` complaints.
+/// Cases matching `filter`, most recently active first (its limit kept within
+/// [`MAX_LIST_LIMIT`]).
 pub async fn list_cases(
     store: &Store,
-    status: Option<&str>,
-    min_complaints: i64,
-    limit: i64,
-    offset: i64,
-    queues: Option<&[String]>,
+    filter: CaseFilter<'_>,
 ) -> Result<Vec<CaseSummary>, CaseError> {
     let filter = CaseFilter {
-        status,
-        min_complaints,
-        limit: limit.clamp(1, MAX_LIST_LIMIT),
-        offset: offset.max(0),
-        queues,
+        limit: filter.limit.clamp(1, MAX_LIST_LIMIT),
+        offset: filter.offset.max(0),
+        ..filter
     };
     Ok(store.list_cases(filter).await?)
 }

@@ -1,4 +1,4 @@
-//! Staff decisions: merge two cases, split a complaint out of its case, set a case's status.
+//! Staff decisions: merge two cases, split a complaint out of its case.
 //!
 //! Each decision is applied to the store at once and recorded in `case_decisions` (who, when,
 //! why) in the same transaction. The recorded decisions are the grouping engine's pins: the
@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 
 use super::write::{move_members, refresh_cases};
-use super::{CaseError, DecisionRecord, STATUSES};
+use super::{CaseError, DecisionRecord};
 use crate::grouping::{GroupingReason, HumanDecision, MatchKind};
-use crate::store::cases::{MemberSeq, NewDecision, StatusChange, StoredDecision};
+use crate::store::cases::{MemberSeq, NewDecision, StoredDecision};
 use crate::store::{DerivedTx, Store};
 
 /// Who made a decision and why (both required: the record is for accountability).
@@ -174,35 +174,6 @@ pub async fn split(
         split_case: complaint_id.to_string(),
         remaining_case,
     })
-}
-
-/// Sets a case's working status (one of [`STATUSES`]).
-pub async fn set_status(
-    tx: &mut (dyn DerivedTx + '_),
-    case_id: &str,
-    status: &str,
-    actor: &Actor,
-) -> Result<(), CaseError> {
-    actor.validate()?;
-    if !STATUSES.contains(&status) {
-        return Err(CaseError::Invalid(format!(
-            "unknown status `{status}`; expected one of {}",
-            STATUSES.join(", ")
-        )));
-    }
-    if !tx.case_exists(case_id).await? {
-        return Err(CaseError::NotFound(case_id.to_string()));
-    }
-    let updated_at = crate::store::format_utc(chrono::Utc::now());
-    tx.set_case_status(StatusChange {
-        case_id,
-        status,
-        actor: actor.who.trim(),
-        why: actor.why.trim(),
-        updated_at: &updated_at,
-    })
-    .await?;
-    Ok(())
 }
 
 /// Staff decisions after `after_id`, oldest first, with their ids (the engine's pins).

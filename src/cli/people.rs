@@ -120,6 +120,18 @@ pub enum UserCommand {
         #[command(flatten)]
         actor: AsUser,
     },
+    /// Mark an investigator away: their units' automatic assignment skips them.
+    Away {
+        name: String,
+        #[command(flatten)]
+        actor: AsUser,
+    },
+    /// Mark an investigator back from away.
+    Back {
+        name: String,
+        #[command(flatten)]
+        actor: AsUser,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +331,14 @@ async fn user_command(config: &Config, store: &Store, command: UserCommand) -> a
         UserCommand::Unlock { name, actor: a } => {
             accounts::unlock(store, &actor(store, &a).await?, &name).await?;
             println!("user {name} unlocked");
+        }
+        UserCommand::Away { name, actor: a } => {
+            accounts::set_away(store, &actor(store, &a).await?, &name, true).await?;
+            println!("user {name} is away: automatic assignment skips them");
+        }
+        UserCommand::Back { name, actor: a } => {
+            accounts::set_away(store, &actor(store, &a).await?, &name, false).await?;
+            println!("user {name} is back");
         }
     }
     Ok(())

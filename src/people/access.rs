@@ -18,6 +18,10 @@ pub enum Permission {
     CasesDecide,
     /// Record a case's answer.
     CasesAnswer,
+    /// Take workflow transitions on a case within reach; which ones the caller may take is
+    /// the workflow's rule (`workflow::machine::may_take`: the centre decides, the unit
+    /// holding the case works it).
+    CasesWork,
     /// Source health and dead letters.
     IntakeRead,
     /// Replay a dead letter.
@@ -29,13 +33,14 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::SelfRead,
         Permission::QueuesRead,
         Permission::CasesRead,
         Permission::CasesReadAll,
         Permission::CasesDecide,
         Permission::CasesAnswer,
+        Permission::CasesWork,
         Permission::IntakeRead,
         Permission::IntakeReplay,
         Permission::OutboxRead,
@@ -51,6 +56,7 @@ impl Permission {
             Permission::CasesReadAll => "cases.read_all",
             Permission::CasesDecide => "cases.decide",
             Permission::CasesAnswer => "cases.answer",
+            Permission::CasesWork => "cases.work",
             Permission::IntakeRead => "intake.read",
             Permission::IntakeReplay => "intake.replay",
             Permission::OutboxRead => "outbox.read",
@@ -74,7 +80,7 @@ pub fn granted(role: Role, permission: Permission) -> bool {
             permission,
             SelfRead | QueuesRead | CasesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
         ),
-        Role::Investigator => matches!(permission, SelfRead | QueuesRead | CasesRead),
+        Role::Investigator => matches!(permission, SelfRead | QueuesRead | CasesRead | CasesWork),
     }
 }
 
@@ -96,6 +102,8 @@ mod tests {
         assert!(!granted(Role::Supervisor, Permission::CasesDecide));
         assert!(!granted(Role::Supervisor, Permission::IntakeReplay));
         assert!(!granted(Role::Investigator, Permission::CasesReadAll));
+        assert!(granted(Role::Investigator, Permission::CasesWork));
+        assert!(!granted(Role::Supervisor, Permission::CasesWork));
         assert!(any_granted(
             &[Role::Investigator, Role::Supervisor],
             Permission::CasesReadAll

@@ -244,6 +244,23 @@ pub async fn unlock(store: &Store, actor: &Actor, name: &str) -> Result<(), Acco
     Ok(())
 }
 
+/// Marks `name` away (`away`) or back: automatic assignment inside a unit skips members away.
+pub async fn set_away(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    away: bool,
+) -> Result<(), AccountError> {
+    let mut tx = store.begin_decision().await?;
+    let at = crate::store::format_utc(Utc::now());
+    if !tx.set_away(name, away, &at).await? {
+        return Err(AccountError::NoUser(name.into()));
+    }
+    let action = if away { "user.away" } else { "user.back" };
+    commit_with(tx, event(actor, action, json!({"user": name}))).await?;
+    Ok(())
+}
+
 /// Creates a token for `user`; the text in the answer is shown once and kept nowhere.
 pub async fn create_token(
     store: &Store,

@@ -4,7 +4,8 @@
 //!
 //! A case already assigned to the same queue keeps its deadline and is not notified again
 //! (re-deliveries, new members and `reprocess` do not send a second assignment email); a move
-//! to another queue is a new assignment with a new deadline.
+//! to another queue is a new assignment with a new deadline. Each assignment is also the
+//! case's entry (or move) in the workflow ([`crate::workflow::entry`]).
 //!
 //! History (`import --historical`) is routed like anything else but never assigned: a case
 //! whose members are all historical gets no deadline, no audit row and no notice, and its
@@ -26,6 +27,7 @@ use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
 use crate::store::DerivedTx;
 use crate::store::cases::StatusChange;
+use crate::workflow;
 
 /// Who set the status of a case loaded as history, and why.
 const STATUS_ACTOR: &str = "system:assign";
@@ -209,6 +211,26 @@ impl Stage for AssignStage {
             on_assignments(tx, &assignments, &self.config, &self.calendar)
                 .await
                 .map_err(|e| Self::error(e.to_string()))?;
+            let reopened_keys: std::collections::HashSet<&str> =
+                reopened.iter().map(|c| c.route_key.as_str()).collect();
+            for a in &assignments {
+                let at = a.assigned_at.with_timezone(&chrono::Utc);
+                let entered = if reopened_keys.contains(a.case_id.as_str()) {
+                    workflow::entry::reopened_by_live(
+                        tx,
+                        &self.routing,
+                        &a.case_id,
+                        &a.queue_key,
+                        at,
+                    )
+                    .await
+                } else {
+                    let actor = workflow::entry::ACTOR;
+                    workflow::entry::routed(tx, &self.routing, &a.case_id, &a.queue_key, actor, at)
+                        .await
+                };
+                entered.map_err(|e| Self::error(e.to_string()))?;
+            }
             for case in reopened {
                 let facet = if case.queue == self.routing.triage_queue() {
                     "triage"
@@ -221,6 +243,10 @@ impl Stage for AssignStage {
             for case in history {
                 if !assigned.contains_key(&case.route_key) {
                     set_case_status(tx, case, ("closed", "closed"), HISTORICAL_WHY).await?;
+                    let at = chrono::Utc::now();
+                    workflow::entry::historical(tx, &case.route_key, &case.queue, at)
+                        .await
+                        .map_err(|e| Self::error(e.to_string()))?;
                 }
             }
             Ok(())

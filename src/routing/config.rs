@@ -73,6 +73,27 @@ pub struct QueueConfig {
     /// investigators never see who complained.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Who works on a case the unit accepts (签收): see [`AssignPolicy`].
+    #[serde(default)]
+    pub assign: AssignPolicy,
+}
+
+/// How a unit's accepted case goes to one of its investigators (the unit's lead can always
+/// choose by hand). Members marked away are skipped; with nobody else available, whoever
+/// accepted works on it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignPolicy {
+    /// To the investigator with the fewest open cases in the queue (ties: whoever accepted,
+    /// then by name).
+    #[default]
+    LeastOpen,
+    /// To the queue's investigators in turn (by name).
+    RoundRobin,
+    /// To whoever accepted.
+    Accepter,
 }
 
 impl QueueConfig {
@@ -199,6 +220,7 @@ pub struct QueueInfo<'a> {
     pub name: &'a str,
     pub members: &'a [String],
     pub supervisor: &'a str,
+    pub assign: AssignPolicy,
 }
 
 impl RoutingConfig {
@@ -300,6 +322,7 @@ impl RoutingConfig {
             name: &q.name,
             members: &q.members,
             supervisor: &q.supervisor,
+            assign: q.assign,
         })
     }
 

@@ -21,6 +21,7 @@
 //! through [`crate::store::routes`]; its records are re-exported here.
 
 pub mod config;
+pub mod correct;
 pub mod decide;
 pub mod rules;
 pub mod write;
@@ -30,7 +31,7 @@ use std::path::{Path, PathBuf};
 pub use crate::store::routes::{
     CaseRoute, ClassificationRecord, Correction, QueueCount, RouteEventRecord, TopLabel, Why,
 };
-pub use config::{QueueConfig, QueueInfo, RoutingConfig, RoutingConfigError};
+pub use config::{AssignPolicy, QueueConfig, QueueInfo, RoutingConfig, RoutingConfigError};
 
 use crate::classify::Example;
 use crate::store::{Store, StoreError};

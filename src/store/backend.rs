@@ -1,7 +1,7 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`]). [`Backend`] gathers them; the SQLite implementation
-//! lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`]). [`Backend`] gathers them; the
+//! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
 
@@ -26,6 +26,7 @@ pub trait Backend:
     + super::outbox::OutboxReads
     + super::people::PeopleReads
     + super::audit::AuditReads
+    + super::workflow::WorkflowReads
     + Send
     + Sync
 {
@@ -38,6 +39,7 @@ impl<T> Backend for T where
         + super::outbox::OutboxReads
         + super::people::PeopleReads
         + super::audit::AuditReads
+        + super::workflow::WorkflowReads
         + Send
         + Sync
 {
@@ -169,6 +171,7 @@ pub trait DerivedTx:
     + super::outbox::OutboxWrites
     + super::people::PeopleWrites
     + super::audit::AuditWrites
+    + super::workflow::WorkflowWrites
     + Send
 {
     /// Commits the transaction.

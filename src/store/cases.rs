@@ -32,8 +32,16 @@ pub struct CaseSummary {
     pub first_seen: String,
     /// Latest `submitted_at` (RFC 3339, UTC).
     pub last_seen: String,
-    /// Working status (`open` until staff change it).
+    /// Working status (`open` unless set; only a historical import sets it now: the
+    /// workflow's `state` replaces it).
     pub status: String,
+    /// Where the case stands in the workflow (`assigned`, `accepted`, …; `null` for a case the
+    /// workflow has not recorded yet).
+    pub state: Option<String>,
+    /// The queue holding the case (the workflow's, else its route's).
+    pub queue: Option<String>,
+    /// The investigator working on it.
+    pub assignee: Option<String>,
 }
 
 /// Which cases a listing returns ([`CaseReads::list_cases`]).
@@ -41,6 +49,10 @@ pub struct CaseSummary {
 pub struct CaseFilter<'a> {
     /// Only cases of this working status (a case without one is `open`).
     pub status: Option<&'a str>,
+    /// Only cases in this workflow state.
+    pub state: Option<&'a str>,
+    /// Only cases held by this queue.
+    pub queue: Option<&'a str>,
     /// Only cases with at least this many complaints.
     pub min_complaints: i64,
     /// Most cases returned.

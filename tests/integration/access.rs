@@ -99,7 +99,10 @@ async fn each_role_gets_exactly_what_the_matrix_grants_on_every_route() {
         tokens.push((role, token));
     }
     for (method, route, permission) in ROUTES {
-        let path = route.replace("{id}", "x").replace("{name}", "x");
+        let path = route
+            .replace("{id}", "x")
+            .replace("{name}", "x")
+            .replace("{key}", "x");
         let (status, body) = call(&app, method, &path, None).await;
         assert_eq!(status, 401, "{method} {route} without a token: {body}");
         assert_eq!(body["error"]["code"], "authentication_required");

@@ -13,6 +13,7 @@ use complaint_gateway::grouping::MatchKind;
 use complaint_gateway::intake::{Origin, ingest};
 use complaint_gateway::pipeline::{Pipeline, PipelineLock};
 use complaint_gateway::store::Store;
+use complaint_gateway::store::cases::CaseFilter;
 use connectors::{Channel, RawItem};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -495,7 +496,16 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
     assert_eq!(hot.len(), 3);
     assert!(hot[0].case.complaints >= 2, "{:?}", hot[0].case);
     assert!(hot[0].heat.score >= hot[1].heat.score);
-    let listed: Vec<CaseSummary> = list_cases(&h.store, None, 2, 50, 0, None).await.unwrap();
+    let filter = CaseFilter {
+        status: None,
+        state: None,
+        queue: None,
+        min_complaints: 2,
+        limit: 50,
+        offset: 0,
+        queues: None,
+    };
+    let listed: Vec<CaseSummary> = list_cases(&h.store, filter).await.unwrap();
     assert_eq!(listed.len(), 3, "three cases have two complaints");
     assert!(listed.iter().all(|c| c.status == "open"));
 }

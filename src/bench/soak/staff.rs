@@ -1,5 +1,5 @@
 //! The soak's staff: searches at a steady rate, and one decision every few seconds in turn —
-//! a case's status, a merge of two cases, a classification correction, a split, the hot
+//! a workflow transition of a case, a merge of two cases, a classification correction, a split, the hot
 //! issues — each on what the gateway lists at that moment, as a person at the console would.
 
 use std::sync::Arc;
@@ -196,9 +196,31 @@ pub async fn act(ctx: Arc<Ctx>, n: u64, seed: u64) {
                 return nothing(&ctx, "status");
             }
             let case = &cases[rng.random_range(0..cases.len())];
-            let status = crate::cases::STATUSES[rng.random_range(0..crate::cases::STATUSES.len())];
-            let body = json!({"status": status, "by": who, "why": why});
-            decide(&ctx, "status", &format!("/v1/cases/{case}/status"), body).await;
+            let path = format!("/v1/cases/{case}/workflow");
+            let Some(flow) = read(&ctx, "transition", &path).await else {
+                return;
+            };
+            // Any step the case allows that needs no other case or person.
+            let steps: Vec<&str> = flow["yours"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter(|a| !matches!(*a, "assign" | "merge" | "assign_investigator"))
+                .collect();
+            if steps.is_empty() {
+                return nothing(&ctx, "transition");
+            }
+            let action = steps[rng.random_range(0..steps.len())];
+            let body = json!({
+                "action": action,
+                "reason": "not_our_remit",
+                "note": why,
+                "finding": "substantiated",
+                "reply": "已核实处理，感谢监督。",
+            });
+            let path = format!("/v1/cases/{case}/transitions");
+            decide(&ctx, "transition", &path, body).await;
         }
         1 => {
             let Some(cases) = read(&ctx, "merge", "/v1/cases?limit=50").await else {

@@ -194,6 +194,8 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
     assert_eq!(store.case_summary("nobody").await.unwrap(), None);
     let all = CaseFilter {
         status: None,
+        state: None,
+        queue: None,
         min_complaints: 1,
         limit: 10,
         offset: 0,
@@ -255,6 +257,57 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
             .map(|s| s.id)
             .collect();
         assert_eq!(found, expected, "{queues:?}");
+    }
+
+    // The workflow's state, queue and assignee show on the summary and filter the list; a
+    // case the workflow has not recorded shows its route's queue and no state.
+    let summary = store.case_summary(&a).await.unwrap().unwrap();
+    assert_eq!(
+        (summary.state.as_deref(), summary.queue.as_deref()),
+        (None, Some("urban"))
+    );
+    let mut tx = store.begin_decision().await.unwrap();
+    let state = crate::store::workflow::CaseState {
+        case_id: b.clone(),
+        state: "accepted".into(),
+        queue_key: Some("finance".into()),
+        assignee: Some("li".into()),
+        merged_into: None,
+        note: None,
+        updated_at: "2024-05-02T00:00:00.000Z".into(),
+        updated_by: "li".into(),
+        version: 0,
+    };
+    tx.put_case_state(&state, None).await.unwrap();
+    commit(tx).await;
+    let summary = store.case_summary(&b).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            summary.state.as_deref(),
+            summary.queue.as_deref(),
+            summary.assignee.as_deref()
+        ),
+        (Some("accepted"), Some("finance"), Some("li"))
+    );
+    for (state, queue, expected) in [
+        (Some("accepted"), None, vec![b.clone()]),
+        (Some("assigned"), None, vec![]),
+        (None, Some("finance"), vec![b.clone()]),
+        (None, Some("urban"), vec![a.clone()]),
+        (Some("accepted"), Some("urban"), vec![]),
+    ] {
+        let found: Vec<String> = store
+            .list_cases(CaseFilter {
+                state,
+                queue,
+                ..all
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(found, expected, "state {state:?} queue {queue:?}");
     }
 
     // Replacing a row updates it in place.
@@ -333,6 +386,8 @@ async fn staff_decisions_and_statuses_are_kept_in_order(fixture: Fixture) {
     assert_eq!(summary.status, "investigating");
     let filter = |status| CaseFilter {
         status,
+        state: None,
+        queue: None,
         min_complaints: 1,
         limit: 10,
         offset: 0,

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod outbox;
 pub mod people;
 pub mod routes;
+pub mod workflow;
 
 use std::any::Any;
 
@@ -57,6 +58,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_people() {
             $crate::store::conformance::people::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_workflow() {
+            $crate::store::conformance::workflow::run($open).await
         }
     };
 }

@@ -15,7 +15,11 @@ use crate::store::cases::{
 
 /// The columns of a [`CaseSummary`], by case (`WHERE` and `ORDER BY` follow).
 const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.complaints, c.complainants, c.channels,
-    c.first_seen, c.last_seen, s.status FROM cases c LEFT JOIN case_status s ON s.case_id = c.id";
+    c.first_seen, c.last_seen, s.status, w.state AS wf_state,
+    COALESCE(w.queue_key, rt.queue) AS wf_queue, w.assignee AS wf_assignee
+    FROM cases c LEFT JOIN case_status s ON s.case_id = c.id
+    LEFT JOIN case_workflow w ON w.case_id = c.id
+    LEFT JOIN case_routes rt ON rt.route_key = c.id";
 
 /// A row of [`SUMMARY_SELECT`].
 fn summary(row: &SqliteRow) -> CaseSummary {
@@ -30,6 +34,9 @@ fn summary(row: &SqliteRow) -> CaseSummary {
         first_seen: row.get("first_seen"),
         last_seen: row.get("last_seen"),
         status: status.unwrap_or_else(|| "open".to_string()),
+        state: row.get("wf_state"),
+        queue: row.get("wf_queue"),
+        assignee: row.get("wf_assignee"),
     }
 }
 

@@ -414,5 +414,6 @@ pub fn migrator() -> Migrator {
             "deadline_indexes",
             include_str!("migrations/61_deadline_indexes.sql"),
         ),
+        migration(62, "workflow", include_str!("migrations/62_workflow.sql")),
     ])
 }

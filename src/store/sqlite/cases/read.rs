@@ -18,6 +18,8 @@ impl CaseReads for SqliteStore {
         let sql = format!(
             "{SUMMARY_SELECT} WHERE c.complaints >= ?
                  AND (? IS NULL OR COALESCE(s.status, 'open') = ?)
+                 AND (? IS NULL OR w.state = ?)
+                 AND (? IS NULL OR COALESCE(w.queue_key, rt.queue) = ?)
                  AND (? IS NULL OR EXISTS (
                      SELECT 1 FROM case_routes r, json_each(?) q
                      WHERE r.route_key = c.id
@@ -32,6 +34,10 @@ impl CaseReads for SqliteStore {
             .bind(filter.min_complaints)
             .bind(filter.status)
             .bind(filter.status)
+            .bind(filter.state)
+            .bind(filter.state)
+            .bind(filter.queue)
+            .bind(filter.queue)
             .bind(queues.as_deref())
             .bind(queues.as_deref())
             .bind(filter.limit)

@@ -1,0 +1,177 @@
+//! Conformance: the case workflow — states with their versions, transitions and answers in
+//! order, workloads by assignee, and a rolled-back transition leaving nothing.
+
+use super::Open;
+use crate::store::StoreError;
+use crate::store::workflow::{CaseState, NewAnswer, NewTransition};
+
+/// Runs every check of this area on fresh stores from `open`.
+pub async fn run(open: Open) {
+    a_state_is_versioned_and_a_stale_write_is_refused(open).await;
+    transitions_and_answers_read_back_in_order(open).await;
+    workloads_count_open_cases_by_assignee(open).await;
+    a_rolled_back_transition_leaves_nothing(open).await;
+}
+
+fn state(case_id: &str, state: &str, queue: Option<&str>, assignee: Option<&str>) -> CaseState {
+    CaseState {
+        case_id: case_id.into(),
+        state: state.into(),
+        queue_key: queue.map(str::to_string),
+        assignee: assignee.map(str::to_string),
+        merged_into: None,
+        note: None,
+        updated_at: "2026-03-02T01:00:00.000Z".into(),
+        updated_by: "system:assign".into(),
+        version: 0,
+    }
+}
+
+fn transition(case_id: &str, action: &str, from: &str, to: &str) -> NewTransition {
+    NewTransition {
+        case_id: case_id.into(),
+        action: action.into(),
+        from_state: from.into(),
+        to_state: to.into(),
+        actor: "wang".into(),
+        at: "2026-03-02T02:00:00.000Z".into(),
+        detail: serde_json::json!({"action": action}),
+    }
+}
+
+async fn a_state_is_versioned_and_a_stale_write_is_refused(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    assert_eq!(store.case_state("c1").await.unwrap(), None);
+    let mut tx = store.begin_decision().await.unwrap();
+    tx.put_case_state(&state("c1", "assigned", Some("env"), None), None)
+        .await
+        .unwrap();
+    let seen = tx
+        .case_state("c1")
+        .await
+        .unwrap()
+        .expect("the tx sees its write");
+    assert_eq!(seen.version, 1);
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin_decision().await.unwrap();
+    let mut accepted = state("c1", "accepted", Some("env"), Some("li"));
+    accepted.note = Some("签收".into());
+    accepted.updated_by = "li".into();
+    tx.put_case_state(&accepted, Some(1)).await.unwrap();
+    let stale = tx
+        .put_case_state(&state("c1", "returned", None, None), Some(1))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict(_))),
+        "a write naming version 1 after version 2: {stale:?}"
+    );
+    let fresh = tx
+        .put_case_state(&state("c1", "returned", None, None), None)
+        .await;
+    assert!(
+        matches!(fresh, Err(StoreError::Conflict(_))),
+        "a write as if new over an existing state: {fresh:?}"
+    );
+    tx.commit().await.unwrap();
+    let stored = store.case_state("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.state.as_str(), stored.version),
+        ("accepted", 2),
+        "the refused writes changed nothing"
+    );
+    assert_eq!(stored.assignee.as_deref(), Some("li"));
+    assert_eq!(stored.queue_key.as_deref(), Some("env"));
+    assert_eq!(stored.note.as_deref(), Some("签收"));
+    assert_eq!(stored.updated_by, "li");
+}
+
+async fn transitions_and_answers_read_back_in_order(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    let mut tx = store.begin_decision().await.unwrap();
+    let first = tx
+        .append_transition(&transition("c1", "accept", "assigned", "accepted"))
+        .await
+        .unwrap();
+    tx.append_transition(&transition("c2", "accept", "assigned", "accepted"))
+        .await
+        .unwrap();
+    let third = tx
+        .append_transition(&transition("c1", "answer", "accepted", "answered"))
+        .await
+        .unwrap();
+    assert!(first < third);
+    let answer = NewAnswer {
+        case_id: "c1".into(),
+        finding: "partly_substantiated".into(),
+        reply: "已责令整改，噪声已停止。".into(),
+        attachments: vec!["整改通知书 2026-031".into(), "photo-1.jpg".into()],
+        answered_by: "li".into(),
+        answered_at: "2026-03-03T02:00:00.000Z".into(),
+    };
+    tx.record_answer(&answer).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let trail = store.case_transitions("c1").await.unwrap();
+    let actions: Vec<&str> = trail.iter().map(|t| t.action.as_str()).collect();
+    assert_eq!(actions, ["accept", "answer"]);
+    assert_eq!(trail[1].from_state, "accepted");
+    assert_eq!(trail[1].to_state, "answered");
+    assert_eq!(trail[1].actor, "wang");
+    let detail: serde_json::Value = serde_json::from_str(&trail[1].detail).unwrap();
+    assert_eq!(detail["action"], "answer");
+    let answers = store.case_answers("c1").await.unwrap();
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].answer, answer);
+    assert!(store.case_answers("c2").await.unwrap().is_empty());
+}
+
+async fn workloads_count_open_cases_by_assignee(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    let mut tx = store.begin_decision().await.unwrap();
+    for (id, st, queue, who) in [
+        ("a", "accepted", "env", Some("li")),
+        ("b", "investigating", "env", Some("li")),
+        ("c", "investigating", "env", Some("zhao")),
+        ("d", "answered", "env", Some("zhao")),
+        ("e", "assigned", "env", None),
+        ("f", "accepted", "roads", Some("li")),
+    ] {
+        tx.put_case_state(&state(id, st, Some(queue), who), None)
+            .await
+            .unwrap();
+    }
+    let open_states = ["assigned", "accepted", "investigating", "reopened"];
+    let in_tx = tx.queue_workload("env", &open_states).await.unwrap();
+    tx.commit().await.unwrap();
+    let load = store.queue_workload("env", &open_states).await.unwrap();
+    assert_eq!(load, in_tx, "the transaction and the store agree");
+    let pairs: Vec<(Option<&str>, i64)> = load
+        .iter()
+        .map(|w| (w.assignee.as_deref(), w.open_cases))
+        .collect();
+    assert_eq!(
+        pairs,
+        [(Some("li"), 2), (Some("zhao"), 1), (None, 1)],
+        "most loaded first, then by assignee, unassigned last; answered and other queues' \
+         cases not counted"
+    );
+}
+
+async fn a_rolled_back_transition_leaves_nothing(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    let mut tx = store.begin_decision().await.unwrap();
+    tx.put_case_state(&state("c1", "assigned", Some("env"), None), None)
+        .await
+        .unwrap();
+    tx.append_transition(&transition("c1", "assign", "new", "assigned"))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(store.case_state("c1").await.unwrap(), None);
+    assert!(store.case_transitions("c1").await.unwrap().is_empty());
+}

@@ -1,0 +1,167 @@
+//! The store's operations on the case workflow: each case's state (who holds it, who works on
+//! it), every transition taken, and the answers given. Human data: a `reprocess` never clears
+//! it. The rules (which transition is legal, who may take it) are [`crate::workflow`]'s; only
+//! the statements live here.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+
+/// A case's place in the workflow, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseState {
+    pub case_id: String,
+    /// A [`crate::workflow::State`] name.
+    pub state: String,
+    /// The queue holding the case (the unit it was assigned to; the triage queue while it
+    /// waits there).
+    pub queue_key: Option<String>,
+    /// The investigator working on it (a user name).
+    pub assignee: Option<String>,
+    /// The surviving case, once merged.
+    pub merged_into: Option<String>,
+    /// Why it is where it is, when a person said so (a return's reason, a reopen's).
+    pub note: Option<String>,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+    pub updated_by: String,
+    /// Increases with every change: a write naming an older version is refused
+    /// ([`StoreError::Conflict`]).
+    pub version: i64,
+}
+
+/// A transition to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTransition {
+    pub case_id: String,
+    /// A [`crate::workflow::Action`] name.
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub actor: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// What the request carried (queue, reason, assignee, merged into …).
+    pub detail: serde_json::Value,
+}
+
+/// A transition as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransitionRecord {
+    /// Increases with every transition of the store.
+    pub id: i64,
+    pub case_id: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub actor: String,
+    pub at: String,
+    /// JSON.
+    pub detail: String,
+}
+
+/// An answer (办结) to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAnswer {
+    pub case_id: String,
+    /// A [`crate::workflow::Finding`] name.
+    pub finding: String,
+    /// The reply to the complainant.
+    pub reply: String,
+    /// References of attachments (file names, document numbers), as given.
+    pub attachments: Vec<String>,
+    pub answered_by: String,
+    /// RFC 3339, UTC.
+    pub answered_at: String,
+}
+
+/// An answer as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRecord {
+    pub id: i64,
+    pub answer: NewAnswer,
+}
+
+/// How many open cases one investigator of a queue holds (`assignee` `None`: nobody yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub assignee: Option<String>,
+    pub open_cases: i64,
+}
+
+/// An active investigator of a queue (an enabled account with the investigator role).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInvestigator {
+    pub name: String,
+    /// The unit's lead for this queue.
+    pub lead: bool,
+    /// Marked away: automatic assignment skips them.
+    pub away: bool,
+}
+
+/// On the store: reads of the workflow.
+#[async_trait]
+pub trait WorkflowReads: Send + Sync {
+    /// The state of `case_id`; `None` before the workflow has seen it.
+    async fn case_state(&self, case_id: &str) -> Result<Option<CaseState>, StoreError>;
+
+    /// The transitions of `case_id`, oldest first.
+    async fn case_transitions(&self, case_id: &str) -> Result<Vec<TransitionRecord>, StoreError>;
+
+    /// The answers given to `case_id`, oldest first (a reopened case may have several).
+    async fn case_answers(&self, case_id: &str) -> Result<Vec<AnswerRecord>, StoreError>;
+
+    /// Open cases (states in `open_states`) held by `queue_key`, by assignee: the most
+    /// loaded first, then by name, the unassigned last.
+    async fn queue_workload(
+        &self,
+        queue_key: &str,
+        open_states: &[&str],
+    ) -> Result<Vec<Workload>, StoreError>;
+
+    /// The active investigators of `queue_key`, by name.
+    async fn queue_investigators(
+        &self,
+        queue_key: &str,
+    ) -> Result<Vec<QueueInvestigator>, StoreError>;
+}
+
+/// In a decision transaction: the workflow's writes, and the reads a transition decides on.
+#[async_trait]
+pub trait WorkflowWrites: Send {
+    /// The state of `case_id` as this transaction sees it.
+    async fn case_state(&mut self, case_id: &str) -> Result<Option<CaseState>, StoreError>;
+
+    /// Stores `state`. `expected_version` is the version read before (`None`: the case has
+    /// no state yet); another is a [`StoreError::Conflict`]. The stored version is
+    /// `expected_version + 1` (1 for a new one), whatever `state.version` says.
+    async fn put_case_state(
+        &mut self,
+        state: &CaseState,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// Records a transition; returns its id.
+    async fn append_transition(&mut self, transition: &NewTransition) -> Result<i64, StoreError>;
+
+    /// Records an answer; returns its id.
+    async fn record_answer(&mut self, answer: &NewAnswer) -> Result<i64, StoreError>;
+
+    /// Open cases (states in `open_states`) held by `queue_key`, by assignee (as
+    /// [`WorkflowReads::queue_workload`]).
+    async fn queue_workload(
+        &mut self,
+        queue_key: &str,
+        open_states: &[&str],
+    ) -> Result<Vec<Workload>, StoreError>;
+
+    /// The active investigators of `queue_key`, by name (as
+    /// [`WorkflowReads::queue_investigators`]).
+    async fn queue_investigators(
+        &mut self,
+        queue_key: &str,
+    ) -> Result<Vec<QueueInvestigator>, StoreError>;
+
+    /// Marks `user` away (or back); false when there is no such user.
+    async fn set_away(&mut self, user: &str, away: bool, at: &str) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,62 @@
+//! One transition as a whole: its decision transaction, and what else it changes with it. An
+//! `assign` to a queue other than the case's route is a person's routing decision: it is saved
+//! as a correction of the case's founding complaint (so the route, search, the queues' counts
+//! and who may see the case follow at once, and `reprocess` keeps it), in the same
+//! transaction as the transition.
+
+use chrono::{DateTime, Utc};
+
+use super::machine::{Action, Caller};
+use super::transition::{Details, Outcome, WorkflowError, take};
+use crate::people::Actor;
+use crate::routing::correct::apply_correction;
+use crate::routing::{Correction, RoutingConfig};
+use crate::store::{Store, format_utc};
+
+/// Takes `action` on `case_id` for `caller` (recorded as `actor`) at `now` and commits it.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    store: &Store,
+    routing: &RoutingConfig,
+    case_id: &str,
+    action: Action,
+    details: &Details,
+    caller: Caller<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Outcome, WorkflowError> {
+    // What a re-route needs is read before the write lock is taken.
+    let reroute = match (action, details.queue.as_deref().map(str::trim)) {
+        (Action::Assign, Some(queue)) if !queue.is_empty() => {
+            let route = store.case_route(case_id).await?;
+            if route.as_ref().is_some_and(|r| r.queue == queue) {
+                None
+            } else {
+                let founding = store.complaint(case_id).await?;
+                let earlier = match &founding {
+                    Some(c) => store.correction(&c.id).await?,
+                    None => None,
+                };
+                founding.map(|c| (c, earlier, queue.to_string()))
+            }
+        }
+        _ => None,
+    };
+    let mut tx = store.begin_decision().await?;
+    let outcome = take(
+        &mut *tx, routing, case_id, action, details, caller, actor, now,
+    )
+    .await?;
+    if let Some((complaint, earlier, queue)) = reroute {
+        let correction = Correction {
+            queue: Some(queue),
+            note: details.note.clone(),
+            corrected_by: Some(actor.to_string()),
+            corrected_at: format_utc(now),
+            ..earlier.unwrap_or_default()
+        };
+        apply_correction(&mut *tx, routing, &complaint, correction, &format_utc(now)).await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}

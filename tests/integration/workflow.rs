@@ -1,0 +1,555 @@
+//! The case workflow on a running gateway: every step of a case from its 交办 to its close,
+//! each taken by a signed-in person and checked against the case's state and the person's
+//! part (the centre decides, the unit holding the case works it); returns, reassignments
+//! (reach follows at once), the lead's choice of investigator, reopening, merges and splits;
+//! and the old free status answering 410.
+
+use serde_json::{Value, json};
+
+use super::access::account;
+use crate::common::{TestApp, eventually};
+
+/// The queue routing gives the complaint's case, once routed.
+async fn routed_queue(app: &TestApp, id: &str) -> String {
+    eventually(&format!("route of {id}"), || async {
+        let r = app
+            .get(&format!("/v1/complaints/{id}/classification"))
+            .await;
+        if !r.status().is_success() {
+            return None;
+        }
+        let c: Value = r.json().await.ok()?;
+        c["route"]["queue"].as_str().map(str::to_string)
+    })
+    .await
+}
+
+/// Pushes a complaint, waits for its route and sends its case to `queue` (on the open API,
+/// before any account exists); returns the case id.
+async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> String {
+    let id = app
+        .push_for_id(&json!({"external_id": external_id, "title": "投诉", "body": body}))
+        .await;
+    routed_queue(app, &id).await;
+    let response = app
+        .client
+        .post(format!("{}/v1/complaints/{id}/classification", app.base))
+        .json(&json!({"queue": queue}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let classified = app
+        .get_json(&format!("/v1/complaints/{id}/classification"))
+        .await;
+    assert_eq!(classified["route"]["queue"], queue);
+    classified["route"]["route_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let url = format!("{}{path}", app.base);
+    let request = match method {
+        "GET" => app.client.get(url),
+        _ => app.client.post(url).json(&body),
+    };
+    let response = request.bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
+    let path = format!("/v1/cases/{case}/transitions");
+    call(app, token, "POST", &path, body).await
+}
+
+async fn flow(app: &TestApp, token: &str, case: &str) -> (u16, Value) {
+    call(
+        app,
+        token,
+        "GET",
+        &format!("/v1/cases/{case}/workflow"),
+        Value::Null,
+    )
+    .await
+}
+
+fn names(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_case_runs_from_its_assignment_to_its_close_with_every_step_checked() {
+    let app = TestApp::start().await;
+    let case = case_in(
+        &app,
+        "wf-1",
+        "小区垃圾连续五天无人清运，气味难闻。",
+        "finance",
+    )
+    .await;
+    let data = app.data_dir();
+    let li = account(
+        &data,
+        "li",
+        &["--role", "investigator", "--queue", "finance"],
+    )
+    .await;
+    let far = account(
+        &data,
+        "far",
+        &["--role", "investigator", "--queue", "personnel"],
+    )
+    .await;
+    let centre = account(&data, "centre", &["--role", "triage"]).await;
+
+    // Sent to a unit: assigned at once, by the correction's author.
+    let (status, seen) = flow(&app, &li, &case).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["state"], "assigned");
+    assert_eq!(seen["queue"], "finance");
+    assert_eq!(names(&seen["yours"]), ["accept", "return"], "{seen}");
+    let last = seen["transitions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&last["action"], &last["actor"]),
+        (&json!("assign"), &json!("open:loopback"))
+    );
+
+    // Out of order: 409 with where it stands and what may come next.
+    let answer = json!({"action": "answer", "finding": "partly_substantiated",
+        "reply": "已督促物业清运，并建立每日巡查。", "attachments": ["督办单 2026-118"]});
+    let (status, refused) = step(&app, &li, &case, answer.clone()).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "illegal_transition");
+    assert_eq!(refused["error"]["current_state"], "assigned");
+    assert!(names(&refused["error"]["allowed"]).contains(&"accept".to_string()));
+    // Not the centre's to accept; another unit does not learn the case exists.
+    let (status, refused) = step(&app, &centre, &case, json!({"action": "accept"})).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "permission_denied");
+    let (status, _) = step(&app, &far, &case, json!({"action": "accept"})).await;
+    assert_eq!(status, 404);
+
+    let (status, taken) = step(&app, &li, &case, json!({"action": "accept"})).await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(
+        (&taken["state"], &taken["assignee"]),
+        (&json!("accepted"), &json!("li"))
+    );
+    let (status, taken) = step(&app, &li, &case, json!({"action": "start"})).await;
+    assert_eq!((status, &taken["state"]), (200, &json!("investigating")));
+    let (status, refused) = step(
+        &app,
+        &li,
+        &case,
+        json!({"action": "answer",
+        "finding": "substantiated"}),
+    )
+    .await;
+    assert_eq!(status, 400, "an answer without a reply: {refused}");
+    let (status, taken) = step(&app, &li, &case, answer).await;
+    assert_eq!(
+        (status, &taken["state"]),
+        (200, &json!("answered")),
+        "{taken}"
+    );
+    let (status, _) = step(&app, &li, &case, json!({"action": "close"})).await;
+    assert_eq!(status, 403, "closing is the centre's");
+    let (status, taken) = step(&app, &centre, &case, json!({"action": "close"})).await;
+    assert_eq!(
+        (status, &taken["state"]),
+        (200, &json!("closed")),
+        "{taken}"
+    );
+    assert_eq!(names(&taken["allowed"]), ["reopen"]);
+
+    let (_, seen) = flow(&app, &centre, &case).await;
+    let steps: Vec<(String, String)> = seen["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["actor"] != "system:assign")
+        .map(|t| {
+            (
+                t["action"].as_str().unwrap().into(),
+                t["actor"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("assign", "open:loopback"),
+        ("accept", "li"),
+        ("start", "li"),
+        ("answer", "li"),
+        ("close", "centre"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(steps, expected);
+    let answer = &seen["answers"][0];
+    assert_eq!(answer["finding_label"], "部分查实");
+    assert_eq!(answer["reply"], "已督促物业清运，并建立每日巡查。");
+    assert_eq!(answer["attachments"], json!(["督办单 2026-118"]));
+    assert_eq!(answer["answered_by"], "li");
+
+    // Each person's step is in the audit chain under their name.
+    let (status, history) = call(
+        &app,
+        &centre,
+        "GET",
+        &format!("/v1/cases/{case}/history"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{history}");
+    let audited: Vec<(String, String)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("case."))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().into(),
+                e["actor"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("case.accept", "li"),
+        ("case.start", "li"),
+        ("case.answer", "li"),
+        ("case.close", "centre"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(audited, expected, "{history}");
+
+    // The free status is gone, with a pointer.
+    let (status, gone) = call(
+        &app,
+        &centre,
+        "POST",
+        &format!("/v1/cases/{case}/status"),
+        json!({"status": "closed", "why": "x"}),
+    )
+    .await;
+    assert_eq!(status, 410, "{gone}");
+    assert_eq!(gone["error"]["code"], "status_replaced");
+    assert_eq!(
+        gone["error"]["transitions"],
+        format!("/v1/cases/{case}/transitions")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn returns_reassignments_leads_and_reopening_move_the_case_and_its_reach_at_once() {
+    let app = TestApp::start().await;
+    let case = case_in(
+        &app,
+        "wf-2",
+        "办理营业执照被要求重复提交材料三次。",
+        "finance",
+    )
+    .await;
+    let data = app.data_dir();
+    let li = account(
+        &data,
+        "li",
+        &["--role", "investigator", "--queue", "finance"],
+    )
+    .await;
+    let zhao = account(
+        &data,
+        "zhao",
+        &["--role", "investigator", "--queue", "personnel"],
+    )
+    .await;
+    let wu = account(
+        &data,
+        "wu",
+        &["--role", "investigator", "--lead", "personnel"],
+    )
+    .await;
+    let centre = account(&data, "centre", &["--role", "triage"]).await;
+
+    let (status, _) = step(&app, &li, &case, json!({"action": "accept"})).await;
+    assert_eq!(status, 200);
+    let (status, refused) = step(
+        &app,
+        &li,
+        &case,
+        json!({"action": "return", "reason": "bored"}),
+    )
+    .await;
+    assert_eq!(status, 400, "an unknown reason: {refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wrong_unit")
+    );
+    let (status, returned) = step(
+        &app,
+        &li,
+        &case,
+        json!({"action": "return",
+        "reason": "wrong_unit", "note": "属人事部门职责"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{returned}");
+    assert_eq!(returned["state"], "returned");
+    assert_eq!(returned["queue"], "triage");
+    assert_eq!(returned["note"], "wrong_unit: 属人事部门职责");
+
+    // Triage sends it elsewhere: the route follows, the former unit loses the case at once.
+    let (status, assigned) = step(
+        &app,
+        &centre,
+        &case,
+        json!({"action": "assign", "queue": "personnel"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{assigned}");
+    assert_eq!(
+        (&assigned["state"], &assigned["queue"]),
+        (&json!("assigned"), &json!("personnel"))
+    );
+    assert_eq!(assigned["assignee"], Value::Null);
+    let path = format!("/v1/complaints/{case}/classification");
+    let (_, classified) = call(&app, &centre, "GET", &path, Value::Null).await;
+    assert_eq!(classified["route"]["queue"], "personnel", "{classified}");
+    assert_eq!(
+        classified["route"]["pinned"], true,
+        "a person chose the queue"
+    );
+    let (status, _) = flow(&app, &li, &case).await;
+    assert_eq!(status, 404, "the former unit no longer sees the case");
+    let (status, seen) = flow(&app, &zhao, &case).await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&seen["yours"]), ["accept", "return"]);
+
+    // The unit's lead chooses the investigator; only a member of the unit can be chosen.
+    let (status, refused) = step(
+        &app,
+        &zhao,
+        &case,
+        json!({"action": "assign_investigator", "assignee": "zhao"}),
+    )
+    .await;
+    assert_eq!(status, 403, "not the lead: {refused}");
+    let (status, refused) = step(
+        &app,
+        &wu,
+        &case,
+        json!({"action": "assign_investigator", "assignee": "li"}),
+    )
+    .await;
+    assert_eq!(status, 400, "li is not in the unit: {refused}");
+    let (status, chosen) = step(
+        &app,
+        &wu,
+        &case,
+        json!({"action": "assign_investigator", "assignee": "zhao"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &chosen["assignee"]),
+        (200, &json!("zhao")),
+        "{chosen}"
+    );
+    assert_eq!(chosen["state"], "assigned", "choosing keeps the state");
+
+    for action in ["accept", "start"] {
+        let (status, _) = step(&app, &zhao, &case, json!({"action": action})).await;
+        assert_eq!(status, 200, "{action}");
+    }
+    let (status, _) = step(
+        &app,
+        &zhao,
+        &case,
+        json!({"action": "answer",
+        "finding": "unsubstantiated", "reply": "经核查，材料要求符合规定。"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, refused) = step(&app, &centre, &case, json!({"action": "reopen"})).await;
+    assert_eq!(status, 400, "a reopen says why: {refused}");
+    let (status, reopened) = step(
+        &app,
+        &centre,
+        &case,
+        json!({"action": "reopen", "note": "回访不满意：材料清单未公开"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reopened}");
+    assert_eq!(
+        (&reopened["state"], &reopened["queue"]),
+        (&json!("reopened"), &json!("personnel"))
+    );
+    let (status, accepted) = step(&app, &zhao, &case, json!({"action": "accept"})).await;
+    assert_eq!((status, &accepted["state"]), (200, &json!("accepted")));
+    assert_eq!(accepted["assignee"], "zhao", "whoever accepts works on it");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_merged_away_case_ends_merged_and_a_split_out_case_starts_in_triage() {
+    let app = TestApp::start().await;
+    let a = case_in(
+        &app,
+        "wf-3a",
+        "人民路井盖缺失，夜间行人容易踩空。",
+        "finance",
+    )
+    .await;
+    let b = case_in(
+        &app,
+        "wf-3b",
+        "市图书馆周末开放时间缩短，不方便学生。",
+        "finance",
+    )
+    .await;
+    let centre = account(&app.data_dir(), "centre", &["--role", "triage"]).await;
+    let (status, merged) = call(
+        &app,
+        &centre,
+        "POST",
+        &format!("/v1/cases/{a}/merge"),
+        json!({"with": b, "why": "同一事项"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{merged}");
+    let survivor = merged["id"].as_str().unwrap().to_string();
+    let away = if survivor == a { &b } else { &a };
+    let (_, seen) = flow(&app, &centre, away).await;
+    assert_eq!(seen["state"], "merged", "{seen}");
+    assert_eq!(seen["merged_into"], survivor.as_str());
+    assert!(
+        seen["allowed"].as_array().unwrap().is_empty(),
+        "merged is terminal"
+    );
+
+    let moved = if survivor == a { "wf-3b" } else { "wf-3a" };
+    let members = merged["members"].as_array().unwrap();
+    let out = members
+        .iter()
+        .map(|m| m["complaint_id"].as_str().unwrap().to_string())
+        .find(|id| *id != survivor)
+        .unwrap_or_else(|| panic!("{moved} is a member: {merged}"));
+    let (status, split) = call(
+        &app,
+        &centre,
+        "POST",
+        &format!("/v1/cases/{survivor}/split"),
+        json!({"complaint_id": out, "why": "并非同一事项"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{split}");
+    let split_case = split["split_case"].as_str().unwrap();
+    let (_, seen) = flow(&app, &centre, split_case).await;
+    assert_eq!(
+        (&seen["state"], &seen["queue"]),
+        (&json!("new"), &json!("triage")),
+        "{seen}"
+    );
+    assert!(seen["note"].as_str().unwrap().contains(&survivor));
+    let (_, kept) = flow(&app, &centre, &survivor).await;
+    assert_eq!(
+        kept["state"], "assigned",
+        "the case it left goes on: {kept}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_unit_s_accepted_cases_go_to_the_least_loaded_investigator_present() {
+    let app = TestApp::start().await;
+    let bodies = [
+        "税务窗口排队两小时无人叫号。",
+        "社保卡补办要求跑三个地方盖章。",
+        "公积金提取审核超期一个月未答复。",
+    ];
+    let mut cases = Vec::new();
+    for (n, body) in bodies.iter().enumerate() {
+        cases.push(case_in(&app, &format!("wf-4-{n}"), body, "finance").await);
+    }
+    let data = app.data_dir();
+    let investigator = ["--role", "investigator", "--queue", "finance"];
+    account(&data, "a1", &investigator).await;
+    account(&data, "a2", &investigator).await;
+    let lead = account(
+        &data,
+        "lead",
+        &["--role", "investigator", "--lead", "finance"],
+    )
+    .await;
+    let (ok, _, stderr) =
+        super::import_export::run_beside(&data, &["user", "away", "lead"], None).await;
+    assert!(ok, "{stderr}");
+
+    // The lead accepts all three; each goes to whoever present has the fewest open cases
+    // (ties by name), never to the lead, who is away.
+    let mut assignees = Vec::new();
+    for case in &cases {
+        let (status, taken) = step(&app, &lead, case, json!({"action": "accept"})).await;
+        assert_eq!(status, 200, "{taken}");
+        assignees.push(taken["assignee"].as_str().unwrap().to_string());
+    }
+    assert_eq!(assignees, ["a1", "a2", "a1"]);
+
+    let (status, load) = call(
+        &app,
+        &lead,
+        "GET",
+        "/v1/queues/finance/workload",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{load}");
+    assert_eq!(load["assign"], "least_open");
+    let people: Vec<(String, i64, bool)> = load["investigators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["open_cases"].as_i64().unwrap(),
+                p["away"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [("a1", 2, false), ("a2", 1, false), ("lead", 0, true)];
+    let expected: Vec<(String, i64, bool)> = expected
+        .iter()
+        .map(|(n, c, a)| (n.to_string(), *c, *a))
+        .collect();
+    assert_eq!(people, expected);
+    assert_eq!(load["unassigned"], 0);
+    let (status, _) = call(
+        &app,
+        &lead,
+        "GET",
+        "/v1/queues/nowhere/workload",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
