@@ -64,6 +64,17 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/v1/cases/{id}/answer", Permission::CasesAnswer),
     ("POST", "/v1/cases/{id}/transitions", Permission::CasesWork),
     ("GET", "/v1/cases/{id}/workflow", Permission::CasesRead),
+    ("POST", "/v1/cases/{id}/extensions", Permission::CasesWork),
+    (
+        "POST",
+        "/v1/cases/{id}/extensions/{request}/approve",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/v1/cases/{id}/extensions/{request}/deny",
+        Permission::CasesDecide,
+    ),
     ("GET", "/v1/hot-issues", Permission::CasesReadAll),
     ("GET", "/v1/dead-letters", Permission::IntakeRead),
     ("GET", "/v1/dead-letters/{id}", Permission::IntakeRead),

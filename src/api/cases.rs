@@ -155,6 +155,12 @@ pub async fn merge_cases(
     let now = chrono::Utc::now();
     crate::workflow::entry::merged(&mut *tx, &state.routing, away, &merged, &actor.who, now)
         .await?;
+    let merge = crate::workflow::Action::Merge;
+    let from = crate::workflow::State::Merged;
+    state
+        .clocks()
+        .follow(&mut *tx, away, merge, from, None, &actor.who, &merged, now)
+        .await?;
     let entry = principal.decision(
         "case.merge",
         Some(&merged),
@@ -212,8 +218,13 @@ pub async fn split_case(
     if result.remaining_case != id {
         let remaining = &result.remaining_case;
         crate::workflow::entry::renamed(&mut *tx, routing, &id, remaining, &actor.who, now).await?;
+        state.clocks().carry(&mut *tx, &id, remaining).await?;
     }
-    crate::workflow::entry::split_out(&mut *tx, routing, &result.split_case, &id, &actor.who, now)
+    let split_case = &result.split_case;
+    crate::workflow::entry::split_out(&mut *tx, routing, split_case, &id, &actor.who, now).await?;
+    state
+        .clocks()
+        .start_split(&mut *tx, split_case, &id, &actor.who, now)
         .await?;
     let mut entry = principal.decision("case.split", Some(&id), json!({"why": actor.why}));
     entry.complaint_ids = vec![request.complaint_id];

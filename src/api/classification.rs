@@ -237,16 +237,17 @@ pub async fn correct_classification(
     let routed = apply_correction(&mut *tx, &state.routing, &complaint, correction, &now)
         .await
         .map_err(db)?;
-    // The case follows its new queue in the workflow at once (a reassignment).
-    crate::workflow::entry::routed(
-        &mut *tx,
-        &state.routing,
-        &routed.route_key,
-        &routed.queue,
-        &principal.actor.to_string(),
-        chrono::Utc::now(),
-    )
-    .await?;
+    // The case follows its new queue in the workflow at once (a reassignment), and so does
+    // its deadline.
+    let (actor, at) = (principal.actor.to_string(), chrono::Utc::now());
+    let (key, queue) = (&routed.route_key, &routed.queue);
+    if crate::workflow::entry::routed(&mut *tx, &state.routing, key, queue, &actor, at).await? {
+        let why = "reassigned by a correction";
+        state
+            .clocks()
+            .restart(&mut *tx, key, queue, &actor, why, at)
+            .await?;
+    }
     let mut entry = principal.decision(
         "classification.correct",
         Some(&routed.route_key),

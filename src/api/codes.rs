@@ -76,6 +76,8 @@ pub enum ErrorCode {
     AlreadyAnswered,
     IllegalTransition,
     CaseChanged,
+    ExtensionPending,
+    AlreadyDecided,
     // 410
     StatusReplaced,
     // 413
@@ -169,6 +171,8 @@ impl ErrorCode {
             AlreadyAnswered => (StatusCode::CONFLICT, "already_answered"),
             IllegalTransition => (StatusCode::CONFLICT, "illegal_transition"),
             CaseChanged => (StatusCode::CONFLICT, "case_changed"),
+            ExtensionPending => (StatusCode::CONFLICT, "extension_pending"),
+            AlreadyDecided => (StatusCode::CONFLICT, "already_decided"),
             StatusReplaced => (StatusCode::GONE, "status_replaced"),
             BatchTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             InvalidBody => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
@@ -280,6 +284,8 @@ mod tests {
         AlreadyAnswered,
         IllegalTransition,
         CaseChanged,
+        ExtensionPending,
+        AlreadyDecided,
         StatusReplaced,
         BatchTooLarge,
         InvalidBody,
@@ -380,6 +386,8 @@ mod tests {
                 | AlreadyAnswered
                 | IllegalTransition
                 | CaseChanged
+                | ExtensionPending
+                | AlreadyDecided
                 | StatusReplaced
                 | BatchTooLarge
                 | InvalidBody

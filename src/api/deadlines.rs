@@ -201,6 +201,15 @@ pub async fn answer(
     )
     .await
     .map_err(notify_error)?;
+    crate::workflow::transition::answered_on_behalf(
+        &mut *tx,
+        &state.routing,
+        &case_id,
+        &request.summary,
+        &principal.actor,
+        Utc::now(),
+    )
+    .await?;
     let entry = principal.decision(
         "case.answer",
         Some(&case_id),

@@ -30,6 +30,7 @@ pub mod complaints;
 pub mod dead_letters;
 pub mod deadlines;
 pub mod error;
+pub mod extensions;
 pub mod extract;
 pub mod params;
 pub mod people;
@@ -90,6 +91,9 @@ use error::ErrorCode;
         workflow::transition,
         workflow::workflow,
         workflow::workload,
+        extensions::ask_extension,
+        extensions::approve_extension,
+        extensions::deny_extension,
         session::login,
         session::logout,
         healthz,
@@ -165,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(deadlines::router())
         .merge(people::router())
         .merge(workflow::router())
+        .merge(extensions::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -35,3 +35,14 @@ pub struct AppState {
     /// The working-day calendar deadlines are computed on.
     pub calendar: Arc<Calendar>,
 }
+
+impl AppState {
+    /// What deadlines that follow a staff step need.
+    pub fn clocks(&self) -> crate::workflow::clocks::Clocks<'_> {
+        crate::workflow::clocks::Clocks {
+            config: &self.config,
+            calendar: &self.calendar,
+            routing: &self.routing,
+        }
+    }
+}

@@ -40,6 +40,12 @@ impl From<WorkflowError> for ApiError {
                 ApiError::new(ErrorCode::PermissionDenied, message)
             }
             WorkflowError::Invalid(message) => ApiError::new(ErrorCode::InvalidRequest, message),
+            WorkflowError::Pending(_) => {
+                ApiError::new(ErrorCode::ExtensionPending, error.to_string())
+            }
+            WorkflowError::Decided { .. } => {
+                ApiError::new(ErrorCode::AlreadyDecided, error.to_string())
+            }
             WorkflowError::Store(StoreError::Conflict(message)) => ApiError::new(
                 ErrorCode::CaseChanged,
                 format!("{message}; read it and try again"),
@@ -133,13 +139,14 @@ pub struct AnswerView {
     pub answered_at: String,
 }
 
-/// The workflow of a case: state, transitions and answers.
+/// The workflow of a case: state, transitions, answers and 延期 requests.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseWorkflow {
     #[serde(flatten)]
     pub workflow: WorkflowView,
     pub transitions: Vec<TransitionView>,
     pub answers: Vec<AnswerView>,
+    pub extension_requests: Vec<super::extensions::ExtensionView>,
 }
 
 /// Takes one transition of a case.
@@ -169,7 +176,7 @@ pub async fn transition(
     };
     let outcome = crate::workflow::service::run(
         &state.store,
-        &state.routing,
+        state.clocks(),
         &id,
         request.action,
         &request.details,
@@ -238,10 +245,19 @@ pub async fn workflow(
             }
         })
         .collect();
+    let extension_requests = state
+        .store
+        .extension_requests(&id)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(super::extensions::ExtensionView::from)
+        .collect();
     Ok(Json(CaseWorkflow {
         workflow: WorkflowView::new(&case_state, &principal)?,
         transitions,
         answers,
+        extension_requests,
     }))
 }
 

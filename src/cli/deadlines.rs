@@ -121,9 +121,20 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
                 actor: as_user,
                 summary,
             } => {
-                let by = actor(&store, &as_user).await?.to_string();
+                let who = actor(&store, &as_user).await?;
+                let by = who.to_string();
+                let routing = config.routing.load()?;
                 let mut tx = store.begin_decision().await?;
                 deadline::answer(&mut *tx, &case_id, &by, &summary, Utc::now()).await?;
+                crate::workflow::transition::answered_on_behalf(
+                    &mut *tx,
+                    &routing,
+                    &case_id,
+                    &summary,
+                    &who,
+                    Utc::now(),
+                )
+                .await?;
                 let entry = decision(
                     &by,
                     "case.answer",
@@ -138,8 +149,9 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
                 let r =
                     crate::notify::scheduler::tick(&store, config, &calendar, Utc::now()).await?;
                 println!(
-                    "reminders {}, overdue notices {}, escalations {}, digests {}",
-                    r.reminders, r.overdue_notices, r.escalations, r.digests
+                    "reminders {}, not accepted in time {}, overdue notices {}, escalations {}, \
+                     digests {}",
+                    r.reminders, r.accept_overdue, r.overdue_notices, r.escalations, r.digests
                 );
             }
         }

@@ -9,6 +9,24 @@ use super::search::{SearchRequest, Sort};
 /// Most hits per page.
 pub const MAX_LIMIT: usize = 200;
 
+/// The values of the `status` facet a search filters on: the workflow's states, what routing
+/// and the scheduler set (`triage`, `overdue`) and the old free statuses.
+pub const FACET_STATUSES: &[&str] = &[
+    "new",
+    "triaged",
+    "assigned",
+    "accepted",
+    "investigating",
+    "answered",
+    "closed",
+    "returned",
+    "reopened",
+    "merged",
+    "triage",
+    "overdue",
+    "open",
+];
+
 /// Hits per page when none is asked for.
 pub const DEFAULT_LIMIT: usize = 20;
 
@@ -76,7 +94,7 @@ impl SearchQuery {
             self.priority.as_deref(),
             &crate::routing::config::PRIORITIES,
         )?;
-        one_of("status", self.status.as_deref(), crate::cases::STATUSES)?;
+        one_of("status", self.status.as_deref(), FACET_STATUSES)?;
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
             return Err(InvalidParameter {

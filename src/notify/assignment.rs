@@ -35,6 +35,11 @@ pub async fn on_assignments(
     let both: Vec<(&Assignment, &Due)> = assignments.iter().zip(dues.iter()).collect();
     let deadlines: Vec<NewDeadline> = both.iter().map(|(a, due)| deadline(a, due, cfg)).collect();
     tx.assign_deadlines(&deadlines).await?;
+    let accept: Vec<(String, chrono::DateTime<chrono::FixedOffset>)> = both
+        .iter()
+        .map(|(a, due)| Ok((a.case_id.clone(), accept_by(cfg, calendar, a, due)?)))
+        .collect::<Result<_, NotifyError>>()?;
+    tx.set_accept_due(&accept).await?;
     let entries: Vec<NewAuditEntry> = both.iter().map(|(a, due)| audit_entry(a, due)).collect();
     tx.append_deadline_audit(&entries).await?;
     set_deadline_facets(tx, &both).await?;
@@ -61,6 +66,21 @@ pub async fn on_assignments(
     }
     enqueue_many(tx, cfg, &mails).await?;
     Ok(())
+}
+
+/// Accept by (签收时限): one working day after the assignment, or half the time to the
+/// answer-by deadline when that is shorter (urgent cases).
+fn accept_by(
+    cfg: &Config,
+    calendar: &Calendar,
+    a: &Assignment,
+    due: &Due,
+) -> Result<chrono::DateTime<chrono::FixedOffset>, NotifyError> {
+    let local = a.assigned_at.with_timezone(&cfg.deadlines.offset());
+    let day_end = cfg.deadlines.day_end().map_err(NotifyError::Invalid)?;
+    let (one_day, _) = calendar.add_working_days_provisional(local, 1, day_end);
+    let half = local + (due.at - local) / 2;
+    Ok(one_day.min(half))
 }
 
 /// The deadline row of an assignment.

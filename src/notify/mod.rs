@@ -16,8 +16,9 @@
 //! - [`pii`]: what an email may say about the complainant.
 //! - [`worker`]: the scheduler and delivery tasks of `serve`.
 //!
-//! Status ownership: routing writes the `triage`/`assigned` status facet; this module writes
-//! `overdue` and `answered`. It never logs personal data.
+//! Status ownership: routing writes the `triage`/`assigned` status facet, the workflow the
+//! state of each step (`crate::workflow`); this module writes `overdue` and `answered`. It
+//! never logs personal data.
 
 mod assignment;
 pub mod config;

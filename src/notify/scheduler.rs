@@ -2,7 +2,8 @@
 //! need something (read through the store's due-time index, so an idle tick costs what is due,
 //! not what is open) and puts in the outbox what is due — a reminder (催办) `remind_before_minutes` before the
 //! deadline, an overdue notice to the queue's supervisor after it (repeated every
-//! `overdue_repeat_hours`), an escalation after `escalate_after_notices` overdue notices, and
+//! `overdue_repeat_hours`), a 催签收 notice to a unit that has not accepted (签收) a case by its
+//! accept-by time, an escalation after `escalate_after_notices` overdue notices, and
 //! each queue's daily digest after `digest_time`. Each action is recorded on the case row (so a
 //! second tick at the same time does nothing) and in the audit trail, in one transaction with
 //! its emails.
@@ -30,6 +31,8 @@ pub struct TickReport {
     pub digests: usize,
     /// Provisional deadlines counted again on a calendar year added since.
     pub recounted: usize,
+    /// Cases their unit had not accepted (签收) by the accept-by time.
+    pub accept_overdue: usize,
 }
 
 struct OpenCase {
@@ -140,9 +143,44 @@ pub async fn tick(
             report.escalations += 1;
         }
     }
+    report.accept_overdue = accept_overdue(&mut *tx, cfg, now).await?;
     report.digests = digests(&mut *tx, cfg, now).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// One 催签收 notice to the unit (members and supervisor) of each case not accepted by its
+/// accept-by time.
+async fn accept_overdue(
+    tx: &mut dyn DerivedTx,
+    cfg: &Config,
+    now: DateTime<Utc>,
+) -> Result<usize, NotifyError> {
+    let rows = tx.accept_overdue(now).await?;
+    let console = cfg.email.console_url.clone();
+    for row in &rows {
+        let corrupt = |what: String| NotifyError::Corrupt(format!("case {}: {what}", row.case_id));
+        let a: Assignment =
+            serde_json::from_str(&row.assignment).map_err(|e| corrupt(e.to_string()))?;
+        let due =
+            DateTime::parse_from_rfc3339(&row.accept_due_at).map_err(|e| corrupt(e.to_string()))?;
+        let mail = case_mail(CaseMail::AcceptOverdue, &a, &a.queue_name, &due, &console);
+        let mut to = a.members.clone();
+        to.push(a.supervisor.clone());
+        outbox::enqueue(tx, cfg, now, "accept_overdue", Some(&a), &mail, &to).await?;
+        tx.mark_accept_overdue(&a.case_id, now).await?;
+        let detail = serde_json::json!({"accept_due_at": due.to_rfc3339()});
+        audit(
+            tx,
+            Some(&a.case_id),
+            now,
+            "system:scheduler",
+            "accept_overdue",
+            detail,
+        )
+        .await?;
+    }
+    Ok(rows.len())
 }
 
 /// What a tick at `now` reads: deadlines within the longest reminder lead of any priority, and

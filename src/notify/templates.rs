@@ -1,5 +1,6 @@
 //! Chinese email templates: 交办/移送通知 (assignment), 知会 (units informed), 催办通知
-//! (reminder), 逾期通知 (overdue, to the supervisor), 逾期升级 (escalation) and the daily digest
+//! (reminder), 催签收 (not accepted in time), 逾期通知 (overdue, to the supervisor), 逾期升级
+//! (escalation) and the daily digest
 //! of a queue. Every case email links to the case in the console.
 //!
 //! Contract: a template never reads the complainant directly; it receives the section and the
@@ -30,6 +31,9 @@ pub enum CaseMail {
     Overdue { notice: u32 },
     /// After repeated overdue notices.
     Escalation { notices: u32 },
+    /// Past the accept-by time without the unit's 签收, to its members and supervisor (the
+    /// date given is the accept-by time).
+    AcceptOverdue,
 }
 
 /// Formats a deadline for people: `2026年02月28日 17:30`.
@@ -95,6 +99,12 @@ pub fn case_mail(
             format!(
                 "{unit}负责同志：\n\n以下案件已超过办理期限仍未办结（第{notice}次逾期提醒），请督促{}立即办理并说明逾期原因。",
                 a.queue_name
+            ),
+        ),
+        CaseMail::AcceptOverdue => (
+            format!("【催签收】{short_title}"),
+            format!(
+                "{unit}：\n\n以下交办案件已超过签收时限仍未签收，请立即签收并安排办理（签收时限见下）。"
             ),
         ),
         CaseMail::Escalation { notices } => (

@@ -39,6 +39,7 @@ pub fn start(
                 match tick(&store, &config, &calendar, Utc::now()).await {
                     Ok(report) if report != Default::default() => tracing::info!(
                         reminders = report.reminders,
+                        accept_overdue = report.accept_overdue,
                         overdue = report.overdue_notices,
                         escalations = report.escalations,
                         digests = report.digests,

@@ -228,6 +228,7 @@ impl Stage for AssignStage {
                     let actor = workflow::entry::ACTOR;
                     workflow::entry::routed(tx, &self.routing, &a.case_id, &a.queue_key, actor, at)
                         .await
+                        .map(|_| ())
                 };
                 entered.map_err(|e| Self::error(e.to_string()))?;
             }

@@ -15,10 +15,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
 
 pub use records::{
-    AuditEntry, CaseDeadline, CaseMember, ClaimedNotification, DeliveryState, Extension,
-    NewAuditEntry, NewDeadline, NewExtension, NewNotification, NewRecipient, OpenDeadline,
-    OutboxEntry, OutboxFilter, PendingRecipient, ProvisionalDeadline, RecipientStatus, Settlement,
-    StoredDeadline,
+    AcceptOverdue, AuditEntry, CaseDeadline, CaseMember, ClaimedNotification, DeliveryState,
+    Extension, NewAuditEntry, NewDeadline, NewExtension, NewNotification, NewRecipient,
+    OpenDeadline, OutboxEntry, OutboxFilter, PendingRecipient, ProvisionalDeadline,
+    RecipientStatus, Settlement, StoredDeadline,
 };
 
 use super::StoreError;
@@ -168,6 +168,17 @@ pub trait OutboxWrites: Send {
         summary: &str,
     ) -> Result<(), StoreError>;
 
+    /// Stops `case_id`'s open deadline without an answer (returned, closed as a duplicate,
+    /// merged): state `closed`, with when, by whom and why in the answer's columns. A deadline
+    /// that is not open is left as it is.
+    async fn close_deadline(
+        &mut self,
+        case_id: &str,
+        closed_at: DateTime<Utc>,
+        closed_by: &str,
+        why: &str,
+    ) -> Result<(), StoreError>;
+
     /// Open deadlines counted provisionally into a year up to `through_year`, by case id.
     async fn provisional_deadlines(
         &mut self,
@@ -209,6 +220,28 @@ pub trait OutboxWrites: Send {
 
     /// Records that `case_id` was escalated at `at`.
     async fn mark_escalated(&mut self, case_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Sets the accept-by time of open deadlines (`(case_id, accept_due_at)`); an assignment
+    /// ([`OutboxWrites::assign_deadlines`]) clears it with the rest of the old clock.
+    async fn set_accept_due(
+        &mut self,
+        dues: &[(String, DateTime<FixedOffset>)],
+    ) -> Result<(), StoreError>;
+
+    /// Open deadlines whose accept-by time is at or before `now` while the workflow still has
+    /// the case waiting for its unit to accept (`assigned`, `reopened`), and that had no
+    /// notice for it yet; the earliest first.
+    async fn accept_overdue(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AcceptOverdue>, StoreError>;
+
+    /// Records that `case_id`'s notice for not accepting in time was queued at `at`.
+    async fn mark_accept_overdue(
+        &mut self,
+        case_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// The complaints whose `case_id` facet names one of `case_ids`.
     async fn case_members(&mut self, case_ids: &[&str]) -> Result<Vec<CaseMember>, StoreError>;

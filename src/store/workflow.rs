@@ -99,6 +99,28 @@ pub struct QueueInvestigator {
     pub away: bool,
 }
 
+/// A 延期 request to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewExtensionRequest {
+    pub case_id: String,
+    pub requested_by: String,
+    /// RFC 3339, UTC.
+    pub requested_at: String,
+    pub working_days: i64,
+    pub reason: String,
+}
+
+/// A 延期 request as recorded: `requested`, then `approved` or `denied`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionRequest {
+    pub id: i64,
+    pub request: NewExtensionRequest,
+    pub state: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_note: Option<String>,
+}
+
 /// On the store: reads of the workflow.
 #[async_trait]
 pub trait WorkflowReads: Send + Sync {
@@ -124,6 +146,9 @@ pub trait WorkflowReads: Send + Sync {
         &self,
         queue_key: &str,
     ) -> Result<Vec<QueueInvestigator>, StoreError>;
+
+    /// The 延期 requests of `case_id`, oldest first.
+    async fn extension_requests(&self, case_id: &str) -> Result<Vec<ExtensionRequest>, StoreError>;
 }
 
 /// In a decision transaction: the workflow's writes, and the reads a transition decides on.
@@ -164,4 +189,27 @@ pub trait WorkflowWrites: Send {
 
     /// Marks `user` away (or back); false when there is no such user.
     async fn set_away(&mut self, user: &str, away: bool, at: &str) -> Result<bool, StoreError>;
+
+    /// Records a 延期 request (state `requested`); returns its id.
+    async fn add_extension_request(
+        &mut self,
+        request: &NewExtensionRequest,
+    ) -> Result<i64, StoreError>;
+
+    /// The 延期 requests of `case_id` as this transaction sees them, oldest first.
+    async fn case_extension_requests(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Vec<ExtensionRequest>, StoreError>;
+
+    /// Decides request `id` (`approved` or `denied`) if it is still `requested`; false
+    /// otherwise.
+    async fn decide_extension_request(
+        &mut self,
+        id: i64,
+        state: &str,
+        by: &str,
+        at: &str,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError>;
 }

@@ -28,7 +28,7 @@ pub const ACTOR: &str = "system:assign";
 
 /// Records that routing sent `case_id` to `queue` at `at`, as decided by `actor` (the
 /// pipeline's [`ACTOR`], or the person whose correction moved it; see the module
-/// documentation).
+/// documentation). Returns whether the case moved to another holder (its clock follows).
 pub async fn routed(
     tx: &mut dyn DerivedTx,
     routing: &RoutingConfig,
@@ -36,7 +36,7 @@ pub async fn routed(
     queue: &str,
     actor: &str,
     at: DateTime<Utc>,
-) -> Result<(), WorkflowError> {
+) -> Result<bool, WorkflowError> {
     let triage = routing.triage_queue();
     let Some(before) = tx.case_state(case_id).await? else {
         let mut state = initial(case_id, Some(queue.to_string()), routing);
@@ -46,10 +46,10 @@ pub async fn routed(
             let step = (State::New, State::Assigned);
             record(tx, case_id, "assign", step, queue, actor, at).await?;
         }
-        return Ok(());
+        return Ok(false);
     };
     if before.queue_key.as_deref() == Some(queue) {
-        return Ok(());
+        return Ok(false);
     }
     let from = parse(&before)?;
     let (action, to) = match from {
@@ -57,10 +57,11 @@ pub async fn routed(
             ("assign", State::Assigned)
         }
         from if from.with_unit() && queue != triage => ("assign", State::Assigned),
-        _ => return Ok(()),
+        _ => return Ok(false),
     };
     move_to(tx, before, to, queue, actor, at).await?;
-    record(tx, case_id, action, (from, to), queue, actor, at).await
+    record(tx, case_id, action, (from, to), queue, actor, at).await?;
+    Ok(true)
 }
 
 /// Records that a live complaint joined `case_id`, loaded as history, and routing sends it to
@@ -79,7 +80,9 @@ pub async fn reopened_by_live(
             let step = (State::Closed, State::Reopened);
             record(tx, case_id, "reopen", step, queue, ACTOR, at).await
         }
-        _ => routed(tx, routing, case_id, queue, ACTOR, at).await,
+        _ => routed(tx, routing, case_id, queue, ACTOR, at)
+            .await
+            .map(|_| ()),
     }
 }
 

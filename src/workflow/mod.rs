@@ -10,9 +10,13 @@
 //!   queue is.
 //! - [`entry`]: cases entering and moving as routing decides (`system:assign`).
 //! - [`assign`]: which investigator of a unit works on a case it accepts.
+//! - [`clocks`]: the case's deadline following every step.
+//! - [`extension`]: 延期 requests, approved or denied by triage.
 
 pub mod assign;
+pub mod clocks;
 pub mod entry;
+pub mod extension;
 pub mod machine;
 pub mod service;
 pub mod transition;

@@ -6,18 +6,19 @@
 
 use chrono::{DateTime, Utc};
 
+use super::clocks::Clocks;
 use super::machine::{Action, Caller};
 use super::transition::{Details, Outcome, WorkflowError, take};
 use crate::people::Actor;
+use crate::routing::Correction;
 use crate::routing::correct::apply_correction;
-use crate::routing::{Correction, RoutingConfig};
 use crate::store::{Store, format_utc};
 
 /// Takes `action` on `case_id` for `caller` (recorded as `actor`) at `now` and commits it.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     store: &Store,
-    routing: &RoutingConfig,
+    clocks: Clocks<'_>,
     case_id: &str,
     action: Action,
     details: &Details,
@@ -42,6 +43,7 @@ pub async fn run(
         }
         _ => None,
     };
+    let routing = clocks.routing;
     let mut tx = store.begin_decision().await?;
     let outcome = take(
         &mut *tx, routing, case_id, action, details, caller, actor, now,
@@ -57,6 +59,29 @@ pub async fn run(
         };
         apply_correction(&mut *tx, routing, &complaint, correction, &format_utc(now)).await?;
     }
+    // The deadline follows the step.
+    let reason = match action {
+        Action::Answer => details.reply.clone().unwrap_or_default(),
+        Action::Merge => details.merged_into.clone().unwrap_or_default(),
+        _ => outcome.state.note.clone().unwrap_or_default(),
+    };
+    let queue = outcome.state.queue_key.as_deref();
+    let who = actor.to_string();
+    clocks
+        .follow(
+            &mut *tx,
+            case_id,
+            action,
+            outcome.from,
+            queue,
+            &who,
+            &reason,
+            now,
+        )
+        .await?;
+    // Search filters by the step's state at once.
+    let state = Some(outcome.state.state.as_str());
+    crate::notify::set_case_status_facet(&mut *tx, case_id, case_id, state).await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -65,6 +65,12 @@ pub enum WorkflowError {
     /// The request lacks what the action needs.
     #[error("{0}")]
     Invalid(String),
+    /// A 延期 request of the case waits for triage already.
+    #[error("case `{0}` has a 延期 request waiting for triage")]
+    Pending(String),
+    /// The 延期 request was decided already.
+    #[error("extension request {id} is {state} already")]
+    Decided { id: i64, state: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("stored workflow data is corrupt: {0}")]
@@ -379,4 +385,56 @@ async fn apply(
         Action::Triage | Action::Close => serde_json::json!({"note": note}),
     };
     Ok(detail)
+}
+
+/// Records in the workflow an answer the centre enters for the unit holding `case_id` (one
+/// that came back on paper, by phone; `POST /v1/cases/{id}/answer`, `deadline answer`): a
+/// case a unit holds becomes `answered`, with `summary` as the reply and finding `other`. A
+/// case no unit holds is left as it is (the deadline alone records the answer).
+pub async fn answered_on_behalf(
+    tx: &mut dyn DerivedTx,
+    routing: &RoutingConfig,
+    case_id: &str,
+    summary: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    let Some(before) = current(tx, routing, case_id).await? else {
+        return Ok(false);
+    };
+    let from: State = before
+        .state
+        .parse()
+        .map_err(|e: String| WorkflowError::Corrupt(format!("case {case_id}: {e}")))?;
+    if !from.with_unit() {
+        return Ok(false);
+    }
+    let expected = (before.version > 0).then_some(before.version);
+    let after = CaseState {
+        state: State::Answered.as_str().to_string(),
+        updated_at: format_utc(now),
+        updated_by: actor.to_string(),
+        ..before
+    };
+    tx.put_case_state(&after, expected).await?;
+    tx.append_transition(&NewTransition {
+        case_id: case_id.to_string(),
+        action: Action::Answer.as_str().to_string(),
+        from_state: from.as_str().to_string(),
+        to_state: State::Answered.as_str().to_string(),
+        actor: actor.to_string(),
+        at: format_utc(now),
+        detail: serde_json::json!({"finding": "other", "on_behalf_of": after.queue_key}),
+    })
+    .await?;
+    tx.record_answer(&NewAnswer {
+        case_id: case_id.to_string(),
+        finding: Finding::Other.as_str().to_string(),
+        reply: summary.trim().to_string(),
+        attachments: Vec::new(),
+        answered_by: actor.to_string(),
+        answered_at: format_utc(now),
+    })
+    .await?;
+    Ok(true)
 }

@@ -102,7 +102,8 @@ async fn each_role_gets_exactly_what_the_matrix_grants_on_every_route() {
         let path = route
             .replace("{id}", "x")
             .replace("{name}", "x")
-            .replace("{key}", "x");
+            .replace("{key}", "x")
+            .replace("{request}", "1");
         let (status, body) = call(&app, method, &path, None).await;
         assert_eq!(status, 401, "{method} {route} without a token: {body}");
         assert_eq!(body["error"]["code"], "authentication_required");

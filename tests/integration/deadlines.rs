@@ -310,3 +310,73 @@ async fn an_extension_is_recorded_with_who_why_old_and_new() {
         .unwrap_err();
     assert!(err.to_string().contains("exactly one"), "{err}");
 }
+
+/// Sets the workflow state of `case_id` held by the `supervision` queue.
+async fn in_state(env: &NotifyEnv, case_id: &str, state: &str) {
+    let mut tx = env.store.begin_decision().await.unwrap();
+    let before = tx.case_state(case_id).await.unwrap();
+    let row = complaint_gateway::store::workflow::CaseState {
+        case_id: case_id.into(),
+        state: state.into(),
+        queue_key: Some("supervision".into()),
+        assignee: None,
+        merged_into: None,
+        note: None,
+        updated_at: "2026-03-02T01:00:00.000Z".into(),
+        updated_by: "test".into(),
+        version: 0,
+    };
+    tx.put_case_state(&row, before.map(|b| b.version))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_unit_that_has_not_accepted_by_the_accept_by_time_gets_one_notice() {
+    let env = NotifyEnv::new("").await;
+    // Urgent: answer by 11:00, so accept by half the time (10:00), not a working day later.
+    for (seq, case) in [(1, "case-wait"), (2, "case-taken")] {
+        insert_complaint(env.pool(), &format!("{case}-c1"), seq, case).await;
+        let a = assignment(case, "urgent", "2026-03-02T09:00:00+08:00");
+        let d = assign(&env, &a).await;
+        assert_eq!(
+            d.accept_due_at.as_deref(),
+            Some("2026-03-02T10:00:00+08:00"),
+            "{d:?}"
+        );
+        in_state(&env, case, "assigned").await;
+    }
+    in_state(&env, "case-taken", "accepted").await;
+    let run = |t: &str| {
+        let now = utc(t);
+        let env = &env;
+        async move {
+            tick(&env.store, &env.cfg, &env.calendar, now)
+                .await
+                .unwrap()
+                .accept_overdue
+        }
+    };
+    assert_eq!(run("2026-03-02T09:59:00+08:00").await, 0);
+    assert_eq!(run("2026-03-02T10:01:00+08:00").await, 1, "case-wait only");
+    assert_eq!(run("2026-03-02T10:30:00+08:00").await, 0, "one notice");
+    let (kind, subject): (String, String) = sqlx::query_as(
+        "SELECT kind, subject FROM outbox WHERE kind = 'accept_overdue' AND case_id = 'case-wait'",
+    )
+    .fetch_one(env.pool())
+    .await
+    .unwrap();
+    assert_eq!(kind, "accept_overdue");
+    assert!(subject.starts_with("【催签收】"), "{subject}");
+    let d = env.store.case_deadline("case-wait").await.unwrap().unwrap();
+    assert!(d.accept_overdue_at.is_some());
+    // A new assignment starts both clocks again.
+    let a = assignment("case-wait", "urgent", "2026-03-02T11:00:00+08:00");
+    let d = assign(&env, &a).await;
+    assert_eq!(
+        d.accept_due_at.as_deref(),
+        Some("2026-03-02T12:00:00+08:00")
+    );
+    assert_eq!(d.accept_overdue_at, None);
+}

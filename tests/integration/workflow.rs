@@ -469,6 +469,12 @@ async fn a_merged_away_case_ends_merged_and_a_split_out_case_starts_in_triage() 
         "{seen}"
     );
     assert!(seen["note"].as_str().unwrap().contains(&survivor));
+    let started = deadline(&app, &centre, split_case).await;
+    assert_eq!(
+        (&started["queue_key"], &started["state"]),
+        (&json!("triage"), &json!("open")),
+        "a split-out case has its own clock, in triage: {started}"
+    );
     let (_, kept) = flow(&app, &centre, &survivor).await;
     assert_eq!(
         kept["state"], "assigned",
@@ -551,5 +557,315 @@ async fn a_unit_s_accepted_cases_go_to_the_least_loaded_investigator_present() {
     )
     .await;
     assert_eq!(status, 404);
+    app.stop().await;
+}
+
+/// The case's deadline: queue, assigned_at, state and its trail's actions.
+async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
+    let (status, d) = call(
+        app,
+        token,
+        "GET",
+        &format!("/v1/cases/{case}/deadline"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{d}");
+    d
+}
+
+fn trail(d: &Value) -> Vec<String> {
+    d["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn assignment_mails(app: &TestApp, token: &str, case: &str) -> Vec<String> {
+    let (status, outbox) = call(
+        app,
+        token,
+        "GET",
+        &format!("/v1/outbox?case_id={case}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{outbox}");
+    let mut queues: Vec<String> = outbox["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "assignment")
+        .map(|n| n["queue_key"].as_str().unwrap_or_default().to_string())
+        .collect();
+    queues.sort();
+    queues
+}
+
+#[tokio::test]
+async fn the_deadline_follows_every_step_on_the_running_gateway() {
+    let app = TestApp::start().await;
+    let case = case_in(
+        &app,
+        "wf-5",
+        "菜市场占道经营，早高峰车辆无法通行。",
+        "finance",
+    )
+    .await;
+    let data = app.data_dir();
+    let li = account(
+        &data,
+        "li",
+        &["--role", "investigator", "--queue", "finance"],
+    )
+    .await;
+    let zhao = account(
+        &data,
+        "zhao",
+        &["--role", "investigator", "--queue", "personnel"],
+    )
+    .await;
+    let centre = account(&data, "centre", &["--role", "triage"]).await;
+
+    // The correction that sent the case to finance restarted its clock there, at once, with
+    // the 交办 email to finance; the first clock's close is in the trail.
+    let first = deadline(&app, &centre, &case).await;
+    assert_eq!(
+        (&first["queue_key"], &first["state"]),
+        (&json!("finance"), &json!("open"))
+    );
+    let actions = trail(&first);
+    if actions.contains(&"clock_closed".to_string()) {
+        assert_eq!(actions.last().unwrap(), "assigned", "{actions:?}");
+    }
+    assert!(
+        assignment_mails(&app, &centre, &case)
+            .await
+            .contains(&"finance".to_string())
+    );
+
+    // A return stops the clock with the reason; the next assignment starts a new one, counted
+    // from then, for the new unit, with its 交办 email.
+    step(&app, &li, &case, json!({"action": "accept"})).await;
+    let (status, _) = step(
+        &app,
+        &li,
+        &case,
+        json!({"action": "return",
+        "reason": "wrong_unit", "note": "人事部门职责"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let stopped = deadline(&app, &centre, &case).await;
+    assert_eq!(stopped["state"], "closed", "{stopped}");
+    assert_eq!(stopped["answered_by"], "li");
+    assert_eq!(trail(&stopped).last().unwrap(), "clock_closed");
+    let (status, _) = step(
+        &app,
+        &centre,
+        &case,
+        json!({"action": "assign", "queue": "personnel"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let second = deadline(&app, &centre, &case).await;
+    assert_eq!(
+        (&second["queue_key"], &second["state"]),
+        (&json!("personnel"), &json!("open"))
+    );
+    assert!(
+        second["assigned_at"].as_str().unwrap() > first["assigned_at"].as_str().unwrap(),
+        "counted from the new assignment: {second}"
+    );
+    assert!(
+        assignment_mails(&app, &centre, &case)
+            .await
+            .contains(&"personnel".to_string())
+    );
+
+    // An answer stops it as answered; a reopen starts it again for the unit.
+    for action in ["accept", "start"] {
+        step(&app, &zhao, &case, json!({"action": action})).await;
+    }
+    let (status, _) = step(
+        &app,
+        &zhao,
+        &case,
+        json!({"action": "answer",
+        "finding": "substantiated", "reply": "已协调城管清理占道摊点。"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answered = deadline(&app, &centre, &case).await;
+    assert_eq!(answered["state"], "answered", "{answered}");
+    assert_eq!(answered["answered_by"], "zhao");
+    let (status, _) = step(
+        &app,
+        &centre,
+        &case,
+        json!({"action": "reopen", "note": "回访：摊点又回来了"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let third = deadline(&app, &centre, &case).await;
+    assert_eq!(
+        (&third["queue_key"], &third["state"]),
+        (&json!("personnel"), &json!("open"))
+    );
+    assert!(third["assigned_at"].as_str().unwrap() >= second["assigned_at"].as_str().unwrap());
+
+    // The centre enters an answer that came back on paper: deadline and workflow agree.
+    let path = format!("/v1/cases/{case}/answer");
+    let (status, d) = call(
+        &app,
+        &centre,
+        "POST",
+        &path,
+        json!({"summary": "书面答复已收到"}),
+    )
+    .await;
+    assert_eq!((status, &d["state"]), (200, &json!("answered")), "{d}");
+    let (_, seen) = flow(&app, &centre, &case).await;
+    assert_eq!(seen["state"], "answered", "{seen}");
+    let last = seen["answers"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["finding"], &last["reply"]),
+        (&json!("other"), &json!("书面答复已收到"))
+    );
+    let (status, _) = step(
+        &app,
+        &centre,
+        &case,
+        json!({"action": "reopen", "note": "再次回访"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Search filters by the workflow's state (as soon as the index follows).
+    eventually("the reopened case found by its state", || async {
+        let (_, found) = call(
+            &app,
+            &centre,
+            "GET",
+            "/v1/search?status=reopened",
+            Value::Null,
+        )
+        .await;
+        (found["total"].as_u64()? >= 1).then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_unit_asks_for_a_delay_and_only_an_approval_moves_the_deadline() {
+    let app = TestApp::start().await;
+    let case = case_in(
+        &app,
+        "wf-6",
+        "老旧小区加装电梯审批材料反复退回。",
+        "finance",
+    )
+    .await;
+    let data = app.data_dir();
+    let li = account(
+        &data,
+        "li",
+        &["--role", "investigator", "--queue", "finance"],
+    )
+    .await;
+    let far = account(
+        &data,
+        "far",
+        &["--role", "investigator", "--queue", "personnel"],
+    )
+    .await;
+    let centre = account(&data, "centre", &["--role", "triage"]).await;
+    step(&app, &li, &case, json!({"action": "accept"})).await;
+    let ask = |days: i64| json!({"working_days": days, "reason": "需会同住建部门现场核查"});
+    let path = format!("/v1/cases/{case}/extensions");
+
+    let (status, _) = call(&app, &far, "POST", &path, ask(3)).await;
+    assert_eq!(status, 404, "another unit does not see the case");
+    let (status, refused) = call(&app, &centre, "POST", &path, ask(3)).await;
+    assert_eq!(
+        status, 403,
+        "the centre decides, it does not ask: {refused}"
+    );
+    let (status, refused) = call(&app, &li, "POST", &path, ask(0)).await;
+    assert_eq!(status, 400, "{refused}");
+    let before = deadline(&app, &centre, &case).await;
+    let (status, first) = call(&app, &li, "POST", &path, ask(3)).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        (&first["state"], &first["requested_by"]),
+        (&json!("requested"), &json!("li"))
+    );
+    let (status, refused) = call(&app, &li, "POST", &path, ask(2)).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "extension_pending");
+    assert_eq!(
+        deadline(&app, &centre, &case).await["due_at"],
+        before["due_at"],
+        "a request alone moves nothing"
+    );
+
+    // Denied with a note: nothing moves; the unit may ask again.
+    let id = first["id"].as_i64().unwrap();
+    let deny = format!("/v1/cases/{case}/extensions/{id}/deny");
+    let (status, refused) = call(&app, &centre, "POST", &deny, json!({})).await;
+    assert_eq!(status, 400, "a denial says why: {refused}");
+    let (status, refused) = call(&app, &li, "POST", &deny, json!({"note": "x"})).await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, denied) = call(
+        &app,
+        &centre,
+        "POST",
+        &deny,
+        json!({"note": "期限内可完成"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &denied["state"]),
+        (200, &json!("denied")),
+        "{denied}"
+    );
+    let approve = format!("/v1/cases/{case}/extensions/{id}/approve");
+    let (status, refused) = call(&app, &centre, "POST", &approve, json!({})).await;
+    assert_eq!(status, 409, "decided once: {refused}");
+    assert_eq!(
+        deadline(&app, &centre, &case).await["due_at"],
+        before["due_at"]
+    );
+
+    // Approved: the deadline moves by the working days asked, recorded as an extension by
+    // the person who asked.
+    let (_, second) = call(&app, &li, "POST", &path, ask(3)).await;
+    let id = second["id"].as_i64().unwrap();
+    let approve = format!("/v1/cases/{case}/extensions/{id}/approve");
+    let (status, approved) = call(&app, &centre, "POST", &approve, json!({})).await;
+    assert_eq!(
+        (status, &approved["state"]),
+        (200, &json!("approved")),
+        "{approved}"
+    );
+    let after = deadline(&app, &centre, &case).await;
+    assert!(
+        after["due_at"].as_str() > before["due_at"].as_str(),
+        "{after}"
+    );
+    assert_eq!(after["extensions"][0]["requested_by"], "li");
+    assert_eq!(after["extensions"][0]["old_due_at"], before["due_at"]);
+    let (_, seen) = flow(&app, &li, &case).await;
+    assert_eq!(seen["state"], "accepted", "the case keeps its state");
+    let states: Vec<&str> = seen["extension_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["denied", "approved"]);
     app.stop().await;
 }

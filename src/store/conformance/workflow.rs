@@ -11,6 +11,7 @@ pub async fn run(open: Open) {
     transitions_and_answers_read_back_in_order(open).await;
     workloads_count_open_cases_by_assignee(open).await;
     a_rolled_back_transition_leaves_nothing(open).await;
+    extension_requests_are_decided_once(open).await;
 }
 
 fn state(case_id: &str, state: &str, queue: Option<&str>, assignee: Option<&str>) -> CaseState {
@@ -174,4 +175,59 @@ async fn a_rolled_back_transition_leaves_nothing(open: Open) {
     tx.rollback().await.unwrap();
     assert_eq!(store.case_state("c1").await.unwrap(), None);
     assert!(store.case_transitions("c1").await.unwrap().is_empty());
+}
+
+/// 延期 requests: recorded in order, decided once.
+pub async fn extension_requests_are_decided_once(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    let request = |days| crate::store::workflow::NewExtensionRequest {
+        case_id: "c1".into(),
+        requested_by: "li".into(),
+        requested_at: "2026-03-02T02:00:00.000Z".into(),
+        working_days: days,
+        reason: "需现场复核".into(),
+    };
+    let mut tx = store.begin_decision().await.unwrap();
+    let first = tx.add_extension_request(&request(3)).await.unwrap();
+    let second = tx.add_extension_request(&request(5)).await.unwrap();
+    assert!(first < second);
+    let at = "2026-03-02T03:00:00.000Z";
+    assert!(
+        tx.decide_extension_request(first, "approved", "centre", at, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.decide_extension_request(first, "denied", "centre", at, Some("again"))
+            .await
+            .unwrap(),
+        "a decided request stays decided"
+    );
+    assert!(
+        tx.decide_extension_request(second, "denied", "centre", at, Some("理由不足"))
+            .await
+            .unwrap()
+    );
+    let in_tx = tx.case_extension_requests("c1").await.unwrap();
+    tx.commit().await.unwrap();
+    let stored = store.extension_requests("c1").await.unwrap();
+    assert_eq!(stored, in_tx);
+    let summary: Vec<(i64, &str, Option<&str>)> = stored
+        .iter()
+        .map(|r| {
+            (
+                r.request.working_days,
+                r.state.as_str(),
+                r.decision_note.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [(3, "approved", None), (5, "denied", Some("理由不足"))]
+    );
+    assert_eq!(stored[0].request, request(3));
+    assert_eq!(stored[0].decided_by.as_deref(), Some("centre"));
+    assert!(store.extension_requests("c2").await.unwrap().is_empty());
 }

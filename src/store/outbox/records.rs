@@ -8,7 +8,7 @@ use serde::Serialize;
 pub struct OutboxEntry {
     pub id: String,
     pub created_at: String,
-    /// `assignment`, `informed`, `reminder`, `overdue`, `escalation`, `digest`.
+    /// `assignment`, `informed`, `reminder`, `accept_overdue`, `overdue`, `escalation`, `digest`.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
@@ -54,7 +54,7 @@ pub struct OutboxFilter {
 pub struct NewNotification {
     pub id: String,
     pub created_at: DateTime<Utc>,
-    /// `assignment`, `informed`, `reminder`, `overdue`, `escalation`, `digest`.
+    /// `assignment`, `informed`, `reminder`, `accept_overdue`, `overdue`, `escalation`, `digest`.
     pub kind: String,
     pub case_id: Option<String>,
     pub queue_key: Option<String>,
@@ -138,7 +138,8 @@ pub struct CaseDeadline {
     pub assigned_at: String,
     /// RFC 3339, in the working day's offset.
     pub due_at: String,
-    /// `open` or `answered`.
+    /// `open`, `answered`, or `closed` (stopped without an answer: returned, closed as a
+    /// duplicate, merged; `answered_by` and the trail say who and why).
     pub state: String,
     /// Overdue notices sent so far.
     pub overdue_notices: i64,
@@ -154,6 +155,14 @@ pub struct CaseDeadline {
     /// alone from that year on, and counted again once the file is added.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisional_year: Option<i64>,
+    /// Accept by (签收时限), RFC 3339 in the working day's offset: the second clock of the
+    /// assignment (none on deadlines older than it; the triage queue's cases have one but are
+    /// never accepted, so it sends nothing for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_due_at: Option<String>,
+    /// When the notice that the unit had not accepted in time was queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_overdue_at: Option<String>,
 }
 
 /// One recorded extension.
@@ -226,6 +235,16 @@ pub struct StoredDeadline {
     pub due_at: String,
     /// `open` or `answered`.
     pub state: String,
+}
+
+/// A case its unit has not accepted by the accept-by time, as the scheduler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptOverdue {
+    pub case_id: String,
+    /// RFC 3339.
+    pub accept_due_at: String,
+    /// As given in [`NewDeadline::assignment`].
+    pub assignment: String,
 }
 
 /// An open deadline, as the scheduler sees it.

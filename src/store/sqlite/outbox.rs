@@ -17,7 +17,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// The columns of `case_deadlines` a [`CaseDeadline`] reads.
 const DEADLINE_COLUMNS: &str = "case_id, queue_key, queue_name, priority, assigned_at, due_at, \
      state, overdue_notices, reminded_at, escalated_at, answered_at, answered_by, \
-     provisional_year";
+     provisional_year, accept_due_at, accept_overdue_at";
 
 fn deadline_from_row(row: &SqliteRow) -> CaseDeadline {
     CaseDeadline {
@@ -34,6 +34,8 @@ fn deadline_from_row(row: &SqliteRow) -> CaseDeadline {
         answered_at: row.get("answered_at"),
         answered_by: row.get("answered_by"),
         provisional_year: row.get("provisional_year"),
+        accept_due_at: row.get("accept_due_at"),
+        accept_overdue_at: row.get("accept_overdue_at"),
     }
 }
 

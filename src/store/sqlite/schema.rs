@@ -415,5 +415,15 @@ pub fn migrator() -> Migrator {
             include_str!("migrations/61_deadline_indexes.sql"),
         ),
         migration(62, "workflow", include_str!("migrations/62_workflow.sql")),
+        migration(
+            63,
+            "accept_clock",
+            include_str!("migrations/63_accept_clock.sql"),
+        ),
+        migration(
+            64,
+            "extension_requests",
+            include_str!("migrations/64_extension_requests.sql"),
+        ),
     ])
 }

@@ -7,8 +7,8 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use super::{SqliteStore, SqliteTx};
 use crate::store::StoreError;
 use crate::store::workflow::{
-    AnswerRecord, CaseState, NewAnswer, NewTransition, QueueInvestigator, TransitionRecord,
-    WorkflowReads, WorkflowWrites, Workload,
+    AnswerRecord, CaseState, ExtensionRequest, NewAnswer, NewExtensionRequest, NewTransition,
+    QueueInvestigator, TransitionRecord, WorkflowReads, WorkflowWrites, Workload,
 };
 
 fn state_from_row(row: &SqliteRow) -> CaseState {
@@ -89,6 +89,37 @@ async fn load_investigators(
         .collect())
 }
 
+async fn load_extension_requests(
+    conn: &mut SqliteConnection,
+    case_id: &str,
+) -> Result<Vec<ExtensionRequest>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, case_id, requested_by, requested_at, working_days, reason, state,
+            decided_by, decided_at, decision_note
+         FROM extension_requests WHERE case_id = ? ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ExtensionRequest {
+            id: row.get("id"),
+            request: NewExtensionRequest {
+                case_id: row.get("case_id"),
+                requested_by: row.get("requested_by"),
+                requested_at: row.get("requested_at"),
+                working_days: row.get("working_days"),
+                reason: row.get("reason"),
+            },
+            state: row.get("state"),
+            decided_by: row.get("decided_by"),
+            decided_at: row.get("decided_at"),
+            decision_note: row.get("decision_note"),
+        })
+        .collect())
+}
+
 #[async_trait]
 impl WorkflowReads for SqliteStore {
     async fn case_state(&self, case_id: &str) -> Result<Option<CaseState>, StoreError> {
@@ -158,6 +189,10 @@ impl WorkflowReads for SqliteStore {
         queue_key: &str,
     ) -> Result<Vec<QueueInvestigator>, StoreError> {
         load_investigators(&mut *self.pool.acquire().await?, queue_key).await
+    }
+
+    async fn extension_requests(&self, case_id: &str) -> Result<Vec<ExtensionRequest>, StoreError> {
+        load_extension_requests(&mut *self.pool.acquire().await?, case_id).await
     }
 }
 
@@ -283,5 +318,51 @@ impl WorkflowWrites for SqliteTx {
                 .await?;
         }
         Ok(true)
+    }
+
+    async fn add_extension_request(&mut self, r: &NewExtensionRequest) -> Result<i64, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO extension_requests (case_id, requested_by, requested_at, working_days,
+                reason)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&r.case_id)
+        .bind(&r.requested_by)
+        .bind(&r.requested_at)
+        .bind(r.working_days)
+        .bind(&r.reason)
+        .execute(self.conn())
+        .await?;
+        Ok(done.last_insert_rowid())
+    }
+
+    async fn case_extension_requests(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Vec<ExtensionRequest>, StoreError> {
+        load_extension_requests(self.conn(), case_id).await
+    }
+
+    async fn decide_extension_request(
+        &mut self,
+        id: i64,
+        state: &str,
+        by: &str,
+        at: &str,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE extension_requests SET state = ?, decided_by = ?, decided_at = ?,
+                decision_note = ?
+             WHERE id = ? AND state = 'requested'",
+        )
+        .bind(state)
+        .bind(by)
+        .bind(at)
+        .bind(note)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

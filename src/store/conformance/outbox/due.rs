@@ -76,5 +76,27 @@ pub async fn a_tick_reads_only_the_deadlines_it_may_act_on(open: Open) {
         ["overdue-stale", "overdue-recent", "overdue-new", "soon"],
         "a notice exactly at the repeat bound is due again"
     );
+    // A stopped clock (returned, merged) is read no more; stopping it again changes nothing.
+    tx.close_deadline(
+        "overdue-new",
+        utc("2026-03-04T10:00:00Z"),
+        "li",
+        "returned: wrong_unit",
+    )
+    .await
+    .unwrap();
+    tx.close_deadline("answered", utc("2026-03-04T10:00:00Z"), "li", "again")
+        .await
+        .unwrap();
+    assert_eq!(
+        due_ids(&mut *tx, now, horizon, repeat).await,
+        ["overdue-stale", "soon"]
+    );
     tx.commit().await.unwrap();
+    let closed = store.case_deadline("overdue-new").await.unwrap().unwrap();
+    assert_eq!(closed.state, "closed");
+    assert_eq!(closed.answered_by.as_deref(), Some("li"));
+    let answered = store.case_deadline("answered").await.unwrap().unwrap();
+    assert_eq!(answered.state, "answered", "only an open clock is stopped");
+    assert_eq!(answered.answered_by.as_deref(), Some("unit"));
 }

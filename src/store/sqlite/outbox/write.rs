@@ -12,8 +12,8 @@ use sqlx::{QueryBuilder, Row};
 use super::super::SqliteTx;
 use super::{ROWS_PER_STATEMENT, json_list};
 use crate::store::outbox::{
-    CaseDeadline, CaseMember, DeliveryState, DueQuery, NewAuditEntry, NewDeadline, NewExtension,
-    NewNotification, OpenDeadline, OutboxWrites, ProvisionalDeadline, StoredDeadline,
+    AcceptOverdue, CaseDeadline, CaseMember, DeliveryState, DueQuery, NewAuditEntry, NewDeadline,
+    NewExtension, NewNotification, OpenDeadline, OutboxWrites, ProvisionalDeadline, StoredDeadline,
 };
 use crate::store::{StoreError, format_utc};
 
@@ -97,7 +97,8 @@ impl OutboxWrites for SqliteTx {
                     reminded_at = NULL, overdue_notices = 0, last_overdue_ms = NULL,
                     escalated_at = NULL, answered_at = NULL, answered_by = NULL,
                     answer_summary = NULL, assignment = excluded.assignment,
-                    provisional_year = excluded.provisional_year",
+                    provisional_year = excluded.provisional_year, accept_due_at = NULL,
+                    accept_due_ms = NULL, accept_overdue_at = NULL",
             );
             query.build().execute(self.conn()).await?;
         }
@@ -203,6 +204,26 @@ impl OutboxWrites for SqliteTx {
         .bind(format_utc(answered_at))
         .bind(answered_by)
         .bind(summary)
+        .bind(case_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn close_deadline(
+        &mut self,
+        case_id: &str,
+        closed_at: DateTime<Utc>,
+        closed_by: &str,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE case_deadlines SET state = 'closed', answered_at = ?, answered_by = ?, \
+             answer_summary = ? WHERE case_id = ? AND state = 'open'",
+        )
+        .bind(format_utc(closed_at))
+        .bind(closed_by)
+        .bind(why)
         .bind(case_id)
         .execute(self.conn())
         .await?;
@@ -324,6 +345,62 @@ impl OutboxWrites for SqliteTx {
 
     async fn mark_escalated(&mut self, case_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query("UPDATE case_deadlines SET escalated_at = ? WHERE case_id = ?")
+            .bind(format_utc(at))
+            .bind(case_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn set_accept_due(
+        &mut self,
+        dues: &[(String, DateTime<FixedOffset>)],
+    ) -> Result<(), StoreError> {
+        for (case_id, due) in dues {
+            sqlx::query(
+                "UPDATE case_deadlines SET accept_due_at = ?, accept_due_ms = ?,
+                    accept_overdue_at = NULL
+                 WHERE case_id = ? AND state = 'open'",
+            )
+            .bind(due.to_rfc3339())
+            .bind(due.timestamp_millis())
+            .bind(case_id)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn accept_overdue(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AcceptOverdue>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.case_id, d.accept_due_at, d.assignment FROM case_deadlines d
+             JOIN case_workflow w ON w.case_id = d.case_id
+             WHERE d.state = 'open' AND d.accept_overdue_at IS NULL AND d.accept_due_ms <= ?
+               AND w.state IN ('assigned', 'reopened')
+             ORDER BY d.accept_due_ms, d.case_id",
+        )
+        .bind(now.timestamp_millis())
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| AcceptOverdue {
+                case_id: row.get("case_id"),
+                accept_due_at: row.get("accept_due_at"),
+                assignment: row.get("assignment"),
+            })
+            .collect())
+    }
+
+    async fn mark_accept_overdue(
+        &mut self,
+        case_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE case_deadlines SET accept_overdue_at = ? WHERE case_id = ?")
             .bind(format_utc(at))
             .bind(case_id)
             .execute(self.conn())

@@ -1,0 +1,231 @@
+//! The case's deadline follows every step, in the step's transaction:
+//!
+//! - a new holder (an `assign` to a queue, a `reopen`, a correction that moves the case) closes
+//!   the old clock with the reason and starts a new one counted from that moment, with its 交办
+//!   email to the new unit ([`restart`]);
+//! - an answer stops it as answered (on time or not, in the deadline's trail);
+//! - a return, a close without an answer and a merge stop it with the reason.
+//!
+//! A case that never had a deadline (routed before deadlines existed, or history) has nothing
+//! to follow until routing assigns it.
+
+use chrono::{DateTime, Utc};
+
+use super::machine::{Action, State};
+use super::transition::WorkflowError;
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::notify::{self, Assignment};
+use crate::routing::RoutingConfig;
+use crate::store::DerivedTx;
+use crate::store::outbox::NewAuditEntry;
+
+/// What the clocks need besides the transaction.
+#[derive(Clone, Copy)]
+pub struct Clocks<'a> {
+    pub config: &'a Config,
+    pub calendar: &'a Calendar,
+    pub routing: &'a RoutingConfig,
+}
+
+impl Clocks<'_> {
+    /// Follows `action`, taken on `case_id` (now held by `queue`) by `actor` at `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn follow(
+        &self,
+        tx: &mut dyn DerivedTx,
+        case_id: &str,
+        action: Action,
+        from: State,
+        queue: Option<&str>,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        match action {
+            Action::Assign | Action::Reopen => {
+                if let Some(queue) = queue {
+                    let why = if action == Action::Reopen {
+                        "reopened"
+                    } else if from == State::Returned {
+                        "assigned after a return"
+                    } else {
+                        "reassigned"
+                    };
+                    self.restart(tx, case_id, queue, actor, why, now).await?;
+                }
+            }
+            Action::Answer => {
+                if open(tx, case_id).await? {
+                    notify::deadline::answer(tx, case_id, actor, reason, now)
+                        .await
+                        .map_err(notify_error)?;
+                }
+            }
+            Action::Return | Action::Close | Action::Merge => {
+                let why = match action {
+                    Action::Return => format!("returned: {reason}"),
+                    Action::Merge => format!("merged into {reason}"),
+                    _ => format!("closed: {reason}"),
+                };
+                stop(tx, case_id, actor, &why, now).await?;
+            }
+            Action::Triage | Action::Accept | Action::Start | Action::AssignInvestigator => {}
+        }
+        Ok(())
+    }
+
+    /// Starts a new clock for `case_id` held by `queue` from `now` (closing the old one with
+    /// `why`), with the 交办 email to the new unit; nothing when the case never had a
+    /// deadline.
+    pub async fn restart(
+        &self,
+        tx: &mut dyn DerivedTx,
+        case_id: &str,
+        queue: &str,
+        actor: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let Some(stored) = tx.stored_deadline(case_id).await? else {
+            return Ok(());
+        };
+        let Some(info) = self.routing.queue(queue) else {
+            return Err(WorkflowError::Invalid(format!(
+                "no queue `{queue}` in the routing"
+            )));
+        };
+        let mut a: Assignment = serde_json::from_str(&stored.assignment)
+            .map_err(|e| WorkflowError::Corrupt(format!("assignment of {case_id}: {e}")))?;
+        if stored.state == "open" {
+            close_entry(tx, case_id, actor, why, &stored.due_at, now).await?;
+        }
+        a.queue_key = info.key.to_string();
+        a.queue_name = info.name.to_string();
+        a.members = info.members.to_vec();
+        for email in tx.queue_user_emails(queue).await? {
+            if !a.members.contains(&email) {
+                a.members.push(email);
+            }
+        }
+        a.supervisor = info.supervisor.to_string();
+        a.assigned_at = now.with_timezone(&self.config.deadlines.offset());
+        notify::on_assignments(tx, std::slice::from_ref(&a), self.config, self.calendar)
+            .await
+            .map_err(notify_error)?;
+        Ok(())
+    }
+}
+
+impl Clocks<'_> {
+    /// Gives `to_case` a copy of `from_case`'s open clock (same unit, same deadline) when it
+    /// has none: the members left after their founder was split out form a case of a new name
+    /// and go on under the same clock. Returns whether a copy was made.
+    pub async fn carry(
+        &self,
+        tx: &mut dyn DerivedTx,
+        from_case: &str,
+        to_case: &str,
+    ) -> Result<bool, WorkflowError> {
+        if from_case == to_case || tx.stored_deadline(to_case).await?.is_some() {
+            return Ok(false);
+        }
+        let Some(stored) = tx.stored_deadline(from_case).await? else {
+            return Ok(false);
+        };
+        if stored.state != "open" {
+            return Ok(false);
+        }
+        let corrupt = |e: String| WorkflowError::Corrupt(format!("deadline of {from_case}: {e}"));
+        let mut a: Assignment =
+            serde_json::from_str(&stored.assignment).map_err(|e| corrupt(e.to_string()))?;
+        a.case_id = to_case.to_string();
+        let copy = crate::store::outbox::NewDeadline {
+            case_id: to_case.to_string(),
+            complaint_id: a.complaint_id.clone(),
+            queue_key: a.queue_key.clone(),
+            queue_name: a.queue_name.clone(),
+            priority: a.priority.clone(),
+            assigned_at: a.assigned_at,
+            due_at: chrono::DateTime::parse_from_rfc3339(&stored.due_at)
+                .map_err(|e| corrupt(e.to_string()))?,
+            provisional_year: None,
+            assignment: serde_json::to_string(&a).expect("an assignment serialises"),
+        };
+        tx.assign_deadlines(std::slice::from_ref(&copy)).await?;
+        Ok(true)
+    }
+
+    /// Starts the clock of `split_case`, split out of `from_case`, in the triage queue, counted
+    /// from `now` (the old case's clock, when `split_case` was its founder, is closed with
+    /// the reason; nothing when neither had an open clock).
+    pub async fn start_split(
+        &self,
+        tx: &mut dyn DerivedTx,
+        split_case: &str,
+        from_case: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let why = format!("split out of {from_case}");
+        if self.carry(tx, from_case, split_case).await? {
+            tx.close_deadline(split_case, now, actor, &why).await?;
+        }
+        let triage = self.routing.triage_queue().to_string();
+        self.restart(tx, split_case, &triage, actor, &why, now)
+            .await
+    }
+}
+
+/// Whether `case_id` has an open deadline.
+async fn open(tx: &mut dyn DerivedTx, case_id: &str) -> Result<bool, WorkflowError> {
+    Ok(tx
+        .stored_deadline(case_id)
+        .await?
+        .is_some_and(|d| d.state == "open"))
+}
+
+/// Stops `case_id`'s open deadline with `why` (nothing when none is open).
+async fn stop(
+    tx: &mut dyn DerivedTx,
+    case_id: &str,
+    actor: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let Some(stored) = tx.stored_deadline(case_id).await? else {
+        return Ok(());
+    };
+    if stored.state != "open" {
+        return Ok(());
+    }
+    tx.close_deadline(case_id, now, actor, why).await?;
+    close_entry(tx, case_id, actor, why, &stored.due_at, now).await
+}
+
+/// The deadline trail's entry for a clock closed without an answer.
+async fn close_entry(
+    tx: &mut dyn DerivedTx,
+    case_id: &str,
+    actor: &str,
+    why: &str,
+    due_at: &str,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    tx.append_deadline_audit(&[NewAuditEntry {
+        case_id: Some(case_id.to_string()),
+        at: now,
+        actor: actor.to_string(),
+        action: "clock_closed".into(),
+        detail: serde_json::json!({"why": why, "due_at": due_at}),
+    }])
+    .await?;
+    Ok(())
+}
+
+fn notify_error(error: notify::NotifyError) -> WorkflowError {
+    match error {
+        notify::NotifyError::Store(e) => WorkflowError::Store(e),
+        other => WorkflowError::Invalid(other.to_string()),
+    }
+}
