@@ -17,7 +17,7 @@ use crate::cases::staff::{Actor, SplitResult, merge, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
 use crate::people::access::Permission;
 use crate::store::DerivedTx;
-use crate::store::cases::CaseFilter;
+use crate::store::cases::{CaseFilter, CaseSort};
 use axum::http::HeaderMap;
 use serde_json::json;
 
@@ -43,6 +43,15 @@ pub struct ListParams {
     pub state: Option<String>,
     /// Only cases held by this queue.
     pub queue: Option<String>,
+    /// Only cases of this priority (`urgent`, `high`, `normal`, `low`).
+    pub priority: Option<String>,
+    /// Only cases whose deadline is (`true`) or is not (`false`) past.
+    pub overdue: Option<bool>,
+    /// Only cases with an open deadline before this time (RFC 3339).
+    pub due_before: Option<String>,
+    /// `recent` (default: most recently active first) or `deadline` (earliest deadline first;
+    /// only cases with a deadline).
+    pub sort: Option<String>,
     /// Only cases with at least this many complaints (default 1).
     pub min_complaints: Option<i64>,
     /// Page size (default 50, at most 500).
@@ -81,10 +90,37 @@ pub async fn list(
             format!("`{queue}` is not a queue; see GET /v1/queues"),
         ));
     }
+    one_of(
+        "priority",
+        params.priority.as_deref(),
+        &crate::routing::config::PRIORITIES,
+    )?;
+    one_of("sort", params.sort.as_deref(), &["recent", "deadline"])?;
+    let due_before_ms = match params.due_before.as_deref().filter(|d| !d.is_empty()) {
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::InvalidParameter,
+                        format!("`due_before` is an RFC 3339 time: {e}"),
+                    )
+                    .with("param", "due_before")
+                })?
+                .timestamp_millis(),
+        ),
+        None => None,
+    };
     let filter = CaseFilter {
         status: params.status.as_deref().filter(|s| !s.is_empty()),
         state: params.state.as_deref().filter(|s| !s.is_empty()),
         queue: params.queue.as_deref().filter(|s| !s.is_empty()),
+        priority: params.priority.as_deref().filter(|s| !s.is_empty()),
+        overdue: params.overdue,
+        due_before_ms,
+        sort: match params.sort.as_deref() {
+            Some("deadline") => CaseSort::Deadline,
+            _ => CaseSort::Recent,
+        },
         min_complaints: params.min_complaints.unwrap_or(1),
         limit: params.limit.unwrap_or(50),
         offset: params.offset.unwrap_or(0),

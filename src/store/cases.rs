@@ -42,6 +42,24 @@ pub struct CaseSummary {
     pub queue: Option<String>,
     /// The investigator working on it.
     pub assignee: Option<String>,
+    /// `urgent`, `high`, `normal`, `low` (the deadline's, else the route's).
+    pub priority: Option<String>,
+    /// Answer by (RFC 3339, the working day's offset), when the case has a deadline.
+    pub due_at: Option<String>,
+    /// Accept by (签收时限).
+    pub accept_due_at: Option<String>,
+    /// The deadline is open and past.
+    pub overdue: bool,
+}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    /// Most recently active first.
+    #[default]
+    Recent,
+    /// Earliest deadline first (only cases with a deadline).
+    Deadline,
 }
 
 /// Which cases a listing returns ([`CaseReads::list_cases`]).
@@ -53,6 +71,13 @@ pub struct CaseFilter<'a> {
     pub state: Option<&'a str>,
     /// Only cases held by this queue.
     pub queue: Option<&'a str>,
+    /// Only cases of this priority.
+    pub priority: Option<&'a str>,
+    /// Only cases whose deadline is (`true`) or is not (`false`) open and past.
+    pub overdue: Option<bool>,
+    /// Only cases with an open deadline before this instant (Unix milliseconds).
+    pub due_before_ms: Option<i64>,
+    pub sort: CaseSort,
     /// Only cases with at least this many complaints.
     pub min_complaints: i64,
     /// Most cases returned.

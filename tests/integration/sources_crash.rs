@@ -137,7 +137,11 @@ async fn a_page_fetched_but_not_committed_is_read_again_after_kill_9() {
             .json()
             .await
             .ok()?;
-        (status["cursor"] == json!({"page": 3}) && status["state"] == "ok").then_some(status)
+        // The counts follow the cursor by a moment (the status merges them from the store).
+        (status["cursor"] == json!({"page": 3})
+            && status["state"] == "ok"
+            && status["received"]["stored"] == 5)
+            .then_some(status)
     })
     .await;
     let after: Vec<String> = upstream.query_log("page")[requests_before..].to_vec();

@@ -196,6 +196,10 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
         status: None,
         state: None,
         queue: None,
+        priority: None,
+        overdue: None,
+        due_before_ms: None,
+        sort: Default::default(),
         min_complaints: 1,
         limit: 10,
         offset: 0,
@@ -310,6 +314,92 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
         assert_eq!(found, expected, "state {state:?} queue {queue:?}");
     }
 
+    // Deadlines: shown on the summary, filtered by priority, overdue and due time, and sorted.
+    let deadline =
+        |case_id: &str, queue: &str, priority: &str, due: &str| crate::store::outbox::NewDeadline {
+            case_id: case_id.to_string(),
+            complaint_id: case_id.to_string(),
+            queue_key: queue.into(),
+            queue_name: queue.into(),
+            priority: priority.into(),
+            assigned_at: chrono::DateTime::parse_from_rfc3339("2024-05-01T09:00:00+08:00").unwrap(),
+            due_at: chrono::DateTime::parse_from_rfc3339(due).unwrap(),
+            provisional_year: None,
+            assignment: "{}".into(),
+        };
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.assign_deadlines(&[
+        deadline(&a, "urban", "urgent", "2024-05-02T17:30:00+08:00"),
+        deadline(&b, "finance", "normal", "2099-05-02T17:30:00+08:00"),
+    ])
+    .await
+    .unwrap();
+    commit(tx).await;
+    let summary = store.case_summary(&a).await.unwrap().unwrap();
+    assert_eq!(summary.priority.as_deref(), Some("urgent"));
+    assert!(summary.overdue, "open and past");
+    assert!(summary.due_at.unwrap().starts_with("2024-05-02T17:30:00"));
+    let by_deadline = CaseFilter {
+        sort: crate::store::cases::CaseSort::Deadline,
+        ..all
+    };
+    let ids = |cases: Vec<crate::store::cases::CaseSummary>| -> Vec<String> {
+        cases.into_iter().map(|s| s.id).collect()
+    };
+    assert_eq!(
+        ids(store.list_cases(by_deadline).await.unwrap()),
+        [a.clone(), b.clone()],
+        "earliest deadline first"
+    );
+    let cases = store
+        .list_cases(CaseFilter {
+            queue: Some("finance"),
+            ..by_deadline
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(cases), [b.clone()], "a queue's cases by deadline");
+    for (filter, expected) in [
+        (
+            CaseFilter {
+                priority: Some("urgent"),
+                ..all
+            },
+            vec![a.clone()],
+        ),
+        (
+            CaseFilter {
+                overdue: Some(true),
+                ..all
+            },
+            vec![a.clone()],
+        ),
+        (
+            CaseFilter {
+                overdue: Some(false),
+                ..all
+            },
+            vec![b.clone()],
+        ),
+        (
+            CaseFilter {
+                due_before_ms: Some(
+                    chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+                        .unwrap()
+                        .timestamp_millis(),
+                ),
+                ..all
+            },
+            vec![a.clone()],
+        ),
+    ] {
+        assert_eq!(
+            ids(store.list_cases(filter).await.unwrap()),
+            expected,
+            "{filter:?}"
+        );
+    }
+
     // Replacing a row updates it in place.
     let mut tx = store.begin_derived().await.unwrap();
     tx.upsert_cases(&[case_row(&a, "A2", 400, 3)])
@@ -388,6 +478,10 @@ async fn staff_decisions_and_statuses_are_kept_in_order(fixture: Fixture) {
         status,
         state: None,
         queue: None,
+        priority: None,
+        overdue: None,
+        due_before_ms: None,
+        sort: Default::default(),
         min_complaints: 1,
         limit: 10,
         offset: 0,

@@ -16,8 +16,23 @@ use crate::store::cases::{
 /// The columns of a [`CaseSummary`], by case (`WHERE` and `ORDER BY` follow).
 const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.complaints, c.complainants, c.channels,
     c.first_seen, c.last_seen, s.status, w.state AS wf_state,
-    COALESCE(w.queue_key, rt.queue) AS wf_queue, w.assignee AS wf_assignee
+    COALESCE(w.queue_key, rt.queue) AS wf_queue, w.assignee AS wf_assignee,
+    COALESCE(d.priority, rt.priority) AS dl_priority, d.state AS dl_state, d.due_at AS dl_due_at,
+    d.due_ms AS dl_due_ms, d.accept_due_at AS dl_accept_due_at
     FROM cases c LEFT JOIN case_status s ON s.case_id = c.id
+    LEFT JOIN case_workflow w ON w.case_id = c.id
+    LEFT JOIN case_routes rt ON rt.route_key = c.id
+    LEFT JOIN case_deadlines d ON d.case_id = c.id";
+
+/// [`SUMMARY_SELECT`] driven by the deadlines (a listing sorted by deadline walks the
+/// `(queue_key, due_ms)` index and stops at the page's end): only cases with a deadline.
+const SUMMARY_BY_DEADLINE: &str = "SELECT c.id, c.title, c.complaints, c.complainants,
+    c.channels, c.first_seen, c.last_seen, s.status, w.state AS wf_state,
+    COALESCE(w.queue_key, rt.queue) AS wf_queue, w.assignee AS wf_assignee,
+    COALESCE(d.priority, rt.priority) AS dl_priority, d.state AS dl_state, d.due_at AS dl_due_at,
+    d.due_ms AS dl_due_ms, d.accept_due_at AS dl_accept_due_at
+    FROM case_deadlines d JOIN cases c ON c.id = d.case_id
+    LEFT JOIN case_status s ON s.case_id = c.id
     LEFT JOIN case_workflow w ON w.case_id = c.id
     LEFT JOIN case_routes rt ON rt.route_key = c.id";
 
@@ -37,6 +52,13 @@ fn summary(row: &SqliteRow) -> CaseSummary {
         state: row.get("wf_state"),
         queue: row.get("wf_queue"),
         assignee: row.get("wf_assignee"),
+        priority: row.get("dl_priority"),
+        due_at: row.get("dl_due_at"),
+        accept_due_at: row.get("dl_accept_due_at"),
+        overdue: row.get::<Option<String>, _>("dl_state").as_deref() == Some("open")
+            && row
+                .get::<Option<i64>, _>("dl_due_ms")
+                .is_some_and(|due| due < chrono::Utc::now().timestamp_millis()),
     }
 }
 

@@ -425,5 +425,10 @@ pub fn migrator() -> Migrator {
             "extension_requests",
             include_str!("migrations/64_extension_requests.sql"),
         ),
+        migration(
+            65,
+            "case_list_indexes",
+            include_str!("migrations/65_case_list_indexes.sql"),
+        ),
     ])
 }

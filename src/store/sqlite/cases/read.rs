@@ -6,30 +6,45 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::super::SqliteStore;
-use super::{DECISION_COLUMNS, SUMMARY_SELECT, decision, summary};
+use super::{DECISION_COLUMNS, SUMMARY_BY_DEADLINE, SUMMARY_SELECT, decision, summary};
 use crate::store::StoreError;
 use crate::store::cases::{
-    CaseFilter, CaseReads, CaseSummary, GroupingState, MemberRecord, StoredDecision, WindowMember,
+    CaseFilter, CaseReads, CaseSort, CaseSummary, GroupingState, MemberRecord, StoredDecision,
+    WindowMember,
 };
 
 #[async_trait]
 impl CaseReads for SqliteStore {
     async fn list_cases(&self, filter: CaseFilter<'_>) -> Result<Vec<CaseSummary>, StoreError> {
+        let (from, order) = match filter.sort {
+            CaseSort::Recent => (SUMMARY_SELECT, "c.last_seen_ms DESC, c.id"),
+            CaseSort::Deadline => (SUMMARY_BY_DEADLINE, "d.due_ms, c.id"),
+        };
+        // A queue's listing by deadline walks that queue's deadlines in order.
+        let deadline_queue = match filter.sort {
+            CaseSort::Deadline => filter.queue,
+            CaseSort::Recent => None,
+        };
         let sql = format!(
-            "{SUMMARY_SELECT} WHERE c.complaints >= ?
+            "{from} WHERE c.complaints >= ?
                  AND (? IS NULL OR COALESCE(s.status, 'open') = ?)
                  AND (? IS NULL OR w.state = ?)
                  AND (? IS NULL OR COALESCE(w.queue_key, rt.queue) = ?)
+                 AND (? IS NULL OR d.queue_key = ?)
+                 AND (? IS NULL OR COALESCE(d.priority, rt.priority) = ?)
+                 AND (? IS NULL OR COALESCE(d.state = 'open' AND d.due_ms < ?, 0) = ?)
+                 AND (? IS NULL OR (d.state = 'open' AND d.due_ms < ?))
                  AND (? IS NULL OR EXISTS (
                      SELECT 1 FROM case_routes r, json_each(?) q
                      WHERE r.route_key = c.id
                        AND (r.queue = q.value
                             OR instr(' ' || r.informed || ' ', ' ' || q.value || ' ') > 0)))
-             ORDER BY c.last_seen_ms DESC, c.id LIMIT ? OFFSET ?"
+             ORDER BY {order} LIMIT ? OFFSET ?"
         );
         let queues = filter
             .queues
             .map(|q| serde_json::to_string(q).expect("strings serialise"));
+        let now_ms = chrono::Utc::now().timestamp_millis();
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(filter.min_complaints)
             .bind(filter.status)
@@ -38,6 +53,15 @@ impl CaseReads for SqliteStore {
             .bind(filter.state)
             .bind(filter.queue)
             .bind(filter.queue)
+            .bind(deadline_queue)
+            .bind(deadline_queue)
+            .bind(filter.priority)
+            .bind(filter.priority)
+            .bind(filter.overdue)
+            .bind(now_ms)
+            .bind(filter.overdue)
+            .bind(filter.due_before_ms)
+            .bind(filter.due_before_ms)
             .bind(queues.as_deref())
             .bind(queues.as_deref())
             .bind(filter.limit)
