@@ -19,6 +19,8 @@ mod intake;
 mod search;
 mod soak;
 pub mod synthetic;
+mod workflow;
+mod workflow_data;
 
 use clap::Subcommand;
 
@@ -44,6 +46,9 @@ pub enum BenchCommand {
     /// four pull sources; searches; staff decisions) for N minutes: memory, descriptors, WAL,
     /// index and pipeline lag and latencies per minute, and whether they stay bounded.
     Soak(soak::SoakArgs),
+    /// A unit's case lists (by deadline, accepted by deadline, overdue) over N cases in every
+    /// workflow state, through the HTTP API on loopback: p50/p99 per list.
+    Workflow(workflow::WorkflowArgs),
     /// Write N generated complaints as JSON Lines (canonical items), e.g. to time `import`.
     Corpus {
         /// Number of complaints.
@@ -72,6 +77,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Intake(args) => intake::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Soak(args) => soak::run(args).await,
+        BenchCommand::Workflow(args) => workflow::run(args).await,
         BenchCommand::Classify(args) => classify::run(config, args).await,
         BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
     }
