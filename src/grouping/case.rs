@@ -70,6 +70,10 @@ pub(crate) struct CaseRecord {
     pub(crate) members: u32,
     /// Engine clock when the case last gained a complaint (eviction).
     pub(crate) last_clock: i64,
+    /// Sequence number of its latest complaint: once that one has left the candidate window
+    /// (by age or by `max_window_complaints`), nothing can reach the case any more, and a
+    /// sweep forgets it (else cases would outlive a count-bounded window and memory grow).
+    pub(crate) last_seq: u32,
     pub(crate) first_submitted: i64,
     pub(crate) last_submitted: i64,
     /// `(term id << 32) | members using it`, sorted (so by term id).
@@ -95,6 +99,7 @@ impl CaseRecord {
             anchor_seq,
             members: 0,
             last_clock: clock,
+            last_seq: anchor_seq,
             first_submitted: submitted,
             last_submitted: submitted,
             terms: Vec::new(),
@@ -205,6 +210,7 @@ impl CaseRecord {
     pub(crate) fn absorb(&mut self, other: CaseRecord, idf_of: impl Fn(u32) -> f32) {
         self.members += other.members;
         self.last_clock = self.last_clock.max(other.last_clock);
+        self.last_seq = self.last_seq.max(other.last_seq);
         self.first_submitted = self.first_submitted.min(other.first_submitted);
         self.last_submitted = self.last_submitted.max(other.last_submitted);
         let mut terms: Vec<u64> = Vec::with_capacity(self.terms.len() + other.terms.len());

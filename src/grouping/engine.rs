@@ -219,7 +219,8 @@ impl Engine {
         let pinned: Vec<u32> = self.pinned_cases.values().map(|&(_, case)| case).collect();
         let mut forgotten = Vec::new();
         self.cases.retain(|id, case| {
-            let keep = case.last_clock >= horizon || pinned.contains(id);
+            let reachable = case.last_clock >= horizon && live(case.last_seq);
+            let keep = reachable || pinned.contains(id);
             if !keep {
                 forgotten.push(hash_str(seed::COMPLAINT_ID, &case.key));
             }
@@ -312,6 +313,7 @@ impl Engine {
             record.last_submitted = features.submitted_at_secs;
         }
         record.add_member(query, self.clock, &self.config, idf_of);
+        record.last_seq = record.last_seq.max(seq);
 
         self.exact.insert(features.exact_hash, seq);
         if let Some(body) = features.body_hash {

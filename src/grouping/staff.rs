@@ -131,6 +131,7 @@ impl Engine {
             record.first_submitted = features.submitted_at_secs;
             record.last_submitted = features.submitted_at_secs;
             record.add_member(&query, self.clock, &self.config, idf_of);
+            record.last_seq = record.last_seq.max(seq);
         }
         self.docs[(seq - self.base_seq) as usize].case = new_case;
         // The new case took the split complaint's key; give the rest of its old case the name

@@ -345,6 +345,28 @@ fn the_window_bounds_state_and_forgets_old_complaints() {
 }
 
 #[test]
+fn cases_are_forgotten_once_their_complaints_leave_a_count_bounded_window() {
+    // All within the time window: only the count bounds it, and cases must not outlive it.
+    let config = GroupingConfig {
+        max_window_complaints: 50,
+        ..GroupingConfig::default()
+    };
+    let mut engine = engine_with(config, Pins::new());
+    let mut most = 0;
+    let mut created = 0;
+    for (i, c) in synthetic::generate(20000, 18000, 11).enumerate() {
+        let mut input = c.input;
+        input.complaint_id = format!("s{i}");
+        input.submitted_at = Utc.with_ymd_and_hms(2024, 5, 2, 0, 0, 0).unwrap();
+        created += usize::from(engine.assign(&input).created_case);
+        most = most.max(engine.stats().live_cases);
+    }
+    // A sweep runs every 4,096 evictions: at most that many forgotten cases wait for it.
+    assert!(created > 6000, "the stream makes many cases: {created}");
+    assert!(most <= 50 + 4096, "cases remembered at most: {most} of {created}");
+}
+
+#[test]
 fn observed_assignments_restore_cases_without_deciding() {
     let mut engine = engine();
     engine.observe(
