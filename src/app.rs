@@ -76,6 +76,21 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mut config = config;
+    if config.email.console_url_unset() {
+        // Links in emails lead to where this gateway actually listens.
+        let addr = listener.local_addr()?;
+        let host = if addr.ip().is_unspecified() {
+            tracing::warn!(
+                "email links name localhost: set email.console_url to the address the \
+                 recipients reach the console at"
+            );
+            "localhost".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        config.email.console_url = format!("http://{host}:{}/console", addr.port());
+    }
     let config = Arc::new(config);
     let _ = crate::telemetry::prometheus();
     crate::index::analyzer::warm_up();

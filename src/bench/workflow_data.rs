@@ -140,6 +140,9 @@ pub async fn generate(
                 target_unit: None,
                 subject_units: Vec::new(),
                 complainant: None,
+                text: String::new(),
+                why: String::new(),
+                triage: false,
             };
             deadlines.push(NewDeadline {
                 case_id: id.clone(),

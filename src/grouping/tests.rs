@@ -363,7 +363,10 @@ fn cases_are_forgotten_once_their_complaints_leave_a_count_bounded_window() {
     }
     // A sweep runs every 4,096 evictions: at most that many forgotten cases wait for it.
     assert!(created > 6000, "the stream makes many cases: {created}");
-    assert!(most <= 50 + 4096, "cases remembered at most: {most} of {created}");
+    assert!(
+        most <= 50 + 4096,
+        "cases remembered at most: {most} of {created}"
+    );
 }
 
 #[test]

@@ -85,7 +85,8 @@ pub struct EmailConfig {
     /// Domain of generated Message-IDs.
     #[serde(default = "defaults::message_id_domain")]
     pub message_id_domain: String,
-    /// Base URL of the triage console; emails link to `<console_url>/cases/<id>`.
+    /// Base URL of the triage console; emails link to `<console_url>/cases/<id>`. When not set,
+    /// `serve` uses the address it listens on (`http://<address>:<port>/console`).
     #[serde(default = "defaults::console_url")]
     pub console_url: String,
     /// Seconds between outbox polls of the delivery worker.
@@ -192,6 +193,13 @@ impl Default for DeadlinesConfig {
             digest_time: defaults::digest_time(),
             policies: defaults::policies(),
         }
+    }
+}
+
+impl EmailConfig {
+    /// Whether `console_url` is the built-in default (so `serve` may put its own address).
+    pub fn console_url_unset(&self) -> bool {
+        self.console_url == defaults::console_url()
     }
 }
 

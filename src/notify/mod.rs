@@ -93,6 +93,15 @@ pub struct Assignment {
     pub subject_units: Vec<String>,
     /// Personal data: only ever masked or withheld in emails, never logged.
     pub complainant: Option<Complainant>,
+    /// The complaint's (normalised) text, for the 交办 email (masked by the recipient's rule).
+    #[serde(default)]
+    pub text: String,
+    /// Why the case went to this queue (category, the route rule).
+    #[serde(default)]
+    pub why: String,
+    /// The queue is the centre's triage queue (the email asks to sort, not to investigate).
+    #[serde(default)]
+    pub triage: bool,
 }
 
 /// A computed deadline.

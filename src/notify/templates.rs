@@ -41,6 +41,34 @@ pub fn human_time(time: &DateTime<FixedOffset>) -> String {
     time.format("%Y年%m月%d日 %H:%M").to_string()
 }
 
+/// [`human_time`] with the zone written out: `2026年02月28日 17:30（北京时间，UTC+08:00）`.
+pub fn human_time_zoned(time: &DateTime<FixedOffset>) -> String {
+    let offset = time.format("%:z").to_string();
+    if offset == "+08:00" {
+        format!("{}（北京时间，UTC+08:00）", human_time(time))
+    } else {
+        format!("{}（UTC{offset}）", human_time(time))
+    }
+}
+
+/// A channel's name as staff know it.
+pub fn channel_label(channel: &str) -> &str {
+    match channel {
+        "petition" => "信访举报",
+        "hotline" => "12345热线",
+        "online" => "网上政府在线",
+        "media" => "新闻媒体",
+        "economic" => "经济发展投诉中心",
+        "transfer" => "移送",
+        "email" => "电子邮件",
+        "other" => "其他",
+        other => other,
+    }
+}
+
+/// Characters of the complaint's text an email quotes.
+const TEXT_CHARS: usize = 600;
+
 /// The console link of a case.
 pub fn case_link(console_url: &str, case_id: &str) -> String {
     format!("{}/cases/{case_id}", console_url.trim_end_matches('/'))
@@ -76,6 +104,10 @@ pub fn case_mail(
         CaseMail::Assignment if transfer => (
             format!("【移送通知】{short_title}"),
             format!("{unit}：\n\n现将以下案件移送你单位调查处理，请在办理期限前办结并反馈结果。"),
+        ),
+        CaseMail::Assignment if a.triage => (
+            format!("【待分拣】{short_title}"),
+            format!("{unit}：\n\n以下投诉待分拣，请核实后交办责任单位或依规处理。"),
         ),
         CaseMail::Assignment => (
             format!("【交办通知】{short_title}"),
@@ -115,12 +147,35 @@ pub fn case_mail(
             ),
         ),
     };
+    // The text as this recipient may read it: the complainant's known values scrubbed by
+    // the rule, then any phone, ID number or e-mail address the text holds masked.
+    let text = {
+        let shown =
+            crate::people::pii::mask_text(&scrub(&a.text, a.complainant.as_ref(), disclosure));
+        let mut cut: String = shown.chars().take(TEXT_CHARS).collect();
+        if shown.chars().nth(TEXT_CHARS).is_some() {
+            cut.push('…');
+        }
+        cut
+    };
+    let text_line = if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("投诉内容：{text}\n")
+    };
+    let why_line = if a.why.trim().is_empty() {
+        String::new()
+    } else {
+        format!("交办依据：{}\n", a.why)
+    };
     let body = format!(
         "{opening}\n\n\
          案件编号：{case}\n\
          案件标题：{title}\n\
+         {text_line}\
          来源渠道：{channel}\n\
          承办单位：{queue}\n\
+         {why_line}\
          优先级：{priority}\n\
          交办时间：{assigned}\n\
          办理期限：{due}\n\
@@ -128,11 +183,11 @@ pub fn case_mail(
          查看案件：{link}\n\n\
          本邮件由效能投诉中心投诉受理系统自动发送，请勿直接回复。\n",
         case = a.case_id,
-        channel = a.channel,
+        channel = channel_label(&a.channel),
         queue = a.queue_name,
         priority = priority_label(&a.priority),
-        assigned = human_time(&a.assigned_at),
-        due = human_time(due),
+        assigned = human_time_zoned(&a.assigned_at),
+        due = human_time_zoned(due),
         complainant = complainant_section(a.complainant.as_ref(), disclosure),
         link = case_link(console_url, &a.case_id),
     );

@@ -128,6 +128,12 @@ impl AssignStage {
             subject_units: self
                 .named_units(complaint.item.target_unit.as_deref(), &complaint.text_norm),
             complainant: complaint.item.complainant.clone(),
+            text: complaint.text_norm.clone(),
+            why: match &routed.category {
+                Some(category) => format!("分类「{category}」，路由规则 {}", routed.rule),
+                None => format!("路由规则 {}", routed.rule),
+            },
+            triage: routed.queue == self.routing.triage_queue(),
         })
     }
 

@@ -109,6 +109,8 @@ impl Clocks<'_> {
             }
         }
         a.supervisor = info.supervisor.to_string();
+        a.triage = queue == self.routing.triage_queue();
+        a.why = format!("{why}（{actor}）");
         a.assigned_at = now.with_timezone(&self.config.deadlines.offset());
         notify::on_assignments(tx, std::slice::from_ref(&a), self.config, self.calendar)
             .await

@@ -93,6 +93,27 @@ async fn assignment_emails_arrive_in_chinese_and_never_identify_the_complainant_
     let by = |address: &str| received.iter().find(|m| to(m) == address).unwrap();
     // The investigating unit gets the masked identity.
     let member = by("jiancha.wang@test.example.gov.cn");
+    // It can read what it must investigate, why it is theirs, in Beijing time, by channel name.
+    for expected in [
+        "投诉内容：刘*反映：市人事局职称审批拖延三个月",
+        "交办依据：分类「人事管理」",
+        "来源渠道：网上政府在线",
+        "交办时间：2026年02月12日 10:00（北京时间，UTC+08:00）",
+        "办理期限：2026年02月28日 17:30（北京时间，UTC+08:00）",
+    ] {
+        assert!(
+            member.body.contains(expected),
+            "{expected}: {}",
+            member.body
+        );
+    }
+    for mail in &received {
+        assert!(
+            !mail.body.contains("13912345678"),
+            "a phone number in the text is masked too: {}",
+            mail.body
+        );
+    }
     assert!(member.header("subject").starts_with("【交办通知】"));
     assert!(member.body.starts_with("市监察局："), "{}", member.body);
     assert!(member.body.contains("刘*"), "{}", member.body);
@@ -110,6 +131,11 @@ async fn assignment_emails_arrive_in_chinese_and_never_identify_the_complainant_
         subject_unit
             .body
             .contains("依规不向被投诉单位提供投诉人信息")
+    );
+    assert!(
+        subject_unit.body.contains("投诉内容：[已隐去]反映"),
+        "{}",
+        subject_unit.body
     );
     for masked in ["刘*", "138****", "l***@", "1101**", "城南区解放"] {
         assert!(
