@@ -188,9 +188,15 @@ impl Stage for AssignStage {
             let mut assigned = tx.deadline_queues(&keys).await?;
             let mut assignments = Vec::new();
             let mut reopened = Vec::new();
+            // Complaints joining a case already assigned there (and every complaint of a
+            // `reprocess`, which keeps the clocks): the case's deadline as their facet.
+            let mut kept: Vec<(&str, &str)> = Vec::new();
             for (case, complaint) in live {
                 match assigned.get(&case.route_key) {
-                    Some(queue) if *queue == case.queue => continue,
+                    Some(queue) if *queue == case.queue => {
+                        kept.push((&case.route_key, &case.complaint_id));
+                        continue;
+                    }
                     // Assigned before: only a move to another queue is a new assignment.
                     Some(_) if !case.is_new_assignment => continue,
                     Some(_) => {}
@@ -201,6 +207,23 @@ impl Stage for AssignStage {
                 assignments.push(self.assignment(case, complaint)?);
                 assigned.insert(case.route_key.clone(), case.queue.clone());
             }
+            let mut dues: HashMap<&str, Option<String>> = HashMap::new();
+            let mut facets: Vec<(&str, String)> = Vec::new();
+            for (key, complaint) in kept {
+                if !dues.contains_key(key) {
+                    let due = tx.stored_deadline(key).await?.map(|d| d.due_at);
+                    dues.insert(key, due);
+                }
+                if let Some(due) = &dues[key] {
+                    facets.push((complaint, due.clone()));
+                }
+            }
+            let values: Vec<(&str, Option<&str>)> = facets
+                .iter()
+                .map(|(id, due)| (*id, Some(due.as_str())))
+                .collect();
+            tx.set_facet_many(crate::store::facets::Facet::Deadline, &values)
+                .await?;
             // Notices also go to the enabled accounts that work the queue.
             let mut users: HashMap<String, Vec<String>> = HashMap::new();
             for a in &mut assignments {

@@ -869,3 +869,48 @@ async fn a_unit_asks_for_a_delay_and_only_an_approval_moves_the_deadline() {
     assert_eq!(states, ["denied", "approved"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reprocess_keeps_every_case_s_deadline_and_new_members_get_it() {
+    use super::import_export::run_beside;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let lines = [
+        json!({"external_id": "rp-1", "title": "路灯", "body": "幸福路路灯连续一周不亮，夜间出行不安全。"}),
+        json!({"external_id": "rp-2", "title": "噪音", "body": "工地夜间施工噪音扰民，凌晨两点仍在作业。"}),
+        json!({"external_id": "rp-3", "title": "路灯", "body": "幸福路路灯连续一周不亮，夜间出行不安全。"}),
+    ];
+    let jsonl: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let (ok, _, stderr) = run_beside(
+        &data,
+        &["import", "-", "--source", "files"],
+        Some(jsonl.as_bytes()),
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let deadlines = |export: &str| -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = export
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|r| {
+                let id = r["external_id"].as_str().unwrap().to_string();
+                (id, r["deadline"].as_str().unwrap_or_default().to_string())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (ok, before, stderr) = run_beside(&data, &["export"], None).await;
+    assert!(ok, "{stderr}");
+    let before = deadlines(&before);
+    assert_eq!(before.len(), 3);
+    assert!(
+        before.iter().all(|(_, due)| !due.is_empty()),
+        "every complaint shows its case's deadline, the repost too: {before:?}"
+    );
+    let (ok, _, stderr) = run_beside(&data, &["reprocess"], None).await;
+    assert!(ok, "{stderr}");
+    let (ok, after, _) = run_beside(&data, &["export"], None).await;
+    assert!(ok);
+    assert_eq!(deadlines(&after), before, "reprocess keeps the clocks");
+}
