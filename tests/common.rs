@@ -260,6 +260,22 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// The classification of complaint `id` once routing has decided (its `route` names the
+    /// queue and the case: `route_key`); waits for it.
+    pub async fn classified(&self, id: &str) -> Value {
+        eventually(&format!("route of {id}"), || async {
+            let r = self
+                .get(&format!("/v1/complaints/{id}/classification"))
+                .await;
+            if !r.status().is_success() {
+                return None;
+            }
+            let c: Value = r.json().await.ok()?;
+            c["route"]["queue"].is_string().then_some(c)
+        })
+        .await
+    }
+
     /// Waits until a search for `q` has `total` hits.
     pub async fn wait_searchable(&self, q: &str, total: u64) -> Value {
         eventually(&format!("search `{q}` has {total} hits"), || async {

@@ -15,6 +15,7 @@
 mod classify;
 pub mod corpus;
 pub mod grouping;
+mod in_process;
 mod intake;
 mod search;
 mod soak;

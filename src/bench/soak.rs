@@ -124,32 +124,15 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         &config_text(&dir, args.grouping_window_complaints),
         "bench soak",
     )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_gateway, stopped) = tokio::sync::oneshot::channel::<()>();
-    let gateway = tokio::spawn(crate::app::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
     let client = reqwest::Client::builder()
         // Below the gateway's keep-alive idle time, so a pooled connection is never reused as
         // the server closes it.
         .pool_idle_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(120))
         .build()?;
-    let ready = Instant::now();
-    while !client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        anyhow::ensure!(!gateway.is_finished(), "the gateway stopped while starting");
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(120),
-            "gateway not ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let gateway =
+        super::in_process::Gateway::start(config, &client, Duration::from_secs(120)).await?;
+    let base = gateway.base.clone();
 
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mix: Vec<String> = push::MIX
@@ -312,13 +295,7 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         report::loadavg()
     );
 
-    let _ = stop_gateway.send(());
-    match tokio::time::timeout(Duration::from_secs(60), gateway).await {
-        Ok(Ok(Err(e))) => println!("the gateway stopped with an error: {e:#}"),
-        Ok(Err(e)) => println!("the gateway task failed: {e}"),
-        Err(_) => println!("the gateway had not stopped 60 s after the shutdown signal"),
-        Ok(Ok(Ok(()))) => {}
-    }
+    gateway.stop().await;
     upstream_task.abort();
     if args.keep {
         println!("data kept in {}", dir.display());

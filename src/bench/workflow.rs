@@ -105,29 +105,12 @@ pub async fn run(args: WorkflowArgs) -> anyhow::Result<()> {
     // Each unit's list is asked for by one of its investigators (their reach and masking
     // apply, as at the console).
     let tokens = investigator_tokens(&config, &queues).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let gateway = tokio::spawn(crate::app::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
-    let ready = Instant::now();
-    while !client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        anyhow::ensure!(!gateway.is_finished(), "the gateway stopped while starting");
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(300),
-            "gateway not ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let gateway =
+        super::in_process::Gateway::start(config, &client, Duration::from_secs(300)).await?;
+    let base = gateway.base.clone();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "bench workflow: {} cases over {} unit queues, {} requests per list and run, {} runs, \
@@ -189,8 +172,7 @@ pub async fn run(args: WorkflowArgs) -> anyhow::Result<()> {
         };
         println!("median p99 {name}: {median:.1} ms{target}");
     }
-    let _ = stop.send(());
-    let _ = gateway.await;
+    gateway.stop().await;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -62,8 +62,9 @@ pub enum CaseSort {
     Deadline,
 }
 
-/// Which cases a listing returns ([`CaseReads::list_cases`]).
-#[derive(Debug, Clone, Copy)]
+/// Which cases a listing returns ([`CaseReads::list_cases`]); the default is every case, none
+/// returned (set `limit`).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct CaseFilter<'a> {
     /// Only cases of this working status (a case without one is `open`).
     pub status: Option<&'a str>,

@@ -9,17 +9,10 @@ use crate::common::{TestApp, eventually};
 
 /// The route key (the case) of a complaint, once routed.
 async fn routed_case(app: &TestApp, id: &str) -> String {
-    eventually(&format!("route of {id}"), || async {
-        let r = app
-            .get(&format!("/v1/complaints/{id}/classification"))
-            .await;
-        if !r.status().is_success() {
-            return None;
-        }
-        let c: Value = r.json().await.ok()?;
-        c["route"]["route_key"].as_str().map(str::to_string)
-    })
-    .await
+    app.classified(id).await["route"]["route_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn delayed_permit(external_id: &str) -> Value {

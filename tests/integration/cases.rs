@@ -497,17 +497,9 @@ async fn hot_issues_rank_the_busiest_recent_case_first() {
     assert!(hot[0].case.complaints >= 2, "{:?}", hot[0].case);
     assert!(hot[0].heat.score >= hot[1].heat.score);
     let filter = CaseFilter {
-        status: None,
-        state: None,
-        queue: None,
-        priority: None,
-        overdue: None,
-        due_before_ms: None,
-        sort: Default::default(),
         min_complaints: 2,
         limit: 50,
-        offset: 0,
-        queues: None,
+        ..CaseFilter::default()
     };
     let listed: Vec<CaseSummary> = list_cases(&h.store, filter).await.unwrap();
     assert_eq!(listed.len(), 3, "three cases have two complaints");

@@ -24,18 +24,8 @@ fn jsonl(items: &[Value]) -> String {
 
 /// The route key (the case) and the category of a complaint, once routed.
 async fn routed(app: &TestApp, id: &str) -> (String, Value) {
-    eventually(&format!("route of {id}"), || async {
-        let r = app
-            .get(&format!("/v1/complaints/{id}/classification"))
-            .await;
-        if !r.status().is_success() {
-            return None;
-        }
-        let c: Value = r.json().await.ok()?;
-        let key = c["route"]["route_key"].as_str()?.to_string();
-        Some((key, c))
-    })
-    .await
+    let c = app.classified(id).await;
+    (c["route"]["route_key"].as_str().unwrap().to_string(), c)
 }
 
 #[tokio::test]

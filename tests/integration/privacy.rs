@@ -6,24 +6,17 @@
 use serde_json::{Value, json};
 
 use super::access::account;
-use crate::common::{TestApp, eventually};
+use crate::common::TestApp;
 
 const PHONE: &str = "13876543210";
 const NAME: &str = "欧阳某某";
 const EMAIL: &str = "ouyang@example.net";
 
 async fn routed_queue(app: &TestApp, id: &str) -> String {
-    eventually(&format!("route of {id}"), || async {
-        let r = app
-            .get(&format!("/v1/complaints/{id}/classification"))
-            .await;
-        if !r.status().is_success() {
-            return None;
-        }
-        let c: Value = r.json().await.ok()?;
-        c["route"]["queue"].as_str().map(str::to_string)
-    })
-    .await
+    app.classified(id).await["route"]["queue"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn detail(app: &TestApp, id: &str, token: &str) -> (u16, Value) {

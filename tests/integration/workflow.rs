@@ -11,17 +11,10 @@ use crate::common::{TestApp, eventually};
 
 /// The queue routing gives the complaint's case, once routed.
 async fn routed_queue(app: &TestApp, id: &str) -> String {
-    eventually(&format!("route of {id}"), || async {
-        let r = app
-            .get(&format!("/v1/complaints/{id}/classification"))
-            .await;
-        if !r.status().is_success() {
-            return None;
-        }
-        let c: Value = r.json().await.ok()?;
-        c["route"]["queue"].as_str().map(str::to_string)
-    })
-    .await
+    app.classified(id).await["route"]["queue"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Pushes a complaint, waits for its route and sends its case to `queue` (on the open API,

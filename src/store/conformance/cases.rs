@@ -193,17 +193,9 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
     assert_eq!(summary.status, "open", "no status yet");
     assert_eq!(store.case_summary("nobody").await.unwrap(), None);
     let all = CaseFilter {
-        status: None,
-        state: None,
-        queue: None,
-        priority: None,
-        overdue: None,
-        due_before_ms: None,
-        sort: Default::default(),
         min_complaints: 1,
         limit: 10,
-        offset: 0,
-        queues: None,
+        ..CaseFilter::default()
     };
     let listed: Vec<String> = store
         .list_cases(all)
@@ -476,16 +468,9 @@ async fn staff_decisions_and_statuses_are_kept_in_order(fixture: Fixture) {
     assert_eq!(summary.status, "investigating");
     let filter = |status| CaseFilter {
         status,
-        state: None,
-        queue: None,
-        priority: None,
-        overdue: None,
-        due_before_ms: None,
-        sort: Default::default(),
         min_complaints: 1,
         limit: 10,
-        offset: 0,
-        queues: None,
+        ..CaseFilter::default()
     };
     let open = store.list_cases(filter(Some("open"))).await.unwrap();
     assert_eq!(open.len(), 1);
