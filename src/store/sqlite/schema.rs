@@ -409,5 +409,10 @@ pub fn migrator() -> Migrator {
         migration(51, "source_counts", V51_SOURCE_COUNTS),
         migration(52, "historical", V52_HISTORICAL),
         migration(60, "people", include_str!("migrations/60_people.sql")),
+        migration(
+            62,
+            "informed_facet",
+            include_str!("migrations/62_informed_facet.sql"),
+        ),
     ])
 }
