@@ -238,6 +238,7 @@ pub async fn list_outbox(
         state: params.state,
         case_id: params.case_id,
         limit: params.limit.unwrap_or(50),
+        queues: None,
     };
     let notifications = state
         .store

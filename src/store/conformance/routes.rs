@@ -2,7 +2,7 @@
 //! corrections and their training examples, previous route keys, case routes, the shared
 //! facets of a case's members, open counts per queue, and a reset that keeps corrections.
 
-mod data;
+pub(super) mod data;
 
 use std::collections::HashMap;
 
