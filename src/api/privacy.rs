@@ -28,24 +28,36 @@ use crate::store::{Complaint, WriteBatch, format_utc};
 /// notification), rather than the auth middleware masking the whole answer.
 pub(super) const VIEWED_PER_ITEM: &[&str] = &["/v1/search", "/v1/outbox"];
 
-/// The view of `complaint` for `principal`.
+/// The view of `complaint` for `principal`: reached through its case's route as it is now
+/// (a reassignment made through another member of the case counts at once).
 pub async fn complaint_view(
     state: &AppState,
     principal: &Principal,
     complaint: &Complaint,
 ) -> Result<View, ApiError> {
+    let db = |e: crate::store::StoreError| ApiError::internal("privacy", &e);
     let classification = state
         .store
         .classification(&complaint.id)
         .await
-        .map_err(|e| ApiError::internal("privacy", &e))?;
-    let route = classification.as_ref().and_then(|c| c.why.route.as_ref());
+        .map_err(db)?;
+    let current = match &classification {
+        Some(c) => state.store.case_route(&c.route_key).await.map_err(db)?,
+        None => None,
+    };
+    // The route recorded with the classification when the case's own is not stored.
+    let recorded = classification.as_ref().and_then(|c| c.why.route.as_ref());
+    let (queue, informed) = match (&current, recorded) {
+        (Some(route), _) => (Some(route.queue.as_str()), route.informed.as_slice()),
+        (None, Some(route)) => (Some(route.queue.as_str()), route.informed.as_slice()),
+        (None, None) => (None, &[][..]),
+    };
     let concerned = state
         .routing
         .concerned_queues(complaint.item.target_unit.as_deref(), &complaint.text_norm);
     let exposure = Exposure {
-        queue: route.map(|r| r.queue.as_str()),
-        informed: route.map(|r| r.informed.as_slice()).unwrap_or(&[]),
+        queue,
+        informed,
         concerned: &concerned,
         anonymous: complaint
             .item

@@ -1,8 +1,8 @@
 //! An investigator's reach beyond case lists and detail: search (hits, `total`, facet filters)
 //! narrowed in the index to the complaints of cases routed or informed to their queues, each
 //! hit shown as their view of it; hot issues and the outbox likewise; a reassignment takes the
-//! case out of the former queue's reach on the running gateway; the centre's unmasked search
-//! answers are recorded.
+//! case out of the former queue's reach on the running gateway, whichever member it was made
+//! through; the centre's unmasked search answers are recorded.
 
 use std::collections::BTreeSet;
 
@@ -356,4 +356,65 @@ fn ids_of(values: &Value) -> BTreeSet<String> {
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect()
+}
+
+#[tokio::test]
+async fn a_reassignment_through_one_member_takes_every_member_out_of_reach() {
+    let app = TestApp::start().await;
+    let body = "城南区光明巷的窨井盖缺失一个月，夜里有人掉进去受伤。".to_string();
+    let first = app
+        .push_for_id(&item(
+            "well-1",
+            "窨井盖缺失",
+            body.clone(),
+            "城南区",
+            "13600001111",
+        ))
+        .await;
+    routed_queue(&app, &first).await;
+    let second = app
+        .push_for_id(&item("well-2", "窨井盖缺失", body, "城南区", "13600002222"))
+        .await;
+    routed_queue(&app, &second).await;
+    let case = case_of(&app, &first).await;
+    assert_eq!(case_of(&app, &second).await, case, "one case");
+    reroute(&app, &first, "audit", None).await;
+
+    let data = app.data_dir();
+    let inv = account(
+        &data,
+        "inv-audit",
+        &["--role", "investigator", "--queue", "audit"],
+    )
+    .await;
+    let centre = account(&data, "centre", &["--role", "triage"]).await;
+    let detail = |id: String| {
+        let (app, inv) = (&app, inv.clone());
+        async move {
+            call(app, "GET", &format!("/v1/complaints/{id}"), Some(&inv))
+                .await
+                .0
+        }
+    };
+    // Both members are the audit queue's, the one not corrected too.
+    assert_eq!(detail(first.clone()).await, 200);
+    assert_eq!(detail(second.clone()).await, 200);
+    eventually("both members in the audit queue's search", || async {
+        let answer = search_as(&app, &inv, "q=窨井盖").await;
+        (answer["total"] == 2).then_some(())
+    })
+    .await;
+
+    // Moved to personnel through the other member: the audit queue loses both.
+    reroute(&app, &second, "personnel", Some(&centre)).await;
+    assert_eq!(detail(first.clone()).await, 404);
+    assert_eq!(detail(second.clone()).await, 404);
+    let (status, _) = call(&app, "GET", &format!("/v1/cases/{case}"), Some(&inv)).await;
+    assert_eq!(status, 404);
+    eventually("neither member in the audit queue's search", || async {
+        let answer = search_as(&app, &inv, "q=窨井盖").await;
+        (answer["total"] == 0 && answer["hits"] == json!([])).then_some(())
+    })
+    .await;
+    app.stop().await;
 }
