@@ -28,6 +28,7 @@ mod integration {
     mod people_cli;
     mod privacy;
     mod routing;
+    mod scope;
     mod search;
     mod sessions;
     mod sources;

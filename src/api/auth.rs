@@ -37,7 +37,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/v1/me", Permission::SelfRead),
     ("GET", "/v1/queues", Permission::QueuesRead),
     ("GET", "/v1/queues/{key}/workload", Permission::QueuesRead),
-    ("GET", "/v1/search", Permission::CasesReadAll),
+    ("GET", "/v1/search", Permission::CasesRead),
     ("GET", "/v1/complaints/{id}", Permission::CasesRead),
     (
         "GET",
@@ -75,7 +75,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/v1/cases/{id}/extensions/{request}/deny",
         Permission::CasesDecide,
     ),
-    ("GET", "/v1/hot-issues", Permission::CasesReadAll),
+    ("GET", "/v1/hot-issues", Permission::CasesRead),
     ("GET", "/v1/dead-letters", Permission::IntakeRead),
     ("GET", "/v1/dead-letters/{id}", Permission::IntakeRead),
     (
@@ -130,6 +130,21 @@ pub struct ScopedView(pub View);
 impl Principal {
     pub fn may(&self, permission: Permission) -> bool {
         any_granted(&self.roles, permission)
+    }
+
+    /// The queues whose cases this caller may read when it may not read every case (an
+    /// investigator's: routed or informed to them; none for a caller without queues); `None`
+    /// for a caller who reads every case.
+    pub fn reach(&self) -> Option<Vec<String>> {
+        (!self.may(Permission::CasesReadAll))
+            .then(|| self.queues.iter().map(|q| q.queue.clone()).collect())
+    }
+
+    /// Whether one of this caller's roles sees complainants (admin, triage).
+    pub fn sees_identities(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| matches!(r, Role::Admin | Role::Triage))
     }
 }
 
@@ -229,18 +244,20 @@ pub async fn authenticate(
     // Whole-store reads by a caller who may not know complainants (a supervisor who is not
     // also triage): the answer, whatever its shape, is masked before it leaves. One case or
     // complaint (`cases.read`): the caller's view of it decides (`people::privacy`).
-    let sees_identities = principal
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::Admin | Role::Triage));
+    let sees_identities = principal.sees_identities();
     let mut shown = Vec::new();
     let mut scoped = None;
     let masked = match permission {
+        // Search and the outbox within an investigator's reach: the handler masks each hit or
+        // notification by the caller's view of its case.
+        _ if principal.reach().is_some() && super::privacy::VIEWED_PER_ITEM.contains(&&*route) => {
+            false
+        }
         Permission::CasesReadAll | Permission::IntakeRead | Permission::OutboxRead => {
             !sees_identities
         }
-        // A list within reach (`GET /v1/cases`): masked unless admin or triage; the handler
-        // narrows it to the caller's queues.
+        // A list within reach (`GET /v1/cases`, hot issues): masked unless admin or triage;
+        // the handler narrows it to the caller's queues.
         Permission::CasesRead if !route.contains("{id}") => !sees_identities,
         // One case or complaint, read or worked on: out of reach answers 404.
         Permission::CasesRead | Permission::CasesWork => {

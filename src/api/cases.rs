@@ -12,10 +12,9 @@ use super::AppState;
 use super::auth::{Principal, ignored_fields_note};
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path, Query, one_of};
-use crate::cases::read::{HotIssue, get_case, hot_issues, list_cases, parse_window};
+use crate::cases::read::{HotIssue, get_case, hot_issues_within, list_cases, parse_window};
 use crate::cases::staff::{Actor, SplitResult, merge, split};
 use crate::cases::{CaseDetail, CaseError, CaseSummary};
-use crate::people::access::Permission;
 use crate::store::DerivedTx;
 use crate::store::cases::{CaseFilter, CaseSort};
 use axum::http::HeaderMap;
@@ -77,8 +76,7 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
     // An investigator lists the cases of their queues (routed or informed).
-    let reach: Option<Vec<String>> = (!principal.may(Permission::CasesReadAll))
-        .then(|| principal.queues.iter().map(|q| q.queue.clone()).collect());
+    let reach = principal.reach();
     one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let states = crate::workflow::State::ALL.map(|s| s.as_str());
     one_of("state", params.state.as_deref(), &states)?;
@@ -303,7 +301,8 @@ pub struct HotParams {
     pub at: Option<String>,
 }
 
-/// The hottest cases of the window, with the parts of their heat score.
+/// The hottest cases of the window, with the parts of their heat score; an investigator's
+/// count only the complaints of the cases routed or informed to their queues.
 #[utoipa::path(
     get,
     path = "/v1/hot-issues",
@@ -316,6 +315,7 @@ pub struct HotParams {
 )]
 pub async fn hot(
     State(state): State<AppState>,
+    principal: Principal,
     Query(params): Query<HotParams>,
 ) -> Result<Json<Vec<HotIssue>>, ApiError> {
     let window = parse_window(params.window.as_deref().unwrap_or("30d"))?;
@@ -326,12 +326,13 @@ pub async fn hot(
         None => chrono::Utc::now(),
     };
     let limit = params.limit.unwrap_or(10).clamp(1, 500);
-    let hot = hot_issues(
+    let hot = hot_issues_within(
         &state.store,
         now,
         window,
         limit,
         &state.config.grouping.heat,
+        principal.reach().as_deref(),
     )
     .await?;
     Ok(Json(hot))

@@ -221,7 +221,9 @@ pub async fn answer(
     Ok((note, Json(view(&state, &case_id).await?)))
 }
 
-/// Notifications with their per-recipient delivery status, newest first.
+/// Notifications with their per-recipient delivery status, newest first; an investigator's,
+/// only those of the cases routed or informed to their queues, masked where their view of the
+/// case is.
 #[utoipa::path(
     get,
     path = "/v1/outbox",
@@ -231,6 +233,7 @@ pub async fn answer(
 )]
 pub async fn list_outbox(
     State(state): State<AppState>,
+    principal: super::auth::Principal,
     Query(params): Query<OutboxParams>,
 ) -> Result<Json<OutboxPage>, ApiError> {
     if let Some(s) = &params.state
@@ -247,12 +250,17 @@ pub async fn list_outbox(
         state: params.state,
         case_id: params.case_id,
         limit: params.limit.unwrap_or(50),
+        queues: principal.reach(),
     };
-    let notifications = state
+    let mut notifications = state
         .store
         .notifications(&filter)
         .await
         .map_err(|e| ApiError::internal("outbox", &e))?;
+    if filter.queues.is_some() {
+        notifications =
+            super::privacy::view_notifications(&state, &principal, notifications).await?;
+    }
     Ok(Json(OutboxPage { notifications }))
 }
 

@@ -1,8 +1,11 @@
 //! The complainant's privacy on the API: which view of a complaint or case a caller gets
 //! ([`crate::people::privacy`]; [`scoped_view`] for the `cases.read` routes, called by the
-//! one auth middleware), masking an answer of any shape ([`mask_answer`]), and recording every
-//! unmasked view of personal data in the audit record (through the group-commit writer, so
-//! reads stay fast).
+//! one auth middleware), masking an answer of any shape ([`mask_answer`]) or item by item
+//! (search hits in `api::search`, notifications here: [`VIEWED_PER_ITEM`]), and recording
+//! every unmasked view of personal data in the audit record (through the group-commit writer,
+//! so reads stay fast).
+
+use std::collections::HashMap;
 
 use serde_json::json;
 
@@ -18,26 +21,43 @@ use crate::people::access::Permission;
 use crate::people::pii;
 use crate::people::privacy::{Exposure, View, view};
 use crate::store::audit::NewAuditEvent;
+use crate::store::outbox::OutboxEntry;
 use crate::store::{Complaint, WriteBatch, format_utc};
 
-/// The view of `complaint` for `principal`.
+/// The routes whose answers an investigator's view shapes item by item (each search hit, each
+/// notification), rather than the auth middleware masking the whole answer.
+pub(super) const VIEWED_PER_ITEM: &[&str] = &["/v1/search", "/v1/outbox"];
+
+/// The view of `complaint` for `principal`: reached through its case's route as it is now
+/// (a reassignment made through another member of the case counts at once).
 pub async fn complaint_view(
     state: &AppState,
     principal: &Principal,
     complaint: &Complaint,
 ) -> Result<View, ApiError> {
+    let db = |e: crate::store::StoreError| ApiError::internal("privacy", &e);
     let classification = state
         .store
         .classification(&complaint.id)
         .await
-        .map_err(|e| ApiError::internal("privacy", &e))?;
-    let route = classification.as_ref().and_then(|c| c.why.route.as_ref());
+        .map_err(db)?;
+    let current = match &classification {
+        Some(c) => state.store.case_route(&c.route_key).await.map_err(db)?,
+        None => None,
+    };
+    // The route recorded with the classification when the case's own is not stored.
+    let recorded = classification.as_ref().and_then(|c| c.why.route.as_ref());
+    let (queue, informed) = match (&current, recorded) {
+        (Some(route), _) => (Some(route.queue.as_str()), route.informed.as_slice()),
+        (None, Some(route)) => (Some(route.queue.as_str()), route.informed.as_slice()),
+        (None, None) => (None, &[][..]),
+    };
     let concerned = state
         .routing
         .concerned_queues(complaint.item.target_unit.as_deref(), &complaint.text_norm);
     let exposure = Exposure {
-        queue: route.map(|r| r.queue.as_str()),
-        informed: route.map(|r| r.informed.as_slice()).unwrap_or(&[]),
+        queue,
+        informed,
         concerned: &concerned,
         anonymous: complaint
             .item
@@ -229,6 +249,50 @@ pub(super) fn hidden(route: &str, uri: &axum::http::Uri) -> ApiError {
         "complaint"
     };
     ApiError::not_found(what, &path_id(uri))
+}
+
+/// The notifications of an outbox page as `principal` (whose reach the store already applied)
+/// sees them: each case's view decides, masked notifications have every text masked (subject,
+/// errors, addresses), and one of a case out of reach meanwhile is left out.
+pub async fn view_notifications(
+    state: &AppState,
+    principal: &Principal,
+    notifications: Vec<OutboxEntry>,
+) -> Result<Vec<OutboxEntry>, ApiError> {
+    let mut views: HashMap<String, View> = HashMap::new();
+    let mut shown = Vec::with_capacity(notifications.len());
+    for mut entry in notifications {
+        let Some(case_id) = entry.case_id.clone() else {
+            continue;
+        };
+        let view = match views.get(&case_id) {
+            Some(view) => *view,
+            None => {
+                let view = case_view(state, principal, &case_id)
+                    .await?
+                    .map_or(View::Hidden, |(view, _)| view);
+                views.insert(case_id, view);
+                view
+            }
+        };
+        match view {
+            View::Hidden => continue,
+            View::Masked => mask_notification(&mut entry),
+            View::Full => {}
+        }
+        shown.push(entry);
+    }
+    Ok(shown)
+}
+
+/// `entry` as a masked view shows it.
+fn mask_notification(entry: &mut OutboxEntry) {
+    entry.subject = pii::mask_text(&entry.subject);
+    entry.last_error = entry.last_error.as_deref().map(pii::mask_text);
+    for recipient in &mut entry.recipients {
+        recipient.address = pii::mask_text(&recipient.address);
+        recipient.last_error = recipient.last_error.as_deref().map(pii::mask_text);
+    }
 }
 
 /// Largest answer [`mask_answer`] buffers (a page of search hits or cases is far smaller).

@@ -1,16 +1,28 @@
 //! `GET /v1/search`.
+//!
+//! A caller who reads every case searches every complaint. An investigator searches their
+//! reach only: the index itself narrows the query to complaints whose case is routed or
+//! informed to one of their queues, so the hits, the `total` and any facet filter count
+//! within it (no queue, no hit). Each of their hits then shows as their view of the complaint
+//! (`people::privacy`): masked hits have their title, excerpt and identifiers masked. Hits
+//! shown in full with personal data in what they show are recorded (`personal_data.view`,
+//! one entry per answer); a supervisor's answer is masked whole by the auth middleware.
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 
 use super::AppState;
+use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{Json, Query};
-use crate::index::search::SearchResults;
+use super::privacy::{complaint_view, record_view, shown_at};
+use crate::index::search::{SearchHit, SearchResults};
 use crate::index::search_query::SearchQuery;
+use crate::people::pii;
+use crate::people::privacy::View;
 
-/// Full-text search over every complaint.
+/// Full-text search over every complaint (an investigator's: over their reach).
 #[utoipa::path(
     get,
     path = "/v1/search",
@@ -23,14 +35,76 @@ use crate::index::search_query::SearchQuery;
 )]
 pub async fn search(
     State(state): State<AppState>,
+    principal: Principal,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    let request = query.into_request(state.config.parse_options().default_offset)?;
+    let mut request = query.into_request(state.config.parse_options().default_offset)?;
+    request.filters.reach = principal.reach();
+    let scoped = request.filters.reach.is_some();
     let index = state.index.clone();
-    let results = tokio::task::spawn_blocking(move || index.search(&request))
+    let mut results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
         .map_err(|e| ApiError::internal("search task", &e))??;
+    let shown = if scoped {
+        view_hits(&state, &principal, &mut results).await?
+    } else if principal.sees_identities() {
+        results
+            .hits
+            .iter()
+            .filter(|hit| shows_personal_data(hit))
+            .map(|hit| hit.id.clone())
+            .collect()
+    } else {
+        // Masked whole before it leaves (`api::auth`).
+        Vec::new()
+    };
+    record_view(&state, &principal, shown, shown_at("GET /v1/search")).await?;
     Ok(Json(results))
+}
+
+/// Shows each hit as `principal` views its complaint: masked, in full, or not at all (its
+/// case left the caller's queues after the index last saw it: taken out of the total too).
+/// Returns the hits shown in full with personal data.
+async fn view_hits(
+    state: &AppState,
+    principal: &Principal,
+    results: &mut SearchResults,
+) -> Result<Vec<String>, ApiError> {
+    let mut kept = Vec::with_capacity(results.hits.len());
+    let mut shown = Vec::new();
+    for mut hit in std::mem::take(&mut results.hits) {
+        let complaint = state
+            .store
+            .complaint(&hit.id)
+            .await
+            .map_err(|e| ApiError::internal("search", &e))?;
+        let view = match &complaint {
+            Some(complaint) => complaint_view(state, principal, complaint).await?,
+            None => View::Hidden,
+        };
+        match view {
+            View::Hidden => {
+                results.total = results.total.saturating_sub(1);
+                continue;
+            }
+            View::Masked => hit.mask_with(pii::mask_text, &results.highlight),
+            View::Full if shows_personal_data(&hit) => shown.push(hit.id.clone()),
+            View::Full => {}
+        }
+        kept.push(hit);
+    }
+    results.hits = kept;
+    Ok(shown)
+}
+
+/// Whether what `hit` shows (its title and excerpt) holds personal data.
+fn shows_personal_data(hit: &SearchHit) -> bool {
+    let excerpt = hit.snippet.replace("<b>", "").replace("</b>", "");
+    pii::contains_personal_data(&excerpt)
+        || hit
+            .title
+            .as_deref()
+            .is_some_and(pii::contains_personal_data)
 }
 
 /// This module's routes (staff endpoints).

@@ -87,9 +87,22 @@ pub async fn hot_issues(
     limit: usize,
     config: &HeatConfig,
 ) -> Result<Vec<HotIssue>, CaseError> {
+    hot_issues_within(store, now, window, limit, config, None).await
+}
+
+/// [`hot_issues`] among the cases routed to one of `reach`'s queues or informed to one of
+/// them (an investigator's): only their complaints count; `None` = every case.
+pub async fn hot_issues_within(
+    store: &Store,
+    now: DateTime<Utc>,
+    window: Duration,
+    limit: usize,
+    config: &HeatConfig,
+    reach: Option<&[String]>,
+) -> Result<Vec<HotIssue>, CaseError> {
     let since_ms = (now - window).timestamp_millis();
     let now_ms = now.timestamp_millis();
-    let rows = store.members_between(since_ms, now_ms).await?;
+    let rows = store.members_between(since_ms, now_ms, reach).await?;
     let mut scored: Vec<(String, i64, HeatScore)> = Vec::new();
     let mut current: Option<String> = None;
     let mut members: Vec<HeatMember> = Vec::new();

@@ -174,6 +174,7 @@ pub async fn run_outbox(config: &Config, command: OutboxCommand) -> anyhow::Resu
                     state,
                     case_id: None,
                     limit,
+                    queues: None,
                 };
                 for entry in store.notifications(&filter).await? {
                     println!(

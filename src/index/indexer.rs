@@ -101,6 +101,9 @@ impl SearchIndex {
         for tag in &facets.tags {
             doc.add_text(f.tags, tag);
         }
+        for queue in &facets.informed {
+            doc.add_text(f.informed, queue);
+        }
         doc
     }
 

@@ -31,7 +31,9 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
 /// 7: the `submitted_at` date field holds the effective time (a future-dated complaint's
 /// received time), so indexes of stores with such complaints are rebuilt once.
-pub const SCHEMA_VERSION: u32 = 7;
+/// 8: the `informed` keyword field (queues informed of the complaint's case), which scopes an
+/// investigator's search with `queue`.
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Directory of the index inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -78,6 +80,8 @@ pub struct Fields {
     /// One value per tag.
     pub tags: Field,
     pub queue: Field,
+    /// One value per queue informed of the complaint's case.
+    pub informed: Field,
     pub priority: Field,
     pub status: Field,
 }
@@ -134,6 +138,7 @@ fn build_schema() -> (Schema, Fields) {
         category: builder.add_text_field("category", keyword.clone().set_fast("raw")),
         tags: builder.add_text_field("tags", keyword.clone().set_fast("raw")),
         queue: builder.add_text_field("queue", keyword.clone().set_fast("raw")),
+        informed: builder.add_text_field("informed", keyword.clone()),
         priority: builder.add_text_field("priority", keyword.clone()),
         status: builder.add_text_field("status", keyword.clone().set_fast("raw")),
     };

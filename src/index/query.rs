@@ -9,8 +9,8 @@
 use std::ops::Bound;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery,
-    Query, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery,
+    PhraseQuery, Query, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -83,6 +83,10 @@ pub struct Filters {
     pub from: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Submitted before.
     pub to: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Only complaints whose case is routed to one of these queues or informed to one of them
+    /// (an investigator's reach: hits and counts alike); `None` = every complaint, an empty
+    /// list none.
+    pub reach: Option<Vec<String>>,
 }
 
 /// A user query compiled for tantivy.
@@ -181,6 +185,13 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
             ));
         }
     }
+    if let Some(queues) = &filters.reach {
+        complex = true;
+        parts.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(reach_query(&fields, queues), 0.0)),
+        ));
+    }
     if filters.from.is_some() || filters.to.is_some() {
         complex = true;
         let bound = |t: Option<chrono::DateTime<chrono::FixedOffset>>, inclusive: bool| match t {
@@ -264,6 +275,25 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
         has_text,
         highlight,
     }
+}
+
+/// The complaints whose `queue` or `informed` names one of `queues` (nothing for none).
+fn reach_query(fields: &super::Fields, queues: &[String]) -> Box<dyn Query> {
+    if queues.is_empty() {
+        return Box::new(EmptyQuery);
+    }
+    let either = queues
+        .iter()
+        .flat_map(|queue| [fields.queue, fields.informed].map(|field| (field, queue)))
+        .map(|(field, queue)| {
+            let term = TermQuery::new(
+                Term::from_field_text(field, queue),
+                IndexRecordOption::Basic,
+            );
+            (Occur::Should, Box::new(term) as Box<dyn Query>)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(either))
 }
 
 fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {

@@ -12,7 +12,7 @@ use super::snippet::snippet;
 use super::{IndexError, SearchIndex};
 
 /// Longest snippet, in characters.
-const SNIPPET_CHARS: usize = 160;
+pub const SNIPPET_CHARS: usize = 160;
 
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -51,6 +51,22 @@ pub struct SearchHit {
     /// Derived attributes known when the complaint was last indexed.
     #[serde(flatten)]
     pub facets: crate::store::facets::Facets,
+    /// The stored body the snippet is cut from (not part of the answer).
+    #[serde(skip)]
+    pub body: String,
+}
+
+impl SearchHit {
+    /// The hit as a view that may not show personal data sees it: the external id, the title
+    /// and the body passed through `mask`, the snippet cut again from the masked body (so that
+    /// a highlight inside a phone number cannot keep it from being masked).
+    pub fn mask_with(&mut self, mask: impl Fn(&str) -> String, highlight: &[String]) {
+        self.external_id = mask(&self.external_id);
+        self.title = self.title.as_deref().map(&mask);
+        self.body = mask(&self.body);
+        let terms: HashSet<String> = highlight.iter().cloned().collect();
+        self.snippet = snippet(&self.body, &terms, SNIPPET_CHARS);
+    }
 }
 
 /// A page of hits and the total number of matches.
@@ -58,6 +74,9 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub total: usize,
     pub hits: Vec<SearchHit>,
+    /// The query's analysed terms the snippets highlight (not part of the answer).
+    #[serde(skip)]
+    pub highlight: Vec<String>,
 }
 
 impl SearchIndex {
@@ -84,7 +103,8 @@ impl SearchIndex {
                     (total, newest.into_iter().map(|(_, a)| (0.0, a)).collect())
                 }
             };
-        let highlight: HashSet<String> = compiled.highlight.into_iter().collect();
+        let highlight_terms = compiled.highlight;
+        let highlight: HashSet<String> = highlight_terms.iter().cloned().collect();
         let f = self.fields;
         let mut hits = Vec::with_capacity(addresses.len());
         for (score, address) in addresses {
@@ -102,6 +122,7 @@ impl SearchIndex {
                 channel: text(f.channel).unwrap_or_default(),
                 title: text(f.title),
                 snippet: snippet(&body, &highlight, SNIPPET_CHARS),
+                body,
                 submitted_at: text(f.submitted_text).unwrap_or_default(),
                 score,
                 facets: crate::store::facets::Facets {
@@ -112,12 +133,20 @@ impl SearchIndex {
                         .filter_map(|v| v.as_str().map(str::to_string))
                         .collect(),
                     queue: text(f.queue),
+                    informed: doc
+                        .get_all(f.informed)
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
                     priority: text(f.priority),
                     status: text(f.status),
                     ..Default::default()
                 },
             });
         }
-        Ok(SearchResults { total, hits })
+        Ok(SearchResults {
+            total,
+            hits,
+            highlight: highlight_terms,
+        })
     }
 }

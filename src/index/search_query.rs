@@ -116,6 +116,7 @@ impl SearchQuery {
                 case_id: nonempty(self.case),
                 from: time("from", self.from, offset)?,
                 to: time("to", self.to, offset)?,
+                reach: None,
             },
             limit,
             offset: self.offset.unwrap_or(0),

@@ -227,6 +227,70 @@ async fn derived_changes_before_indexing_index_each_complaint_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn reach_counts_only_complaints_routed_or_informed_to_the_queues() {
+    let (_dir, store, index) = store_and_index().await;
+    let routed = add(&store, "routed", "小区电梯坏了").await;
+    let informing = add(&store, "informing", "小区电梯停运").await;
+    let elsewhere = add(&store, "elsewhere", "小区电梯噪音").await;
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_facets(&routed, &[(Facet::Queue, Some("audit"))])
+        .await
+        .unwrap();
+    let informed = [
+        (Facet::Queue, Some("finance")),
+        (Facet::Informed, Some("audit")),
+    ];
+    tx.set_facets(&informing, &informed).await.unwrap();
+    tx.set_facets(&elsewhere, &[(Facet::Queue, Some("finance"))])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    catch_up(&index, &store).await;
+    let search = |reach: Option<Vec<&str>>, queue: Option<&str>| {
+        let filters = Filters {
+            reach: reach.map(|r| r.into_iter().map(str::to_string).collect()),
+            queue: queue.map(str::to_string),
+            ..Default::default()
+        };
+        let request = SearchRequest {
+            query: "电梯".into(),
+            filters,
+            limit: 10,
+            ..Default::default()
+        };
+        let results = index.search(&request).unwrap();
+        let mut ids: Vec<String> = results.hits.into_iter().map(|h| h.external_id).collect();
+        ids.sort();
+        (results.total, ids)
+    };
+    assert_eq!(search(None, None).0, 3);
+    assert_eq!(
+        search(Some(vec!["audit"]), None),
+        (2, vec!["informing".to_string(), "routed".to_string()])
+    );
+    assert_eq!(
+        search(Some(vec!["audit"]), Some("finance")),
+        (1, vec!["informing".to_string()]),
+        "a facet filter counts within the reach"
+    );
+    assert_eq!(search(Some(vec!["personnel"]), None), (0, vec![]));
+    assert_eq!(search(Some(vec![]), None), (0, vec![]), "no queue, no hit");
+
+    // Informed no more: out of reach once re-indexed.
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_facets(&informing, &[(Facet::Informed, None)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    catch_up(&index, &store).await;
+    assert_eq!(
+        search(Some(vec!["audit"]), None),
+        (1, vec!["routed".to_string()])
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn catch_up_behind_stays_under_the_ceiling_until_told_it_is_the_last() {
     let (_dir, store, index) = store_and_index().await;
     let first = add(&store, "a", "小区电梯坏了").await;

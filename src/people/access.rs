@@ -10,9 +10,11 @@ pub enum Permission {
     SelfRead,
     /// Queues of the routing file (names only).
     QueuesRead,
-    /// One complaint, within the caller's reach (`people::privacy` decides which and how).
+    /// Cases and complaints within the caller's reach: one by one, lists, search, hot issues
+    /// (`people::privacy` decides which and how).
     CasesRead,
-    /// Every case and complaint: lists, detail, search, hot issues, deadlines, classification.
+    /// Every case and complaint, not narrowed to the caller's queues: lists, detail, search,
+    /// hot issues, deadlines, classification, the outbox.
     CasesReadAll,
     /// Merge, split, status, classification corrections, deadline extensions.
     CasesDecide,
@@ -26,7 +28,7 @@ pub enum Permission {
     IntakeRead,
     /// Replay a dead letter.
     IntakeReplay,
-    /// The notification outbox.
+    /// The notification outbox (an investigator's: the notifications of their cases).
     OutboxRead,
     /// The audit record.
     AuditRead,
@@ -67,10 +69,10 @@ impl Permission {
 
 /// Whether `role` grants `permission`.
 ///
-/// Investigators read complaints one by one within their queues (`cases.read`, scoped by
-/// `people::privacy`). Lists, search, hot issues and exports need `cases.read_all` until each
-/// of them applies the same scope: refused to investigators meanwhile (a refusal, never a
-/// leak).
+/// Investigators read within their queues: complaints and cases one by one, case lists,
+/// search and hot issues (`cases.read`, scoped by `people::privacy` and the handlers), and the
+/// outbox's notifications of their cases (`outbox.read`, scoped by its handler).
+/// `cases.read_all` (every case, unscoped) is never theirs.
 pub fn granted(role: Role, permission: Permission) -> bool {
     use Permission::*;
     match role {
@@ -80,7 +82,10 @@ pub fn granted(role: Role, permission: Permission) -> bool {
             permission,
             SelfRead | QueuesRead | CasesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
         ),
-        Role::Investigator => matches!(permission, SelfRead | QueuesRead | CasesRead | CasesWork),
+        Role::Investigator => matches!(
+            permission,
+            SelfRead | QueuesRead | CasesRead | CasesWork | OutboxRead
+        ),
     }
 }
 
@@ -104,6 +109,8 @@ mod tests {
         assert!(!granted(Role::Investigator, Permission::CasesReadAll));
         assert!(granted(Role::Investigator, Permission::CasesWork));
         assert!(!granted(Role::Supervisor, Permission::CasesWork));
+        assert!(granted(Role::Investigator, Permission::OutboxRead));
+        assert!(!granted(Role::Investigator, Permission::IntakeRead));
         assert!(any_granted(
             &[Role::Investigator, Role::Supervisor],
             Permission::CasesReadAll

@@ -103,6 +103,7 @@ async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
     for id in [&first, &second] {
         let facets = facets(&store, id).await;
         assert_eq!(facets.queue.as_deref(), Some("supervision"));
+        assert_eq!(facets.informed, ["press_office"], "search scopes by it");
         assert_eq!(facets.status.as_deref(), Some("assigned"));
         assert_eq!(facets.priority.as_deref(), Some("high"));
     }
@@ -129,6 +130,7 @@ async fn a_case_is_routed_once_and_rerouted_when_a_member_raises_it() {
     for id in [&first, &second, &third] {
         let facets = facets(&store, id).await;
         assert_eq!(facets.queue.as_deref(), Some("supervision"));
+        assert_eq!(facets.informed, ["press_office"]);
         assert_eq!(facets.priority.as_deref(), Some("high"));
         let tags = facets.tags.join(" ");
         assert!(

@@ -48,8 +48,8 @@ pub struct Decided {
     pub record: ClassificationRecord,
     /// Routing's status for the case's members: `triage` or `assigned`.
     pub status: &'static str,
-    /// The facets the case's members share (tags, queue, priority, status) changed: every
-    /// member needs them, not only this complaint.
+    /// The facets the case's members share (tags, queue, informed queues, priority, status)
+    /// changed: every member needs them, not only this complaint.
     pub case_facets_changed: bool,
     /// What the notify stage needs.
     pub routed: RoutedCase,
@@ -241,7 +241,10 @@ pub fn decide(
         "assigned"
     };
     let case_facets_changed = existing.is_none_or(|r| {
-        r.queue != route.queue || r.priority != route.priority || r.tags != route.tags
+        r.queue != route.queue
+            || r.informed != route.informed
+            || r.priority != route.priority
+            || r.tags != route.tags
     });
     Decided {
         case_facets_changed,

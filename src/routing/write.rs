@@ -58,6 +58,7 @@ pub async fn write_decisions(
                 only: (!changed[k] && !moved[k]).then(|| arrived[k].clone()),
                 tags: d.route.tags.join(" "),
                 queue: &d.route.queue,
+                informed: d.route.informed.join(" "),
                 priority: &d.route.priority,
                 status: d.status,
                 new_assignment: moved[k],

@@ -267,11 +267,14 @@ pub trait CaseReads: Send + Sync {
     /// Every staff decision, oldest first.
     async fn decisions(&self) -> Result<Vec<StoredDecision>, StoreError>;
 
-    /// Members with `since_ms <= submitted_ms <= until_ms`, by case id, then sequence.
+    /// Members with `since_ms <= submitted_ms <= until_ms`, by case id, then sequence; with
+    /// `queues`, only members of cases routed to one of them or informed to one of them (an
+    /// investigator's reach).
     async fn members_between(
         &self,
         since_ms: i64,
         until_ms: i64,
+        queues: Option<&[String]>,
     ) -> Result<Vec<WindowMember>, StoreError>;
 
     /// The case of every complaint of `source` that is in one, by external id.

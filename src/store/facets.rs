@@ -1,5 +1,5 @@
 //! Facets: the derived attributes of a complaint that search filters on and export shows
-//! (case, category, tags, queue, priority, status, deadline). Pipeline stages set the facets
+//! (case, category, tags, queue, informed queues, priority, status, deadline). Pipeline stages set the facets
 //! they own with `DerivedTx::set_facets`, inside their batch transaction; a change queues the complaint
 //! for re-indexing, so search follows derived data as it follows new complaints.
 
@@ -18,6 +18,9 @@ pub struct Facets {
     pub tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
+    /// Queues informed of the complaint's case (its route's `informed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub informed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +39,8 @@ pub enum Facet {
     /// Space-separated tag names.
     Tags,
     Queue,
+    /// Space-separated queue keys.
+    Informed,
     Priority,
     Status,
     Deadline,

@@ -156,8 +156,8 @@ pub struct QueueCount {
     pub open_complaints: i64,
 }
 
-/// The facets every member of a case shares (tags, queue, priority, status), to set on its
-/// members (see [`RouteWrites::set_route_facets`]).
+/// The facets every member of a case shares (tags, queue, informed queues, priority, status),
+/// to set on its members (see [`RouteWrites::set_route_facets`]).
 #[derive(Debug, Clone)]
 pub struct RouteFacets<'a> {
     /// The case's route key: without `only`, every complaint classified under it gets the
@@ -168,6 +168,8 @@ pub struct RouteFacets<'a> {
     /// Space-separated tag names.
     pub tags: String,
     pub queue: &'a str,
+    /// Space-separated keys of the queues informed of the case.
+    pub informed: String,
     pub priority: &'a str,
     /// Routing's status: `triage` or `assigned`.
     pub status: &'a str,
@@ -256,7 +258,7 @@ pub trait RouteWrites: Send {
     /// Appends events to the routing audit trail, in order.
     async fn add_route_events(&mut self, events: &[&RouteEvent]) -> Result<(), StoreError>;
 
-    /// Sets each case's shared facets (tags, queue, priority, status) on its members: every
+    /// Sets each case's shared facets (tags, queue, informed, priority, status) on its members: every
     /// complaint classified under its route key, or only the complaints it names. Routing owns
     /// the statuses `triage` and `assigned`: another status (`overdue`, `answered`, …) is
     /// replaced only when `new_assignment` is set. The complaints whose facets changed are

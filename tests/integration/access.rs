@@ -31,7 +31,8 @@ pub async fn account(data: &Path, name: &str, args: &[&str]) -> String {
     token.trim().to_string()
 }
 
-async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+/// Calls `method path` (a POST with `{}`) with `token`; answers the status and the JSON body.
+pub async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
     let url = format!("{}{path}", app.base);
     let mut request = match method {
         "GET" => app.client.get(url),
@@ -98,6 +99,39 @@ async fn each_role_gets_exactly_what_the_matrix_grants_on_every_route() {
         let token = account(&data, &format!("matrix-{role}"), &args).await;
         tokens.push((role, token));
     }
+    // The investigator's column of the README's matrix: what is within their queues' reach,
+    // nothing whole-store, no decision but the steps of their own cases.
+    let investigator: BTreeSet<(&str, &str)> = ROUTES
+        .iter()
+        .filter(|(_, _, permission)| granted(Role::Investigator, *permission))
+        .map(|(method, route, _)| (*method, *route))
+        .collect();
+    for route in [
+        "/v1/search",
+        "/v1/hot-issues",
+        "/v1/outbox",
+        "/v1/cases",
+        "/v1/cases/{id}",
+        "/v1/complaints/{id}",
+    ] {
+        assert!(investigator.contains(&("GET", route)), "GET {route}");
+    }
+    for route in ["/v1/audit", "/v1/dead-letters", "/v1/sources"] {
+        assert!(!investigator.contains(&("GET", route)), "GET {route}");
+    }
+    let changes: BTreeSet<(&str, &str)> = investigator
+        .iter()
+        .filter(|(method, _)| *method != "GET")
+        .copied()
+        .collect();
+    assert_eq!(
+        changes,
+        BTreeSet::from([
+            ("POST", "/v1/cases/{id}/transitions"),
+            ("POST", "/v1/cases/{id}/extensions"),
+        ]),
+        "investigators only work their cases (which step: the workflow's rule)"
+    );
     for (method, route, permission) in ROUTES {
         let path = route
             .replace("{id}", "x")
@@ -124,7 +158,8 @@ async fn each_role_gets_exactly_what_the_matrix_grants_on_every_route() {
     app.stop().await;
 }
 
-async fn sqlite(data: &Path) -> SqliteConnection {
+/// A connection to the gateway's database beside it (to set up what no command does).
+pub async fn sqlite(data: &Path) -> SqliteConnection {
     let options = SqliteConnectOptions::new()
         .filename(data.join("gateway.sqlite3"))
         .busy_timeout(std::time::Duration::from_secs(10));

@@ -12,7 +12,8 @@ const PHONE: &str = "13876543210";
 const NAME: &str = "欧阳某某";
 const EMAIL: &str = "ouyang@example.net";
 
-async fn routed_queue(app: &TestApp, id: &str) -> String {
+/// The queue `id`'s case is routed to, once routed (read with the app client's credentials).
+pub async fn routed_queue(app: &TestApp, id: &str) -> String {
     app.classified(id).await["route"]["queue"]
         .as_str()
         .unwrap()

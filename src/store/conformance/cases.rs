@@ -99,7 +99,7 @@ async fn members_are_recorded_moved_and_set_their_facets(fixture: Fixture) {
 
     // Hot-issue windows: bounds included, by case then sequence.
     let mut window = store
-        .members_between(at(1).timestamp_millis(), at(2).timestamp_millis())
+        .members_between(at(1).timestamp_millis(), at(2).timestamp_millis(), None)
         .await
         .unwrap();
     assert_eq!(window.len(), 2);
@@ -116,7 +116,7 @@ async fn members_are_recorded_moved_and_set_their_facets(fixture: Fixture) {
     assert_eq!(window[1].case_id, c[2].0);
     assert_eq!(window[1].complainant, None);
     let all = store
-        .members_between(0, at(2).timestamp_millis())
+        .members_between(0, at(2).timestamp_millis(), None)
         .await
         .unwrap();
     let order: Vec<(&str, i64)> = all
@@ -253,6 +253,14 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
             .map(|s| s.id)
             .collect();
         assert_eq!(found, expected, "{queues:?}");
+        let windowed: std::collections::BTreeSet<String> = store
+            .members_between(0, i64::MAX, Some(&queues))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.case_id)
+            .collect();
+        assert_eq!(Vec::from_iter(windowed), expected, "window of {queues:?}");
     }
 
     // The workflow's state, queue and assignee show on the summary and filter the list; a

@@ -2,7 +2,7 @@
 //! corrections and their training examples, previous route keys, case routes, the shared
 //! facets of a case's members, open counts per queue, and a reset that keeps corrections.
 
-mod data;
+pub(super) mod data;
 
 use std::collections::HashMap;
 
@@ -230,6 +230,7 @@ async fn route_facets_reach_the_members(open: Open) {
     assert_eq!(facets_a.priority.as_deref(), Some("high"));
     assert_eq!(facets_a.status.as_deref(), Some("assigned"));
     assert_eq!(facets_a.tags, ["media_exposed", "repeat"]);
+    assert_eq!(facets_a.informed, ["audit", "press_office"]);
     let facets_b = facets(store, b).await;
     assert_eq!(facets_b.queue.as_deref(), Some("supervision"));
     assert_eq!(facets_b.status.as_deref(), Some("answered"));
@@ -263,6 +264,22 @@ async fn route_facets_reach_the_members(open: Open) {
     assert_eq!(facets_b.status.as_deref(), Some("triage"));
     assert_eq!(facets(store, a).await.status.as_deref(), Some("triage"));
     assert_eq!(facets(store, c).await.queue.as_deref(), Some("finance"));
+
+    // Informing other queues (the queue unchanged) reaches every member and re-indexes them.
+    let before = store.max_index_queue_seq().await.unwrap();
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_route_facets(&[RouteFacets {
+        informed: "personnel".into(),
+        ..shared("case-1", "triage", "triage")
+    }])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.max_index_queue_seq().await.unwrap() > before);
+    for member in [a, b] {
+        assert_eq!(facets(store, member).await.informed, ["personnel"]);
+    }
+    assert_eq!(facets(store, c).await.informed, ["audit", "press_office"]);
 }
 
 async fn open_counts_follow_the_facets(open: Open) {

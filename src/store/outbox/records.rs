@@ -46,6 +46,9 @@ pub struct OutboxFilter {
     pub case_id: Option<String>,
     /// Page size; clamped to 1..=1000.
     pub limit: u32,
+    /// Only notifications of cases routed to one of these queues or informed to one of them
+    /// (an investigator's reach; notifications of no case are left out); `None` = all.
+    pub queues: Option<Vec<String>>,
 }
 
 /// A notification to put in the outbox, as the notify module prepared it (ids, Message-IDs,

@@ -13,6 +13,7 @@ fn column(facet: Facet) -> &'static str {
         Facet::Category => "category",
         Facet::Tags => "tags",
         Facet::Queue => "queue",
+        Facet::Informed => "informed",
         Facet::Priority => "priority",
         Facet::Status => "status",
         Facet::Deadline => "deadline",
@@ -33,7 +34,7 @@ pub async fn set_facets(
     let mut changed = false;
     for (facet, value) in values {
         let value = match facet {
-            Facet::Tags => Some(value.unwrap_or_default()),
+            Facet::Tags | Facet::Informed => Some(value.unwrap_or_default()),
             _ => *value,
         };
         let column = column(*facet);
@@ -68,7 +69,7 @@ pub async fn set_facet_many(
     let mut last: std::collections::HashMap<&str, Option<&str>> = Default::default();
     for (id, value) in values {
         let value = match facet {
-            Facet::Tags => Some(value.unwrap_or_default()),
+            Facet::Tags | Facet::Informed => Some(value.unwrap_or_default()),
             _ => *value,
         };
         last.insert(id, value);
@@ -133,6 +134,7 @@ pub async fn clear_all(tx: &mut SqliteConnection) -> Result<(), sqlx::Error> {
 pub fn from_row(row: &sqlx::sqlite::SqliteRow) -> Facets {
     use sqlx::Row;
     let tags: Option<String> = row.try_get("tags").ok().flatten();
+    let informed: Option<String> = row.try_get("informed").ok().flatten();
     Facets {
         case_id: row.try_get("case_id").ok().flatten(),
         duplicate_of: row.try_get("duplicate_of").ok().flatten(),
@@ -143,6 +145,11 @@ pub fn from_row(row: &sqlx::sqlite::SqliteRow) -> Facets {
             .map(str::to_string)
             .collect(),
         queue: row.try_get("queue").ok().flatten(),
+        informed: informed
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         priority: row.try_get("priority").ok().flatten(),
         status: row.try_get("status").ok().flatten(),
         deadline: row.try_get("deadline").ok().flatten(),
@@ -150,5 +157,5 @@ pub fn from_row(row: &sqlx::sqlite::SqliteRow) -> Facets {
 }
 
 /// The facet columns, for SELECT lists joined on `complaint_facets f`.
-pub const SELECT_COLUMNS: &str =
-    "f.case_id, f.duplicate_of, f.category, f.tags, f.queue, f.priority, f.status, f.deadline";
+pub const SELECT_COLUMNS: &str = "f.case_id, f.duplicate_of, f.category, f.tags, f.queue, \
+     f.informed, f.priority, f.status, f.deadline";

@@ -15,6 +15,24 @@ use crate::store::routes::{
     RouteEventRecord, RouteFacets, RouteReads, RouteWrites,
 };
 
+/// A condition holding when the case `route_key` (an SQL expression) is within an
+/// investigator's reach: its route's queue, or one of the queues it informs, is one of a JSON
+/// array of queue keys bound twice (NULL = no restriction, an empty array = nothing).
+pub(super) fn in_reach(route_key: &str) -> String {
+    format!(
+        "(? IS NULL OR EXISTS (
+             SELECT 1 FROM case_routes r, json_each(?) q
+             WHERE r.route_key = {route_key}
+               AND (r.queue = q.value
+                    OR instr(' ' || r.informed || ' ', ' ' || q.value || ' ') > 0)))"
+    )
+}
+
+/// The JSON array [`in_reach`] binds (twice).
+pub(super) fn reach_param(queues: Option<&[String]>) -> Option<String> {
+    queues.map(|q| serde_json::to_string(q).expect("strings serialise"))
+}
+
 #[async_trait]
 impl RouteReads for SqliteStore {
     async fn classification(

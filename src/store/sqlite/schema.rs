@@ -430,5 +430,10 @@ pub fn migrator() -> Migrator {
             "case_list_indexes",
             include_str!("migrations/65_case_list_indexes.sql"),
         ),
+        migration(
+            66,
+            "informed_facet",
+            include_str!("migrations/66_informed_facet.sql"),
+        ),
     ])
 }

@@ -1,5 +1,6 @@
 //! What only SQLite has: one file shared by two handles, the checkpointer, pragmas, the
-//! index queue's chunked pruning. Everything else is in the conformance suite.
+//! index queue's chunked pruning, a migration's backfill. Everything else is in the
+//! conformance suite.
 
 use super::SqliteStore;
 use crate::store::conformance::{batch, complaint, item};
@@ -137,5 +138,69 @@ async fn pruning_the_index_queue_removes_exactly_the_followed_entries_in_chunks(
         .await
         .unwrap();
     assert_eq!(count, 466);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_migration_gives_existing_members_the_queues_their_case_informs() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join(super::DB_FILE))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    super::schema::migrator().run_to(60, &pool).await.unwrap();
+    for (id, route_key) in [("a", "case-1"), ("b", "case-1"), ("c", "case-2")] {
+        sqlx::query(
+            "INSERT INTO complaints (id, seq, source, channel, external_id, received_at,
+                submitted_at, submitted_ms, body, text_norm, item, content_hash, raw,
+                raw_content_type)
+             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM complaints), 's', 'online', ?,
+                '2026-01-05T10:00:00.000000Z', '2026-01-05T10:00:00Z', 0, 'b', 'b', ?, 'h',
+                x'', 'application/json')",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(serde_json::to_string(&item(id, "b")).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO classifications (complaint_id, route_key, category_source, top, rules,
+                why, classified_at) VALUES (?, ?, 'none', '[]', '[]', '{}', 'x')",
+        )
+        .bind(id)
+        .bind(route_key)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO complaint_facets (complaint_id, queue) VALUES (?, 'finance')")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for (route_key, informed) in [("case-1", "audit press_office"), ("case-2", "")] {
+        sqlx::query(
+            "INSERT INTO case_routes (route_key, queue, priority, informed, rule, created_at,
+                updated_at) VALUES (?, 'finance', 'normal', ?, 'r', 'x', 'x')",
+        )
+        .bind(route_key)
+        .bind(informed)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = open(dir.path()).await;
+    for (id, informed) in [
+        ("a", vec!["audit", "press_office"]),
+        ("b", vec!["audit", "press_office"]),
+        ("c", vec![]),
+    ] {
+        let facets = store.complaint(id).await.unwrap().unwrap().facets;
+        assert_eq!(facets.informed, informed, "{id}");
+        assert_eq!(facets.queue.as_deref(), Some("finance"));
+    }
     store.close().await;
 }

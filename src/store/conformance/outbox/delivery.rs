@@ -110,6 +110,26 @@ pub async fn notifications_list_newest_first_with_recipients_filters_and_counts(
         ..all(10)
     };
     assert!(store.notifications(&sent).await.unwrap().is_empty());
+    // An investigator's reach: notifications of cases routed or informed to their queues
+    // (case-1 goes to `finance` and informs `press_office` and `audit`); none of no case.
+    let route = super::super::routes::data::route("case-1", "finance", 1, "2026-03-02T09:00:00Z");
+    let mut tx = store.begin_derived().await.expect("a transaction");
+    tx.upsert_case_routes(&[&route]).await.unwrap();
+    tx.commit().await.unwrap();
+    for (queues, expected) in [
+        (vec!["finance"], vec!["n-1"]),
+        (vec!["personnel", "audit"], vec!["n-1"]),
+        (vec!["supervision"], vec![]),
+        (vec![], vec![]),
+    ] {
+        let within = OutboxFilter {
+            queues: Some(queues.iter().map(|q| q.to_string()).collect()),
+            ..all(10)
+        };
+        let listed = store.notifications(&within).await.unwrap();
+        let ids: Vec<&str> = listed.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, expected, "{queues:?}");
+    }
     assert_eq!(
         store.notification_counts().await.unwrap(),
         [("pending".to_string(), 3)]

@@ -131,6 +131,7 @@ pub fn shared<'a>(route_key: &'a str, queue: &'a str, status: &'a str) -> RouteF
         only: None,
         tags: "media_exposed repeat".into(),
         queue,
+        informed: "audit press_office".into(),
         priority: "high",
         status,
         new_assignment: false,

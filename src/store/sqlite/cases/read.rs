@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::super::SqliteStore;
+use super::super::routes::{in_reach, reach_param};
 use super::{DECISION_COLUMNS, SUMMARY_BY_DEADLINE, SUMMARY_SELECT, decision, summary};
 use crate::store::StoreError;
 use crate::store::cases::{
@@ -34,16 +35,11 @@ impl CaseReads for SqliteStore {
                  AND (? IS NULL OR COALESCE(d.priority, rt.priority) = ?)
                  AND (? IS NULL OR COALESCE(d.state = 'open' AND d.due_ms < ?, 0) = ?)
                  AND (? IS NULL OR (d.state = 'open' AND d.due_ms < ?))
-                 AND (? IS NULL OR EXISTS (
-                     SELECT 1 FROM case_routes r, json_each(?) q
-                     WHERE r.route_key = c.id
-                       AND (r.queue = q.value
-                            OR instr(' ' || r.informed || ' ', ' ' || q.value || ' ') > 0)))
-             ORDER BY {order} LIMIT ? OFFSET ?"
+                 AND {reach}
+             ORDER BY {order} LIMIT ? OFFSET ?",
+            reach = in_reach("c.id")
         );
-        let queues = filter
-            .queues
-            .map(|q| serde_json::to_string(q).expect("strings serialise"));
+        let queues = reach_param(filter.queues);
         let now_ms = chrono::Utc::now().timestamp_millis();
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(filter.min_complaints)
@@ -116,16 +112,22 @@ impl CaseReads for SqliteStore {
         &self,
         since_ms: i64,
         until_ms: i64,
+        queues: Option<&[String]>,
     ) -> Result<Vec<WindowMember>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, submitted_ms, complainant, public_support, media_exposed
-             FROM case_members WHERE submitted_ms >= ? AND submitted_ms <= ?
-             ORDER BY case_id, seq",
-        )
-        .bind(since_ms)
-        .bind(until_ms)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT m.case_id, m.submitted_ms, m.complainant, m.public_support, m.media_exposed
+             FROM case_members m WHERE m.submitted_ms >= ? AND m.submitted_ms <= ? AND {}
+             ORDER BY m.case_id, m.seq",
+            in_reach("m.case_id")
+        );
+        let queues = reach_param(queues);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since_ms)
+            .bind(until_ms)
+            .bind(queues.as_deref())
+            .bind(queues.as_deref())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(|row| WindowMember {

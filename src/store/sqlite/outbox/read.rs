@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::super::SqliteStore;
+use super::super::routes::{in_reach, reach_param};
 use crate::store::StoreError;
 use crate::store::outbox::{
     AuditEntry, CaseDeadline, ClaimedNotification, DeliveryState, Extension, OutboxEntry,
@@ -16,18 +17,24 @@ use crate::store::outbox::{
 #[async_trait]
 impl OutboxReads for SqliteStore {
     async fn notifications(&self, filter: &OutboxFilter) -> Result<Vec<OutboxEntry>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id, created_at, kind, case_id, queue_key, subject, state, attempts, last_error \
              FROM outbox WHERE (? IS NULL OR state = ?) AND (? IS NULL OR case_id = ?) \
+             AND {} \
              ORDER BY created_at DESC, id DESC LIMIT ?",
-        )
-        .bind(&filter.state)
-        .bind(&filter.state)
-        .bind(&filter.case_id)
-        .bind(&filter.case_id)
-        .bind(i64::from(filter.limit.clamp(1, 1000)))
-        .fetch_all(&self.pool)
-        .await?;
+            in_reach("outbox.case_id")
+        );
+        let queues = reach_param(filter.queues.as_deref());
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.state)
+            .bind(&filter.state)
+            .bind(&filter.case_id)
+            .bind(&filter.case_id)
+            .bind(queues.as_deref())
+            .bind(queues.as_deref())
+            .bind(i64::from(filter.limit.clamp(1, 1000)))
+            .fetch_all(&self.pool)
+            .await?;
         let mut entries = Vec::with_capacity(rows.len());
         for row in rows {
             let id: String = row.get("id");

@@ -149,7 +149,15 @@ pub async fn set_route_facets(
     let mut single = Vec::new();
     for c in cases {
         let values = |id: &str| {
-            serde_json::json!([id, c.tags, c.queue, c.priority, c.status, c.new_assignment])
+            serde_json::json!([
+                id,
+                c.tags,
+                c.queue,
+                c.priority,
+                c.status,
+                c.new_assignment,
+                c.informed
+            ])
         };
         match &c.only {
             None => whole.push(values(c.route_key)),
@@ -160,13 +168,15 @@ pub async fn set_route_facets(
     let single = serde_json::Value::Array(single).to_string();
     const MEMBERS: &str = "SELECT k.complaint_id AS id, json_extract(j.value, '$[1]') AS tags,
             json_extract(j.value, '$[2]') AS queue, json_extract(j.value, '$[3]') AS priority,
-            json_extract(j.value, '$[4]') AS status, json_extract(j.value, '$[5]') AS moved
+            json_extract(j.value, '$[4]') AS status, json_extract(j.value, '$[5]') AS moved,
+            json_extract(j.value, '$[6]') AS informed
         FROM json_each(?1) AS j
         JOIN classifications k ON k.route_key = json_extract(j.value, '$[0]')
         UNION ALL
         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
             json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-            json_extract(value, '$[4]'), json_extract(value, '$[5]')
+            json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+            json_extract(value, '$[6]')
         FROM json_each(?2)";
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO complaint_facets (complaint_id) SELECT id FROM ({MEMBERS}) WHERE true
@@ -177,13 +187,14 @@ pub async fn set_route_facets(
     .execute(&mut *tx)
     .await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE complaint_facets SET tags = v.tags, queue = v.queue, priority = v.priority,
-            status = CASE WHEN v.moved OR complaint_facets.status IS NULL
+        "UPDATE complaint_facets SET tags = v.tags, queue = v.queue, informed = v.informed,
+            priority = v.priority, status = CASE WHEN v.moved OR complaint_facets.status IS NULL
                 OR complaint_facets.status IN ('triage', 'assigned')
                 THEN v.status ELSE complaint_facets.status END
          FROM ({MEMBERS}) AS v
          WHERE complaint_facets.complaint_id = v.id
            AND (complaint_facets.tags IS NOT v.tags OR complaint_facets.queue IS NOT v.queue
+                OR complaint_facets.informed IS NOT v.informed
                 OR complaint_facets.priority IS NOT v.priority
                 OR (complaint_facets.status IS NOT v.status
                     AND (v.moved OR complaint_facets.status IS NULL
