@@ -20,7 +20,7 @@ pub struct Rendered {
 
 /// Which case email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseMail {
+pub enum CaseMail<'a> {
     /// To the members of the responsible queue.
     Assignment,
     /// To a unit informed of the case (e.g. the press office for media-exposed problems).
@@ -34,6 +34,8 @@ pub enum CaseMail {
     /// Past the accept-by time without the unit's 签收, to its members and supervisor (the
     /// date given is the accept-by time).
     AcceptOverdue,
+    /// 退单: the unit handed the case back, to the triage queue, with the unit's reason.
+    Returned { reason: &'a str },
 }
 
 /// Formats a deadline for people: `2026年02月28日 17:30`.
@@ -86,7 +88,7 @@ fn priority_label(priority: &str) -> &str {
 
 /// Renders a case email for `unit` (whose disclosure decides what is said of the complainant).
 pub fn case_mail(
-    mail: CaseMail,
+    mail: CaseMail<'_>,
     a: &Assignment,
     unit: &str,
     due: &DateTime<FixedOffset>,
@@ -137,6 +139,13 @@ pub fn case_mail(
             format!("【催签收】{short_title}"),
             format!(
                 "{unit}：\n\n以下交办案件已超过签收时限仍未签收，请立即签收并安排办理（签收时限见下）。"
+            ),
+        ),
+        CaseMail::Returned { reason } => (
+            format!("【退单】{short_title}"),
+            format!(
+                "{unit}：\n\n{}已将以下案件退回，理由：{reason}。请重新分拣交办。",
+                a.queue_name
             ),
         ),
         CaseMail::Escalation { notices } => (

@@ -69,6 +69,9 @@ impl Clocks<'_> {
                     _ => format!("closed: {reason}"),
                 };
                 stop(tx, case_id, actor, &why, now).await?;
+                if action == Action::Return {
+                    self.tell_triage_of_return(tx, case_id, reason, now).await?;
+                }
             }
             Action::Triage | Action::Accept | Action::Start | Action::AssignInvestigator => {}
         }
@@ -176,6 +179,45 @@ impl Clocks<'_> {
         let triage = self.routing.triage_queue().to_string();
         self.restart(tx, split_case, &triage, actor, &why, now)
             .await
+    }
+}
+
+impl Clocks<'_> {
+    /// The 退单 notice: the triage queue's people learn that the unit handed `case_id` back,
+    /// and why (nothing when the case never had an assignment to describe it).
+    async fn tell_triage_of_return(
+        &self,
+        tx: &mut dyn DerivedTx,
+        case_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let Some(stored) = tx.stored_deadline(case_id).await? else {
+            return Ok(());
+        };
+        let a: Assignment = serde_json::from_str(&stored.assignment)
+            .map_err(|e| WorkflowError::Corrupt(format!("assignment of {case_id}: {e}")))?;
+        let triage = self.routing.triage_queue();
+        let Some(info) = self.routing.queue(triage) else {
+            return Ok(());
+        };
+        let mut to = info.members.to_vec();
+        for email in tx.queue_user_emails(triage).await? {
+            if !to.contains(&email) {
+                to.push(email);
+            }
+        }
+        let due = chrono::DateTime::parse_from_rfc3339(&stored.due_at)
+            .map_err(|e| WorkflowError::Corrupt(format!("due_at of {case_id}: {e}")))?;
+        let mail = notify::templates::case_mail(
+            notify::templates::CaseMail::Returned { reason },
+            &a,
+            info.name,
+            &due,
+            &self.config.email.console_url,
+        );
+        notify::outbox::enqueue(tx, self.config, now, "returned", Some(&a), &mail, &to).await?;
+        Ok(())
     }
 }
 

@@ -653,6 +653,28 @@ async fn the_deadline_follows_every_step_on_the_running_gateway() {
     assert_eq!(status, 200);
     let stopped = deadline(&app, &centre, &case).await;
     assert_eq!(stopped["state"], "closed", "{stopped}");
+    // Triage is told, with the reason.
+    let (_, outbox) = call(
+        &app,
+        &centre,
+        "GET",
+        &format!("/v1/outbox?case_id={case}"),
+        Value::Null,
+    )
+    .await;
+    let returned: Vec<&Value> = outbox["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "returned")
+        .collect();
+    assert_eq!(returned.len(), 1, "{outbox}");
+    assert!(
+        returned[0]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("【退单】")
+    );
     assert_eq!(stopped["answered_by"], "li");
     assert_eq!(trail(&stopped).last().unwrap(), "clock_closed");
     let (status, _) = step(
