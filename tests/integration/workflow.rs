@@ -42,6 +42,22 @@ async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> S
         .to_string()
 }
 
+/// A token of a new investigator `name` of `queue` (`lead`: its lead).
+async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> String {
+    let flag = if lead { "--lead" } else { "--queue" };
+    account(
+        &app.data_dir(),
+        name,
+        &["--role", "investigator", flag, queue],
+    )
+    .await
+}
+
+/// A token of a new triage user `name`.
+async fn triage(app: &TestApp, name: &str) -> String {
+    account(&app.data_dir(), name, &["--role", "triage"]).await
+}
+
 async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
     let url = format!("{}{path}", app.base);
     let request = match method {
@@ -88,20 +104,9 @@ async fn a_case_runs_from_its_assignment_to_its_close_with_every_step_checked() 
         "finance",
     )
     .await;
-    let data = app.data_dir();
-    let li = account(
-        &data,
-        "li",
-        &["--role", "investigator", "--queue", "finance"],
-    )
-    .await;
-    let far = account(
-        &data,
-        "far",
-        &["--role", "investigator", "--queue", "personnel"],
-    )
-    .await;
-    let centre = account(&data, "centre", &["--role", "triage"]).await;
+    let li = investigator(&app, "li", "finance", false).await;
+    let far = investigator(&app, "far", "personnel", false).await;
+    let centre = triage(&app, "centre").await;
 
     // Sent to a unit: assigned at once, by the correction's author.
     let (status, seen) = flow(&app, &li, &case).await;
@@ -260,26 +265,10 @@ async fn returns_reassignments_leads_and_reopening_move_the_case_and_its_reach_a
         "finance",
     )
     .await;
-    let data = app.data_dir();
-    let li = account(
-        &data,
-        "li",
-        &["--role", "investigator", "--queue", "finance"],
-    )
-    .await;
-    let zhao = account(
-        &data,
-        "zhao",
-        &["--role", "investigator", "--queue", "personnel"],
-    )
-    .await;
-    let wu = account(
-        &data,
-        "wu",
-        &["--role", "investigator", "--lead", "personnel"],
-    )
-    .await;
-    let centre = account(&data, "centre", &["--role", "triage"]).await;
+    let li = investigator(&app, "li", "finance", false).await;
+    let zhao = investigator(&app, "zhao", "personnel", false).await;
+    let wu = investigator(&app, "wu", "personnel", true).await;
+    let centre = triage(&app, "centre").await;
 
     let (status, _) = step(&app, &li, &case, json!({"action": "accept"})).await;
     assert_eq!(status, 200);
@@ -418,7 +407,7 @@ async fn a_merged_away_case_ends_merged_and_a_split_out_case_starts_in_triage() 
         "finance",
     )
     .await;
-    let centre = account(&app.data_dir(), "centre", &["--role", "triage"]).await;
+    let centre = triage(&app, "centre").await;
     let (status, merged) = call(
         &app,
         &centre,
@@ -489,15 +478,9 @@ async fn a_unit_s_accepted_cases_go_to_the_least_loaded_investigator_present() {
         cases.push(case_in(&app, &format!("wf-4-{n}"), body, "finance").await);
     }
     let data = app.data_dir();
-    let investigator = ["--role", "investigator", "--queue", "finance"];
-    account(&data, "a1", &investigator).await;
-    account(&data, "a2", &investigator).await;
-    let lead = account(
-        &data,
-        "lead",
-        &["--role", "investigator", "--lead", "finance"],
-    )
-    .await;
+    investigator(&app, "a1", "finance", false).await;
+    investigator(&app, "a2", "finance", false).await;
+    let lead = investigator(&app, "lead", "finance", true).await;
     let (ok, _, stderr) =
         super::import_export::run_beside(&data, &["user", "away", "lead"], None).await;
     assert!(ok, "{stderr}");
@@ -607,20 +590,9 @@ async fn the_deadline_follows_every_step_on_the_running_gateway() {
         "finance",
     )
     .await;
-    let data = app.data_dir();
-    let li = account(
-        &data,
-        "li",
-        &["--role", "investigator", "--queue", "finance"],
-    )
-    .await;
-    let zhao = account(
-        &data,
-        "zhao",
-        &["--role", "investigator", "--queue", "personnel"],
-    )
-    .await;
-    let centre = account(&data, "centre", &["--role", "triage"]).await;
+    let li = investigator(&app, "li", "finance", false).await;
+    let zhao = investigator(&app, "zhao", "personnel", false).await;
+    let centre = triage(&app, "centre").await;
 
     // The correction that sent the case to finance restarted its clock there, at once, with
     // the 交办 email to finance; the first clock's close is in the trail.
@@ -784,20 +756,9 @@ async fn a_unit_asks_for_a_delay_and_only_an_approval_moves_the_deadline() {
         "finance",
     )
     .await;
-    let data = app.data_dir();
-    let li = account(
-        &data,
-        "li",
-        &["--role", "investigator", "--queue", "finance"],
-    )
-    .await;
-    let far = account(
-        &data,
-        "far",
-        &["--role", "investigator", "--queue", "personnel"],
-    )
-    .await;
-    let centre = account(&data, "centre", &["--role", "triage"]).await;
+    let li = investigator(&app, "li", "finance", false).await;
+    let far = investigator(&app, "far", "personnel", false).await;
+    let centre = triage(&app, "centre").await;
     step(&app, &li, &case, json!({"action": "accept"})).await;
     let ask = |days: i64| json!({"working_days": days, "reason": "需会同住建部门现场核查"});
     let path = format!("/v1/cases/{case}/extensions");
