@@ -128,6 +128,14 @@ pub struct Principal {
 pub struct ScopedView(pub View);
 
 impl Principal {
+    /// The caller as the workflow's rules see it.
+    pub fn caller(&self) -> crate::workflow::machine::Caller<'_> {
+        crate::workflow::machine::Caller {
+            roles: &self.roles,
+            queues: &self.queues,
+        }
+    }
+
     pub fn may(&self, permission: Permission) -> bool {
         any_granted(&self.roles, permission)
     }

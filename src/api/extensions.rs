@@ -12,7 +12,6 @@ use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{Json, Path};
 use crate::store::StoreError;
-use crate::workflow::machine::Caller;
 
 /// A 延期 request as recorded.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -85,10 +84,7 @@ pub async fn ask_extension(
     Json(ask): Json<ExtensionAsk>,
 ) -> Result<Json<ExtensionView>, ApiError> {
     let db = |e: StoreError| ApiError::internal("extension", &e);
-    let caller = Caller {
-        roles: &principal.roles,
-        queues: &principal.queues,
-    };
+    let caller = principal.caller();
     let mut tx = state.store.begin_decision().await.map_err(db)?;
     let recorded = crate::workflow::extension::request(
         &mut *tx,
@@ -113,10 +109,7 @@ async fn decide_extension(
     decision: ExtensionDecision,
 ) -> Result<Json<ExtensionView>, ApiError> {
     let db = |e: StoreError| ApiError::internal("extension", &e);
-    let caller = Caller {
-        roles: &principal.roles,
-        queues: &principal.queues,
-    };
+    let caller = principal.caller();
     let mut tx = state.store.begin_decision().await.map_err(db)?;
     let decided = crate::workflow::extension::decide(
         &mut *tx,

@@ -15,7 +15,7 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Path};
 use crate::store::StoreError;
 use crate::store::workflow::CaseState;
-use crate::workflow::machine::{Caller, allowed, may_take};
+use crate::workflow::machine::{allowed, may_take};
 use crate::workflow::transition::{Details, WorkflowError, current_read};
 use crate::workflow::{Action, State as CaseFlow};
 
@@ -90,10 +90,7 @@ impl WorkflowView {
             .state
             .parse()
             .map_err(|e: String| ApiError::internal("workflow", &e))?;
-        let caller = Caller {
-            roles: &principal.roles,
-            queues: &principal.queues,
-        };
+        let caller = principal.caller();
         let legal = allowed(flow);
         let yours = legal
             .iter()
@@ -170,10 +167,7 @@ pub async fn transition(
     Path(id): Path<String>,
     Json(request): Json<TransitionRequest>,
 ) -> Result<Json<WorkflowView>, ApiError> {
-    let caller = Caller {
-        roles: &principal.roles,
-        queues: &principal.queues,
-    };
+    let caller = principal.caller();
     let outcome = crate::workflow::service::run(
         &state.store,
         state.clocks(),

@@ -185,14 +185,18 @@ impl Stage for AssignStage {
                 }
             }
             let keys: Vec<&str> = routed.iter().map(|r| r.route_key.as_str()).collect();
-            let mut assigned = tx.deadline_queues(&keys).await?;
+            let held = tx.deadline_queues(&keys).await?;
+            let mut assigned: HashMap<&str, &str> = held
+                .iter()
+                .map(|(key, h)| (key.as_str(), h.queue_key.as_str()))
+                .collect();
             let mut assignments = Vec::new();
             let mut reopened = Vec::new();
             // Complaints joining a case already assigned there (and every complaint of a
             // `reprocess`, which keeps the clocks): the case's deadline as their facet.
             let mut kept: Vec<(&str, &str)> = Vec::new();
             for (case, complaint) in live {
-                match assigned.get(&case.route_key) {
+                match assigned.get(case.route_key.as_str()) {
                     Some(queue) if *queue == case.queue => {
                         kept.push((&case.route_key, &case.complaint_id));
                         continue;
@@ -205,22 +209,14 @@ impl Stage for AssignStage {
                     None => {}
                 }
                 assignments.push(self.assignment(case, complaint)?);
-                assigned.insert(case.route_key.clone(), case.queue.clone());
+                assigned.insert(&case.route_key, &case.queue);
             }
-            let mut dues: HashMap<&str, Option<String>> = HashMap::new();
-            let mut facets: Vec<(&str, String)> = Vec::new();
-            for (key, complaint) in kept {
-                if !dues.contains_key(key) {
-                    let due = tx.stored_deadline(key).await?.map(|d| d.due_at);
-                    dues.insert(key, due);
-                }
-                if let Some(due) = &dues[key] {
-                    facets.push((complaint, due.clone()));
-                }
-            }
-            let values: Vec<(&str, Option<&str>)> = facets
-                .iter()
-                .map(|(id, due)| (*id, Some(due.as_str())))
+            // (A case assigned in this very batch gets its facets from `on_assignments`.)
+            let values: Vec<(&str, Option<&str>)> = kept
+                .into_iter()
+                .filter_map(|(key, complaint)| {
+                    held.get(key).map(|h| (complaint, Some(h.due_at.as_str())))
+                })
                 .collect();
             tx.set_facet_many(crate::store::facets::Facet::Deadline, &values)
                 .await?;
@@ -271,7 +267,7 @@ impl Stage for AssignStage {
             }
             // History closes a case only while no live complaint has given it a deadline.
             for case in history {
-                if !assigned.contains_key(&case.route_key) {
+                if !assigned.contains_key(case.route_key.as_str()) {
                     set_case_status(tx, case, ("closed", "closed"), HISTORICAL_WHY).await?;
                     let at = chrono::Utc::now();
                     workflow::entry::historical(tx, &case.route_key, &case.queue, at)

@@ -23,6 +23,14 @@ pub use records::{
 
 use super::StoreError;
 
+/// Which queue holds a case's deadline, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineHolder {
+    pub queue_key: String,
+    /// RFC 3339, as stored.
+    pub due_at: String,
+}
+
 /// What [`OutboxWrites::deadlines_due`] selects, as instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DueQuery {
@@ -144,11 +152,12 @@ pub trait OutboxWrites: Send {
         case_id: &str,
     ) -> Result<Option<StoredDeadline>, StoreError>;
 
-    /// The queue each of `case_ids` has a deadline in (cases without one are left out).
+    /// The queue and due time of each of `case_ids` that has a deadline (the others are left
+    /// out).
     async fn deadline_queues(
         &mut self,
         case_ids: &[&str],
-    ) -> Result<HashMap<String, String>, StoreError>;
+    ) -> Result<HashMap<String, DeadlineHolder>, StoreError>;
 
     /// Records an extension of `case_id`'s deadline and moves the deadline to its new date:
     /// the reminder is due again and overdue notices start again; the extension's

@@ -9,7 +9,7 @@
 //! A case that never had a deadline (routed before deadlines existed, or history) has nothing
 //! to follow until routing assigns it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use super::machine::{Action, State};
 use super::transition::WorkflowError;
@@ -56,7 +56,10 @@ impl Clocks<'_> {
                 }
             }
             Action::Answer => {
-                if open(tx, case_id).await? {
+                if stored(tx, case_id)
+                    .await?
+                    .is_some_and(|(_, _, state)| state == "open")
+                {
                     notify::deadline::answer(tx, case_id, actor, reason, now)
                         .await
                         .map_err(notify_error)?;
@@ -90,7 +93,7 @@ impl Clocks<'_> {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
-        let Some(stored) = tx.stored_deadline(case_id).await? else {
+        let Some((mut a, due, state)) = stored(tx, case_id).await? else {
             return Ok(());
         };
         let Some(info) = self.routing.queue(queue) else {
@@ -98,10 +101,8 @@ impl Clocks<'_> {
                 "no queue `{queue}` in the routing"
             )));
         };
-        let mut a: Assignment = serde_json::from_str(&stored.assignment)
-            .map_err(|e| WorkflowError::Corrupt(format!("assignment of {case_id}: {e}")))?;
-        if stored.state == "open" {
-            close_entry(tx, case_id, actor, why, &stored.due_at, now).await?;
+        if state == "open" {
+            close_entry(tx, case_id, actor, why, &due.to_rfc3339(), now).await?;
         }
         a.queue_key = info.key.to_string();
         a.queue_name = info.name.to_string();
@@ -135,15 +136,12 @@ impl Clocks<'_> {
         if from_case == to_case || tx.stored_deadline(to_case).await?.is_some() {
             return Ok(false);
         }
-        let Some(stored) = tx.stored_deadline(from_case).await? else {
+        let Some((mut a, due_at, state)) = stored(tx, from_case).await? else {
             return Ok(false);
         };
-        if stored.state != "open" {
+        if state != "open" {
             return Ok(false);
         }
-        let corrupt = |e: String| WorkflowError::Corrupt(format!("deadline of {from_case}: {e}"));
-        let mut a: Assignment =
-            serde_json::from_str(&stored.assignment).map_err(|e| corrupt(e.to_string()))?;
         a.case_id = to_case.to_string();
         let copy = crate::store::outbox::NewDeadline {
             case_id: to_case.to_string(),
@@ -152,8 +150,7 @@ impl Clocks<'_> {
             queue_name: a.queue_name.clone(),
             priority: a.priority.clone(),
             assigned_at: a.assigned_at,
-            due_at: chrono::DateTime::parse_from_rfc3339(&stored.due_at)
-                .map_err(|e| corrupt(e.to_string()))?,
+            due_at,
             provisional_year: None,
             assignment: serde_json::to_string(&a).expect("an assignment serialises"),
         };
@@ -192,11 +189,9 @@ impl Clocks<'_> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
-        let Some(stored) = tx.stored_deadline(case_id).await? else {
+        let Some((a, due, _)) = stored(tx, case_id).await? else {
             return Ok(());
         };
-        let a: Assignment = serde_json::from_str(&stored.assignment)
-            .map_err(|e| WorkflowError::Corrupt(format!("assignment of {case_id}: {e}")))?;
         let triage = self.routing.triage_queue();
         let Some(info) = self.routing.queue(triage) else {
             return Ok(());
@@ -207,8 +202,6 @@ impl Clocks<'_> {
                 to.push(email);
             }
         }
-        let due = chrono::DateTime::parse_from_rfc3339(&stored.due_at)
-            .map_err(|e| WorkflowError::Corrupt(format!("due_at of {case_id}: {e}")))?;
         let mail = notify::templates::case_mail(
             notify::templates::CaseMail::Returned { reason },
             &a,
@@ -221,12 +214,17 @@ impl Clocks<'_> {
     }
 }
 
-/// Whether `case_id` has an open deadline.
-async fn open(tx: &mut dyn DerivedTx, case_id: &str) -> Result<bool, WorkflowError> {
-    Ok(tx
-        .stored_deadline(case_id)
-        .await?
-        .is_some_and(|d| d.state == "open"))
+/// The stored assignment, deadline and state of `case_id` (notify's own reading of it);
+/// `None` when the case has no deadline.
+async fn stored(
+    tx: &mut dyn DerivedTx,
+    case_id: &str,
+) -> Result<Option<(Assignment, DateTime<FixedOffset>, String)>, WorkflowError> {
+    match notify::deadline::load(tx, case_id).await {
+        Ok(found) => Ok(Some(found)),
+        Err(notify::NotifyError::NoDeadline { .. }) => Ok(None),
+        Err(other) => Err(notify_error(other)),
+    }
 }
 
 /// Stops `case_id`'s open deadline with `why` (nothing when none is open).

@@ -68,8 +68,9 @@ pub async fn a_deadline_reads_back_and_a_reassignment_resets_it(open: Open) {
         .await
         .unwrap();
     assert_eq!(queues.len(), 2);
-    assert_eq!(queues["case-1"], "supervision");
-    assert_eq!(queues["case-2"], "press");
+    assert_eq!(queues["case-1"].queue_key, "supervision");
+    assert_eq!(queues["case-2"].queue_key, "press");
+    assert_eq!(queues["case-1"].due_at, stored.due_at);
     tx.mark_reminded("case-1", utc("2026-03-04T08:00:00Z"))
         .await
         .unwrap();

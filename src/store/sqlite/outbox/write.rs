@@ -12,8 +12,9 @@ use sqlx::{QueryBuilder, Row};
 use super::super::SqliteTx;
 use super::{ROWS_PER_STATEMENT, json_list};
 use crate::store::outbox::{
-    AcceptOverdue, CaseDeadline, CaseMember, DeliveryState, DueQuery, NewAuditEntry, NewDeadline,
-    NewExtension, NewNotification, OpenDeadline, OutboxWrites, ProvisionalDeadline, StoredDeadline,
+    AcceptOverdue, CaseDeadline, CaseMember, DeadlineHolder, DeliveryState, DueQuery,
+    NewAuditEntry, NewDeadline, NewExtension, NewNotification, OpenDeadline, OutboxWrites,
+    ProvisionalDeadline, StoredDeadline,
 };
 use crate::store::{StoreError, format_utc};
 
@@ -145,9 +146,9 @@ impl OutboxWrites for SqliteTx {
     async fn deadline_queues(
         &mut self,
         case_ids: &[&str],
-    ) -> Result<HashMap<String, String>, StoreError> {
+    ) -> Result<HashMap<String, DeadlineHolder>, StoreError> {
         let rows = sqlx::query(
-            "SELECT case_id, queue_key FROM case_deadlines
+            "SELECT case_id, queue_key, due_at FROM case_deadlines
              WHERE case_id IN (SELECT value FROM json_each(?))",
         )
         .bind(json_list(case_ids))
@@ -155,7 +156,13 @@ impl OutboxWrites for SqliteTx {
         .await?;
         Ok(rows
             .iter()
-            .map(|row| (row.get("case_id"), row.get("queue_key")))
+            .map(|row| {
+                let holder = DeadlineHolder {
+                    queue_key: row.get("queue_key"),
+                    due_at: row.get("due_at"),
+                };
+                (row.get("case_id"), holder)
+            })
             .collect())
     }
 
