@@ -141,7 +141,9 @@ pub async fn run(
     // Loaded once: the pipeline, the API (corrections are routed with them) and the notifier
     // share them.
     let routing = Arc::new(config.routing.load()?);
-    let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
+    let calendar = Arc::new(
+        crate::notify::calendar_years::load_shared(&store, &config.deadlines.calendar_dir).await?,
+    );
     let pipeline = Pipeline::standard_with(&config, routing.clone(), calendar.clone());
     let pipeline_thread = {
         let (store, token) = (store.clone(), stop_pipeline.clone());
@@ -151,7 +153,7 @@ pub async fn run(
             move || run_pipeline(pipeline, store, pipeline_lock, token),
         )?
     };
-    warn_if_calendar_ends_soon(&calendar, chrono::Utc::now().date_naive());
+    warn_if_calendar_ends_soon(&calendar.current(), chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
     let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
     let state = AppState {
@@ -338,8 +340,10 @@ fn warn_if_calendar_ends_soon(calendar: &Calendar, today: chrono::NaiveDate) {
             let next = chrono::Datelike::year(&last) + 1;
             tracing::warn!(
                 calendar_ends = %last,
-                "the working-day calendar ends soon: add config/calendar/{next}.toml from the \
-                 State Council's holiday notice; until then deadlines in {next} are provisional"
+                "the working-day calendar ends soon: store {next} from the State Council's \
+                 holiday notice (`complaint-gateway calendar import {next}.toml` or PUT \
+                 /v1/calendar/{next}); until then deadlines in {next} are provisional and are \
+                 counted again once it is stored"
             );
         }
         Some(_) => {}

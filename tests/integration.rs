@@ -6,6 +6,7 @@ mod common;
 mod integration {
     mod access;
     mod assignment;
+    mod calendar;
     mod cases;
     mod cases_api;
     mod crash;

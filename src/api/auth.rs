@@ -87,6 +87,9 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/v1/sources/{name}", Permission::IntakeRead),
     ("GET", "/v1/outbox", Permission::OutboxRead),
     ("GET", "/v1/audit", Permission::AuditRead),
+    ("GET", "/v1/calendar", Permission::QueuesRead),
+    ("GET", "/v1/calendar/{year}", Permission::QueuesRead),
+    ("PUT", "/v1/calendar/{year}", Permission::CalendarManage),
 ];
 
 /// Routes any caller may use: signing in and out (`api::session`).

@@ -88,6 +88,7 @@ pub enum ErrorCode {
     StillInvalid,
     NeedsCorrection,
     DeadlineNotComputable,
+    CalendarInvalid,
     // 429
     TooManyRefusals,
     TooManyLogins,
@@ -179,6 +180,7 @@ impl ErrorCode {
             StillInvalid => (StatusCode::UNPROCESSABLE_ENTITY, "still_invalid"),
             NeedsCorrection => (StatusCode::UNPROCESSABLE_ENTITY, "needs_correction"),
             DeadlineNotComputable => (StatusCode::UNPROCESSABLE_ENTITY, "deadline_not_computable"),
+            CalendarInvalid => (StatusCode::UNPROCESSABLE_ENTITY, "calendar_invalid"),
             TooManyRefusals => (StatusCode::TOO_MANY_REQUESTS, "too_many_refusals"),
             TooManyLogins => (StatusCode::TOO_MANY_REQUESTS, "too_many_logins"),
             TooManyConnections => (StatusCode::SERVICE_UNAVAILABLE, "too_many_connections"),
@@ -292,6 +294,7 @@ mod tests {
         StillInvalid,
         NeedsCorrection,
         DeadlineNotComputable,
+        CalendarInvalid,
         TooManyRefusals,
         TooManyLogins,
         TooManyConnections,
@@ -394,6 +397,7 @@ mod tests {
                 | StillInvalid
                 | NeedsCorrection
                 | DeadlineNotComputable
+                | CalendarInvalid
                 | TooManyRefusals
                 | TooManyLogins
                 | TooManyConnections

@@ -143,7 +143,7 @@ pub async fn extend(
     deadline::extend(
         &mut *tx,
         &state.config,
-        &state.calendar,
+        &state.calendar.current(),
         &case_id,
         &request,
         Utc::now(),

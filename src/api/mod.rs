@@ -23,6 +23,7 @@
 //! and metrics are open.
 
 pub mod auth;
+pub mod calendar;
 pub mod cases;
 pub mod classification;
 pub mod codes;
@@ -94,6 +95,9 @@ use error::ErrorCode;
         extensions::ask_extension,
         extensions::approve_extension,
         extensions::deny_extension,
+        calendar::list,
+        calendar::get_year,
+        calendar::put_year,
         session::login,
         session::logout,
         healthz,
@@ -170,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .merge(people::router())
         .merge(workflow::router())
         .merge(extensions::router())
+        .merge(calendar::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

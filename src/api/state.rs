@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::calendar::Calendar;
+use crate::calendar::SharedCalendar;
 use crate::config::Config;
 use crate::index::SearchIndex;
 use crate::sources::status::SourceRegistry;
@@ -33,7 +33,7 @@ pub struct AppState {
     /// Queues and routing rules (corrections are routed with them).
     pub routing: Arc<crate::routing::RoutingConfig>,
     /// The working-day calendar deadlines are computed on.
-    pub calendar: Arc<Calendar>,
+    pub calendar: Arc<SharedCalendar>,
 }
 
 impl AppState {
@@ -41,7 +41,7 @@ impl AppState {
     pub fn clocks(&self) -> crate::workflow::clocks::Clocks<'_> {
         crate::workflow::clocks::Clocks {
             config: &self.config,
-            calendar: &self.calendar,
+            calendar: self.calendar.current(),
             routing: &self.routing,
         }
     }

@@ -9,11 +9,15 @@
 //! The files for the years the gateway ships with are embedded, so it works without a
 //! `config/` directory; files in the configured directory take precedence.
 
+mod shared;
+
+pub use shared::SharedCalendar;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Weekday};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Calendar files shipped with the gateway (year, text).
 const EMBEDDED_YEARS: &[(i32, &str)] = &[
@@ -25,8 +29,10 @@ const EMBEDDED_YEARS: &[(i32, &str)] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
     #[error(
-        "no working-day calendar for {year}: add config/calendar/{year}.toml (holidays and \
-         working weekends from the State Council notice) before computing deadlines in {year}"
+        "no working-day calendar for {year}: store it (`complaint-gateway calendar import \
+         {year}.toml`, PUT /v1/calendar/{year}, or a file config/calendar/{year}.toml) with the \
+         holidays and working weekends of the State Council notice before computing deadlines \
+         in {year}"
     )]
     YearMissing { year: i32 },
     #[error("cannot read calendar file {path}: {source}")]
@@ -38,22 +44,47 @@ pub enum CalendarError {
     Invalid { origin: String, message: String },
 }
 
-/// One yearly file.
-#[derive(Debug, Deserialize)]
+/// One year of the calendar: the content of a yearly file, and what `PUT /v1/calendar/{year}`
+/// takes as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct YearFile {
+pub struct YearDays {
     /// The year every date of the file belongs to.
-    year: i32,
+    pub year: i32,
     /// Days off (public holidays and the weekend days inside holiday blocks).
-    holidays: Vec<NaiveDate>,
+    pub holidays: Vec<NaiveDate>,
     /// Saturdays and Sundays that are working days in lieu (调休上班).
-    working_weekends: Vec<NaiveDate>,
+    pub working_weekends: Vec<NaiveDate>,
+}
+
+impl YearDays {
+    /// The year as a calendar file's text, dates sorted, with a first comment line `header`.
+    pub fn to_toml(&self, header: &str) -> String {
+        let list = |dates: &[NaiveDate]| {
+            let mut dates = dates.to_vec();
+            dates.sort();
+            dates.dedup();
+            dates
+                .iter()
+                .map(|d| format!("    \"{d}\",\n"))
+                .collect::<String>()
+        };
+        format!(
+            "# {header}\nyear = {}\n\nholidays = [\n{}]\n\nworking_weekends = [\n{}]\n",
+            self.year,
+            list(&self.holidays),
+            list(&self.working_weekends)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 struct Year {
     holidays: BTreeSet<NaiveDate>,
     working_weekends: BTreeSet<NaiveDate>,
+    /// Where the year came from, for people: `embedded 2026.toml`, a file's path, a stored
+    /// year.
+    origin: String,
 }
 
 /// The working-day calendar of every known year.
@@ -68,7 +99,7 @@ impl Calendar {
         let mut calendar = Calendar::default();
         for (year, text) in EMBEDDED_YEARS {
             calendar
-                .add_file(text, &format!("(embedded {year}.toml)"))
+                .add_file(text, &format!("embedded {year}.toml"))
                 .expect("embedded calendar files are valid");
         }
         calendar
@@ -105,39 +136,38 @@ impl Calendar {
 
     /// Adds (or replaces) one year from the text of its file.
     pub fn add_file(&mut self, text: &str, origin: &str) -> Result<i32, CalendarError> {
-        let invalid = |message: String| CalendarError::Invalid {
-            origin: origin.to_string(),
-            message,
-        };
-        let file: YearFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let mut year = Year::default();
-        for date in &file.holidays {
-            if date.year() != file.year {
-                return Err(invalid(format!("holiday {date} is not in {}", file.year)));
-            }
-            year.holidays.insert(*date);
-        }
-        for date in &file.working_weekends {
-            if date.year() != file.year {
-                return Err(invalid(format!(
-                    "working day {date} is not in {}",
-                    file.year
-                )));
-            }
-            if !is_weekend(*date) {
-                return Err(invalid(format!(
-                    "working_weekends lists {date}, which is not a Saturday or Sunday"
-                )));
-            }
-            if year.holidays.contains(date) {
-                return Err(invalid(format!(
-                    "{date} is both a holiday and a working day"
-                )));
-            }
-            year.working_weekends.insert(*date);
-        }
-        self.years.insert(file.year, year);
-        Ok(file.year)
+        let days = parse_year(text, origin)?;
+        let year = days.year;
+        self.add_year(&days, origin)?;
+        Ok(year)
+    }
+
+    /// Adds (or replaces) one year after checking it ([`check_year`]).
+    pub fn add_year(&mut self, days: &YearDays, origin: &str) -> Result<(), CalendarError> {
+        check_year(days, origin)?;
+        self.years.insert(
+            days.year,
+            Year {
+                holidays: days.holidays.iter().copied().collect(),
+                working_weekends: days.working_weekends.iter().copied().collect(),
+                origin: origin.to_string(),
+            },
+        );
+        Ok(())
+    }
+
+    /// One known year's days, sorted.
+    pub fn year_days(&self, year: i32) -> Option<YearDays> {
+        self.years.get(&year).map(|y| YearDays {
+            year,
+            holidays: y.holidays.iter().copied().collect(),
+            working_weekends: y.working_weekends.iter().copied().collect(),
+        })
+    }
+
+    /// Where a known year came from.
+    pub fn origin(&self, year: i32) -> Option<&str> {
+        self.years.get(&year).map(|y| y.origin.as_str())
     }
 
     /// The years this calendar knows.
@@ -236,6 +266,59 @@ fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
+/// Parses a yearly file's text and checks it ([`check_year`]); `origin` names it in errors.
+pub fn parse_year(text: &str, origin: &str) -> Result<YearDays, CalendarError> {
+    let days: YearDays = toml::from_str(text).map_err(|e| CalendarError::Invalid {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    check_year(&days, origin)?;
+    Ok(days)
+}
+
+/// Checks a year: a plausible year, at least one holiday, every date in the year, working
+/// weekends on a Saturday or Sunday, and no day both a holiday and a working day.
+pub fn check_year(days: &YearDays, origin: &str) -> Result<(), CalendarError> {
+    let invalid = |message: String| CalendarError::Invalid {
+        origin: origin.to_string(),
+        message,
+    };
+    if !(2000..=2100).contains(&days.year) {
+        return Err(invalid(format!("year {} is outside 2000–2100", days.year)));
+    }
+    if days.holidays.is_empty() {
+        return Err(invalid(format!(
+            "{} lists no holidays: every year has public holidays (元旦, 春节 …); copy them from \
+             the State Council notice",
+            days.year
+        )));
+    }
+    for date in &days.holidays {
+        if date.year() != days.year {
+            return Err(invalid(format!("holiday {date} is not in {}", days.year)));
+        }
+    }
+    for date in &days.working_weekends {
+        if date.year() != days.year {
+            return Err(invalid(format!(
+                "working day {date} is not in {}",
+                days.year
+            )));
+        }
+        if !is_weekend(*date) {
+            return Err(invalid(format!(
+                "working_weekends lists {date}, which is not a Saturday or Sunday"
+            )));
+        }
+        if days.holidays.contains(date) {
+            return Err(invalid(format!(
+                "{date} is both a holiday and a working day"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +405,7 @@ mod tests {
         let mut calendar = Calendar::default();
         let err = calendar
             .add_file(
-                "year = 2030\nholidays = []\nworking_weekends = [\"2030-01-02\"]",
+                "year = 2030\nholidays = [\"2030-01-01\"]\nworking_weekends = [\"2030-01-02\"]",
                 "t",
             )
             .unwrap_err();
@@ -348,5 +431,40 @@ mod tests {
         assert_eq!(calendar.years(), vec![2025, 2026, 2027]);
         let day = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
         assert!(!calendar.is_working_day(day).unwrap());
+    }
+
+    #[test]
+    fn a_year_round_trips_through_its_file_and_bad_years_are_named() {
+        let calendar = Calendar::embedded();
+        let days = calendar.year_days(2026).unwrap();
+        let text = days.to_toml("a copy");
+        assert_eq!(parse_year(&text, "copy").unwrap(), days);
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let refused = |days: YearDays| check_year(&days, "test").unwrap_err().to_string();
+        let mut stray = days.clone();
+        stray.holidays.push(day("2027-01-01"));
+        assert!(refused(stray).contains("holiday 2027-01-01 is not in 2026"));
+        let mut weekday = days.clone();
+        weekday.working_weekends.push(day("2026-03-04"));
+        assert!(refused(weekday).contains("2026-03-04, which is not a Saturday or Sunday"));
+        let mut both = days.clone();
+        both.working_weekends.push(day("2026-10-03"));
+        assert!(refused(both).contains("2026-10-03 is both a holiday and a working day"));
+        let empty = YearDays {
+            year: 2026,
+            holidays: Vec::new(),
+            working_weekends: Vec::new(),
+        };
+        assert!(refused(empty).contains("lists no holidays"));
+        let mut far = days;
+        far.year = 1900;
+        assert!(refused(far).contains("outside"));
+        let mut replaced = Calendar::embedded();
+        let mut moved = replaced.year_days(2026).unwrap();
+        moved.holidays.retain(|d| *d != day("2026-04-06"));
+        replaced.add_year(&moved, "stored by test").unwrap();
+        assert!(replaced.is_working_day(day("2026-04-06")).unwrap());
+        assert_eq!(replaced.origin(2026), Some("stored by test"));
+        assert_eq!(calendar.origin(2026), Some("embedded 2026.toml"));
     }
 }

@@ -3,7 +3,6 @@
 use chrono::Utc;
 use clap::Subcommand;
 
-use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::notify::deadline::{self, ExtendRequest};
 use crate::notify::delivery::{Mailer, deliver_due};
@@ -72,7 +71,8 @@ pub enum OutboxCommand {
 
 pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
-    let calendar = Calendar::load(&config.deadlines.calendar_dir)?;
+    let (calendar, _) =
+        crate::notify::calendar_years::load(&store, &config.deadlines.calendar_dir).await?;
     let result = async {
         match command {
             DeadlineCommand::Show { case_id } => {

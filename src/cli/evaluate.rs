@@ -99,7 +99,8 @@ async fn score_in(
     let lock = PipelineLock::try_acquire(&config.data_dir)?
         .ok_or_else(|| anyhow::anyhow!("scratch pipeline is locked"))?;
     let started = std::time::Instant::now();
-    let processed = Pipeline::standard(&config)?
+    let processed = Pipeline::standard_on(&config, &store)
+        .await?
         .run_pending(&store, &lock, &mut |_| {})
         .await?;
     eprintln!(

@@ -227,7 +227,7 @@ pub async fn reprocess(config: &Config) -> anyhow::Result<()> {
     let total = store.complaint_count().await? as u64;
     let bar = super::progress_bar(Some(total), "reprocessing");
     let started = std::time::Instant::now();
-    let mut pipeline = Pipeline::standard(config)?;
+    let mut pipeline = Pipeline::standard_on(config, &store).await?;
     pipeline.run_offline();
     let processed = pipeline
         .reprocess(&store, &lock, &mut |n| bar.set_position(n))
@@ -318,7 +318,7 @@ async fn run_and_index(
     intake_finished: &CancellationToken,
     lock: PipelineLock,
 ) -> (String, String) {
-    let mut pipeline = match Pipeline::standard(config) {
+    let mut pipeline = match Pipeline::standard_on(config, store).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             intake_finished.cancelled().await;

@@ -1,8 +1,9 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
 //! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate`, `bench`,
-//! `user`, `token` and `audit`.
+//! `user`, `token`, `audit` and `calendar`.
 //! Every command takes `--config` and `--data-dir`.
 
+mod calendar;
 pub mod classifier;
 mod dead_letters;
 mod deadlines;
@@ -97,6 +98,9 @@ pub enum Command {
     /// The audit record: verify its chain, list entries.
     #[command(subcommand)]
     Audit(people::AuditCommand),
+    /// The working-day calendar: list its years, show one, import one from a file.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
 }
 
 impl Cli {
@@ -138,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
         Command::User(command) => people::run_user(&config, command).await,
+        Command::Calendar(command) => calendar::run(&config, command).await,
         Command::Token(command) => people::run_token(&config, command).await,
         Command::Audit(command) => people::run_audit(&config, command).await,
     }

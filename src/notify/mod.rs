@@ -21,6 +21,7 @@
 //! never logs personal data.
 
 mod assignment;
+pub mod calendar_years;
 pub mod config;
 pub mod deadline;
 pub mod delivery;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::NotifyError;
 use super::delivery::{Mailer, deliver_due};
 use super::scheduler::tick;
-use crate::calendar::Calendar;
+use crate::calendar::SharedCalendar;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -22,7 +22,7 @@ use crate::store::Store;
 pub fn start(
     config: &Arc<Config>,
     store: &Store,
-    calendar: &Arc<Calendar>,
+    calendar: &Arc<SharedCalendar>,
     shutdown: &CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, NotifyError> {
     let mut tasks = Vec::new();
@@ -36,7 +36,17 @@ pub fn start(
         let interval = Duration::from_secs(config.deadlines.tick_interval_secs.max(1));
         tasks.push(tokio::spawn(async move {
             loop {
-                match tick(&store, &config, &calendar, Utc::now()).await {
+                // A year stored by another process (`calendar import` beside the gateway).
+                if let Err(error) = super::calendar_years::refresh(
+                    &store,
+                    &calendar,
+                    &config.deadlines.calendar_dir,
+                )
+                .await
+                {
+                    tracing::error!(%error, "reading the stored calendar years failed");
+                }
+                match tick(&store, &config, &calendar.current(), Utc::now()).await {
                     Ok(report) if report != Default::default() => tracing::info!(
                         reminders = report.reminders,
                         accept_overdue = report.accept_overdue,

@@ -32,10 +32,12 @@ pub enum Permission {
     OutboxRead,
     /// The audit record.
     AuditRead,
+    /// Store a year of the working-day calendar (admins).
+    CalendarManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::SelfRead,
         Permission::QueuesRead,
         Permission::CasesRead,
@@ -47,6 +49,7 @@ impl Permission {
         Permission::IntakeReplay,
         Permission::OutboxRead,
         Permission::AuditRead,
+        Permission::CalendarManage,
     ];
 
     /// The name refusals and the README use.
@@ -63,6 +66,7 @@ impl Permission {
             Permission::IntakeReplay => "intake.replay",
             Permission::OutboxRead => "outbox.read",
             Permission::AuditRead => "audit.read",
+            Permission::CalendarManage => "calendar.manage",
         }
     }
 }
@@ -77,7 +81,7 @@ pub fn granted(role: Role, permission: Permission) -> bool {
     use Permission::*;
     match role {
         Role::Admin => true,
-        Role::Triage => !matches!(permission, AuditRead),
+        Role::Triage => !matches!(permission, AuditRead | CalendarManage),
         Role::Supervisor => matches!(
             permission,
             SelfRead | QueuesRead | CasesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
@@ -103,6 +107,7 @@ mod tests {
         assert!(Permission::ALL.iter().all(|p| granted(Role::Admin, *p)));
         assert!(granted(Role::Triage, Permission::CasesDecide));
         assert!(!granted(Role::Triage, Permission::AuditRead));
+        assert!(!granted(Role::Triage, Permission::CalendarManage));
         assert!(granted(Role::Supervisor, Permission::AuditRead));
         assert!(!granted(Role::Supervisor, Permission::CasesDecide));
         assert!(!granted(Role::Supervisor, Permission::IntakeReplay));

@@ -21,7 +21,7 @@ use chrono::DateTime;
 use futures::future::BoxFuture;
 
 use super::{Complaint, PipelineError, Stage};
-use crate::calendar::Calendar;
+use crate::calendar::SharedCalendar;
 use crate::config::Config;
 use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
@@ -66,7 +66,7 @@ pub struct AssignStage {
     routed: Arc<Mutex<Vec<RoutedCase>>>,
     routing: Arc<RoutingConfig>,
     config: Arc<Config>,
-    calendar: Arc<Calendar>,
+    calendar: Arc<SharedCalendar>,
 }
 
 impl AssignStage {
@@ -75,7 +75,7 @@ impl AssignStage {
         routed: Arc<Mutex<Vec<RoutedCase>>>,
         routing: Arc<RoutingConfig>,
         config: Arc<Config>,
-        calendar: Arc<Calendar>,
+        calendar: Arc<SharedCalendar>,
     ) -> AssignStage {
         AssignStage {
             routed,
@@ -233,7 +233,7 @@ impl Stage for AssignStage {
                     }
                 }
             }
-            on_assignments(tx, &assignments, &self.config, &self.calendar)
+            on_assignments(tx, &assignments, &self.config, &self.calendar.current())
                 .await
                 .map_err(|e| Self::error(e.to_string()))?;
             let reopened_keys: std::collections::HashSet<&str> =

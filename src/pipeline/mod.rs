@@ -29,7 +29,7 @@ use std::sync::Arc;
 use crate::store::DerivedTx;
 use futures::future::BoxFuture;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, SharedCalendar};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
@@ -231,6 +231,27 @@ impl Pipeline {
         Ok(Pipeline::standard_with(
             config,
             Arc::new(routing),
+            Arc::new(SharedCalendar::from(calendar)),
+        ))
+    }
+
+    /// [`Pipeline::standard`] counting on the calendar years stored in `store` as well (the
+    /// commands that run the pipeline on a data directory).
+    pub async fn standard_on(config: &Config, store: &Store) -> Result<Pipeline, PipelineError> {
+        let routing = config.routing.load().map_err(|e| PipelineError::Stage {
+            stage: "classify_route",
+            message: e.to_string(),
+        })?;
+        let calendar =
+            crate::notify::calendar_years::load_shared(store, &config.deadlines.calendar_dir)
+                .await
+                .map_err(|e| PipelineError::Stage {
+                    stage: "assign",
+                    message: e.to_string(),
+                })?;
+        Ok(Pipeline::standard_with(
+            config,
+            Arc::new(routing),
             Arc::new(calendar),
         ))
     }
@@ -240,7 +261,7 @@ impl Pipeline {
     pub fn standard_with(
         config: &Config,
         routing: Arc<crate::routing::RoutingConfig>,
-        calendar: Arc<Calendar>,
+        calendar: Arc<SharedCalendar>,
     ) -> Pipeline {
         let classify_route =
             ClassifyRouteStage::new(routing.clone(), crate::routing::model_dir(&config.data_dir));

@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -27,6 +27,7 @@ pub trait Backend:
     + super::people::PeopleReads
     + super::audit::AuditReads
     + super::workflow::WorkflowReads
+    + super::calendar::CalendarReads
     + Send
     + Sync
 {
@@ -40,6 +41,7 @@ impl<T> Backend for T where
         + super::people::PeopleReads
         + super::audit::AuditReads
         + super::workflow::WorkflowReads
+        + super::calendar::CalendarReads
         + Send
         + Sync
 {
@@ -172,6 +174,7 @@ pub trait DerivedTx:
     + super::people::PeopleWrites
     + super::audit::AuditWrites
     + super::workflow::WorkflowWrites
+    + super::calendar::CalendarWrites
     + Send
 {
     /// Commits the transaction.

@@ -11,6 +11,7 @@
 
 pub mod audit;
 mod backend;
+pub mod calendar;
 pub mod cases;
 pub mod facets;
 mod log;

@@ -21,10 +21,12 @@ use crate::store::DerivedTx;
 use crate::store::outbox::NewAuditEntry;
 
 /// What the clocks need besides the transaction.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Clocks<'a> {
     pub config: &'a Config,
-    pub calendar: &'a Calendar,
+    /// The calendar as it was when the step began (a year stored meanwhile counts from the
+    /// next step).
+    pub calendar: std::sync::Arc<Calendar>,
     pub routing: &'a RoutingConfig,
 }
 
@@ -116,7 +118,7 @@ impl Clocks<'_> {
         a.triage = queue == self.routing.triage_queue();
         a.why = format!("{why}（{actor}）");
         a.assigned_at = now.with_timezone(&self.config.deadlines.offset());
-        notify::on_assignments(tx, std::slice::from_ref(&a), self.config, self.calendar)
+        notify::on_assignments(tx, std::slice::from_ref(&a), self.config, &self.calendar)
             .await
             .map_err(notify_error)?;
         Ok(())

@@ -141,7 +141,7 @@ pub async fn decide(
             hours: None,
             until: None,
         };
-        crate::notify::deadline::extend(tx, clocks.config, clocks.calendar, case_id, &extend, now)
+        crate::notify::deadline::extend(tx, clocks.config, &clocks.calendar, case_id, &extend, now)
             .await
             .map_err(|e| WorkflowError::Invalid(e.to_string()))?;
     }

@@ -19,7 +19,7 @@ async fn routed_queue(app: &TestApp, id: &str) -> String {
 
 /// Pushes a complaint, waits for its route and sends its case to `queue` (on the open API,
 /// before any account exists); returns the case id.
-async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> String {
+pub(super) async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> String {
     let id = app
         .push_for_id(&json!({"external_id": external_id, "title": "投诉", "body": body}))
         .await;
@@ -58,10 +58,17 @@ async fn triage(app: &TestApp, name: &str) -> String {
     account(&app.data_dir(), name, &["--role", "triage"]).await
 }
 
-async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+pub(super) async fn call(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let url = format!("{}{path}", app.base);
     let request = match method {
         "GET" => app.client.get(url),
+        "PUT" => app.client.put(url).json(&body),
         _ => app.client.post(url).json(&body),
     };
     let response = request.bearer_auth(token).send().await.unwrap();
@@ -537,7 +544,7 @@ async fn a_unit_s_accepted_cases_go_to_the_least_loaded_investigator_present() {
 }
 
 /// The case's deadline: queue, assigned_at, state and its trail's actions.
-async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
+pub(super) async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
     let (status, d) = call(
         app,
         token,
@@ -550,7 +557,7 @@ async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
     d
 }
 
-fn trail(d: &Value) -> Vec<String> {
+pub(super) fn trail(d: &Value) -> Vec<String> {
     d["audit"]
         .as_array()
         .unwrap()

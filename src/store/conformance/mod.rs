@@ -3,6 +3,7 @@
 //! [`conformance_suite!`](crate::conformance_suite) and a function that opens a fresh, empty
 //! store of its kind; each area's `run` opens as many stores as its checks need.
 
+pub mod calendar;
 pub mod cases;
 pub mod derived;
 pub mod intake;
@@ -62,6 +63,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_workflow() {
             $crate::store::conformance::workflow::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_calendar() {
+            $crate::store::conformance::calendar::run($open).await
         }
     };
 }

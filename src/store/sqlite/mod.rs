@@ -9,6 +9,7 @@
 //! ([`SqliteTx`]), without an fsync of its own: it is rebuildable from the log.
 
 mod audit;
+mod calendar;
 mod cases;
 mod checkpoint;
 mod commit;

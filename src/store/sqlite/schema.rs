@@ -435,5 +435,10 @@ pub fn migrator() -> Migrator {
             "informed_facet",
             include_str!("migrations/66_informed_facet.sql"),
         ),
+        migration(
+            68,
+            "calendar_years",
+            include_str!("migrations/68_calendar_years.sql"),
+        ),
     ])
 }
