@@ -433,6 +433,16 @@ async fn a_merged_away_case_ends_merged_and_a_split_out_case_starts_in_triage() 
         seen["allowed"].as_array().unwrap().is_empty(),
         "merged is terminal"
     );
+    // Its clock stopped with the merge, at once; the survivor's runs on; both are audited.
+    let stopped = deadline(&app, &centre, away).await;
+    assert_eq!(stopped["state"], "closed", "{stopped}");
+    assert_eq!(trail(&stopped).last().unwrap(), "clock_closed", "{stopped}");
+    assert_eq!(deadline(&app, &centre, &survivor).await["state"], "open");
+    assert!(
+        history_actions(&app, &centre, &a)
+            .await
+            .contains(&"case.merge".to_string())
+    );
 
     let moved = if survivor == a { "wf-3b" } else { "wf-3a" };
     let members = merged["members"].as_array().unwrap();
@@ -464,10 +474,37 @@ async fn a_merged_away_case_ends_merged_and_a_split_out_case_starts_in_triage() 
         (&json!("triage"), &json!("open")),
         "a split-out case has its own clock, in triage: {started}"
     );
+    // The centre is told of the split-out case (待分拣): its newest notice.
+    let (_, outbox) = call(
+        &app,
+        &centre,
+        "GET",
+        &format!("/v1/outbox?case_id={split_case}"),
+        Value::Null,
+    )
+    .await;
+    let newest = &outbox["notifications"][0];
+    assert_eq!(
+        (&newest["kind"], &newest["queue_key"]),
+        (&json!("assignment"), &json!("triage")),
+        "{outbox}"
+    );
+    assert!(
+        newest["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("【待分拣】"),
+        "{newest}"
+    );
     let (_, kept) = flow(&app, &centre, &survivor).await;
     assert_eq!(
         kept["state"], "assigned",
         "the case it left goes on: {kept}"
+    );
+    assert!(
+        history_actions(&app, &centre, &survivor)
+            .await
+            .contains(&"case.split".to_string())
     );
     app.stop().await;
 }
@@ -559,6 +596,19 @@ pub(super) async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
 
 pub(super) fn trail(d: &Value) -> Vec<String> {
     d["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The actions of a case's audited history.
+async fn history_actions(app: &TestApp, token: &str, case: &str) -> Vec<String> {
+    let path = format!("/v1/cases/{case}/history");
+    let (status, history) = call(app, token, "GET", &path, Value::Null).await;
+    assert_eq!(status, 200, "{history}");
+    history
         .as_array()
         .unwrap()
         .iter()
