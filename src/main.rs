@@ -4,6 +4,7 @@ use complaint_gateway::cli::{Cli, Command};
 /// mimalloc instead of glibc's allocator: the pipeline, the indexer and intake allocate many
 /// short-lived strings on several threads, and glibc's `malloc`/`free` and arena consolidation
 /// took about a tenth of the pipeline threads' samples (see README, Dependencies and why).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
