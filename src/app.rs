@@ -156,7 +156,19 @@ pub async fn run(
     warn_if_calendar_ends_soon(&calendar.current(), chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
     let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
+    let callbacks = Arc::new(crate::answers::Callbacks::resolve(
+        sources.callbacks(),
+        &connectors::auth::process_env,
+    ));
+    let stop_callbacks = CancellationToken::new();
+    let callback_task = crate::answers::callback::start(
+        store.clone(),
+        callbacks.clone(),
+        routing.clone(),
+        stop_callbacks.clone(),
+    );
     let state = AppState {
+        callbacks,
         routing,
         calendar,
         sources: sources.registry(),
@@ -206,7 +218,8 @@ pub async fn run(
     }
     let _ = sources_stopped.await;
     stop_notify.cancel();
-    for task in notify_tasks {
+    stop_callbacks.cancel();
+    for task in notify_tasks.into_iter().chain(callback_task) {
         let _ = tokio::time::timeout_at(deadline - Duration::from_secs(2), task).await;
     }
     stop_pipeline.cancel();

@@ -42,6 +42,7 @@
 //! - [`progress`]: the progress bars of long commands and benchmarks.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod background;

@@ -5,6 +5,7 @@ mod common;
 
 mod integration {
     mod access;
+    mod answers;
     mod assignment;
     mod calendar;
     mod cases;

@@ -36,6 +36,12 @@ pub mod defaults {
     pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
     /// http_json: number of the first page.
     pub const FIRST_PAGE: u64 = 1;
+    /// Callbacks: attempts before an update is marked failed.
+    pub const CALLBACK_MAX_ATTEMPTS: u32 = 10;
+    /// Callbacks: the first pause between attempts (doubling), in milliseconds.
+    pub const CALLBACK_RETRY_INITIAL_MS: u64 = 5_000;
+    /// Callbacks: the longest pause between attempts, in seconds.
+    pub const CALLBACK_RETRY_MAX_SECS: u64 = 3_600;
     /// Requests per minute to one upstream (enforced by the gateway's rate limiter).
     pub const MAX_REQUESTS_PER_MIN: u32 = 60;
     /// Open311: the longest query window servers accept, in days.
@@ -79,6 +85,15 @@ pub mod defaults {
     }
     pub(crate) fn max_requests_per_min() -> u32 {
         MAX_REQUESTS_PER_MIN
+    }
+    pub(crate) fn callback_max_attempts() -> u32 {
+        CALLBACK_MAX_ATTEMPTS
+    }
+    pub(crate) fn callback_retry_initial_ms() -> u64 {
+        CALLBACK_RETRY_INITIAL_MS
+    }
+    pub(crate) fn callback_retry_max_secs() -> u64 {
+        CALLBACK_RETRY_MAX_SECS
     }
     pub(crate) fn yes() -> bool {
         true

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use config::{HttpJsonConfig, Pagination};
+pub use config::{CALLBACK_VALUES, CallbackConfig, HttpJsonConfig, Pagination};
 pub use mapping::{CANONICAL_FIELDS, MappedPage, Mapping, PageError, map_page, map_record};
 
 use crate::auth::{Auth, EnvLookup};
@@ -163,6 +163,9 @@ impl HttpJsonConnector {
             .as_ref()
             .map(|a| a.resolve(source, env))
             .transpose()?;
+        if let Some(callback) = &config.callback {
+            callback.check(source)?;
+        }
         let settings = HttpSettings {
             timeout: Duration::from_secs(config.timeout_secs),
             max_body_bytes: config.max_body_bytes,

@@ -90,6 +90,10 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/v1/calendar", Permission::QueuesRead),
     ("GET", "/v1/calendar/{year}", Permission::QueuesRead),
     ("PUT", "/v1/calendar/{year}", Permission::CalendarManage),
+    ("GET", "/v1/replies", Permission::IntakeRead),
+    ("POST", "/v1/replies/{id}/sent", Permission::CasesDecide),
+    ("GET", "/v1/callbacks", Permission::IntakeRead),
+    ("POST", "/v1/callbacks/{id}/retry", Permission::IntakeReplay),
 ];
 
 /// Routes any caller may use: signing in and out (`api::session`).

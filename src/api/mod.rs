@@ -22,6 +22,7 @@
 //! and the route's permission checked in one place; webhooks authenticate by signature; health
 //! and metrics are open.
 
+pub mod answers;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
@@ -96,6 +97,10 @@ use error::ErrorCode;
         extensions::approve_extension,
         extensions::deny_extension,
         calendar::list,
+        answers::replies,
+        answers::reply_sent,
+        answers::callbacks,
+        answers::retry_callback,
         calendar::get_year,
         calendar::put_year,
         session::login,
@@ -175,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workflow::router())
         .merge(extensions::router())
         .merge(calendar::router())
+        .merge(answers::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

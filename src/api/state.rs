@@ -32,6 +32,8 @@ pub struct AppState {
     pub sources: Arc<SourceRegistry>,
     /// Queues and routing rules (corrections are routed with them).
     pub routing: Arc<crate::routing::RoutingConfig>,
+    /// The sources that take answers back by callback.
+    pub callbacks: Arc<crate::answers::Callbacks>,
     /// The working-day calendar deadlines are computed on.
     pub calendar: Arc<SharedCalendar>,
 }

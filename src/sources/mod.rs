@@ -58,6 +58,8 @@ pub struct Sources {
     flusher: Option<JoinHandle<()>>,
     stop: CancellationToken,
     store: Store,
+    /// The `[callback]` tables of the sources that have one.
+    callbacks: Vec<(String, connectors::http_json::CallbackConfig)>,
 }
 
 impl Sources {
@@ -100,6 +102,19 @@ impl Sources {
         let sink = Arc::new(StoreSink {
             store: store.clone(),
         });
+        let callbacks = specs
+            .iter()
+            .filter_map(|spec| match &spec.config {
+                connectors::ConnectorConfig::HttpJson(c) => {
+                    // An invalid one fails the source's build, which says why.
+                    c.callback
+                        .clone()
+                        .filter(|cb| cb.check(&spec.name).is_ok())
+                        .map(|cb| (spec.name.clone(), cb))
+                }
+                _ => None,
+            })
+            .collect();
         let mut ready = Vec::new();
         for spec in specs {
             let name = spec.name.clone();
@@ -159,7 +174,13 @@ impl Sources {
             flusher: None,
             stop: CancellationToken::new(),
             store: store.clone(),
+            callbacks,
         })
+    }
+
+    /// The sources that send answers back by callback, with their `[callback]` tables.
+    pub fn callbacks(&self) -> &[(String, connectors::http_json::CallbackConfig)] {
+        &self.callbacks
     }
 
     /// Starts one task per source (the first polls are immediate) and the status flusher.

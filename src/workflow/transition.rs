@@ -202,19 +202,23 @@ pub async fn take(
     };
     let transition_id = tx.append_transition(&transition).await?;
     if action == Action::Answer {
-        tx.record_answer(&NewAnswer {
-            case_id: case_id.to_string(),
-            finding: details
-                .finding
-                .map(Finding::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            reply: details.reply.clone().unwrap_or_default().trim().to_string(),
-            attachments: details.attachments.clone(),
-            answered_by: actor.to_string(),
-            answered_at: format_utc(now),
-        })
-        .await?;
+        let answer_id = tx
+            .record_answer(&NewAnswer {
+                case_id: case_id.to_string(),
+                finding: details
+                    .finding
+                    .map(Finding::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                reply: details.reply.clone().unwrap_or_default().trim().to_string(),
+                attachments: details.attachments.clone(),
+                answered_by: actor.to_string(),
+                answered_at: format_utc(now),
+            })
+            .await?;
+        // The answer goes back where each complaint came from (`answers`).
+        tx.queue_answer_outcomes(case_id, answer_id, after.queue_key.as_deref(), now)
+            .await?;
     }
     let mut audit_detail = serde_json::json!({"from": from.as_str(), "to": to.as_str()});
     if let (Some(target), serde_json::Value::Object(extra)) = (audit_detail.as_object_mut(), detail)
@@ -427,14 +431,17 @@ pub async fn answered_on_behalf(
         detail: serde_json::json!({"finding": "other", "on_behalf_of": after.queue_key}),
     })
     .await?;
-    tx.record_answer(&NewAnswer {
-        case_id: case_id.to_string(),
-        finding: Finding::Other.as_str().to_string(),
-        reply: summary.trim().to_string(),
-        attachments: Vec::new(),
-        answered_by: actor.to_string(),
-        answered_at: format_utc(now),
-    })
-    .await?;
+    let answer_id = tx
+        .record_answer(&NewAnswer {
+            case_id: case_id.to_string(),
+            finding: Finding::Other.as_str().to_string(),
+            reply: summary.trim().to_string(),
+            attachments: Vec::new(),
+            answered_by: actor.to_string(),
+            answered_at: format_utc(now),
+        })
+        .await?;
+    tx.queue_answer_outcomes(case_id, answer_id, after.queue_key.as_deref(), now)
+        .await?;
     Ok(true)
 }

@@ -14,12 +14,16 @@ use tokio::sync::Semaphore;
 /// One request as the upstream saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// `GET`, `POST` …
+    pub method: String,
     /// Path and query, e.g. `/orders?page=2`.
     pub target: String,
     /// Header names (lowercase) and values.
     pub headers: Vec<(String, String)>,
     /// When it arrived.
     pub at: Instant,
+    /// The body (as long as its `Content-Length`).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -188,17 +192,35 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Request> {
         buffer.extend_from_slice(&chunk[..n]);
     }
     let at = Instant::now();
-    let head = String::from_utf8_lossy(&buffer);
+    let end = buffer.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buffer[..end]).to_string();
     let mut lines = head.split("\r\n");
-    let target = lines.next()?.split(' ').nth(1)?.to_string();
-    let headers = lines
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = buffer[end..].to_vec();
+    while body.len() < length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
     Some(Request {
+        method,
         target,
         headers,
         at,
+        body,
     })
 }

@@ -76,6 +76,23 @@ pub(super) async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// [`call`] without a token (the open API, before any account exists).
+pub(super) async fn call_open(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let url = format!("{}{path}", app.base);
+    let request = match method {
+        "GET" => app.client.get(url),
+        _ => app.client.post(url).json(&body),
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
     let path = format!("/v1/cases/{case}/transitions");
     call(app, token, "POST", &path, body).await

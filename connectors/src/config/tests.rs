@@ -191,3 +191,47 @@ fn a_directory_loads_sorted_with_file_stems_as_names() {
 
     assert!(load_dir(&dir.path().join("missing")).unwrap().is_empty());
 }
+
+#[test]
+fn a_callback_is_checked_when_the_source_is_built() {
+    let with = |table: &str| format!("{HOTLINE}\n[callback]\n{table}\n");
+    let spec = parse(&with(
+        "url = \"https://12345.example.gov.cn/api/orders/{external_id}/result\"\n\
+         secret_env = \"HOTLINE_CALLBACK_SECRET\"\n\
+         [callback.fields]\norderNo = \"external_id\"\nresult = \"reply\"",
+    ))
+    .unwrap();
+    let ConnectorConfig::HttpJson(config) = &spec.config else {
+        panic!("an http_json source: {spec:?}");
+    };
+    let callback = config.callback.as_ref().unwrap();
+    assert_eq!(callback.max_attempts, defaults::CALLBACK_MAX_ATTEMPTS);
+    assert_eq!(callback.fields["result"], "reply");
+    spec.config.build("hotline", &env).unwrap();
+
+    let spec = parse(&with(
+        "url = \"https://example.gov.cn/r\"\nsecret_env = \"S\"\n\
+         [callback.fields]\nresult = \"answer\"",
+    ))
+    .unwrap();
+    let err = spec.config.build("hotline", &env).unwrap_err().to_string();
+    assert!(
+        err.contains("callback.fields.result") && err.contains("reply"),
+        "{err}"
+    );
+    let spec = parse(&with(
+        "url = \"ftp://example.gov.cn/r\"\nsecret_env = \"S\"",
+    ))
+    .unwrap();
+    let err = spec.config.build("hotline", &env).unwrap_err().to_string();
+    assert!(err.contains("callback.url"), "{err}");
+    let err = parse(&with(
+        "url = \"https://example.gov.cn/r\"\nsecret = \"inline\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("secret"),
+        "a secret is never written in the file: {err}"
+    );
+}

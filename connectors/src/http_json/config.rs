@@ -49,6 +49,92 @@ pub struct HttpJsonConfig {
     /// Requests per minute to this upstream (the gateway's rate limiter enforces it).
     #[serde(default = "defaults::max_requests_per_min")]
     pub max_requests_per_min: u32,
+    /// Where the gateway sends each complaint's outcome once its case is answered (the
+    /// `[callback]` table); none: the answer goes to the replies-to-send list.
+    #[serde(default)]
+    pub callback: Option<CallbackConfig>,
+}
+
+/// The values a callback body can carry, by the name a `[callback.fields]` mapping uses.
+pub const CALLBACK_VALUES: [&str; 10] = [
+    "external_id",
+    "complaint_id",
+    "case_id",
+    "status",
+    "finding",
+    "reply",
+    "unit",
+    "answered_at",
+    "source",
+    "channel",
+];
+
+/// A status update sent back to the source's system when a case is answered: a signed JSON
+/// `POST` (the webhook's `X-Signature` headers), retried with backoff until accepted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackConfig {
+    /// Where to `POST`; `{external_id}` is replaced by the record's id (percent-encoded),
+    /// e.g. `https://12345.example.gov.cn/api/orders/{external_id}/result`.
+    pub url: String,
+    /// Environment variable holding the HMAC secret the `X-Signature` header is made with.
+    pub secret_env: String,
+    /// Credentials besides the signature (as the source's `[auth]`).
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Body field → value (one of [`CALLBACK_VALUES`]), e.g. `orderNo = "external_id"`,
+    /// `result = "reply"`; empty: every value under its own name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Whole-request timeout in seconds.
+    #[serde(default = "defaults::timeout_secs")]
+    pub timeout_secs: u64,
+    /// Attempts before the update is marked failed (it can be retried by hand).
+    #[serde(default = "defaults::callback_max_attempts")]
+    pub max_attempts: u32,
+    /// First pause between attempts, in milliseconds; it doubles up to `retry_max_secs`.
+    #[serde(default = "defaults::callback_retry_initial_ms")]
+    pub retry_initial_ms: u64,
+    /// Longest pause between attempts, in seconds.
+    #[serde(default = "defaults::callback_retry_max_secs")]
+    pub retry_max_secs: u64,
+}
+
+impl CallbackConfig {
+    /// Checks the URL and the mapping; `source` names the file in errors.
+    pub fn check(&self, source: &str) -> Result<(), crate::config::ConfigError> {
+        let invalid = |field: &str, problem: String| {
+            crate::config::ConfigError::invalid(source, field, problem)
+        };
+        let sample = self.url.replace("{external_id}", "x");
+        match reqwest::Url::parse(&sample) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(invalid(
+                    "callback.url",
+                    format!("`{}` is not an http(s) URL", self.url),
+                ));
+            }
+        }
+        for (field, value) in &self.fields {
+            if !CALLBACK_VALUES.contains(&value.as_str()) {
+                return Err(invalid(
+                    &format!("callback.fields.{field}"),
+                    format!(
+                        "`{value}` is not a value a callback carries; one of: {}",
+                        CALLBACK_VALUES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.max_attempts == 0 {
+            return Err(invalid(
+                "callback.max_attempts",
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How an `http_json` source pages through its records (the `[pagination]` table).

@@ -69,6 +69,7 @@ fn connector(base: &str) -> HttpJsonConnector {
         max_body_bytes: 1 << 20,
         charset: None,
         max_requests_per_min: 60,
+        callback: None,
     };
     HttpJsonConnector::new("hotline", config, &|_| None).unwrap()
 }

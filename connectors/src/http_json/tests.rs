@@ -93,6 +93,7 @@ fn config(url: &str, pagination: Pagination) -> HttpJsonConfig {
         max_body_bytes: 1 << 20,
         charset: None,
         max_requests_per_min: 60,
+        callback: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! staff decisions and statuses, the reads of the listing, detail and hot issues, and what the
 //! grouping engine is rebuilt from. Every check goes through the traits only.
 
-mod fixtures;
+pub(crate) mod fixtures;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -3,6 +3,7 @@
 //! [`conformance_suite!`](crate::conformance_suite) and a function that opens a fresh, empty
 //! store of its kind; each area's `run` opens as many stores as its checks need.
 
+pub mod answers;
 pub mod calendar;
 pub mod cases;
 pub mod derived;
@@ -67,6 +68,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_calendar() {
             $crate::store::conformance::calendar::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_answers() {
+            $crate::store::conformance::answers::run($open).await
         }
     };
 }

@@ -440,5 +440,10 @@ pub fn migrator() -> Migrator {
             "calendar_years",
             include_str!("migrations/68_calendar_years.sql"),
         ),
+        migration(
+            70,
+            "answer_outcomes",
+            include_str!("migrations/70_answer_outcomes.sql"),
+        ),
     ])
 }
