@@ -16,6 +16,7 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
+use crate::notify::templates::MailTemplates;
 use crate::pipeline::{self, Pipeline, PipelineLock, Until};
 use crate::sources::Sources;
 use crate::sources::backoff::RetryPolicy;
@@ -92,6 +93,9 @@ pub async fn run(
         config.email.console_url = format!("http://{host}:{}/console", addr.port());
     }
     let config = Arc::new(config);
+    // Checked before anything runs: a broken edited template stops the start, naming the file
+    // and the line, instead of sending broken mail.
+    let templates = Arc::new(MailTemplates::load(&config.notify.templates_dir)?);
     let _ = crate::telemetry::prometheus();
     crate::index::analyzer::warm_up();
     let store = Store::open(&config.data_dir, commit_settings(&config)).await?;
@@ -142,7 +146,12 @@ pub async fn run(
     // share them.
     let routing = Arc::new(config.routing.load()?);
     let calendar = Arc::new(Calendar::load(&config.deadlines.calendar_dir)?);
-    let pipeline = Pipeline::standard_with(&config, routing.clone(), calendar.clone());
+    let pipeline = Pipeline::standard_with(
+        &config,
+        routing.clone(),
+        calendar.clone(),
+        templates.clone(),
+    );
     let pipeline_thread = {
         let (store, token) = (store.clone(), stop_pipeline.clone());
         crate::background::spawn_async(
@@ -153,10 +162,12 @@ pub async fn run(
     };
     warn_if_calendar_ends_soon(&calendar, chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
-    let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
+    let notify_tasks =
+        crate::notify::worker::start(&config, &store, &calendar, &templates, &stop_notify)?;
     let state = AppState {
         routing,
         calendar,
+        templates,
         sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         refusals: Arc::new(crate::webhook::refusals::Refusals::new(&config.http)),

@@ -34,6 +34,8 @@ pub struct AppState {
     pub routing: Arc<crate::routing::RoutingConfig>,
     /// The working-day calendar deadlines are computed on.
     pub calendar: Arc<Calendar>,
+    /// The email templates, loaded and checked at start.
+    pub templates: Arc<crate::notify::templates::MailTemplates>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             config: &self.config,
             calendar: &self.calendar,
             routing: &self.routing,
+            templates: &self.templates,
         }
     }
 }

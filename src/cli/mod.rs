@@ -1,6 +1,6 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate`, `bench`,
-//! `user`, `token` and `audit`.
+//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `notify`, `hot`, `evaluate`,
+//! `bench`, `user`, `token` and `audit`.
 //! Every command takes `--config` and `--data-dir`.
 
 pub mod classifier;
@@ -11,6 +11,7 @@ mod export;
 mod hot;
 mod import;
 mod index;
+mod notify;
 mod people;
 mod push;
 
@@ -79,6 +80,9 @@ pub enum Command {
     /// The notification outbox: list with delivery status, deliver once.
     #[command(subcommand)]
     Outbox(deadlines::OutboxCommand),
+    /// Notices: check the email templates after editing them.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// The hottest cases of a recent window (complaints, complainants, recency, support,
     /// media exposure).
     Hot(hot::HotArgs),
@@ -134,6 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classifier(command) => classifier::run(&config, command).await,
         Command::Deadline(command) => deadlines::run_deadline(&config, command).await,
         Command::Outbox(command) => deadlines::run_outbox(&config, command).await,
+        Command::Notify(command) => notify::run(&config, command),
         Command::Hot(args) => hot::run(&config, args).await,
         Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,

@@ -31,6 +31,7 @@ use futures::future::BoxFuture;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::notify::templates::MailTemplates;
 use crate::store::{Store, StoreError};
 
 use read::Prefetch;
@@ -228,19 +229,23 @@ impl Pipeline {
             .map_err(|e| stage_error("classify_route", &e))?;
         let calendar = Calendar::load(&config.deadlines.calendar_dir)
             .map_err(|e| stage_error("assign", &e))?;
+        let templates = MailTemplates::load(&config.notify.templates_dir)
+            .map_err(|e| stage_error("assign", &e))?;
         Ok(Pipeline::standard_with(
             config,
             Arc::new(routing),
             Arc::new(calendar),
+            Arc::new(templates),
         ))
     }
 
-    /// The gateway's stages with the routing configuration and calendar already loaded (the
-    /// server loads them once for the pipeline, the API and the notifier).
+    /// The gateway's stages with the routing configuration, calendar and email templates
+    /// already loaded (the server loads them once for the pipeline, the API and the notifier).
     pub fn standard_with(
         config: &Config,
         routing: Arc<crate::routing::RoutingConfig>,
         calendar: Arc<Calendar>,
+        templates: Arc<MailTemplates>,
     ) -> Pipeline {
         let classify_route =
             ClassifyRouteStage::new(routing.clone(), crate::routing::model_dir(&config.data_dir));
@@ -249,6 +254,7 @@ impl Pipeline {
             routing,
             Arc::new(config.clone()),
             calendar,
+            templates,
         );
         Pipeline::with_stages(vec![
             Box::new(NormalizeStage::default()),

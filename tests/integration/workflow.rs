@@ -19,7 +19,7 @@ async fn routed_queue(app: &TestApp, id: &str) -> String {
 
 /// Pushes a complaint, waits for its route and sends its case to `queue` (on the open API,
 /// before any account exists); returns the case id.
-async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> String {
+pub(super) async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> String {
     let id = app
         .push_for_id(&json!({"external_id": external_id, "title": "投诉", "body": body}))
         .await;
@@ -43,7 +43,7 @@ async fn case_in(app: &TestApp, external_id: &str, body: &str, queue: &str) -> S
 }
 
 /// A token of a new investigator `name` of `queue` (`lead`: its lead).
-async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> String {
+pub(super) async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> String {
     let flag = if lead { "--lead" } else { "--queue" };
     account(
         &app.data_dir(),
@@ -54,11 +54,17 @@ async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> Str
 }
 
 /// A token of a new triage user `name`.
-async fn triage(app: &TestApp, name: &str) -> String {
+pub(super) async fn triage(app: &TestApp, name: &str) -> String {
     account(&app.data_dir(), name, &["--role", "triage"]).await
 }
 
-async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+pub(super) async fn call(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let url = format!("{}{path}", app.base);
     let request = match method {
         "GET" => app.client.get(url),
@@ -69,7 +75,7 @@ async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Value)
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
+pub(super) async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
     let path = format!("/v1/cases/{case}/transitions");
     call(app, token, "POST", &path, body).await
 }
@@ -537,7 +543,7 @@ async fn a_unit_s_accepted_cases_go_to_the_least_loaded_investigator_present() {
 }
 
 /// The case's deadline: queue, assigned_at, state and its trail's actions.
-async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
+pub(super) async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
     let (status, d) = call(
         app,
         token,
@@ -550,7 +556,7 @@ async fn deadline(app: &TestApp, token: &str, case: &str) -> Value {
     d
 }
 
-fn trail(d: &Value) -> Vec<String> {
+pub(super) fn trail(d: &Value) -> Vec<String> {
     d["audit"]
         .as_array()
         .unwrap()
