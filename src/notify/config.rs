@@ -351,5 +351,14 @@ mod tests {
         assert!(err.to_string().contains("exactly one"), "{err}");
         let err = Config::from_toml("[deadlines]\nworking_day_end = \"5pm\"", "t").unwrap_err();
         assert!(err.to_string().contains("HH:MM"), "{err}");
+        // The embedded file and the default agree on where edited templates live.
+        let unset = Config::from_toml("", "t").unwrap();
+        assert_eq!(config.notify.templates_dir, unset.notify.templates_dir);
+        assert_eq!(
+            config.notify.templates_dir,
+            std::path::Path::new("config/templates/mail")
+        );
+        let err = Config::from_toml("[notify]\ntemplate_dir = \"x\"", "t").unwrap_err();
+        assert!(err.to_string().contains("template_dir"), "{err}");
     }
 }
