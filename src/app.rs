@@ -16,6 +16,7 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::index::indexer::{IndexerSettings, follow};
 use crate::index::{OpenState, SearchIndex};
+use crate::notify::templates::MailTemplates;
 use crate::pipeline::{self, Pipeline, PipelineLock, Until};
 use crate::sources::Sources;
 use crate::sources::backoff::RetryPolicy;
@@ -92,6 +93,9 @@ pub async fn run(
         config.email.console_url = format!("http://{host}:{}/console", addr.port());
     }
     let config = Arc::new(config);
+    // Checked before anything runs: a broken edited template stops the start, naming the file
+    // and the line, instead of sending broken mail.
+    let templates = Arc::new(MailTemplates::load(&config.notify.templates_dir)?);
     let _ = crate::telemetry::prometheus();
     crate::index::analyzer::warm_up();
     let store = Store::open(&config.data_dir, commit_settings(&config)).await?;
@@ -144,7 +148,12 @@ pub async fn run(
     let calendar = Arc::new(
         crate::notify::calendar_years::load_shared(&store, &config.deadlines.calendar_dir).await?,
     );
-    let pipeline = Pipeline::standard_with(&config, routing.clone(), calendar.clone());
+    let pipeline = Pipeline::standard_with(
+        &config,
+        routing.clone(),
+        calendar.clone(),
+        templates.clone(),
+    );
     let pipeline_thread = {
         let (store, token) = (store.clone(), stop_pipeline.clone());
         crate::background::spawn_async(
@@ -155,7 +164,8 @@ pub async fn run(
     };
     warn_if_calendar_ends_soon(&calendar.current(), chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
-    let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
+    let notify_tasks =
+        crate::notify::worker::start(&config, &store, &calendar, &templates, &stop_notify)?;
     let callbacks = Arc::new(crate::answers::Callbacks::resolve(
         sources.callbacks(),
         &connectors::auth::process_env,
@@ -171,6 +181,7 @@ pub async fn run(
         callbacks,
         routing,
         calendar,
+        templates,
         sources: sources.registry(),
         webhooks: Arc::new(crate::webhook::runtimes(&config)),
         refusals: Arc::new(crate::webhook::refusals::Refusals::new(&config.http)),

@@ -63,6 +63,9 @@ pub struct Config {
     /// Deadline policies, the working-day calendar, reminders and escalation.
     #[serde(default)]
     pub deadlines: crate::notify::config::DeadlinesConfig,
+    /// The email templates (`[notify]`).
+    #[serde(default)]
+    pub notify: crate::notify::config::NotifyConfig,
     /// Email delivery of the notification outbox.
     #[serde(default)]
     pub email: crate::notify::config::EmailConfig,

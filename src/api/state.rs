@@ -36,6 +36,8 @@ pub struct AppState {
     pub callbacks: Arc<crate::answers::Callbacks>,
     /// The working-day calendar deadlines are computed on.
     pub calendar: Arc<SharedCalendar>,
+    /// The email templates, loaded and checked at start.
+    pub templates: Arc<crate::notify::templates::MailTemplates>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             config: &self.config,
             calendar: self.calendar.current(),
             routing: &self.routing,
+            templates: &self.templates,
         }
     }
 }

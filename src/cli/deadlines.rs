@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::notify::deadline::{self, ExtendRequest};
 use crate::notify::delivery::{Mailer, deliver_due};
 use crate::notify::outbox::OutboxFilter;
+use crate::notify::templates::MailTemplates;
 use crate::store::Store;
 use crate::store::audit::NewAuditEvent;
 
@@ -146,8 +147,15 @@ pub async fn run_deadline(config: &Config, command: DeadlineCommand) -> anyhow::
                 println!("case {case_id}: answered");
             }
             DeadlineCommand::Tick => {
-                let r =
-                    crate::notify::scheduler::tick(&store, config, &calendar, Utc::now()).await?;
+                let templates = MailTemplates::load(&config.notify.templates_dir)?;
+                let r = crate::notify::scheduler::tick(
+                    &store,
+                    config,
+                    &calendar,
+                    &templates,
+                    Utc::now(),
+                )
+                .await?;
                 println!(
                     "reminders {}, not accepted in time {}, overdue notices {}, escalations {}, \
                      digests {}",

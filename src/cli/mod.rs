@@ -1,6 +1,6 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
-//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate`, `bench`,
-//! `user`, `token`, `audit` and `calendar`.
+//! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `notify`, `hot`, `evaluate`,
+//! `bench`, `user`, `token`, `audit` and `calendar`.
 //! Every command takes `--config` and `--data-dir`.
 
 mod calendar;
@@ -12,6 +12,7 @@ mod export;
 mod hot;
 mod import;
 mod index;
+mod notify;
 mod people;
 mod push;
 
@@ -80,6 +81,9 @@ pub enum Command {
     /// The notification outbox: list with delivery status, deliver once.
     #[command(subcommand)]
     Outbox(deadlines::OutboxCommand),
+    /// Notices: check the email templates after editing them.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// The hottest cases of a recent window (complaints, complainants, recency, support,
     /// media exposure).
     Hot(hot::HotArgs),
@@ -138,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classifier(command) => classifier::run(&config, command).await,
         Command::Deadline(command) => deadlines::run_deadline(&config, command).await,
         Command::Outbox(command) => deadlines::run_outbox(&config, command).await,
+        Command::Notify(command) => notify::run(&config, command),
         Command::Hot(args) => hot::run(&config, args).await,
         Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,

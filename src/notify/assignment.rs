@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use super::outbox::{NewMail, enqueue_many};
-use super::templates::{self, CaseMail};
+use super::templates::{CaseMail, MailTemplates};
 use super::{Assignment, Due, NotifyError, compute_deadline};
 use crate::calendar::Calendar;
 use crate::config::Config;
@@ -24,6 +24,42 @@ pub async fn on_assignments(
     assignments: &[Assignment],
     cfg: &Config,
     calendar: &Calendar,
+    templates: &MailTemplates,
+) -> Result<(), NotifyError> {
+    let notice = (CaseMail::Assignment, "assignment");
+    record(tx, assignments, cfg, calendar, templates, notice).await
+}
+
+/// [`on_assignments`] for a case the centre reopened: its unit gets the 重新办理 notice with
+/// `reason` (the reopen's note) and the new deadline instead of the 交办 one.
+pub async fn on_reopen(
+    tx: &mut dyn DerivedTx,
+    a: &Assignment,
+    cfg: &Config,
+    calendar: &Calendar,
+    templates: &MailTemplates,
+    reason: &str,
+) -> Result<(), NotifyError> {
+    let notice = (CaseMail::Reopened { reason }, "reopened");
+    record(
+        tx,
+        std::slice::from_ref(a),
+        cfg,
+        calendar,
+        templates,
+        notice,
+    )
+    .await
+}
+
+/// Records the assignments, the unit's notice being `notice` (the email and its outbox kind).
+async fn record(
+    tx: &mut dyn DerivedTx,
+    assignments: &[Assignment],
+    cfg: &Config,
+    calendar: &Calendar,
+    templates: &MailTemplates,
+    (notice, kind): (CaseMail<'_>, &str),
 ) -> Result<(), NotifyError> {
     if assignments.is_empty() {
         return Ok(());
@@ -49,9 +85,9 @@ pub async fn on_assignments(
         let now = a.assigned_at.with_timezone(&Utc);
         mails.push(NewMail {
             now,
-            kind: "assignment",
+            kind,
             case: Some(a),
-            mail: templates::case_mail(CaseMail::Assignment, a, &a.queue_name, &due.at, console),
+            mail: templates.case_mail(notice, a, &a.queue_name, &due.at, console)?,
             recipients: &a.members,
         });
         for (unit, addresses) in &a.informed {
@@ -59,7 +95,7 @@ pub async fn on_assignments(
                 now,
                 kind: "informed",
                 case: Some(a),
-                mail: templates::case_mail(CaseMail::Informed, a, unit, &due.at, console),
+                mail: templates.case_mail(CaseMail::Informed, a, unit, &due.at, console)?,
                 recipients: addresses,
             });
         }

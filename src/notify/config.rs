@@ -1,5 +1,6 @@
-//! `[deadlines]` and `[email]` of gateway.toml: deadline policies per priority, the scheduler's
-//! reminder and overdue settings, and SMTP delivery. Defaults live here, mirrored in
+//! `[deadlines]`, `[notify]` and `[email]` of gateway.toml: deadline policies per priority, the
+//! scheduler's reminder and overdue settings, the email templates' directory, and SMTP
+//! delivery. Defaults live here, mirrored in
 //! `config/gateway.toml`.
 
 use std::collections::BTreeMap;
@@ -112,6 +113,25 @@ pub struct EmailConfig {
     /// e.g. the government network's own certificate authority. Unset: public roots only.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// `[notify]`: the email templates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Directory of edited email templates (`<notice>.txt`); relative to the working
+    /// directory. Each file replaces the built-in template of the same name; a missing
+    /// directory replaces none.
+    #[serde(default = "defaults::templates_dir")]
+    pub templates_dir: PathBuf,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            templates_dir: defaults::templates_dir(),
+        }
+    }
 }
 
 /// Transport security of the SMTP connection.
@@ -234,6 +254,9 @@ mod defaults {
     pub fn calendar_dir() -> PathBuf {
         PathBuf::from("config/calendar")
     }
+    pub fn templates_dir() -> PathBuf {
+        PathBuf::from("config/templates/mail")
+    }
     pub fn working_day_end() -> String {
         "17:30".into()
     }
@@ -328,5 +351,14 @@ mod tests {
         assert!(err.to_string().contains("exactly one"), "{err}");
         let err = Config::from_toml("[deadlines]\nworking_day_end = \"5pm\"", "t").unwrap_err();
         assert!(err.to_string().contains("HH:MM"), "{err}");
+        // The embedded file and the default agree on where edited templates live.
+        let unset = Config::from_toml("", "t").unwrap();
+        assert_eq!(config.notify.templates_dir, unset.notify.templates_dir);
+        assert_eq!(
+            config.notify.templates_dir,
+            std::path::Path::new("config/templates/mail")
+        );
+        let err = Config::from_toml("[notify]\ntemplate_dir = \"x\"", "t").unwrap_err();
+        assert!(err.to_string().contains("template_dir"), "{err}");
     }
 }

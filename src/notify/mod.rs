@@ -12,7 +12,8 @@
 //! - [`outbox`]: putting notifications in the outbox (the store keeps them).
 //! - [`delivery`]: the SMTP worker (lease, retries with backoff, per-recipient status).
 //! - [`scheduler`]: reminders, overdue notices, escalation and daily digests at an injected time.
-//! - [`templates`]: the Chinese email texts.
+//! - [`templates`]: the Chinese email texts: template files an admin can edit, loaded once
+//!   ([`templates::MailTemplates`]) and passed with the calendar to whatever sends notices.
 //! - [`pii`]: what an email may say about the complainant.
 //! - [`worker`]: the scheduler and delivery tasks of `serve`.
 //!
@@ -37,13 +38,14 @@ use connectors::item::Complainant;
 use serde::{Deserialize, Serialize};
 
 pub use crate::store::outbox::CaseDeadline;
-pub use assignment::on_assignments;
+pub use assignment::{on_assignments, on_reopen};
 
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::Config;
 use crate::store::facets::Facet;
 use crate::store::outbox::NewAuditEntry;
 use crate::store::{DerivedTx, StoreError};
+use templates::MailTemplates;
 
 /// Why a deadline or notification operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,8 @@ pub enum NotifyError {
     Invalid(String),
     #[error("stored deadline record is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot render an email: {0}")]
+    Template(String),
 }
 
 /// A case assigned to a queue, as routing hands it over.
@@ -161,8 +165,9 @@ pub async fn on_assignment(
     a: &Assignment,
     cfg: &Config,
     calendar: &Calendar,
+    templates: &MailTemplates,
 ) -> Result<CaseDeadline, NotifyError> {
-    assignment::on_assignments(tx, std::slice::from_ref(a), cfg, calendar).await?;
+    assignment::on_assignments(tx, std::slice::from_ref(a), cfg, calendar, templates).await?;
     tx.case_deadline(&a.case_id)
         .await?
         .ok_or_else(|| NotifyError::Corrupt(format!("case {} vanished", a.case_id)))

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::templates::{CaseMail, DigestLine, case_mail, digest, digest_title};
+use super::templates::{CaseMail, DigestLine, MailTemplates, digest_title};
 use super::{Assignment, NotifyError, audit, outbox, set_status_facet};
 use crate::calendar::Calendar;
 use crate::config::Config;
@@ -50,6 +50,7 @@ pub async fn tick(
     store: &Store,
     cfg: &Config,
     calendar: &Calendar,
+    templates: &MailTemplates,
     now: DateTime<Utc>,
 ) -> Result<TickReport, NotifyError> {
     let mut report = TickReport::default();
@@ -71,7 +72,13 @@ pub async fn tick(
                 .map_or(0, |p| p.remind_before_minutes);
             let remind_at = due_utc - chrono::Duration::minutes(i64::from(lead_minutes));
             if !case.reminded && now >= remind_at {
-                let mail = case_mail(CaseMail::Reminder, a, &a.queue_name, &case.due, &console);
+                let mail = templates.case_mail(
+                    CaseMail::Reminder,
+                    a,
+                    &a.queue_name,
+                    &case.due,
+                    &console,
+                )?;
                 outbox::enqueue(&mut *tx, cfg, now, "reminder", Some(a), &mail, &a.members).await?;
                 tx.mark_reminded(&a.case_id, now).await?;
                 let detail = serde_json::json!({"due_at": case.due.to_rfc3339()});
@@ -96,13 +103,13 @@ pub async fn tick(
             continue;
         }
         let notice = case.overdue_notices + 1;
-        let mail = case_mail(
+        let mail = templates.case_mail(
             CaseMail::Overdue { notice },
             a,
             &a.queue_name,
             &case.due,
             &console,
-        );
+        )?;
         let supervisor = vec![a.supervisor.clone()];
         outbox::enqueue(&mut *tx, cfg, now, "overdue", Some(a), &mail, &supervisor).await?;
         tx.record_overdue_notice(&a.case_id, notice, now).await?;
@@ -119,13 +126,13 @@ pub async fn tick(
         set_status_facet(&mut *tx, &a.case_id, &a.complaint_id, "overdue").await?;
         report.overdue_notices += 1;
         if notice >= cfg.deadlines.escalate_after_notices && !case.escalated {
-            let mail = case_mail(
+            let mail = templates.case_mail(
                 CaseMail::Escalation { notices: notice },
                 a,
                 ESCALATION_UNIT,
                 &case.due,
                 &console,
-            );
+            )?;
             let mut to = cfg.deadlines.escalation_emails.clone();
             to.push(a.supervisor.clone());
             outbox::enqueue(&mut *tx, cfg, now, "escalation", Some(a), &mail, &to).await?;
@@ -143,8 +150,8 @@ pub async fn tick(
             report.escalations += 1;
         }
     }
-    report.accept_overdue = accept_overdue(&mut *tx, cfg, now).await?;
-    report.digests = digests(&mut *tx, cfg, now).await?;
+    report.accept_overdue = accept_overdue(&mut *tx, cfg, templates, now).await?;
+    report.digests = digests(&mut *tx, cfg, templates, now).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -154,6 +161,7 @@ pub async fn tick(
 async fn accept_overdue(
     tx: &mut dyn DerivedTx,
     cfg: &Config,
+    templates: &MailTemplates,
     now: DateTime<Utc>,
 ) -> Result<usize, NotifyError> {
     let rows = tx.accept_overdue(now).await?;
@@ -164,7 +172,8 @@ async fn accept_overdue(
             serde_json::from_str(&row.assignment).map_err(|e| corrupt(e.to_string()))?;
         let due =
             DateTime::parse_from_rfc3339(&row.accept_due_at).map_err(|e| corrupt(e.to_string()))?;
-        let mail = case_mail(CaseMail::AcceptOverdue, &a, &a.queue_name, &due, &console);
+        let mail =
+            templates.case_mail(CaseMail::AcceptOverdue, &a, &a.queue_name, &due, &console)?;
         let mut to = a.members.clone();
         to.push(a.supervisor.clone());
         outbox::enqueue(tx, cfg, now, "accept_overdue", Some(&a), &mail, &to).await?;
@@ -229,6 +238,7 @@ const DIGEST_DAY_KEY: &str = "notify.digest.day";
 async fn digests(
     tx: &mut dyn DerivedTx,
     cfg: &Config,
+    templates: &MailTemplates,
     now: DateTime<Utc>,
 ) -> Result<usize, NotifyError> {
     let local = now.with_timezone(&cfg.deadlines.offset());
@@ -269,12 +279,12 @@ async fn digests(
             .iter()
             .max_by_key(|c| c.assignment.assigned_at)
             .expect("a queue listed has cases");
-        let mail = digest(
+        let mail = templates.digest(
             &newest.assignment.queue_name,
             &day,
             &lines,
             &cfg.email.console_url,
-        );
+        )?;
         let members = &newest.assignment.members;
         outbox::enqueue(tx, cfg, now, "digest", None, &mail, members).await?;
         tx.set_state(&state_key, &day).await?;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::NotifyError;
 use super::delivery::{Mailer, deliver_due};
 use super::scheduler::tick;
+use super::templates::MailTemplates;
 use crate::calendar::SharedCalendar;
 use crate::config::Config;
 use crate::store::Store;
@@ -23,14 +24,16 @@ pub fn start(
     config: &Arc<Config>,
     store: &Store,
     calendar: &Arc<SharedCalendar>,
+    templates: &Arc<MailTemplates>,
     shutdown: &CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, NotifyError> {
     let mut tasks = Vec::new();
     {
-        let (config, store, calendar, shutdown) = (
+        let (config, store, calendar, templates, shutdown) = (
             config.clone(),
             store.clone(),
             calendar.clone(),
+            templates.clone(),
             shutdown.clone(),
         );
         let interval = Duration::from_secs(config.deadlines.tick_interval_secs.max(1));
@@ -46,7 +49,7 @@ pub fn start(
                 {
                     tracing::error!(%error, "reading the stored calendar years failed");
                 }
-                match tick(&store, &config, &calendar.current(), Utc::now()).await {
+                match tick(&store, &config, &calendar.current(), &templates, Utc::now()).await {
                     Ok(report) if report != Default::default() => tracing::info!(
                         reminders = report.reminders,
                         accept_overdue = report.accept_overdue,

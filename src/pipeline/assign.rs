@@ -23,6 +23,7 @@ use futures::future::BoxFuture;
 use super::{Complaint, PipelineError, Stage};
 use crate::calendar::SharedCalendar;
 use crate::config::Config;
+use crate::notify::templates::MailTemplates;
 use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
 use crate::store::DerivedTx;
@@ -67,6 +68,7 @@ pub struct AssignStage {
     routing: Arc<RoutingConfig>,
     config: Arc<Config>,
     calendar: Arc<SharedCalendar>,
+    templates: Arc<MailTemplates>,
 }
 
 impl AssignStage {
@@ -76,12 +78,14 @@ impl AssignStage {
         routing: Arc<RoutingConfig>,
         config: Arc<Config>,
         calendar: Arc<SharedCalendar>,
+        templates: Arc<MailTemplates>,
     ) -> AssignStage {
         AssignStage {
             routed,
             routing,
             config,
             calendar,
+            templates,
         }
     }
 
@@ -233,9 +237,15 @@ impl Stage for AssignStage {
                     }
                 }
             }
-            on_assignments(tx, &assignments, &self.config, &self.calendar.current())
-                .await
-                .map_err(|e| Self::error(e.to_string()))?;
+            on_assignments(
+                tx,
+                &assignments,
+                &self.config,
+                &self.calendar.current(),
+                &self.templates,
+            )
+            .await
+            .map_err(|e| Self::error(e.to_string()))?;
             let reopened_keys: std::collections::HashSet<&str> =
                 reopened.iter().map(|c| c.route_key.as_str()).collect();
             for a in &assignments {

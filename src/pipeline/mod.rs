@@ -31,6 +31,7 @@ use futures::future::BoxFuture;
 
 use crate::calendar::{Calendar, SharedCalendar};
 use crate::config::Config;
+use crate::notify::templates::MailTemplates;
 use crate::store::{Store, StoreError};
 
 use read::Prefetch;
@@ -228,10 +229,13 @@ impl Pipeline {
             .map_err(|e| stage_error("classify_route", &e))?;
         let calendar = Calendar::load(&config.deadlines.calendar_dir)
             .map_err(|e| stage_error("assign", &e))?;
+        let templates = MailTemplates::load(&config.notify.templates_dir)
+            .map_err(|e| stage_error("assign", &e))?;
         Ok(Pipeline::standard_with(
             config,
             Arc::new(routing),
             Arc::new(SharedCalendar::from(calendar)),
+            Arc::new(templates),
         ))
     }
 
@@ -249,19 +253,27 @@ impl Pipeline {
                     stage: "assign",
                     message: e.to_string(),
                 })?;
+        let templates = MailTemplates::load(&config.notify.templates_dir).map_err(|e| {
+            PipelineError::Stage {
+                stage: "assign",
+                message: e.to_string(),
+            }
+        })?;
         Ok(Pipeline::standard_with(
             config,
             Arc::new(routing),
             Arc::new(calendar),
+            Arc::new(templates),
         ))
     }
 
-    /// The gateway's stages with the routing configuration and calendar already loaded (the
-    /// server loads them once for the pipeline, the API and the notifier).
+    /// The gateway's stages with the routing configuration, calendar and email templates
+    /// already loaded (the server loads them once for the pipeline, the API and the notifier).
     pub fn standard_with(
         config: &Config,
         routing: Arc<crate::routing::RoutingConfig>,
         calendar: Arc<SharedCalendar>,
+        templates: Arc<MailTemplates>,
     ) -> Pipeline {
         let classify_route =
             ClassifyRouteStage::new(routing.clone(), crate::routing::model_dir(&config.data_dir));
@@ -270,6 +282,7 @@ impl Pipeline {
             routing,
             Arc::new(config.clone()),
             calendar,
+            templates,
         );
         Pipeline::with_stages(vec![
             Box::new(NormalizeStage::default()),

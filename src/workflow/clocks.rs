@@ -2,7 +2,8 @@
 //!
 //! - a new holder (an `assign` to a queue, a `reopen`, a correction that moves the case) closes
 //!   the old clock with the reason and starts a new one counted from that moment, with its 交办
-//!   email to the new unit ([`restart`]);
+//!   email to the new unit ([`restart`]) — a reopen's is the 重新办理 notice, with the reopen's
+//!   note;
 //! - an answer stops it as answered (on time or not, in the deadline's trail);
 //! - a return, a close without an answer and a merge stop it with the reason.
 //!
@@ -15,6 +16,7 @@ use super::machine::{Action, State};
 use super::transition::WorkflowError;
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::notify::templates::MailTemplates;
 use crate::notify::{self, Assignment};
 use crate::routing::RoutingConfig;
 use crate::store::DerivedTx;
@@ -28,6 +30,8 @@ pub struct Clocks<'a> {
     /// next step).
     pub calendar: std::sync::Arc<Calendar>,
     pub routing: &'a RoutingConfig,
+    /// The email templates (the 交办, 重新办理 and 退单 notices).
+    pub templates: &'a MailTemplates,
 }
 
 impl Clocks<'_> {
@@ -45,16 +49,21 @@ impl Clocks<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
         match action {
-            Action::Assign | Action::Reopen => {
+            Action::Assign => {
                 if let Some(queue) = queue {
-                    let why = if action == Action::Reopen {
-                        "reopened"
-                    } else if from == State::Returned {
+                    let why = if from == State::Returned {
                         "assigned after a return"
                     } else {
                         "reassigned"
                     };
                     self.restart(tx, case_id, queue, actor, why, now).await?;
+                }
+            }
+            Action::Reopen => {
+                if let Some(queue) = queue {
+                    let reopen = Some(reason);
+                    self.restart_with(tx, case_id, queue, actor, "reopened", now, reopen)
+                        .await?;
                 }
             }
             Action::Answer => {
@@ -95,6 +104,23 @@ impl Clocks<'_> {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
+        self.restart_with(tx, case_id, queue, actor, why, now, None)
+            .await
+    }
+
+    /// [`Clocks::restart`]; with `reopen` (the reopen's note) the unit's email is the 重新办理
+    /// notice with that reason instead of the 交办 one.
+    #[allow(clippy::too_many_arguments)]
+    async fn restart_with(
+        &self,
+        tx: &mut dyn DerivedTx,
+        case_id: &str,
+        queue: &str,
+        actor: &str,
+        why: &str,
+        now: DateTime<Utc>,
+        reopen: Option<&str>,
+    ) -> Result<(), WorkflowError> {
         let Some((mut a, due, state)) = stored(tx, case_id).await? else {
             return Ok(());
         };
@@ -118,9 +144,15 @@ impl Clocks<'_> {
         a.triage = queue == self.routing.triage_queue();
         a.why = format!("{why}（{actor}）");
         a.assigned_at = now.with_timezone(&self.config.deadlines.offset());
-        notify::on_assignments(tx, std::slice::from_ref(&a), self.config, &self.calendar)
-            .await
-            .map_err(notify_error)?;
+        let (config, calendar, templates) = (self.config, &*self.calendar, self.templates);
+        match reopen {
+            Some(reason) => notify::on_reopen(tx, &a, config, calendar, templates, reason).await,
+            None => {
+                let one = std::slice::from_ref(&a);
+                notify::on_assignments(tx, one, config, calendar, templates).await
+            }
+        }
+        .map_err(notify_error)?;
         Ok(())
     }
 }
@@ -204,13 +236,16 @@ impl Clocks<'_> {
                 to.push(email);
             }
         }
-        let mail = notify::templates::case_mail(
-            notify::templates::CaseMail::Returned { reason },
-            &a,
-            info.name,
-            &due,
-            &self.config.email.console_url,
-        );
+        let mail = self
+            .templates
+            .case_mail(
+                notify::templates::CaseMail::Returned { reason },
+                &a,
+                info.name,
+                &due,
+                &self.config.email.console_url,
+            )
+            .map_err(notify_error)?;
         notify::outbox::enqueue(tx, self.config, now, "returned", Some(&a), &mail, &to).await?;
         Ok(())
     }

@@ -106,7 +106,7 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
     assert_eq!(extended.provisional_year, Some(2027));
 
     // Ticks on the same calendar leave both alone.
-    let r = tick(&env.store, &env.cfg, &env.calendar, now)
+    let r = tick(&env.store, &env.cfg, &env.calendar, &env.templates, now)
         .await
         .unwrap();
     assert_eq!(r.recounted, 0);
@@ -120,7 +120,9 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
             "test-2027",
         )
         .unwrap();
-    let r = tick(&env.store, &env.cfg, &calendar, now).await.unwrap();
+    let r = tick(&env.store, &env.cfg, &calendar, &env.templates, now)
+        .await
+        .unwrap();
     assert_eq!(r.recounted, 2, "one recounted, one extended kept");
     // 8 in December, then 5–8 (12), Sunday 10 (13), 11, 12 (15).
     let recounted = env.store.case_deadline("case-2027").await.unwrap().unwrap();
@@ -150,7 +152,9 @@ async fn a_deadline_past_the_calendar_is_provisional_then_counted_again_once_the
         ["assigned", "extended", "provisional_kept"]
     );
     // Done once: the next tick finds nothing provisional.
-    let r = tick(&env.store, &env.cfg, &calendar, now).await.unwrap();
+    let r = tick(&env.store, &env.cfg, &calendar, &env.templates, now)
+        .await
+        .unwrap();
     assert_eq!(r.recounted, 0);
 }
 
@@ -160,7 +164,7 @@ async fn a_rolled_back_routing_writes_nothing_and_an_unknown_priority_is_refused
     // A routing transaction that rolls back takes its deadline and emails with it.
     let a = assignment("case-rolled-back", "normal", "2026-03-02T09:00:00+08:00");
     let mut tx = env.store.begin_decision().await.unwrap();
-    on_assignment(&mut *tx, &a, &env.cfg, &env.calendar)
+    on_assignment(&mut *tx, &a, &env.cfg, &env.calendar, &env.templates)
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -174,7 +178,7 @@ async fn a_rolled_back_routing_writes_nothing_and_an_unknown_priority_is_refused
 
     let unknown = assignment("case-x", "whenever", "2026-03-02T09:00:00+08:00");
     let mut tx = env.store.begin_decision().await.unwrap();
-    let err = on_assignment(&mut *tx, &unknown, &env.cfg, &env.calendar)
+    let err = on_assignment(&mut *tx, &unknown, &env.cfg, &env.calendar, &env.templates)
         .await
         .unwrap_err();
     assert!(
@@ -194,7 +198,7 @@ async fn reminder_overdue_and_escalation_happen_at_the_injected_times() {
         let now = utc(t);
         let env = &env;
         async move {
-            tick(&env.store, &env.cfg, &env.calendar, now)
+            tick(&env.store, &env.cfg, &env.calendar, &env.templates, now)
                 .await
                 .unwrap()
         }
@@ -352,7 +356,7 @@ async fn a_unit_that_has_not_accepted_by_the_accept_by_time_gets_one_notice() {
         let now = utc(t);
         let env = &env;
         async move {
-            tick(&env.store, &env.cfg, &env.calendar, now)
+            tick(&env.store, &env.cfg, &env.calendar, &env.templates, now)
                 .await
                 .unwrap()
                 .accept_overdue

@@ -299,7 +299,7 @@ async fn reminder_overdue_and_digest_emails_go_out_at_the_injected_times() {
         let mailer = mailer.clone();
         async move {
             let now = utc(t);
-            tick(&env.store, &env.cfg, &env.calendar, now)
+            tick(&env.store, &env.cfg, &env.calendar, &env.templates, now)
                 .await
                 .unwrap();
             deliver_due(&env.store, &env.cfg.email, &mailer, "w", now)

@@ -28,8 +28,9 @@ async fn serve_delivers_the_outbox_and_serves_deadlines() {
         .to_rfc3339_opts(SecondsFormat::Secs, true);
     let a = assignment("case-api", "high", &now);
     let calendar = complaint_gateway::calendar::Calendar::embedded();
+    let templates = complaint_gateway::notify::templates::MailTemplates::built_in();
     let mut tx = store.begin_decision().await.unwrap();
-    complaint_gateway::notify::on_assignment(&mut *tx, &a, &config, &calendar)
+    complaint_gateway::notify::on_assignment(&mut *tx, &a, &config, &calendar, &templates)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use complaint_gateway::calendar::Calendar;
 use complaint_gateway::config::Config;
 use complaint_gateway::notify::Assignment;
+use complaint_gateway::notify::templates::MailTemplates;
 use complaint_gateway::store::{CommitSettings, Store};
 use connectors::item::Complainant;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
@@ -15,6 +16,8 @@ pub struct NotifyEnv {
     pub dir: tempfile::TempDir,
     pub cfg: Config,
     pub calendar: Calendar,
+    /// The email templates of `cfg` (the shipped ones unless `notify.templates_dir` says).
+    pub templates: MailTemplates,
     pub store: Store,
     /// The test's own connections to the database file: fixtures the store has no operation
     /// for (a case without its grouping history) and inspection of rows.
@@ -45,6 +48,7 @@ impl NotifyEnv {
             .unwrap();
         let db = own_pool(&cfg).await;
         NotifyEnv {
+            templates: MailTemplates::load(&cfg.notify.templates_dir).unwrap(),
             dir,
             cfg,
             calendar: Calendar::embedded(),
@@ -63,6 +67,7 @@ impl NotifyEnv {
             dir,
             cfg,
             calendar,
+            templates,
             store,
             db,
         } = self;
@@ -76,6 +81,7 @@ impl NotifyEnv {
             dir,
             cfg,
             calendar,
+            templates,
             store,
             db,
         }
@@ -170,9 +176,15 @@ pub fn assignment(case_id: &str, priority: &str, assigned_at: &str) -> Assignmen
 /// Runs `on_assignment` in its own committed transaction.
 pub async fn assign(env: &NotifyEnv, a: &Assignment) -> complaint_gateway::notify::CaseDeadline {
     let mut tx = env.store.begin_decision().await.unwrap();
-    let deadline = complaint_gateway::notify::on_assignment(&mut *tx, a, &env.cfg, &env.calendar)
-        .await
-        .unwrap();
+    let deadline = complaint_gateway::notify::on_assignment(
+        &mut *tx,
+        a,
+        &env.cfg,
+        &env.calendar,
+        &env.templates,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     deadline
 }

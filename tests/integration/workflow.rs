@@ -43,7 +43,7 @@ pub(super) async fn case_in(app: &TestApp, external_id: &str, body: &str, queue:
 }
 
 /// A token of a new investigator `name` of `queue` (`lead`: its lead).
-async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> String {
+pub(super) async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> String {
     let flag = if lead { "--lead" } else { "--queue" };
     account(
         &app.data_dir(),
@@ -54,7 +54,7 @@ async fn investigator(app: &TestApp, name: &str, queue: &str, lead: bool) -> Str
 }
 
 /// A token of a new triage user `name`.
-async fn triage(app: &TestApp, name: &str) -> String {
+pub(super) async fn triage(app: &TestApp, name: &str) -> String {
     account(&app.data_dir(), name, &["--role", "triage"]).await
 }
 
@@ -93,7 +93,7 @@ pub(super) async fn call_open(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
+pub(super) async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
     let path = format!("/v1/cases/{case}/transitions");
     call(app, token, "POST", &path, body).await
 }
