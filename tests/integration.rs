@@ -35,6 +35,7 @@ mod integration {
     mod sources_crash;
     mod sources_demo;
     mod sources_protocols;
+    mod subjects;
     mod upstream;
     mod webhook;
     mod workflow;

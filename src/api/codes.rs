@@ -46,6 +46,7 @@ pub enum ErrorCode {
     EmptyBody,
     BodyIncomplete,
     CorrectionEmpty,
+    SearchTooBroad,
     QueueUnknown,
     PriorityUnknown,
     InvalidState,
@@ -146,6 +147,7 @@ impl ErrorCode {
             EmptyBody => (StatusCode::BAD_REQUEST, "empty_body"),
             BodyIncomplete => (StatusCode::BAD_REQUEST, "body_incomplete"),
             CorrectionEmpty => (StatusCode::BAD_REQUEST, "correction_empty"),
+            SearchTooBroad => (StatusCode::BAD_REQUEST, "search_too_broad"),
             QueueUnknown => (StatusCode::BAD_REQUEST, "queue_unknown"),
             PriorityUnknown => (StatusCode::BAD_REQUEST, "priority_unknown"),
             InvalidState => (StatusCode::BAD_REQUEST, "invalid_state"),
@@ -259,6 +261,7 @@ mod tests {
         EmptyBody,
         BodyIncomplete,
         CorrectionEmpty,
+        SearchTooBroad,
         QueueUnknown,
         PriorityUnknown,
         InvalidState,
@@ -361,6 +364,7 @@ mod tests {
                 | EmptyBody
                 | BodyIncomplete
                 | CorrectionEmpty
+                | SearchTooBroad
                 | QueueUnknown
                 | PriorityUnknown
                 | InvalidState

@@ -39,6 +39,7 @@ pub mod search;
 pub mod session;
 pub mod sources;
 mod state;
+pub mod subjects;
 pub mod webhook;
 pub mod workflow;
 
@@ -73,6 +74,8 @@ use error::ErrorCode;
         cases::split_case,
         cases::status,
         cases::hot,
+        subjects::name_subject,
+        subjects::remove_subject,
         dead_letters::list,
         dead_letters::get_one,
         dead_letters::replay_one,
@@ -170,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .merge(people::router())
         .merge(workflow::router())
         .merge(extensions::router())
+        .merge(subjects::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

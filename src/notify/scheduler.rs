@@ -57,7 +57,9 @@ pub async fn tick(
     let recount = super::provisional::recount(&mut *tx, cfg, calendar, now).await?;
     report.recounted = recount.recounted + recount.kept_extended;
     let rows = tx.deadlines_due(due_query(cfg, now)).await?;
-    let cases = open_cases(rows)?;
+    let mut cases = open_cases(rows)?;
+    let mut stored: Vec<&mut Assignment> = cases.iter_mut().map(|c| &mut c.assignment).collect();
+    super::pii::refresh_subjects(&mut *tx, &mut stored).await?;
     let console = cfg.email.console_url.clone();
     let now_ms = now.timestamp_millis();
     for case in &cases {
@@ -160,8 +162,9 @@ async fn accept_overdue(
     let console = cfg.email.console_url.clone();
     for row in &rows {
         let corrupt = |what: String| NotifyError::Corrupt(format!("case {}: {what}", row.case_id));
-        let a: Assignment =
+        let mut a: Assignment =
             serde_json::from_str(&row.assignment).map_err(|e| corrupt(e.to_string()))?;
+        super::pii::refresh_subjects(tx, &mut [&mut a]).await?;
         let due =
             DateTime::parse_from_rfc3339(&row.accept_due_at).map_err(|e| corrupt(e.to_string()))?;
         let mail = case_mail(CaseMail::AcceptOverdue, &a, &a.queue_name, &due, &console);

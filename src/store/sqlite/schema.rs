@@ -435,5 +435,10 @@ pub fn migrator() -> Migrator {
             "informed_facet",
             include_str!("migrations/66_informed_facet.sql"),
         ),
+        migration(
+            67,
+            "case_subjects",
+            include_str!("migrations/67_case_subjects.sql"),
+        ),
     ])
 }
