@@ -3,6 +3,7 @@
 //! grouping engine is rebuilt from. Every check goes through the traits only.
 
 mod fixtures;
+mod subject_filter;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -215,7 +216,7 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
         .unwrap();
     assert_eq!(paged.len(), 1);
     assert_eq!(paged[0].id, a);
-    subject_filter_lists_cases_about_a_unit(store, all, &a).await;
+    subject_filter::lists_cases_about_a_unit(store, all, &a).await;
 
     // An investigator's reach: cases routed or informed to their queues, whole names only.
     let mut tx = store.begin_derived().await.unwrap();
@@ -646,50 +647,4 @@ async fn the_grouping_state_is_the_latest_window(fixture: Fixture) {
     assert_eq!(complaint.item.external_id, "e1");
     assert_eq!(tx.grouping_complaint("unknown").await.unwrap(), None);
     tx.rollback().await.unwrap();
-}
-
-/// `subject`: the cases with that queue as an active recorded subject (a removed one is not).
-async fn subject_filter_lists_cases_about_a_unit(
-    store: &crate::store::Store,
-    all: CaseFilter<'_>,
-    case: &str,
-) {
-    use crate::store::subjects::{NewSubject, ORIGIN_STAFF, SubjectRemoval};
-    let about = |queue| CaseFilter {
-        subject: Some(queue),
-        ..all
-    };
-    let ids = |cases: Vec<crate::store::cases::CaseSummary>| -> Vec<String> {
-        cases.into_iter().map(|s| s.id).collect()
-    };
-    let mut tx = store.begin_decision().await.unwrap();
-    for queue in ["finance", "audit"] {
-        tx.name_subject(&NewSubject {
-            case_id: case,
-            queue,
-            origin: ORIGIN_STAFF,
-            by: "triage1",
-            at: "2024-05-02T00:00:00.000000Z",
-            note: None,
-        })
-        .await
-        .unwrap();
-    }
-    tx.remove_subject(&SubjectRemoval {
-        case_id: case,
-        queue: "audit",
-        origin_if_absent: None,
-        by: "triage1",
-        at: "2024-05-02T00:00:00.000000Z",
-        note: None,
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(
-        ids(store.list_cases(about("finance")).await.unwrap()),
-        [case]
-    );
-    assert!(store.list_cases(about("audit")).await.unwrap().is_empty());
-    assert!(store.list_cases(about("fin")).await.unwrap().is_empty());
 }
