@@ -335,3 +335,48 @@ async fn a_rule_declared_subject_masks_and_a_false_alias_match_can_be_removed() 
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_merge_carries_the_absorbed_case_subjects_to_the_merged_case() {
+    let app = TestApp::start().await;
+    let first = app
+        .push_for_id(&item(
+            "merge-1",
+            "路灯不亮",
+            "城南区光明巷的路灯坏了一个月，夜里行人摔倒。",
+            "城南区",
+        ))
+        .await;
+    let second = app
+        .push_for_id(&item(
+            "merge-2",
+            "公园围墙倒塌",
+            "城北区滨江公园的围墙倒塌，压坏了停在路边的车。",
+            "城北区",
+        ))
+        .await;
+    routed_queue(&app, &first).await;
+    routed_queue(&app, &second).await;
+    let (kept, absorbed) = (case_of(&app, &first).await, case_of(&app, &second).await);
+    assert_ne!(kept, absorbed);
+    let centre = account(&app.data_dir(), "centre", &["--role", "triage"]).await;
+    let path = format!("/v1/cases/{absorbed}/subjects");
+    let (status, named) = send(&app, "POST", &path, &centre, json!({"queue": "finance"})).await;
+    assert_eq!(status, 201, "{named}");
+    let merge = format!("/v1/cases/{kept}/merge");
+    let body = json!({"with": absorbed, "why": "the same complainant"});
+    let (status, merged) = send(&app, "POST", &merge, &centre, body).await;
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(
+        merged["id"],
+        kept.as_str(),
+        "the case founded first keeps its id"
+    );
+    let view = get(&app, &format!("/v1/cases/{kept}"), &centre).await;
+    assert_eq!(
+        subjects(&view),
+        BTreeSet::from([subject("finance", "staff", true)]),
+        "{view}"
+    );
+    app.stop().await;
+}
