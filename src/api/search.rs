@@ -6,7 +6,9 @@
 //! within it (no queue, no hit). Each of their hits then shows as their view of the complaint
 //! (`people::privacy`): masked hits have their title, excerpt and identifiers masked. Hits
 //! shown in full with personal data in what they show are recorded (`personal_data.view`,
-//! one entry per answer); a supervisor's answer is masked whole by the auth middleware.
+//! one entry per answer); a supervisor's answer is masked whole by the auth middleware. A
+//! search for personal data by a caller who does not see identities leaves out the hits that
+//! caller would see masked (see [`search`]).
 
 use axum::Router;
 use axum::extract::State;

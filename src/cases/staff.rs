@@ -5,13 +5,13 @@
 //! running stage applies new ones before its next batch, and `reprocess` replays all of them
 //! in order, so a human decision is never undone by automatic grouping.
 
-use crate::store::subjects::{NewSubject, SubjectRemoval};
 use std::collections::BTreeSet;
 
 use super::write::{move_members, refresh_cases};
 use super::{CaseError, DecisionRecord};
 use crate::grouping::{GroupingReason, HumanDecision, MatchKind};
 use crate::store::cases::{MemberSeq, NewDecision, StoredDecision};
+use crate::store::subjects::{NewSubject, SubjectRemoval};
 use crate::store::{DerivedTx, Store};
 
 /// Who made a decision and why (both required: the record is for accountability).
