@@ -243,7 +243,10 @@ async fn digests(
     if tx.state(DIGEST_DAY_KEY).await?.as_deref() == Some(day.as_str()) {
         return Ok(0);
     }
-    let cases = open_cases(tx.open_deadlines().await?)?;
+    let mut cases = open_cases(tx.open_deadlines().await?)?;
+    // A title is scrubbed for the queue's unit as the case's subjects are now.
+    let mut stored: Vec<&mut Assignment> = cases.iter_mut().map(|c| &mut c.assignment).collect();
+    super::pii::refresh_subjects(tx, &mut stored).await?;
     let mut queues: BTreeMap<&str, Vec<&OpenCase>> = BTreeMap::new();
     for case in &cases {
         queues
