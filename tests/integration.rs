@@ -37,6 +37,7 @@ mod integration {
     mod sources_crash;
     mod sources_demo;
     mod sources_protocols;
+    mod subjects;
     mod templates;
     mod upstream;
     mod webhook;

@@ -76,6 +76,12 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         Permission::CasesDecide,
     ),
     ("GET", "/v1/hot-issues", Permission::CasesRead),
+    ("POST", "/v1/cases/{id}/subjects", Permission::CasesDecide),
+    (
+        "DELETE",
+        "/v1/cases/{id}/subjects/{queue}",
+        Permission::CasesDecide,
+    ),
     ("GET", "/v1/dead-letters", Permission::IntakeRead),
     ("GET", "/v1/dead-letters/{id}", Permission::IntakeRead),
     (

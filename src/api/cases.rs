@@ -44,6 +44,9 @@ pub struct ListParams {
     pub queue: Option<String>,
     /// Only cases of this priority (`urgent`, `high`, `normal`, `low`).
     pub priority: Option<String>,
+    /// Only cases about this queue's unit: it is a recorded subject of the case, not removed
+    /// (see `POST /v1/cases/{id}/subjects`).
+    pub subject: Option<String>,
     /// Only cases whose deadline is (`true`) or is not (`false`) past.
     pub overdue: Option<bool>,
     /// Only cases with an open deadline before this time (RFC 3339).
@@ -80,13 +83,15 @@ pub async fn list(
     one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let states = crate::workflow::State::ALL.map(|s| s.as_str());
     one_of("state", params.state.as_deref(), &states)?;
-    if let Some(queue) = params.queue.as_deref().filter(|q| !q.is_empty())
-        && state.routing.queue(queue).is_none()
-    {
-        return Err(ApiError::new(
-            ErrorCode::QueueUnknown,
-            format!("`{queue}` is not a queue; see GET /v1/queues"),
-        ));
+    for queue in [&params.queue, &params.subject] {
+        if let Some(queue) = queue.as_deref().filter(|q| !q.is_empty())
+            && state.routing.queue(queue).is_none()
+        {
+            return Err(ApiError::new(
+                ErrorCode::QueueUnknown,
+                format!("`{queue}` is not a queue; see GET /v1/queues"),
+            ));
+        }
     }
     one_of(
         "priority",
@@ -113,6 +118,7 @@ pub async fn list(
         state: params.state.as_deref().filter(|s| !s.is_empty()),
         queue: params.queue.as_deref().filter(|s| !s.is_empty()),
         priority: params.priority.as_deref().filter(|s| !s.is_empty()),
+        subject: params.subject.as_deref().filter(|s| !s.is_empty()),
         overdue: params.overdue,
         due_before_ms,
         sort: match params.sort.as_deref() {

@@ -46,6 +46,7 @@ pub enum ErrorCode {
     EmptyBody,
     BodyIncomplete,
     CorrectionEmpty,
+    SearchTooBroad,
     QueueUnknown,
     PriorityUnknown,
     InvalidState,
@@ -147,6 +148,7 @@ impl ErrorCode {
             EmptyBody => (StatusCode::BAD_REQUEST, "empty_body"),
             BodyIncomplete => (StatusCode::BAD_REQUEST, "body_incomplete"),
             CorrectionEmpty => (StatusCode::BAD_REQUEST, "correction_empty"),
+            SearchTooBroad => (StatusCode::BAD_REQUEST, "search_too_broad"),
             QueueUnknown => (StatusCode::BAD_REQUEST, "queue_unknown"),
             PriorityUnknown => (StatusCode::BAD_REQUEST, "priority_unknown"),
             InvalidState => (StatusCode::BAD_REQUEST, "invalid_state"),
@@ -261,6 +263,7 @@ mod tests {
         EmptyBody,
         BodyIncomplete,
         CorrectionEmpty,
+        SearchTooBroad,
         QueueUnknown,
         PriorityUnknown,
         InvalidState,
@@ -364,6 +367,7 @@ mod tests {
                 | EmptyBody
                 | BodyIncomplete
                 | CorrectionEmpty
+                | SearchTooBroad
                 | QueueUnknown
                 | PriorityUnknown
                 | InvalidState

@@ -69,6 +69,9 @@ pub struct ComplaintView {
     pub raw: RawPayload,
     /// Superseded versions, oldest first.
     pub revisions: Vec<RevisionView>,
+    /// The units the complaint's case is about, with where each was found (see
+    /// `GET /v1/cases/{id}`).
+    pub subjects: Vec<crate::store::subjects::CaseSubject>,
 }
 
 /// A superseded version.
@@ -129,6 +132,10 @@ pub async fn get_complaint(
         })
         .collect();
     let raw = raw_of(&record.raw, &record.raw_content_type);
+    let subjects = match state.store.classification(&id).await? {
+        Some(classification) => state.store.case_subjects(&classification.route_key).await?,
+        None => Vec::new(),
+    };
     if masked {
         privacy::mask(&mut record);
     } else if privacy::holds_personal_data(&record) {
@@ -145,6 +152,7 @@ pub async fn get_complaint(
         raw,
         record,
         revisions,
+        subjects,
     }))
 }
 

@@ -41,6 +41,7 @@ pub mod search;
 pub mod session;
 pub mod sources;
 mod state;
+pub mod subjects;
 pub mod webhook;
 pub mod workflow;
 
@@ -75,6 +76,8 @@ use error::ErrorCode;
         cases::split_case,
         cases::status,
         cases::hot,
+        subjects::name_subject,
+        subjects::remove_subject,
         dead_letters::list,
         dead_letters::get_one,
         dead_letters::replay_one,
@@ -181,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .merge(extensions::router())
         .merge(calendar::router())
         .merge(answers::router())
+        .merge(subjects::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

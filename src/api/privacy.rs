@@ -22,6 +22,7 @@ use crate::people::pii;
 use crate::people::privacy::{Exposure, View, view};
 use crate::store::audit::NewAuditEvent;
 use crate::store::outbox::OutboxEntry;
+use crate::store::subjects::effective_subjects;
 use crate::store::{Complaint, WriteBatch, format_utc};
 
 /// The routes whose answers an investigator's view shapes item by item (each search hit, each
@@ -29,7 +30,9 @@ use crate::store::{Complaint, WriteBatch, format_utc};
 pub(super) const VIEWED_PER_ITEM: &[&str] = &["/v1/search", "/v1/outbox"];
 
 /// The view of `complaint` for `principal`: reached through its case's route as it is now
-/// (a reassignment made through another member of the case counts at once).
+/// (a reassignment made through another member of the case counts at once); the units it is
+/// about are those found on the fly and the subjects recorded on its case, less those staff
+/// removed.
 pub async fn complaint_view(
     state: &AppState,
     principal: &Principal,
@@ -52,9 +55,15 @@ pub async fn complaint_view(
         (None, Some(route)) => (Some(route.queue.as_str()), route.informed.as_slice()),
         (None, None) => (None, &[][..]),
     };
-    let concerned = state
+    let computed = state
         .routing
         .concerned_queues(complaint.item.target_unit.as_deref(), &complaint.text_norm);
+    let route_key = classification.as_ref().map(|c| c.route_key.as_str());
+    let recorded = match route_key {
+        Some(key) => state.store.case_subjects(key).await.map_err(db)?,
+        None => Vec::new(),
+    };
+    let concerned = effective_subjects(&recorded, &computed);
     let exposure = Exposure {
         queue,
         informed,
@@ -71,7 +80,8 @@ pub async fn complaint_view(
 
 /// The view of case `case_id` for `principal`, and the members whose text holds personal data
 /// (what a full view of the case shows): reached through the case's route; masked when one of
-/// the caller's queues is what any member complaint is about, or a member asked for anonymity.
+/// the caller's queues is what any member complaint is about (found on the fly, or a subject
+/// recorded on the case and not removed), or a member asked for anonymity.
 /// `None` when there is no such case.
 pub async fn case_view(
     state: &AppState,
@@ -90,7 +100,7 @@ pub async fn case_view(
             None => Ok(None),
         };
     };
-    let mut concerned = Vec::new();
+    let mut computed = Vec::new();
     let mut personal = Vec::new();
     let mut anonymous = false;
     for member in state.store.case_members(case_id).await.map_err(db)? {
@@ -100,7 +110,7 @@ pub async fn case_view(
             .await
             .map_err(db)?
         {
-            concerned.extend(
+            computed.extend(
                 state
                     .routing
                     .concerned_queues(complaint.item.target_unit.as_deref(), &complaint.text_norm),
@@ -115,6 +125,8 @@ pub async fn case_view(
             }
         }
     }
+    let recorded = state.store.case_subjects(case_id).await.map_err(db)?;
+    let concerned = effective_subjects(&recorded, &computed);
     let exposure = Exposure {
         queue: Some(route.queue.as_str()),
         informed: &route.informed,

@@ -6,7 +6,9 @@
 //! within it (no queue, no hit). Each of their hits then shows as their view of the complaint
 //! (`people::privacy`): masked hits have their title, excerpt and identifiers masked. Hits
 //! shown in full with personal data in what they show are recorded (`personal_data.view`,
-//! one entry per answer); a supervisor's answer is masked whole by the auth middleware.
+//! one entry per answer); a supervisor's answer is masked whole by the auth middleware. A
+//! search for personal data by a caller who does not see identities leaves out the hits that
+//! caller would see masked (see [`search`]).
 
 use axum::Router;
 use axum::extract::State;
@@ -14,7 +16,7 @@ use axum::routing::get;
 
 use super::AppState;
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Query};
 use super::privacy::{complaint_view, record_view, shown_at};
 use crate::index::search::{SearchHit, SearchResults};
@@ -22,7 +24,18 @@ use crate::index::search_query::SearchQuery;
 use crate::people::pii;
 use crate::people::privacy::View;
 
+/// Most hits a search for personal data examines for a caller who may see some of them
+/// masked; a query matching more is refused (`search_too_broad`).
+pub const PERSONAL_SEARCH_LIMIT: usize = 1000;
+
 /// Full-text search over every complaint (an investigator's: over their reach).
+///
+/// A search cannot confirm what a mask hides: when the query looks for personal data (a
+/// phone or ID number, an e-mail address, or a part of one: `pii::query_seeks_personal_data`)
+/// and the caller does not see identities (not admin or triage), the hits this caller would
+/// see masked are left out of the hits and the `total`. A supervisor's would all be masked, so
+/// the answer is empty; an investigator's are examined in full (at most
+/// [`PERSONAL_SEARCH_LIMIT`] matches in reach, else `400 search_too_broad`) and paged after.
 #[utoipa::path(
     get,
     path = "/v1/search",
@@ -30,7 +43,7 @@ use crate::people::privacy::View;
     params(SearchQuery),
     responses(
         (status = 200, description = "A page of hits", body = SearchResults),
-        (status = 400, description = "Invalid parameter", body = super::error::ErrorBody),
+        (status = 400, description = "Invalid parameter, or a search for personal data matching too much", body = super::error::ErrorBody),
     )
 )]
 pub async fn search(
@@ -41,12 +54,47 @@ pub async fn search(
     let mut request = query.into_request(state.config.parse_options().default_offset)?;
     request.filters.reach = principal.reach();
     let scoped = request.filters.reach.is_some();
+    let guarded = !principal.sees_identities() && pii::query_seeks_personal_data(&request.query);
+    if guarded && !scoped {
+        // Every hit would be shown masked: none is shown.
+        return Ok(Json(SearchResults {
+            total: 0,
+            hits: Vec::new(),
+            highlight: Vec::new(),
+        }));
+    }
+    let page = (request.offset, request.limit);
+    if guarded {
+        request.offset = 0;
+        request.limit = PERSONAL_SEARCH_LIMIT;
+    }
     let index = state.index.clone();
     let mut results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
         .map_err(|e| ApiError::internal("search task", &e))??;
-    let shown = if scoped {
-        view_hits(&state, &principal, &mut results).await?
+    let shown = if guarded {
+        if results.total > PERSONAL_SEARCH_LIMIT {
+            return Err(ApiError::new(
+                ErrorCode::SearchTooBroad,
+                format!(
+                    "this search looks for personal data and matches more than \
+                     {PERSONAL_SEARCH_LIMIT} complaints in your queues; narrow it (a longer \
+                     number, `from`/`to`, `queue`, `case`)"
+                ),
+            ));
+        }
+        let shown = view_hits(&state, &principal, &mut results, Masked::LeftOut).await?;
+        let (offset, limit) = page;
+        results.total = results.hits.len();
+        results.hits = results.hits.into_iter().skip(offset).take(limit).collect();
+        let on_page: std::collections::HashSet<&str> =
+            results.hits.iter().map(|h| h.id.as_str()).collect();
+        shown
+            .into_iter()
+            .filter(|id| on_page.contains(id.as_str()))
+            .collect()
+    } else if scoped {
+        view_hits(&state, &principal, &mut results, Masked::Shown).await?
     } else if principal.sees_identities() {
         results
             .hits
@@ -62,13 +110,23 @@ pub async fn search(
     Ok(Json(results))
 }
 
-/// Shows each hit as `principal` views its complaint: masked, in full, or not at all (its
-/// case left the caller's queues after the index last saw it: taken out of the total too).
-/// Returns the hits shown in full with personal data.
+/// What becomes of a hit the caller sees masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Masked {
+    /// Shown masked.
+    Shown,
+    /// Left out, and out of the total (a search for personal data).
+    LeftOut,
+}
+
+/// Shows each hit as `principal` views its complaint: masked (or left out, see [`Masked`]),
+/// in full, or not at all (its case left the caller's queues after the index last saw it:
+/// taken out of the total too). Returns the hits shown in full with personal data.
 async fn view_hits(
     state: &AppState,
     principal: &Principal,
     results: &mut SearchResults,
+    masked: Masked,
 ) -> Result<Vec<String>, ApiError> {
     let mut kept = Vec::with_capacity(results.hits.len());
     let mut shown = Vec::new();
@@ -84,6 +142,10 @@ async fn view_hits(
         };
         match view {
             View::Hidden => {
+                results.total = results.total.saturating_sub(1);
+                continue;
+            }
+            View::Masked if masked == Masked::LeftOut => {
                 results.total = results.total.saturating_sub(1);
                 continue;
             }

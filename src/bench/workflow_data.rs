@@ -139,6 +139,7 @@ pub async fn generate(
                 assigned_at: assigned,
                 target_unit: None,
                 subject_units: Vec::new(),
+                subject_queues: Vec::new(),
                 complainant: None,
                 text: String::new(),
                 why: String::new(),

@@ -82,6 +82,10 @@ pub struct CaseDetail {
     pub members: Vec<CaseMember>,
     /// Staff decisions naming any of its members, oldest first.
     pub decisions: Vec<DecisionRecord>,
+    /// The units the case is about, with where each was found (`target_unit`, `text`,
+    /// `rule`, `staff`); removed ones carry who removed them. Their investigators never see
+    /// who complained.
+    pub subjects: Vec<crate::store::subjects::CaseSubject>,
 }
 
 /// Characters of a member's text shown as its snippet.

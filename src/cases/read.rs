@@ -51,10 +51,12 @@ pub async fn get_case(store: &Store, case_id: &str) -> Result<CaseDetail, CaseEr
         .filter(|(_, record)| mentions_any(&record.decision, &ids))
         .map(|(_, record)| record)
         .collect();
+    let subjects = store.case_subjects(case_id).await?;
     Ok(CaseDetail {
         case,
         members,
         decisions,
+        subjects,
     })
 }
 

@@ -11,6 +11,7 @@ use super::write::{move_members, refresh_cases};
 use super::{CaseError, DecisionRecord};
 use crate::grouping::{GroupingReason, HumanDecision, MatchKind};
 use crate::store::cases::{MemberSeq, NewDecision, StoredDecision};
+use crate::store::subjects::{NewSubject, SubjectRemoval};
 use crate::store::{DerivedTx, Store};
 
 /// Who made a decision and why (both required: the record is for accountability).
@@ -84,6 +85,7 @@ pub async fn merge(
     };
     let moved: Vec<String> = moved.iter().map(|m| m.complaint_id.clone()).collect();
     move_members(tx, &moved, target, &pinned_reason()).await?;
+    carry_subjects(tx, absorbed, target).await?;
     let mut all: Vec<&MemberSeq> = first.iter().chain(&second).collect();
     all.sort_by(|a, b| (a.seq, &a.complaint_id).cmp(&(b.seq, &b.complaint_id)));
     let complaint_ids = all.into_iter().map(|m| m.complaint_id.clone()).collect();
@@ -141,6 +143,7 @@ pub async fn split(
         // The founder leaves: the rest takes the name of its earliest remaining complaint.
         let renamed = apart_from[0].clone();
         move_members(tx, &apart_from, &renamed, &pinned_reason()).await?;
+        carry_subjects(tx, case_id, &renamed).await?;
         renamed
     } else {
         case_id.to_string()
@@ -152,6 +155,9 @@ pub async fn split(
         &pinned_reason(),
     )
     .await?;
+    if complaint_id != case_id {
+        carry_subjects(tx, case_id, complaint_id).await?;
+    }
     record(
         tx,
         &HumanDecision::SplitOut {
@@ -174,6 +180,40 @@ pub async fn split(
         split_case: complaint_id.to_string(),
         remaining_case,
     })
+}
+
+/// Gives case `to` the subjects of case `from` (a merge's absorbed case, a split's case of
+/// origin): a unit a complaint was about stays so in the complaint's new case, and a removal
+/// stays a removal. A unit `to` already records keeps its own row.
+async fn carry_subjects(
+    tx: &mut (dyn DerivedTx + '_),
+    from: &str,
+    to: &str,
+) -> Result<(), CaseError> {
+    let recorded = tx.cases_subjects(&[from]).await?;
+    for s in recorded.get(from).into_iter().flatten() {
+        let carried = NewSubject {
+            case_id: to,
+            queue: &s.queue,
+            origin: &s.origin,
+            by: &s.by,
+            at: &s.at,
+            note: s.note.as_deref(),
+        };
+        let added = tx.record_subjects(&[carried]).await?;
+        if let (1, Some(removed_at)) = (added, s.removed_at.as_deref()) {
+            tx.remove_subject(&SubjectRemoval {
+                case_id: to,
+                queue: &s.queue,
+                origin_if_absent: None,
+                by: s.removed_by.as_deref().unwrap_or_default(),
+                at: removed_at,
+                note: s.removed_note.as_deref(),
+            })
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Staff decisions after `after_id`, oldest first, with their ids (the engine's pins).

@@ -47,8 +47,9 @@ pub(crate) async fn load(
         .ok_or_else(|| NotifyError::NoDeadline {
             case_id: case_id.to_string(),
         })?;
-    let assignment: Assignment = serde_json::from_str(&stored.assignment)
+    let mut assignment: Assignment = serde_json::from_str(&stored.assignment)
         .map_err(|e| NotifyError::Corrupt(format!("assignment of {case_id}: {e}")))?;
+    super::pii::refresh_subjects(tx, &mut [&mut assignment]).await?;
     let due = DateTime::parse_from_rfc3339(&stored.due_at)
         .map_err(|e| NotifyError::Corrupt(format!("due_at of {case_id}: {e}")))?;
     Ok((assignment, due, stored.state))

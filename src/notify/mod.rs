@@ -94,8 +94,13 @@ pub struct Assignment {
     pub assigned_at: DateTime<FixedOffset>,
     /// The unit the complaint is about, as the channel stated it.
     pub target_unit: Option<String>,
-    /// Units the text names as the subject of the complaint.
+    /// Units the complaint is about (by name): its text or target unit names them, a routing
+    /// rule or staff declared them.
     pub subject_units: Vec<String>,
+    /// Keys of the queues the case is about, as recorded: refreshed from the store before a
+    /// later email ([`pii::refresh_subjects`]), so a subject staff named since counts.
+    #[serde(default)]
+    pub subject_queues: Vec<String>,
     /// Personal data: only ever masked or withheld in emails, never logged.
     pub complainant: Option<Complainant>,
     /// The complaint's (normalised) text, for the 交办 email (masked by the recipient's rule).

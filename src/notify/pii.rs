@@ -16,14 +16,17 @@ pub enum Disclosure {
     Masked,
 }
 
-/// The disclosure for an email to `unit` about assignment `a`.
+/// The disclosure for an email to `unit` about assignment `a`: withheld from a unit the
+/// complaint's target unit or subjects name, and from the case's own unit while its queue is a
+/// recorded subject.
 pub fn disclosure_for(unit: &str, a: &Assignment) -> Disclosure {
-    let subject = a
+    let named = a
         .target_unit
         .iter()
         .chain(a.subject_units.iter())
         .any(|named| same_unit(named, unit));
-    if subject {
+    let own_queue_subject = unit == a.queue_name && a.subject_queues.contains(&a.queue_key);
+    if named || own_queue_subject {
         Disclosure::Withheld
     } else {
         Disclosure::Masked
@@ -31,6 +34,27 @@ pub fn disclosure_for(unit: &str, a: &Assignment) -> Disclosure {
 }
 
 use crate::routing::config::same_unit;
+use crate::store::{DerivedTx, StoreError};
+
+/// Sets each assignment's `subject_queues` to its case's recorded subjects as they are now
+/// (one read for all): a stored assignment is older than a subject staff named since.
+pub async fn refresh_subjects(
+    tx: &mut dyn DerivedTx,
+    assignments: &mut [&mut Assignment],
+) -> Result<(), StoreError> {
+    let keys: Vec<&str> = assignments.iter().map(|a| a.case_id.as_str()).collect();
+    let recorded = tx.cases_subjects(&keys).await?;
+    for a in assignments.iter_mut() {
+        a.subject_queues = recorded
+            .get(&a.case_id)
+            .into_iter()
+            .flatten()
+            .filter(|s| s.is_active())
+            .map(|s| s.queue.clone())
+            .collect();
+    }
+    Ok(())
+}
 
 /// The complainant section of an email body.
 pub fn complainant_section(complainant: Option<&Complainant>, disclosure: Disclosure) -> String {
@@ -149,6 +173,24 @@ mod tests {
         assert_eq!(mask_id("110101199003071234"), "1101**********1234");
         assert_eq!(mask_address("城南区解放路88号"), "城南区解放***");
         assert_eq!(mask_phone("110"), "*10");
+    }
+
+    #[test]
+    fn a_recorded_subject_withholds_the_identity_from_its_own_unit() {
+        let mut a: Assignment = serde_json::from_value(serde_json::json!({
+            "case_id": "c1", "complaint_id": "c1", "queue_key": "finance",
+            "queue_name": "市财政局", "members": [], "supervisor": "boss@example.gov",
+            "informed": [], "priority": "normal", "channel": "online", "title": null,
+            "assigned_at": "2026-03-02T09:00:00+08:00", "target_unit": null,
+            "subject_units": [], "complainant": null
+        }))
+        .unwrap();
+        assert_eq!(disclosure_for("市财政局", &a), Disclosure::Masked);
+        a.subject_queues = vec!["finance".into()];
+        assert_eq!(disclosure_for("市财政局", &a), Disclosure::Withheld);
+        assert_eq!(disclosure_for("市审计局", &a), Disclosure::Masked);
+        a.subject_units = vec!["审计局".into()];
+        assert_eq!(disclosure_for("市审计局", &a), Disclosure::Withheld);
     }
 
     #[test]

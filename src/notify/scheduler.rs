@@ -58,7 +58,9 @@ pub async fn tick(
     let recount = super::provisional::recount(&mut *tx, cfg, calendar, now).await?;
     report.recounted = recount.recounted + recount.kept_extended;
     let rows = tx.deadlines_due(due_query(cfg, now)).await?;
-    let cases = open_cases(rows)?;
+    let mut cases = open_cases(rows)?;
+    let mut stored: Vec<&mut Assignment> = cases.iter_mut().map(|c| &mut c.assignment).collect();
+    super::pii::refresh_subjects(&mut *tx, &mut stored).await?;
     let console = cfg.email.console_url.clone();
     let now_ms = now.timestamp_millis();
     for case in &cases {
@@ -168,8 +170,9 @@ async fn accept_overdue(
     let console = cfg.email.console_url.clone();
     for row in &rows {
         let corrupt = |what: String| NotifyError::Corrupt(format!("case {}: {what}", row.case_id));
-        let a: Assignment =
+        let mut a: Assignment =
             serde_json::from_str(&row.assignment).map_err(|e| corrupt(e.to_string()))?;
+        super::pii::refresh_subjects(tx, &mut [&mut a]).await?;
         let due =
             DateTime::parse_from_rfc3339(&row.accept_due_at).map_err(|e| corrupt(e.to_string()))?;
         let mail =
@@ -250,7 +253,10 @@ async fn digests(
     if tx.state(DIGEST_DAY_KEY).await?.as_deref() == Some(day.as_str()) {
         return Ok(0);
     }
-    let cases = open_cases(tx.open_deadlines().await?)?;
+    let mut cases = open_cases(tx.open_deadlines().await?)?;
+    // A title is scrubbed for the queue's unit as the case's subjects are now.
+    let mut stored: Vec<&mut Assignment> = cases.iter_mut().map(|c| &mut c.assignment).collect();
+    super::pii::refresh_subjects(tx, &mut stored).await?;
     let mut queues: BTreeMap<&str, Vec<&OpenCase>> = BTreeMap::new();
     for case in &cases {
         queues

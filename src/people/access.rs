@@ -16,7 +16,8 @@ pub enum Permission {
     /// Every case and complaint, not narrowed to the caller's queues: lists, detail, search,
     /// hot issues, deadlines, classification, the outbox.
     CasesReadAll,
-    /// Merge, split, status, classification corrections, deadline extensions.
+    /// Merge, split, status, classification corrections, deadline extensions, naming and
+    /// removing the units a case is about (its subjects).
     CasesDecide,
     /// Record a case's answer.
     CasesAnswer,

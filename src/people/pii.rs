@@ -81,6 +81,25 @@ pub fn contains_personal_data(text: &str) -> bool {
     mask_text(text) != text
 }
 
+/// Seven or more digits, optionally split by `-` or spaces: a part of a phone or ID number
+/// (search finds substrings, so a part finds the whole).
+static DIGIT_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9](?:[- ]?[0-9]){6,}").unwrap());
+
+/// Whether a search query looks for personal data: a phone number, an ID number or an e-mail
+/// address [`mask_text`] finds, or a part of one (seven or more digits, or a term with `@`),
+/// full-width digits and `＠` counted as ASCII.
+pub fn query_seeks_personal_data(query: &str) -> bool {
+    let folded: String = query
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | '＠' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            other => other,
+        })
+        .collect();
+    contains_personal_data(&folded) || DIGIT_RUN.is_match(&folded) || folded.contains('@')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +136,31 @@ mod tests {
         assert_eq!(mask_text(&with_id), "身份证号[身份证号已隐去]，住址不详");
         let two = "电话13812345678或13987654321";
         assert_eq!(mask_text(two), "电话[电话已隐去]或[电话已隐去]");
+    }
+
+    #[test]
+    fn queries_for_personal_data_or_a_part_of_it_are_recognised() {
+        for query in [
+            "13812345678",
+            "12345678",
+            "1381234",
+            "138 1234 5678",
+            "０７３１-８４１２３４５６",
+            "wang.fang@example.com",
+            "@example",
+            "路灯 13812345678",
+        ] {
+            assert!(query_seeks_personal_data(query), "{query}");
+        }
+        for query in [
+            "路灯不亮",
+            "2024年3月",
+            "123456",
+            "工单 2024",
+            "\"城管 执法\"",
+        ] {
+            assert!(!query_seeks_personal_data(query), "{query}");
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! - Investigators see a complaint only while its case is in one of their queues or in a queue
 //!   informed of it (anything else is "not found"). The identity is masked when one of their
 //!   queues is a unit the complaint is about (its target unit or its text names the unit or an
-//!   alias: the accused unit never learns who complained), when the complainant is anonymous,
-//!   or when `privacy.investigator_identity = "masked"`.
+//!   alias, or the unit is a subject recorded on its case: the accused unit never learns who
+//!   complained), when the complainant is anonymous, or when
+//!   `privacy.investigator_identity = "masked"`.
 //!
 //! A caller with several roles gets the most open view any of them gives.
 
@@ -34,7 +35,9 @@ pub struct Exposure<'a> {
     pub queue: Option<&'a str>,
     /// Queues informed of the case.
     pub informed: &'a [String],
-    /// Queues whose unit the complaint is about.
+    /// Queues whose unit the complaint is about: found on the fly (its target unit or text
+    /// names the unit) or recorded as subjects of its case, less those staff removed
+    /// (`store::subjects::effective_subjects`).
     pub concerned: &'a [String],
     /// The complainant asked to stay anonymous.
     pub anonymous: bool,

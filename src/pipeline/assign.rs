@@ -28,12 +28,15 @@ use crate::notify::{Assignment, on_assignments};
 use crate::routing::{RoutedCase, RoutingConfig};
 use crate::store::DerivedTx;
 use crate::store::cases::StatusChange;
+use crate::store::subjects::{CaseSubject, NewSubject, ORIGIN_RULE, effective_subjects};
 use crate::workflow;
 
 /// Who set the status of a case loaded as history, and why.
 const STATUS_ACTOR: &str = "system:assign";
 const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
 const REOPENED_WHY: &str = "a live complaint joined a case loaded as history";
+/// Who records the subjects found when complaints are routed.
+const SUBJECT_ACTOR: &str = "system:route";
 
 /// Sets the working status of `case` (when it is a case) and the `status` facet of its
 /// complaints: `closed` for history; when a live complaint reopens it, `open` and the facet
@@ -96,11 +99,13 @@ impl AssignStage {
         }
     }
 
-    /// The assignment of `routed`, caused by `complaint`.
+    /// The assignment of `routed`, caused by `complaint`; `subjects` are the keys of the
+    /// queues the case is about (recorded, or found now and not removed by staff).
     fn assignment(
         &self,
         routed: &RoutedCase,
         complaint: &Complaint,
+        subjects: Vec<String>,
     ) -> Result<Assignment, PipelineError> {
         let queue = self
             .routing
@@ -129,8 +134,12 @@ impl AssignStage {
             title: complaint.title.clone(),
             assigned_at,
             target_unit: complaint.item.target_unit.clone(),
-            subject_units: self
-                .named_units(complaint.item.target_unit.as_deref(), &complaint.text_norm),
+            subject_units: subjects
+                .iter()
+                .filter_map(|key| self.routing.queue(key))
+                .map(|q| q.name.to_string())
+                .collect(),
+            subject_queues: subjects,
             complainant: complaint.item.complainant.clone(),
             text: complaint.text_norm.clone(),
             why: match &routed.category {
@@ -141,16 +150,57 @@ impl AssignStage {
         })
     }
 
-    /// Units of the routing file the complaint is about: its target unit or its text names the
-    /// unit (`市监察局`, `监察局` without the city prefix, or one of the queue's `aliases`).
-    /// They never see who complained.
-    fn named_units(&self, target_unit: Option<&str>, text: &str) -> Vec<String> {
+    /// Queues of the routing file the complaint is about, found now: its target unit or its
+    /// text names the unit (`市监察局`, `监察局` without the city prefix, or one of the queue's
+    /// `aliases`). They never see who complained.
+    fn found_subjects(&self, complaint: &Complaint) -> Vec<String> {
         self.routing
-            .queues
-            .values()
-            .filter(|q| q.is_concerned(target_unit, text))
-            .map(|q| q.name.clone())
+            .concerns(complaint.item.target_unit.as_deref(), &complaint.text_norm)
+            .into_iter()
+            .map(|(key, _)| key.to_string())
             .collect()
+    }
+
+    /// Records the subjects of the routed cases found in this batch (the alias rule on each
+    /// routed complaint, and the subject a routing rule declares), in the batch's transaction:
+    /// a unit already recorded on the case, or removed from it by staff, is left as it is.
+    /// Returns every case's recorded subjects afterwards, by route key.
+    async fn record_subjects(
+        &self,
+        tx: &mut dyn DerivedTx,
+        routed: &[RoutedCase],
+        by_id: &HashMap<&str, &Complaint>,
+    ) -> Result<HashMap<String, Vec<CaseSubject>>, PipelineError> {
+        let now = crate::store::format_utc(chrono::Utc::now());
+        let mut found: Vec<(&str, String, &'static str, String)> = Vec::new();
+        for case in routed {
+            let Some(complaint) = by_id.get(case.complaint_id.as_str()) else {
+                continue;
+            };
+            let target = complaint.item.target_unit.as_deref();
+            for (key, concern) in self.routing.concerns(target, &complaint.text_norm) {
+                let note = format!("{} {}", concern.origin, concern.matched);
+                found.push((&case.route_key, key.to_string(), concern.origin, note));
+            }
+            if let Some(subject) = &case.subject {
+                let note = format!("route rule {}", case.rule);
+                found.push((&case.route_key, subject.clone(), ORIGIN_RULE, note));
+            }
+        }
+        let subjects: Vec<NewSubject<'_>> = found
+            .iter()
+            .map(|(case_id, queue, origin, note)| NewSubject {
+                case_id,
+                queue,
+                origin,
+                by: SUBJECT_ACTOR,
+                at: &now,
+                note: Some(note),
+            })
+            .collect();
+        tx.record_subjects(&subjects).await?;
+        let keys: Vec<&str> = routed.iter().map(|r| r.route_key.as_str()).collect();
+        Ok(tx.cases_subjects(&keys).await?)
     }
 }
 
@@ -168,6 +218,7 @@ impl Stage for AssignStage {
             let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
             let by_id: HashMap<&str, &Complaint> =
                 batch.iter().map(|c| (c.id.as_str(), c)).collect();
+            let recorded = self.record_subjects(tx, &routed, &by_id).await?;
             let mut live = Vec::new();
             let mut history = Vec::new();
             for case in &routed {
@@ -212,7 +263,14 @@ impl Stage for AssignStage {
                     None if !case.is_new_assignment => reopened.push(case),
                     None => {}
                 }
-                assignments.push(self.assignment(case, complaint)?);
+                let subjects = effective_subjects(
+                    recorded
+                        .get(&case.route_key)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                    &self.found_subjects(complaint),
+                );
+                assignments.push(self.assignment(case, complaint, subjects)?);
                 assigned.insert(&case.route_key, &case.queue);
             }
             // (A case assigned in this very batch gets its facets from `on_assignments`.)

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::rules::{CompiledRoute, CompiledTagRule, Matcher};
+use crate::store::subjects::{ORIGIN_TARGET_UNIT, ORIGIN_TEXT};
 
 /// The embedded default routing file, used when the configured file is absent.
 pub const EMBEDDED_ROUTING: &str = include_str!("../../config/routing.toml");
@@ -96,17 +97,42 @@ pub enum AssignPolicy {
     Accepter,
 }
 
+/// How a complaint was found to be about a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Concern {
+    /// [`ORIGIN_TARGET_UNIT`] or [`ORIGIN_TEXT`].
+    pub origin: &'static str,
+    /// The unit's name or alias that matched.
+    pub matched: String,
+}
+
 impl QueueConfig {
     /// Whether the complaint with `target_unit` and (normalised) `text` is about this unit.
     pub fn is_concerned(&self, target_unit: Option<&str>, text: &str) -> bool {
+        self.concern(target_unit, text).is_some()
+    }
+
+    /// How the complaint with `target_unit` and (normalised) `text` is about this unit: its
+    /// target unit names the unit or an alias, else its text does (without the city prefix
+    /// `市`, at least two characters).
+    pub fn concern(&self, target_unit: Option<&str>, text: &str) -> Option<Concern> {
         let names =
             || std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str));
-        let targeted =
-            target_unit.is_some_and(|target| names().any(|name| same_unit(name, target)));
-        targeted
-            || names().any(|name| {
+        let targeted = target_unit.and_then(|target| names().find(|name| same_unit(name, target)));
+        if let Some(name) = targeted {
+            return Some(Concern {
+                origin: ORIGIN_TARGET_UNIT,
+                matched: name.to_string(),
+            });
+        }
+        names()
+            .find(|name| {
                 let short = name.strip_prefix('市').unwrap_or(name);
                 short.chars().count() >= 2 && text.contains(short)
+            })
+            .map(|name| Concern {
+                origin: ORIGIN_TEXT,
+                matched: name.to_string(),
             })
     }
 }
@@ -194,6 +220,11 @@ pub struct RouteRule {
     /// Queues told about the case without owning it.
     #[serde(default)]
     pub informed: Vec<String>,
+    /// The queue whose unit the complaint is about when this row routes it (often the row's
+    /// own `queue`): recorded as a subject of the case, so its investigators never see who
+    /// complained.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 fn default_priority() -> String {
@@ -230,6 +261,14 @@ impl RoutingConfig {
             .iter()
             .filter(|(_, q)| q.is_concerned(target_unit, text))
             .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// The queues whose unit the complaint is about, each with how it was found.
+    pub fn concerns(&self, target_unit: Option<&str>, text: &str) -> Vec<(&str, Concern)> {
+        self.queues
+            .iter()
+            .filter_map(|(key, q)| q.concern(target_unit, text).map(|c| (key.as_str(), c)))
             .collect()
     }
 
@@ -270,6 +309,15 @@ impl RoutingConfig {
             return Err(invalid("settings.min_confidence must be in [0, 1]".into()));
         }
         for route in &file.routes {
+            if let Some(subject) = &route.subject
+                && !file.queues.contains_key(subject)
+            {
+                return Err(invalid(format!(
+                    "route `{}`: subject `{subject}` is not a queue (give the key of a \
+                     [queues.<key>] table)",
+                    route.name
+                )));
+            }
             for queue in std::iter::once(&route.queue).chain(&route.informed) {
                 if !file.queues.contains_key(queue) {
                     return Err(invalid(format!(

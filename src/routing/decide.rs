@@ -172,6 +172,8 @@ pub fn decide(
             .unwrap_or(decision.queue);
         decision.priority = c.priority.clone().unwrap_or(decision.priority);
         decision.rule = "correction".to_string();
+        // The table's row did not route it: its subject does not apply.
+        decision.subject = None;
         pinned = true;
         why.corrected = true;
     } else if let Some(r) = existing.filter(|r| r.pinned) {
@@ -179,6 +181,7 @@ pub fn decide(
         decision.priority = r.priority.clone();
         decision.informed = r.informed.clone();
         decision.rule = r.rule.clone();
+        decision.subject = None;
     } else if let Some(r) = existing {
         // A member never lowers the case's priority.
         decision.priority = most_pressing(&r.priority, &decision.priority).to_string();
@@ -269,6 +272,7 @@ pub fn decide(
             tags: case_tags,
             informed: decision.informed,
             rule: decision.rule,
+            subject: decision.subject,
             is_new_assignment,
             new_member,
         },

@@ -61,6 +61,8 @@ pub struct RoutedCase {
     pub informed: Vec<String>,
     /// The route rule that decided (`correction` when a human did).
     pub rule: String,
+    /// The queue that rule declares the complaint to be about (`subject` in the routing file).
+    pub subject: Option<String>,
     /// The case is new to this queue (first routing or a re-route): tell the queue.
     pub is_new_assignment: bool,
     /// The complaint joined the case with this batch (not a re-delivery or revision).

@@ -166,6 +166,7 @@ impl RoutingConfig {
                     queue: rule.queue.clone(),
                     priority: rule.priority.clone(),
                     informed: rule.informed.clone(),
+                    subject: rule.subject.clone(),
                 };
             }
         }
@@ -174,6 +175,7 @@ impl RoutingConfig {
             queue: self.settings.triage_queue.clone(),
             priority: "normal".to_string(),
             informed: Vec::new(),
+            subject: None,
         }
     }
 }

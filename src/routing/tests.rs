@@ -267,6 +267,37 @@ fn a_misspelt_key_or_unknown_queue_is_an_error_naming_it() {
     assert!(error.contains("does not compile"), "{error}");
 }
 
+#[test]
+fn a_route_may_declare_its_subject_a_known_queue_only() {
+    let row = "name = \"funds_misuse\"\ntags = [\"funds_misuse\"]\nqueue = \"finance\"\n";
+    assert!(config_text().contains(row));
+    let with =
+        |subject: &str| config_text().replace(row, &format!("{row}subject = \"{subject}\"\n"));
+    let config = RoutingConfig::from_toml(&with("audit"), "test").unwrap();
+    let tags = vec!["funds_misuse".to_string()];
+    let tagged = RouteInput {
+        confident_category: None,
+        tags: &tags,
+        channel: "online",
+        target_unit: None,
+        district: None,
+    };
+    let decided = config.route(&tagged);
+    assert_eq!(
+        (decided.queue.as_str(), decided.subject.as_deref()),
+        ("finance", Some("audit"))
+    );
+    let untagged = config.route(&RouteInput {
+        tags: &[],
+        ..tagged
+    });
+    assert_eq!(untagged.subject, None, "another row routes it: no subject");
+    let error = RoutingConfig::from_toml(&with("audits"), "test")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("subject `audits` is not a queue"), "{error}");
+}
+
 fn config_text() -> String {
     super::config::EMBEDDED_ROUTING.to_string()
 }

@@ -74,6 +74,8 @@ pub struct CaseFilter<'a> {
     pub queue: Option<&'a str>,
     /// Only cases of this priority.
     pub priority: Option<&'a str>,
+    /// Only cases with this queue as a recorded, not removed, subject.
+    pub subject: Option<&'a str>,
     /// Only cases whose deadline is (`true`) or is not (`false`) open and past.
     pub overdue: Option<bool>,
     /// Only cases with an open deadline before this instant (Unix milliseconds).

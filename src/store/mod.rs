@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod people;
 pub mod routes;
 pub mod sqlite;
+pub mod subjects;
 pub mod workflow;
 
 use std::path::{Path, PathBuf};

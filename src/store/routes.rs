@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::subjects::{CaseSubject, NewSubject, SubjectRemoval};
 
 /// One of the model's best labels, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -38,6 +39,10 @@ pub struct RouteDecision {
     pub queue: String,
     pub priority: String,
     pub informed: Vec<String>,
+    /// The queue the rule declares the complaint to be about (its unit never sees who
+    /// complained); recorded as a subject of the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// Why a complaint got its category, tags and route.
@@ -203,6 +208,9 @@ pub trait RouteReads: Send + Sync {
     /// has a queue and its status is neither `answered` nor `closed`; its case is its route
     /// key (else its `case_id` facet, else itself). Queues with no open work are absent.
     async fn open_counts_by_queue(&self) -> Result<Vec<QueueCount>, StoreError>;
+
+    /// The subjects recorded on a case (removed ones too), by queue key.
+    async fn case_subjects(&self, case_id: &str) -> Result<Vec<CaseSubject>, StoreError>;
 }
 
 /// Writes (inside a [`super::DerivedTx`]), and the reads a decision makes in the same
@@ -265,7 +273,27 @@ pub trait RouteWrites: Send {
     /// queued for re-indexing.
     async fn set_route_facets(&mut self, cases: &[RouteFacets<'_>]) -> Result<(), StoreError>;
 
-    /// Forgets derived routing data before a full reprocess: classifications, case routes and
-    /// every event but `corrected` ones. Corrections stay.
+    /// The subjects recorded on these cases (removed ones too), by case id (absent: none).
+    async fn cases_subjects(
+        &mut self,
+        case_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<CaseSubject>>, StoreError>;
+
+    /// Records subjects found automatically; a unit already recorded on the case (active or
+    /// removed by staff) is left as it is. Returns how many were new.
+    async fn record_subjects(&mut self, subjects: &[NewSubject<'_>]) -> Result<usize, StoreError>;
+
+    /// Records a subject staff named: a new row, or a removed one made active again with the
+    /// new origin, author, time and note. Returns `false` when it was already active
+    /// (nothing changed).
+    async fn name_subject(&mut self, subject: &NewSubject<'_>) -> Result<bool, StoreError>;
+
+    /// Marks a subject removed (see [`SubjectRemoval`]). Returns `false` when there was no
+    /// active subject to remove.
+    async fn remove_subject(&mut self, removal: &SubjectRemoval<'_>) -> Result<bool, StoreError>;
+
+    /// Forgets derived routing data before a full reprocess: classifications, case routes,
+    /// every event but `corrected` ones and the active subjects found automatically.
+    /// Corrections, staff subjects and removals stay.
     async fn reset_routing(&mut self) -> Result<(), StoreError>;
 }

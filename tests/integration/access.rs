@@ -31,13 +31,15 @@ pub async fn account(data: &Path, name: &str, args: &[&str]) -> String {
     token.trim().to_string()
 }
 
-/// Calls `method path` (a POST or PUT with `{}`) with `token`; answers the status and the JSON body.
+/// Calls `method path` (a POST or PUT with `{}`; GET, POST, PUT or DELETE) with `token`; answers
+/// the status and the JSON body.
 pub async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
     let url = format!("{}{path}", app.base);
     let mut request = match method {
         "GET" => app.client.get(url),
         "POST" => app.client.post(url).json(&json!({})),
         "PUT" => app.client.put(url).json(&json!({})),
+        "DELETE" => app.client.delete(url),
         other => panic!("no test request for {other}"),
     };
     if let Some(token) = token {
@@ -138,6 +140,7 @@ async fn each_role_gets_exactly_what_the_matrix_grants_on_every_route() {
             .replace("{id}", "x")
             .replace("{name}", "x")
             .replace("{key}", "x")
+            .replace("{queue}", "x")
             .replace("{request}", "1")
             .replace("{year}", "2027");
         let (status, body) = call(&app, method, &path, None).await;

@@ -384,3 +384,56 @@ async fn a_unit_that_has_not_accepted_by_the_accept_by_time_gets_one_notice() {
     );
     assert_eq!(d.accept_overdue_at, None);
 }
+
+#[tokio::test]
+async fn a_unit_named_subject_after_its_assignment_gets_no_identity_in_the_reminder() {
+    let env = NotifyEnv::new("").await;
+    insert_complaint(env.pool(), "case-s-c1", 1, "case-s").await;
+    // Assigned to the supervision bureau, which nothing names: its emails mask the identity.
+    let mut a = assignment("case-s", "urgent", "2026-03-02T09:00:00+08:00");
+    a.target_unit = None;
+    a.informed.clear();
+    assign(&env, &a).await;
+    assert!(
+        outbox_body(&env, "assignment")
+            .await
+            .contains("投诉人（已脱敏）")
+    );
+    // The centre names the bureau the subject; the reminder withholds the identity.
+    let mut tx = env.store.begin_decision().await.unwrap();
+    let named = complaint_gateway::store::subjects::NewSubject {
+        case_id: "case-s",
+        queue: "supervision",
+        origin: complaint_gateway::store::subjects::ORIGIN_STAFF,
+        by: "centre",
+        at: "2026-03-02T01:30:00.000000Z",
+        note: None,
+    };
+    assert!(tx.name_subject(&named).await.unwrap());
+    tx.commit().await.unwrap();
+    let r = tick(
+        &env.store,
+        &env.cfg,
+        &env.calendar,
+        &env.templates,
+        utc("2026-03-02T10:31:00+08:00"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.reminders, 1);
+    let reminder = outbox_body(&env, "reminder").await;
+    assert!(
+        reminder.contains("依规不向被投诉单位提供投诉人信息"),
+        "{reminder}"
+    );
+    assert!(!reminder.contains("138****1111"), "{reminder}");
+}
+
+/// The body of case `case-s`'s notification of `kind`.
+async fn outbox_body(env: &NotifyEnv, kind: &str) -> String {
+    sqlx::query_scalar("SELECT body FROM outbox WHERE case_id = 'case-s' AND kind = ?")
+        .bind(kind)
+        .fetch_one(env.pool())
+        .await
+        .unwrap()
+}

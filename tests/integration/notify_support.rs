@@ -166,6 +166,7 @@ pub fn assignment(case_id: &str, priority: &str, assigned_at: &str) -> Assignmen
         assigned_at: at(assigned_at),
         target_unit: Some("市人事局".into()),
         subject_units: vec![],
+        subject_queues: vec![],
         complainant: Some(complainant()),
         text: "刘敏反映：市人事局职称审批拖延三个月，多次电话13800001111催问无果，另有同事13912345678也遇到同样问题。".into(),
         why: "分类「人事管理」，路由规则 personnel-matters".into(),

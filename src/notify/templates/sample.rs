@@ -40,6 +40,7 @@ fn assignment(full: bool) -> Assignment {
         assigned_at: DateTime::parse_from_rfc3339("2026-02-12T10:00:00+08:00").expect("a time"),
         target_unit: None,
         subject_units: Vec::new(),
+        subject_queues: Vec::new(),
         complainant: full.then(complainant),
         text: if full {
             "张某某反映：示例局办事拖延三个月，电话13800000000多次催问无果。".into()

@@ -23,6 +23,7 @@ fn case() -> Assignment {
         assigned_at: at("2026-02-12T10:00:00+08:00"),
         target_unit: Some("市人事局".into()),
         subject_units: Vec::new(),
+        subject_queues: Vec::new(),
         complainant: Some(Complainant {
             name: Some("刘敏".into()),
             phone: Some("13800001111".into()),

@@ -3,6 +3,7 @@
 //! grouping engine is rebuilt from. Every check goes through the traits only.
 
 pub(crate) mod fixtures;
+mod subject_filter;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -215,6 +216,7 @@ async fn case_rows_add_up_their_members_and_list_by_activity(fixture: Fixture) {
         .unwrap();
     assert_eq!(paged.len(), 1);
     assert_eq!(paged[0].id, a);
+    subject_filter::lists_cases_about_a_unit(store, all, &a).await;
 
     // An investigator's reach: cases routed or informed to their queues, whole names only.
     let mut tx = store.begin_derived().await.unwrap();

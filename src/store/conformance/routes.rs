@@ -1,8 +1,10 @@
 //! Conformance: routes. Classification results and route events written and read back,
 //! corrections and their training examples, previous route keys, case routes, the shared
-//! facets of a case's members, open counts per queue, and a reset that keeps corrections.
+//! facets of a case's members, open counts per queue, a reset that keeps corrections, and the
+//! subjects of cases (`subjects`).
 
 pub(super) mod data;
+mod subjects;
 
 use std::collections::HashMap;
 
@@ -19,6 +21,7 @@ pub async fn run(open: Open) {
     route_facets_reach_the_members(open).await;
     open_counts_follow_the_facets(open).await;
     reset_keeps_corrections(open).await;
+    subjects::run(open).await;
 }
 
 async fn records_round_trip(open: Open) {

@@ -2,6 +2,7 @@
 //! derived-data connection (routing's tables are written there).
 
 mod read;
+mod subjects;
 mod write;
 
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use crate::store::routes::{
     CaseRoute, ClassificationRecord, CorrectedExample, Correction, QueueCount, RouteEvent,
     RouteEventRecord, RouteFacets, RouteReads, RouteWrites,
 };
+use crate::store::subjects::{CaseSubject, NewSubject, SubjectRemoval};
 
 /// A condition holding when the case `route_key` (an SQL expression) is within an
 /// investigator's reach: its route's queue, or one of the queues it informs, is one of a JSON
@@ -66,6 +68,12 @@ impl RouteReads for SqliteStore {
     async fn open_counts_by_queue(&self) -> Result<Vec<QueueCount>, StoreError> {
         let mut conn = self.derived_pool.acquire().await?;
         Ok(read::open_counts_by_queue(&mut conn).await?)
+    }
+
+    async fn case_subjects(&self, case_id: &str) -> Result<Vec<CaseSubject>, StoreError> {
+        let mut conn = self.derived_pool.acquire().await?;
+        let mut found = subjects::of_cases(&mut conn, &[case_id]).await?;
+        Ok(found.remove(case_id).unwrap_or_default())
     }
 }
 
@@ -128,6 +136,25 @@ impl RouteWrites for SqliteTx {
 
     async fn set_route_facets(&mut self, cases: &[RouteFacets<'_>]) -> Result<(), StoreError> {
         Ok(write::set_route_facets(self.conn(), cases).await?)
+    }
+
+    async fn cases_subjects(
+        &mut self,
+        case_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<CaseSubject>>, StoreError> {
+        Ok(subjects::of_cases(self.conn(), case_ids).await?)
+    }
+
+    async fn record_subjects(&mut self, found: &[NewSubject<'_>]) -> Result<usize, StoreError> {
+        Ok(subjects::record(self.conn(), found).await?)
+    }
+
+    async fn name_subject(&mut self, subject: &NewSubject<'_>) -> Result<bool, StoreError> {
+        Ok(subjects::name(self.conn(), subject).await?)
+    }
+
+    async fn remove_subject(&mut self, removal: &SubjectRemoval<'_>) -> Result<bool, StoreError> {
+        Ok(subjects::remove(self.conn(), removal).await?)
     }
 
     async fn reset_routing(&mut self) -> Result<(), StoreError> {

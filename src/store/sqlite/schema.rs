@@ -436,6 +436,11 @@ pub fn migrator() -> Migrator {
             include_str!("migrations/66_informed_facet.sql"),
         ),
         migration(
+            67,
+            "case_subjects",
+            include_str!("migrations/67_case_subjects.sql"),
+        ),
+        migration(
             68,
             "calendar_years",
             include_str!("migrations/68_calendar_years.sql"),

@@ -64,6 +64,7 @@ pub fn record(complaint_id: &str, route_key: &str, category: Option<&str>) -> Cl
             case_tags: vec!["repeat".into()],
             category_override: None,
             route: Some(RouteDecision {
+                subject: None,
                 rule: "media".into(),
                 queue: "supervision".into(),
                 priority: "high".into(),

@@ -35,6 +35,8 @@ impl CaseReads for SqliteStore {
                  AND (? IS NULL OR COALESCE(d.priority, rt.priority) = ?)
                  AND (? IS NULL OR COALESCE(d.state = 'open' AND d.due_ms < ?, 0) = ?)
                  AND (? IS NULL OR (d.state = 'open' AND d.due_ms < ?))
+                 AND (? IS NULL OR EXISTS (SELECT 1 FROM case_subjects cs
+                      WHERE cs.case_id = c.id AND cs.queue_key = ? AND cs.removed_at IS NULL))
                  AND {reach}
              ORDER BY {order} LIMIT ? OFFSET ?",
             reach = in_reach("c.id")
@@ -58,6 +60,8 @@ impl CaseReads for SqliteStore {
             .bind(filter.overdue)
             .bind(filter.due_before_ms)
             .bind(filter.due_before_ms)
+            .bind(filter.subject)
+            .bind(filter.subject)
             .bind(queues.as_deref())
             .bind(queues.as_deref())
             .bind(filter.limit)

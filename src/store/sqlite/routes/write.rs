@@ -228,5 +228,8 @@ pub async fn reset(tx: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM routing_events WHERE kind <> 'corrected'")
         .execute(&mut *tx)
         .await?;
+    sqlx::query("DELETE FROM case_subjects WHERE origin <> 'staff' AND removed_at IS NULL")
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
