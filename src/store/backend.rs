@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::open311`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -28,6 +28,7 @@ pub trait Backend:
     + super::audit::AuditReads
     + super::workflow::WorkflowReads
     + super::calendar::CalendarReads
+    + super::open311::Open311Reads
     + Send
     + Sync
 {
@@ -42,6 +43,7 @@ impl<T> Backend for T where
         + super::audit::AuditReads
         + super::workflow::WorkflowReads
         + super::calendar::CalendarReads
+        + super::open311::Open311Reads
         + Send
         + Sync
 {
@@ -175,6 +177,7 @@ pub trait DerivedTx:
     + super::audit::AuditWrites
     + super::workflow::WorkflowWrites
     + super::calendar::CalendarWrites
+    + super::open311::Open311Writes
     + Send
 {
     /// Commits the transaction.

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cases;
 pub mod derived;
 pub mod intake;
+pub mod open311;
 pub mod outbox;
 pub mod people;
 pub mod routes;
@@ -67,6 +68,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_calendar() {
             $crate::store::conformance::calendar::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_open311() {
+            $crate::store::conformance::open311::run($open).await
         }
     };
 }

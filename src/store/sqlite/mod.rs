@@ -14,6 +14,7 @@ mod cases;
 mod checkpoint;
 mod commit;
 pub(crate) mod facets;
+mod open311;
 mod outbox;
 mod people;
 pub(crate) mod read;
