@@ -156,7 +156,10 @@ pub async fn run(
     warn_if_calendar_ends_soon(&calendar.current(), chrono::Utc::now().date_naive());
     let stop_notify = CancellationToken::new();
     let notify_tasks = crate::notify::worker::start(&config, &store, &calendar, &stop_notify)?;
+    let open311 = crate::open311::Open311Runtime::new(&config.open311, &routing)
+        .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?;
     let state = AppState {
+        open311: Arc::new(open311),
         routing,
         calendar,
         sources: sources.registry(),

@@ -73,6 +73,9 @@ pub struct Config {
     /// Who sees the complainant's identity (`[privacy]`).
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    /// The Open311 GeoReport v2 server (`[open311]`).
+    #[serde(default)]
+    pub open311: crate::open311::config::Open311Settings,
 }
 
 /// `[privacy]`.
@@ -474,6 +477,7 @@ impl Config {
             ));
         }
         self.http.validate().map_err(ConfigError::Invalid)?;
+        self.open311.validate().map_err(ConfigError::Invalid)?;
         self.deadlines.validate().map_err(ConfigError::Invalid)?;
         self.grouping
             .engine

@@ -33,6 +33,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod open311;
 pub mod params;
 pub mod people;
 pub mod privacy;
@@ -191,6 +192,8 @@ pub fn router(state: AppState) -> Router {
             query_rules(),
             params::check_query,
         ))
+        // Open311 takes the spec's parameters (its api_key above all), checked by its handlers.
+        .merge(open311::router())
         .fallback(error::no_route)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub routing: Arc<crate::routing::RoutingConfig>,
     /// The working-day calendar deadlines are computed on.
     pub calendar: Arc<SharedCalendar>,
+    /// The Open311 server: its services, key checks and POST limits.
+    pub open311: Arc<crate::open311::Open311Runtime>,
 }
 
 impl AppState {

@@ -1,6 +1,6 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
 //! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `hot`, `evaluate`, `bench`,
-//! `user`, `token`, `audit` and `calendar`.
+//! `user`, `token`, `audit`, `calendar` and `open311`.
 //! Every command takes `--config` and `--data-dir`.
 
 mod calendar;
@@ -12,6 +12,7 @@ mod export;
 mod hot;
 mod import;
 mod index;
+mod open311;
 mod people;
 mod push;
 
@@ -101,6 +102,9 @@ pub enum Command {
     /// The working-day calendar: list its years, show one, import one from a file.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// The Open311 server's clients: add (prints the api_key once), list, disable.
+    #[command(subcommand)]
+    Open311(open311::Open311Command),
 }
 
 impl Cli {
@@ -145,6 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calendar(command) => calendar::run(&config, command).await,
         Command::Token(command) => people::run_token(&config, command).await,
         Command::Audit(command) => people::run_audit(&config, command).await,
+        Command::Open311(command) => open311::run(&config, command).await,
     }
 }
 
