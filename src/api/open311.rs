@@ -5,7 +5,6 @@
 //! (missing or invalid field), 403 (key), 404 (unknown request), 413 (body over
 //! `open311.max_body_bytes`, refused before it is parsed), 415, 429 (with `Retry-After`), 503.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::body::Body;
@@ -114,33 +113,29 @@ fn split(file: &str) -> Result<(&str, Format), Open311Error> {
     })
 }
 
-/// The query's parameters (percent-decoded, strict UTF-8); only `allowed` ones.
-fn parameters(
-    query: Option<&str>,
-    allowed: &[&str],
-    format: Format,
-) -> Result<BTreeMap<String, String>, Open311Error> {
-    let form = Form::parse(query.unwrap_or("").as_bytes());
-    let bad = |why: String| Open311Error::new(StatusCode::BAD_REQUEST, format, why);
-    let mut values = BTreeMap::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
-        let name = percent_encoding::percent_decode_str(name)
-            .decode_utf8_lossy()
-            .into_owned();
-        if !allowed.contains(&name.as_str()) {
-            return Err(bad(format!(
+/// The query's parameters, percent-decoded (strict UTF-8).
+fn parameters(query: Option<&str>, format: Format) -> Result<Form, Open311Error> {
+    Form::parse_query(query.unwrap_or(""))
+        .map_err(|e| Open311Error::new(StatusCode::BAD_REQUEST, format, e.to_string()))
+}
+
+/// The parameters of the endpoints that take no filter.
+const KEY_ONLY: &[&str] = &["api_key", "jurisdiction_id"];
+
+/// Refuses a parameter the endpoint does not take (checked once the key is: a caller without
+/// one learns nothing about the endpoint).
+fn only(params: &Form, allowed: &[&str], format: Format) -> Result<(), Open311Error> {
+    match params.names().find(|name| !allowed.contains(name)) {
+        None => Ok(()),
+        Some(name) => Err(Open311Error::new(
+            StatusCode::BAD_REQUEST,
+            format,
+            format!(
                 "unknown parameter `{name}`: this endpoint takes {}",
                 allowed.join(", ")
-            )));
-        }
-        let value = match &form {
-            Ok(form) => form.get(&name).unwrap_or_default().to_string(),
-            Err(error) => return Err(bad(error.to_string())),
-        };
-        values.insert(name, value);
+            ),
+        )),
     }
-    Ok(values)
 }
 
 /// The client whose key this is, or the refusal (403; 429 once an address keeps presenting
@@ -214,14 +209,9 @@ async fn get_root(
             ));
         }
     };
-    let params = parameters(query.as_deref(), allowed, format)?;
-    let me = client(
-        &state,
-        params.get("api_key").map(String::as_str),
-        address,
-        format,
-    )
-    .await?;
+    let params = parameters(query.as_deref(), format)?;
+    let me = client(&state, params.get("api_key"), address, format).await?;
+    only(&params, allowed, format)?;
     match name {
         "discovery" => {
             let settings = &state.config.open311;
@@ -251,7 +241,7 @@ async fn get_root(
 async fn list_requests(
     state: &AppState,
     me: &Open311Client,
-    params: &BTreeMap<String, String>,
+    params: &Form,
     format: Format,
 ) -> Result<Response, Open311Error> {
     let bad = |why: String| Open311Error::new(StatusCode::BAD_REQUEST, format, why);
@@ -299,7 +289,6 @@ async fn list_requests(
     let date = |name: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
         params
             .get(name)
-            .filter(|v| !v.is_empty())
             .map(|v| {
                 DateTime::parse_from_rfc3339(v)
                     .map(|t| t.with_timezone(&Utc))
@@ -308,11 +297,12 @@ async fn list_requests(
             .transpose()
     };
     let window = Duration::days(MAX_WINDOW_DAYS);
+    let now = Utc::now();
     let (start, end) = match (date("start_date")?, date("end_date")?) {
         (Some(start), Some(end)) => (start, end),
-        (Some(start), None) => (start, (start + window).min(Utc::now())),
+        (Some(start), None) => (start, (start + window).min(now)),
         (None, Some(end)) => (end - window, end),
-        (None, None) => (Utc::now() - window, Utc::now()),
+        (None, None) => (now - window, now),
     };
     if end < start {
         return Err(bad("end_date is before start_date".into()));
@@ -362,14 +352,9 @@ async fn get_request(
     ClientAddr(address): ClientAddr,
 ) -> Result<Response, Open311Error> {
     let (id, format) = split(&file)?;
-    let params = parameters(query.as_deref(), &["api_key", "jurisdiction_id"], format)?;
-    let me = client(
-        &state,
-        params.get("api_key").map(String::as_str),
-        address,
-        format,
-    )
-    .await?;
+    let params = parameters(query.as_deref(), format)?;
+    let me = client(&state, params.get("api_key"), address, format).await?;
+    only(&params, KEY_ONLY, format)?;
     let db = |e: StoreError| Open311Error::store(format, &e);
     let not_found = || {
         Open311Error::new(
@@ -403,14 +388,9 @@ async fn get_token(
     ClientAddr(address): ClientAddr,
 ) -> Result<Response, Open311Error> {
     let (token, format) = split(&file)?;
-    let params = parameters(query.as_deref(), &["api_key", "jurisdiction_id"], format)?;
-    let me = client(
-        &state,
-        params.get("api_key").map(String::as_str),
-        address,
-        format,
-    )
-    .await?;
+    let params = parameters(query.as_deref(), format)?;
+    let me = client(&state, params.get("api_key"), address, format).await?;
+    only(&params, KEY_ONLY, format)?;
     let db = |e: StoreError| Open311Error::store(format, &e);
     let not_found =
         || Open311Error::new(StatusCode::NOT_FOUND, format, format!("no token `{token}`"));
@@ -490,11 +470,10 @@ async fn post_request(
     }
     let bad = |why: String| Open311Error::new(StatusCode::BAD_REQUEST, format, why);
     let form = Form::parse(&bytes).map_err(|e| bad(e.to_string()))?;
-    let query = parameters(query.as_deref(), &["api_key", "jurisdiction_id"], format)?;
-    let key = form
-        .get("api_key")
-        .or(query.get("api_key").map(String::as_str));
+    let query = parameters(query.as_deref(), format)?;
+    let key = form.get("api_key").or(query.get("api_key"));
     let me = client(&state, key, address, format).await?;
+    only(&query, KEY_ONLY, format)?;
     if let Err(wait) = state.open311.limits.check(&me.name, address) {
         return Err(limited(format, wait, "too many requests filed"));
     }

@@ -64,9 +64,28 @@ pub enum FormError {
 
 impl Form {
     /// Decodes `application/x-www-form-urlencoded` bytes, strictly: bytes that are not UTF-8
-    /// after decoding are refused, never replaced.
+    /// after decoding are refused, never replaced; a field a service request does not have is
+    /// refused.
     pub fn parse(body: &[u8]) -> Result<Form, FormError> {
         let text = std::str::from_utf8(body).map_err(|e| FormError::Encoding(e.to_string()))?;
+        let form = Form::parse_query(text)?;
+        if let Some(name) = form
+            .names()
+            .find(|name| !FIELDS.contains(name) && attribute_code(name).is_none())
+        {
+            return Err(FormError::Invalid {
+                why: format!(
+                    "not a field of a service request (one of {})",
+                    FIELDS.join(", ")
+                ),
+                field: name.to_string(),
+            });
+        }
+        Ok(form)
+    }
+
+    /// Decodes a query string (any names; the caller checks them).
+    pub fn parse_query(text: &str) -> Result<Form, FormError> {
         let mut fields = BTreeMap::new();
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -77,18 +96,14 @@ impl Form {
                     .map_err(|e| FormError::Encoding(e.to_string()))
             };
             let (name, value) = (decode(name)?, decode(value)?);
-            if !FIELDS.contains(&name.as_str()) && attribute_code(&name).is_none() {
-                return Err(FormError::Invalid {
-                    why: format!(
-                        "not a field of a service request (one of {})",
-                        FIELDS.join(", ")
-                    ),
-                    field: name,
-                });
-            }
             fields.insert(name, value);
         }
         Ok(Form { fields })
+    }
+
+    /// The names given.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
     }
 
     /// A field's value, trimmed; `None` when absent or blank.
