@@ -11,16 +11,16 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 
 use super::AppState;
 use super::extract::{ClientAddr, Path};
+use crate::open311 as o311;
 use crate::open311::filing::{FileError, Form};
 use crate::open311::format::{Format, Node, render};
 use crate::open311::requests::Mapping;
-use crate::open311::{self as o311, MAX_RESULTS, MAX_WINDOW_DAYS};
 use crate::store::StoreError;
-use crate::store::open311::{FilingFilter, Open311Client};
+use crate::store::open311::Open311Client;
 
 /// The Open311 routes.
 pub fn router() -> axum::Router<AppState> {
@@ -179,8 +179,29 @@ fn mapping(state: &AppState) -> Mapping<'_> {
     }
 }
 
-/// `GET discovery`, `services` and `requests` (`.json` / `.xml`).
-async fn get_root(
+/// Open311 GeoReport v2: `discovery`, `services` or `requests`, as `.json` or `.xml`.
+#[utoipa::path(
+    get,
+    path = "/open311/v2/{file}",
+    tag = "open311",
+    params(
+        ("file" = String, Path, description = "`discovery`, `services` or `requests`, with `.json` or `.xml`"),
+        ("api_key" = String, Query, description = "The client's key (`open311 client add`)"),
+        ("jurisdiction_id" = Option<String>, Query, description = "Accepted and ignored"),
+        ("service_request_id" = Option<String>, Query, description = "requests: a comma list of ids (the other filters then do not apply)"),
+        ("service_code" = Option<String>, Query, description = "requests: a comma list of service codes"),
+        ("start_date" = Option<String>, Query, description = "requests: RFC 3339; filed at or after"),
+        ("end_date" = Option<String>, Query, description = "requests: RFC 3339; filed at or before (at most 90 days after start_date; the last 90 days by default)"),
+        ("status" = Option<String>, Query, description = "requests: `open`, `closed` (comma list)"),
+    ),
+    responses(
+        (status = 200, description = "The discovery document, the services, or the client's own requests (at most 1,000)"),
+        (status = 400, description = "An invalid or unknown parameter: `[{code, description}]` / `<errors>`"),
+        (status = 403, description = "No key, a wrong key or a disabled client"),
+        (status = 404, description = "No such resource"),
+    )
+)]
+pub async fn get_root(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -244,108 +265,31 @@ async fn list_requests(
     params: &Form,
     format: Format,
 ) -> Result<Response, Open311Error> {
-    let bad = |why: String| Open311Error::new(StatusCode::BAD_REQUEST, format, why);
-    let db = |e: StoreError| Open311Error::store(format, &e);
-    let list = |name: &str| -> Vec<String> {
-        params
-            .get(name)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mapping = mapping(state);
-    let mut found = Vec::new();
-    let ids = list("service_request_id");
-    if !ids.is_empty() {
-        if ids.len() > MAX_RESULTS {
-            return Err(bad(format!(
-                "at most {MAX_RESULTS} service_request_id values"
-            )));
-        }
-        // With ids, the other filters do not apply (the spec's rule).
-        for id in &ids {
-            if let Some(filing) = state.store.open311_filing(&me.name, id).await.map_err(db)?
-                && let Some(request) = o311::requests::request(&state.store, &mapping, &filing)
-                    .await
-                    .map_err(db)?
-            {
-                found.push(o311::request(&request));
-            }
-        }
-        return Ok(ok(format, "service_requests", &Node::List(found)));
-    }
-    let statuses = list("status");
-    if let Some(other) = statuses
-        .iter()
-        .find(|s| !["open", "closed"].contains(&s.as_str()))
-    {
-        return Err(bad(format!("status `{other}` is not one of open, closed")));
-    }
-    let date = |name: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
-        params
-            .get(name)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| bad(format!("{name} `{v}` is not an RFC 3339 date and time")))
-            })
-            .transpose()
-    };
-    let window = Duration::days(MAX_WINDOW_DAYS);
-    let now = Utc::now();
-    let (start, end) = match (date("start_date")?, date("end_date")?) {
-        (Some(start), Some(end)) => (start, end),
-        (Some(start), None) => (start, (start + window).min(now)),
-        (None, Some(end)) => (end - window, end),
-        (None, None) => (now - window, now),
-    };
-    if end < start {
-        return Err(bad("end_date is before start_date".into()));
-    }
-    if end - start > window {
-        return Err(bad(format!(
-            "start_date and end_date may span at most {MAX_WINDOW_DAYS} days"
-        )));
-    }
-    let codes = list("service_code");
-    let one_code = (codes.len() == 1).then(|| codes[0].as_str());
-    let exact = statuses.is_empty() && codes.len() <= 1;
-    let filter = FilingFilter {
-        client: &me.name,
-        service_code: one_code,
-        from_ms: start.timestamp_millis(),
-        to_ms: end.timestamp_millis(),
-        limit: if exact { MAX_RESULTS } else { 10 * MAX_RESULTS } as i64,
-    };
-    let filings = state.store.open311_filings(&filter).await.map_err(db)?;
-    for filing in filings {
-        if found.len() == MAX_RESULTS {
-            break;
-        }
-        if !codes.is_empty() && !codes.contains(&filing.service_code) {
-            continue;
-        }
-        let Some(request) = o311::requests::request(&state.store, &mapping, &filing)
-            .await
-            .map_err(db)?
-        else {
-            continue;
-        };
-        if statuses.is_empty() || statuses.iter().any(|s| s == request.status) {
-            found.push(o311::request(&request));
-        }
-    }
-    Ok(ok(format, "service_requests", &Node::List(found)))
+    let query = o311::query::list_query(params, Utc::now())
+        .map_err(|why| Open311Error::new(StatusCode::BAD_REQUEST, format, why))?;
+    let found = o311::query::requests(&state.store, &mapping(state), &me.name, &query)
+        .await
+        .map_err(|e| Open311Error::store(format, &e))?;
+    let list = Node::List(found.iter().map(o311::request).collect());
+    Ok(ok(format, "service_requests", &list))
 }
 
-/// `GET requests/{id}`: one of the client's requests (404 for anyone else's, and for a
-/// report).
-async fn get_request(
+/// One of the client's requests (404 for anyone else's, and for a report).
+#[utoipa::path(
+    get,
+    path = "/open311/v2/requests/{file}",
+    tag = "open311",
+    params(
+        ("file" = String, Path, description = "The service_request_id with `.json` or `.xml`"),
+        ("api_key" = String, Query, description = "The client's key"),
+    ),
+    responses(
+        (status = 200, description = "A list holding the request"),
+        (status = 403, description = "No key, a wrong key or a disabled client"),
+        (status = 404, description = "Not one of the client's requests, or a report"),
+    )
+)]
+pub async fn get_request(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -380,8 +324,22 @@ async fn get_request(
     ))
 }
 
-/// `GET tokens/{token}`: the request a POST's token stands for.
-async fn get_token(
+/// The request a POST's token stands for.
+#[utoipa::path(
+    get,
+    path = "/open311/v2/tokens/{file}",
+    tag = "open311",
+    params(
+        ("file" = String, Path, description = "The token with `.json` or `.xml`"),
+        ("api_key" = String, Query, description = "The client's key"),
+    ),
+    responses(
+        (status = 200, description = "`service_request_id` and `token`"),
+        (status = 403, description = "No key, a wrong key or a disabled client"),
+        (status = 404, description = "No such token of the client's"),
+    )
+)]
+pub async fn get_token(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -411,10 +369,33 @@ async fn get_token(
     ))
 }
 
-/// `POST requests`: files a complaint. The declared length is checked before a byte is read
+/// Files a complaint (`requests.json` / `requests.xml`, a form).
+#[utoipa::path(
+    post,
+    path = "/open311/v2/{file}",
+    tag = "open311",
+    params(("file" = String, Path, description = "`requests.json` or `requests.xml`")),
+    request_body(
+        content = String,
+        description = "`application/x-www-form-urlencoded`: api_key, service_code and description required; lat and long, address_string, address_id, email, first_name, last_name, phone, media_url, device_id, account_id, attribute[CODE] optional. At most `open311.max_body_bytes` (64 KiB).",
+        content_type = "application/x-www-form-urlencoded"
+    ),
+    responses(
+        (status = 201, description = "Filed: `service_request_id` and `token`"),
+        (status = 200, description = "The same request came again the same day: the earlier one"),
+        (status = 400, description = "A field missing or invalid"),
+        (status = 403, description = "No key, a wrong key or a disabled client"),
+        (status = 413, description = "The body is over the cap"),
+        (status = 415, description = "Not a form"),
+        (status = 429, description = "Over the POST rate of the client or the address; see Retry-After"),
+        (status = 503, description = "The store cannot take it now; retry"),
+    )
+)]
+///
+/// The declared length is checked before a byte is read
 /// and the body is read against the cap (413 either way), then the form is parsed, the key
 /// checked, the rate counted, the fields checked, and the complaint stored through intake.
-async fn post_request(
+pub async fn post_request(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,

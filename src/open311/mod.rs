@@ -7,6 +7,7 @@
 //!   channel `online`) → the client's filing.
 //! - [`requests`]: a filed complaint as a service request (status from the workflow, notes
 //!   from the answer, agency from the queue; complainant never shown, reports never shown).
+//! - [`query`]: `GET requests`' filters and the requests they select.
 //! - [`limits`]: POSTs per client and per client address.
 //! - [`format`]: JSON and XML answers.
 //!
@@ -17,6 +18,7 @@ pub mod config;
 pub mod filing;
 pub mod format;
 pub mod limits;
+pub mod query;
 pub mod requests;
 pub mod services;
 

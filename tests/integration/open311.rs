@@ -281,6 +281,17 @@ async fn discovery_and_services_answer_the_specs_fields_in_json_and_xml() {
         ]
     );
     assert_eq!(first.child("metadata").text, "false");
+
+    // The OpenAPI document lists the routes under their own tag, with the api_key scheme.
+    let openapi = app.get_json("/openapi.json").await;
+    let list = &openapi["paths"]["/open311/v2/{file}"]["get"];
+    assert_eq!(list["tags"], json!(["open311"]), "{list}");
+    assert_eq!(list["security"], json!([{"api_key": []}]));
+    assert_eq!(
+        openapi["components"]["securitySchemes"]["api_key"]["in"],
+        "query"
+    );
+    assert!(openapi["paths"]["/open311/v2/{file}"]["post"].is_object());
     app.stop().await;
 }
 
