@@ -73,6 +73,20 @@ async fn missing_wrong_and_disabled_keys_are_refused_in_the_specs_shape() {
         "{listed}"
     );
     assert!(!listed.contains(&key), "the key is never listed");
+    let (ok, audit, _) = run_beside(
+        &app.data_dir(),
+        &["audit", "list", "--action", "open311.client_disable"],
+        None,
+    )
+    .await;
+    assert!(
+        ok && audit.contains("\"client\":\"city-app\""),
+        "the disable is audited: {audit}"
+    );
+    assert!(
+        !audit.contains(&key[key.len() - 32..]),
+        "no secret in the audit record"
+    );
     let (status, _, body) = get(&app, &format!("requests/{id}.json"), Some(&key), &[]).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("disabled"), "{body}");
@@ -274,6 +288,73 @@ async fn the_gateways_own_open311_connector_reads_the_servers_answers() {
             item.body
         );
         assert_eq!(item.location.and_then(|l| l.lat), Some(30.59), "{format}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_whose_case_is_merged_away_follows_the_surviving_case() {
+    let app = TestApp::start().await;
+    let key = client_key(&app, "city-app").await;
+    let (a, _) = file_by(
+        &app,
+        &key,
+        "人民路井盖缺失，夜间行人容易踩空。",
+        &[("phone", "13700000001")],
+    )
+    .await;
+    let (b, _) = file_by(
+        &app,
+        &key,
+        "市图书馆周末开放时间缩短，不方便学生。",
+        &[("phone", "13700000002")],
+    )
+    .await;
+    let mut cases = Vec::new();
+    for id in [&a, &b] {
+        let routed = app.classified(id).await;
+        cases.push(routed["route"]["route_key"].as_str().unwrap().to_string());
+        let corrected = app
+            .client
+            .post(format!("{}/v1/complaints/{id}/classification", app.base))
+            .json(&json!({"queue": "finance"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(corrected.status().is_success(), "{}", corrected.status());
+    }
+    let centre = account(&app.data_dir(), "centre", &["--role", "triage"]).await;
+    let (status, merged) = call(
+        &app,
+        &centre,
+        "POST",
+        &format!("/v1/cases/{}/merge", cases[0]),
+        json!({"with": cases[1], "why": "同一来源"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{merged}");
+    let survivor = merged["id"].as_str().unwrap().to_string();
+
+    let li = account(
+        &app.data_dir(),
+        "li",
+        &["--role", "investigator", "--queue", "finance"],
+    )
+    .await;
+    let path = format!("/v1/cases/{survivor}/transitions");
+    let reply = "两件事已分别转交市政和文旅部门办理。";
+    for step in [
+        json!({"action": "accept"}),
+        json!({"action": "start"}),
+        json!({"action": "answer", "finding": "other", "reply": reply}),
+    ] {
+        let (status, body) = call(&app, &li, "POST", &path, step).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for id in [&a, &b] {
+        let closed = request_until(&app, &key, id, "status", json!("closed")).await;
+        assert_eq!(closed["status_notes"], reply, "{id}: {closed}");
+        assert_eq!(closed["agency_responsible"], "市财政局");
     }
     app.stop().await;
 }
