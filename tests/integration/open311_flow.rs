@@ -59,6 +59,18 @@ async fn missing_wrong_and_disabled_keys_are_refused_in_the_specs_shape() {
     let (status, _, answer) = get(&app, "requests.json", Some(&key), &[("page", "2")]).await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("`page`"), "{answer}");
+    // A path that is not UTF-8, a resource without a format, a method the route does not take.
+    for path in ["requests/%FF.json", "requests.yaml", "nothing.json"] {
+        let (status, _, answer) = get(&app, path, Some(&key), &[]).await;
+        assert!((400..500).contains(&status), "{path}: {status} {answer}");
+    }
+    let patched = app
+        .client
+        .patch(format!("{}/open311/v2/requests.json", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status().as_u16(), 405);
 
     let (ok, _, stderr) = run_beside(
         &app.data_dir(),
