@@ -370,3 +370,35 @@ async fn a_request_whose_case_is_merged_away_follows_the_surviving_case() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_chosen_service_brings_its_tag_and_its_route() {
+    let app = TestApp::start().await;
+    let key = client_key(&app, "city-app").await;
+    let body = form(&[
+        ("api_key", key.as_str()),
+        ("service_code", "approval_delay"),
+        (
+            "description",
+            "营业执照变更材料交了两个月，窗口一直说等通知。",
+        ),
+    ]);
+    let (status, _, answer) = post(&app, "json", body).await;
+    assert_eq!(status, 201, "{answer}");
+    let id = serde_json::from_str::<Value>(&answer).unwrap()[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let classified = app.classified(&id).await;
+    assert!(
+        classified["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("approval_delay")),
+        "{classified}"
+    );
+    assert_eq!(classified["route"]["queue"], "supervision", "{classified}");
+    let request = request_until(&app, &key, &id, "agency_responsible", json!("市监察局")).await;
+    assert_eq!(request["service_name"], "审批拖延、不予受理");
+    app.stop().await;
+}
