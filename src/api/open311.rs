@@ -153,7 +153,7 @@ async fn client(
         .await
         .map_err(|e| Open311Error::store(format, &e))?;
     checked.map_err(|refused| {
-        if let Err(wait) = state.refusals.check("open311", address) {
+        if let Err(wait) = state.refusals.check("open311:keys", address) {
             return limited(format, wait, "too many refused requests");
         }
         Open311Error::new(StatusCode::FORBIDDEN, format, refused.to_string())

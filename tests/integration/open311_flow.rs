@@ -128,6 +128,18 @@ async fn a_client_never_sees_another_clients_request() {
     assert_eq!(by_id, json!([]));
     let (status, _, _) = get(&app, &format!("requests/{id}.json"), Some(&a), &[]).await;
     assert_eq!(status, 200, "its own client still reads it");
+
+    // What intake cannot accept is kept as the client's dead letter and answered 400.
+    let body = form(&[
+        ("api_key", a.as_str()),
+        ("service_code", "general"),
+        ("description", "\u{7}"),
+    ]);
+    let (status, _, answer) = post(&app, "json", body).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("dead letter"), "{answer}");
+    let kept = app.get_json("/v1/dead-letters?source=open311:app-a").await;
+    assert_eq!(kept["total"], 1, "{kept}");
     app.stop().await;
 }
 
