@@ -177,8 +177,11 @@ pub async fn run(
         routing.clone(),
         stop_callbacks.clone(),
     );
+    let open311 = crate::open311::Open311Runtime::new(&config.open311, &routing)
+        .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?;
     let state = AppState {
         callbacks,
+        open311: Arc::new(open311),
         routing,
         calendar,
         templates,

@@ -76,6 +76,9 @@ pub struct Config {
     /// Who sees the complainant's identity (`[privacy]`).
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    /// The Open311 GeoReport v2 server (`[open311]`).
+    #[serde(default)]
+    pub open311: crate::open311::config::Open311Settings,
 }
 
 /// `[privacy]`.
@@ -477,6 +480,7 @@ impl Config {
             ));
         }
         self.http.validate().map_err(ConfigError::Invalid)?;
+        self.open311.validate().map_err(ConfigError::Invalid)?;
         self.deadlines.validate().map_err(ConfigError::Invalid)?;
         self.grouping
             .engine
@@ -546,6 +550,12 @@ mod tests {
         assert_eq!(demo.channel, Channel::Online);
         assert_eq!(demo.secret_envs[0], "COMPLAINT_GATEWAY_DEMO_SECRET");
         assert_eq!(config.data_dir, PathBuf::from("data"));
+        // The embedded file's Open311 section says what the defaults are.
+        let defaults = crate::open311::config::Open311Settings::default();
+        assert_eq!(config.open311.services, defaults.services);
+        assert_eq!(config.open311.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(config.open311.posts_per_minute, defaults.posts_per_minute);
+        assert_eq!(config.open311.post_burst, defaults.post_burst);
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub mod http;
 pub mod index;
 pub mod intake;
 pub mod notify;
+pub mod open311;
 pub mod people;
 pub mod pipeline;
 pub mod progress;

@@ -26,6 +26,8 @@ mod integration {
     mod mail_tls;
     mod notify_api;
     mod notify_support;
+    mod open311;
+    mod open311_flow;
     mod operations;
     mod people_cli;
     mod privacy;

@@ -108,6 +108,8 @@ async fn page(
         case_id: params.case_id.as_deref(),
         sources: (!replies).then_some(callback_sources.as_slice()),
         exclude_sources: if replies { &callback_sources } else { &[] },
+        // An Open311 app reads the answer itself (`status_notes`).
+        exclude_source_prefix: replies.then_some(crate::open311::filing::SOURCE_PREFIX),
         before_id: params.before,
         limit,
     };
@@ -155,7 +157,7 @@ fn view(state: &AppState, o: AnswerOutcome, answer: Option<&AnswerRecord>) -> Ou
 }
 
 /// Replies to send: answered complaints whose channel has no way back but people (no
-/// callback), newest first.
+/// callback, not filed by an Open311 app), newest first.
 #[utoipa::path(
     get,
     path = "/v1/replies",
@@ -202,7 +204,11 @@ pub async fn reply_sent(
         .answer_outcome(id)
         .await?
         .ok_or_else(not_found)?;
-    if state.callbacks.target(&outcome.source).is_some() {
+    if state.callbacks.target(&outcome.source).is_some()
+        || outcome
+            .source
+            .starts_with(crate::open311::filing::SOURCE_PREFIX)
+    {
         return Err(not_found());
     }
     let db = |e: StoreError| ApiError::internal("reply", &e);

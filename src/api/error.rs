@@ -193,7 +193,8 @@ pub async fn shape_errors(response: Response) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if content_type.starts_with("application/json") {
+    // JSON, and the Open311 server's XML errors (already in the spec's shape).
+    if content_type.starts_with("application/json") || content_type.starts_with("text/xml") {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -14,6 +14,7 @@
 //! - [`deadlines`]: case deadlines (read, extend, answer) and the notification outbox.
 //! - [`people`]: who am I, the audit record, a case's decisions.
 //! - [`webhook`]: intake pushed by channel operators.
+//! - [`open311`]: the Open311 GeoReport v2 server (its own keys, its own error shape).
 //!
 //! Each module serves its own routes (`router()`); [`router`] merges them under the shared
 //! layers.
@@ -34,6 +35,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod open311;
 pub mod params;
 pub mod people;
 pub mod privacy;
@@ -108,6 +110,10 @@ use error::ErrorCode;
         calendar::put_year,
         session::login,
         session::logout,
+        open311::get_root,
+        open311::post_request,
+        open311::get_request,
+        open311::get_token,
         healthz,
         readyz,
     ),
@@ -145,8 +151,24 @@ impl utoipa::Modify for SecuritySchemes {
                 "set by POST /v1/session; changes also need the X-CSRF-Token header",
             ))),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "api_key",
+                "an Open311 client's key, from `complaint-gateway open311 client add` (the POST's form may carry it instead)",
+            ))),
+        );
         let staff = |path: &str| auth::ROUTES.iter().any(|(_, route, _)| *route == path);
         for (path, item) in openapi.paths.paths.iter_mut() {
+            if path.starts_with("/open311/") {
+                for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        "api_key",
+                        Vec::<String>::new(),
+                    )]);
+                }
+                continue;
+            }
             if !staff(path) {
                 continue;
             }
@@ -201,6 +223,8 @@ pub fn router(state: AppState) -> Router {
             query_rules(),
             params::check_query,
         ))
+        // Open311 takes the spec's parameters (its api_key above all), checked by its handlers.
+        .merge(open311::router())
         .fallback(error::no_route)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

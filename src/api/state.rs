@@ -38,6 +38,8 @@ pub struct AppState {
     pub calendar: Arc<SharedCalendar>,
     /// The email templates, loaded and checked at start.
     pub templates: Arc<crate::notify::templates::MailTemplates>,
+    /// The Open311 server: its services, key checks and POST limits.
+    pub open311: Arc<crate::open311::Open311Runtime>,
 }
 
 impl AppState {

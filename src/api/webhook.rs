@@ -221,7 +221,11 @@ fn refuse(state: &AppState, source: &str, client: Option<IpAddr>, error: ApiErro
 
 /// Reads the body, at most `max` bytes (413 past it); 408 `body_too_slow` when it arrives
 /// slower than the edge's minimum rate, 400 `body_incomplete` when it breaks off.
-async fn read_body(body: Body, declared: Option<usize>, max: usize) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(
+    body: Body,
+    declared: Option<usize>,
+    max: usize,
+) -> Result<Bytes, ApiError> {
     // The declared length is at most `max` here; reserving it saves the regrowth copies.
     let mut buffer = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(max));
     let mut stream = body.into_data_stream();

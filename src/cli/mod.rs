@@ -1,6 +1,6 @@
 //! The command line: `serve`, `import`, `push`, `search`, `export`, `reindex`, `reprocess`,
 //! `backup`, `dead-letters`, `classifier`, `deadline`, `outbox`, `notify`, `hot`, `evaluate`,
-//! `bench`, `user`, `token`, `audit` and `calendar`.
+//! `bench`, `user`, `token`, `audit`, `calendar` and `open311`.
 //! Every command takes `--config` and `--data-dir`.
 
 mod calendar;
@@ -13,6 +13,7 @@ mod hot;
 mod import;
 mod index;
 mod notify;
+mod open311;
 mod people;
 mod push;
 
@@ -105,6 +106,9 @@ pub enum Command {
     /// The working-day calendar: list its years, show one, import one from a file.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// The Open311 server's clients: add (prints the api_key once), list, disable.
+    #[command(subcommand)]
+    Open311(open311::Open311Command),
 }
 
 impl Cli {
@@ -150,6 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calendar(command) => calendar::run(&config, command).await,
         Command::Token(command) => people::run_token(&config, command).await,
         Command::Audit(command) => people::run_audit(&config, command).await,
+        Command::Open311(command) => open311::run(&config, command).await,
     }
 }
 

@@ -69,18 +69,29 @@ pub struct MintedToken {
 
 /// Makes a new token.
 pub fn mint_token() -> MintedToken {
+    mint_key(TOKEN_PREFIX)
+}
+
+/// `(id, secret)` of a presented token, or `None` when it is not one of ours.
+pub fn split_token(text: &str) -> Option<(&str, &str)> {
+    split_key(TOKEN_PREFIX, text)
+}
+
+/// Makes a new key of the token's shape under another prefix (`<prefix>_<id>_<secret>`): the
+/// Open311 server's api_keys.
+pub fn mint_key(prefix: &str) -> MintedToken {
     let id = random_text(ID_CHARS);
     let secret = random_text(SECRET_CHARS);
     MintedToken {
-        text: format!("{TOKEN_PREFIX}_{id}_{secret}"),
+        text: format!("{prefix}_{id}_{secret}"),
         hash: hash_secret(&secret),
         id,
     }
 }
 
-/// `(id, secret)` of a presented token, or `None` when it is not one of ours.
-pub fn split_token(text: &str) -> Option<(&str, &str)> {
-    let rest = text.strip_prefix(TOKEN_PREFIX)?.strip_prefix('_')?;
+/// `(id, secret)` of a presented key made by [`mint_key`] with `prefix`, or `None`.
+pub fn split_key<'a>(prefix: &str, text: &'a str) -> Option<(&'a str, &'a str)> {
+    let rest = text.strip_prefix(prefix)?.strip_prefix('_')?;
     let (id, secret) = rest.split_once('_')?;
     let ours = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| ALPHABET.contains(&b));
     (ours(id, ID_CHARS) && ours(secret, SECRET_CHARS)).then_some((id, secret))
@@ -126,6 +137,17 @@ mod tests {
             assert_eq!(split_token(text), None, "{text}");
         }
         assert!(split_token("cgt_abcdefghijkl_abcdefghijklmnopqrstuvwxyz012345").is_some());
+    }
+
+    #[test]
+    fn keys_of_another_prefix_are_not_tokens_and_split_only_under_their_own() {
+        let key = mint_key("o311");
+        assert!(key.text.starts_with("o311_"), "{}", key.text);
+        assert_eq!(split_token(&key.text), None);
+        let (id, secret) = split_key("o311", &key.text).expect("its own prefix");
+        assert_eq!(id, key.id);
+        assert!(verify_secret(secret, &key.hash));
+        assert_eq!(split_key("o311", &mint_token().text), None);
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct OutcomeFilter<'a> {
     pub sources: Option<&'a [String]>,
     /// Not these sources.
     pub exclude_sources: &'a [String],
+    /// Not the sources whose name starts with this.
+    pub exclude_source_prefix: Option<&'a str>,
     /// Outcomes with a smaller id (the previous page's last), newest first.
     pub before_id: Option<i64>,
     pub limit: i64,

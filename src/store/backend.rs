@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::open311`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -29,6 +29,7 @@ pub trait Backend:
     + super::workflow::WorkflowReads
     + super::calendar::CalendarReads
     + super::answers::AnswerReads
+    + super::open311::Open311Reads
     + Send
     + Sync
 {
@@ -44,6 +45,7 @@ impl<T> Backend for T where
         + super::workflow::WorkflowReads
         + super::calendar::CalendarReads
         + super::answers::AnswerReads
+        + super::open311::Open311Reads
         + Send
         + Sync
 {
@@ -178,6 +180,7 @@ pub trait DerivedTx:
     + super::workflow::WorkflowWrites
     + super::calendar::CalendarWrites
     + super::answers::AnswerWrites
+    + super::open311::Open311Writes
     + Send
 {
     /// Commits the transaction.

@@ -16,6 +16,7 @@ pub mod calendar;
 pub mod cases;
 pub mod facets;
 mod log;
+pub mod open311;
 pub mod outbox;
 pub mod people;
 pub mod routes;

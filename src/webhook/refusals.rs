@@ -69,7 +69,7 @@ impl Refusals {
 }
 
 /// The key of an address: IPv4 whole, IPv6 by its /64.
-fn network(address: IpAddr) -> IpAddr {
+pub(crate) fn network(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => {

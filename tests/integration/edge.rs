@@ -416,6 +416,10 @@ async fn every_route_answers_bad_requests_in_the_error_shape() {
     let document = app.get_json("/openapi.json").await;
     let mut routes: Vec<(String, String)> = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
+        // The Open311 server answers in its spec's error shape (tests/integration/open311*).
+        if path.starts_with("/open311/") {
+            continue;
+        }
         for method in item.as_object().unwrap().keys() {
             routes.push((method.to_uppercase(), path.clone()));
         }

@@ -86,6 +86,20 @@ async fn outcomes_follow_the_members_and_their_states(open: Open) {
         .await
         .unwrap();
     assert!(none.is_empty());
+    for (prefix, expected) in [("s", 0), ("t", 2)] {
+        let listed = store
+            .answer_outcomes(&OutcomeFilter {
+                exclude_source_prefix: Some(prefix),
+                ..all(10)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.len(),
+            expected,
+            "excluding sources starting with {prefix}"
+        );
+    }
 
     // Callbacks: due by time; a failure waits for its retry time; delivered once.
     let sources = vec!["s".to_string()];

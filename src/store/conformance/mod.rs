@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cases;
 pub mod derived;
 pub mod intake;
+pub mod open311;
 pub mod outbox;
 pub mod people;
 pub mod routes;
@@ -72,6 +73,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_answers() {
             $crate::store::conformance::answers::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_open311() {
+            $crate::store::conformance::open311::run($open).await
         }
     };
 }

@@ -51,6 +51,7 @@ impl AnswerReads for SqliteStore {
                AND (?3 IS NULL OR source IN (SELECT value FROM json_each(?3)))
                AND source NOT IN (SELECT value FROM json_each(?4))
                AND (?5 IS NULL OR id < ?5)
+               AND (?7 IS NULL OR substr(source, 1, length(?7)) <> ?7)
              ORDER BY id DESC LIMIT ?6"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -60,6 +61,7 @@ impl AnswerReads for SqliteStore {
             .bind(names(filter.exclude_sources))
             .bind(filter.before_id)
             .bind(filter.limit)
+            .bind(filter.exclude_source_prefix)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(outcome).collect())

@@ -15,6 +15,7 @@ mod cases;
 mod checkpoint;
 mod commit;
 pub(crate) mod facets;
+mod open311;
 mod outbox;
 mod people;
 pub(crate) mod read;

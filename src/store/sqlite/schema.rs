@@ -445,6 +445,7 @@ pub fn migrator() -> Migrator {
             "calendar_years",
             include_str!("migrations/68_calendar_years.sql"),
         ),
+        migration(69, "open311", include_str!("migrations/69_open311.sql")),
         migration(
             70,
             "answer_outcomes",
