@@ -142,6 +142,14 @@ pub fn index_lag(lag: i64) {
 }
 
 /// How many store sequence numbers the pipeline (cases, classification, routing) is behind.
+/// The grouping engine's sizes after a batch: what it holds in memory.
+pub fn grouping_engine(stats: &crate::grouping::EngineStats) {
+    gauge!("gateway_grouping_window_complaints").set(stats.window_complaints as f64);
+    gauge!("gateway_grouping_live_cases").set(stats.live_cases as f64);
+    gauge!("gateway_grouping_vocabulary").set(stats.vocabulary as f64);
+    gauge!("gateway_grouping_heap_bytes").set(stats.approx_heap_bytes as f64);
+}
+
 pub fn pipeline_lag(lag: i64) {
     gauge!("gateway_pipeline_lag").set(lag as f64);
 }

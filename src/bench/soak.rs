@@ -246,6 +246,8 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         if second % 60 != 0 {
             continue;
         }
+        current.grouping_mib =
+            super::metric(&text, "gateway_grouping_heap_bytes") / (1024.0 * 1024.0);
         let period = ctx.stats.take_minute();
         let pulled_now = summary::pulled(&text, None);
         let cpu_now = super::process_cpu_secs();

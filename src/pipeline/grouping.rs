@@ -65,7 +65,12 @@ pub struct GroupingStage {
     last_seq: i64,
     /// Inputs and features of the batch prepared last, by complaint id.
     prepared: Option<(BatchKey, PreparedInputs)>,
+    /// When the engine's sizes went to the metrics last.
+    sizes_published: Option<std::time::Instant>,
 }
+
+/// How often the engine's sizes go to the metrics (`gateway_grouping_*`).
+const SIZES_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A batch's grouping inputs and features, by complaint id.
 type PreparedInputs = HashMap<String, (ComplaintInput, ComplaintFeatures)>;
@@ -91,6 +96,7 @@ impl GroupingStage {
             decisions_applied: 0,
             last_seq: 0,
             prepared: None,
+            sizes_published: None,
         }
     }
 
@@ -210,6 +216,16 @@ impl GroupingStage {
         }
         upsert_members(tx, members).await?;
         refresh_cases(tx, &touched).await?;
+        // Its sizes, at most every few seconds (the sum walks the window).
+        if self
+            .sizes_published
+            .is_none_or(|at| at.elapsed() >= SIZES_EVERY)
+        {
+            if let Some(engine) = &self.engine {
+                crate::telemetry::grouping_engine(&engine.stats());
+            }
+            self.sizes_published = Some(std::time::Instant::now());
+        }
         Ok(())
     }
 }

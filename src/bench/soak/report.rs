@@ -15,6 +15,8 @@ pub struct Minute {
     pub anon_mib: f64,
     /// What SQLite itself holds (page caches, statements), at the same sample.
     pub sqlite_mib: f64,
+    /// The grouping engine's own tables (`gateway_grouping_heap_bytes`), at the minute's end.
+    pub grouping_mib: f64,
     pub fds: u64,
     pub wal_mib: f64,
     /// Highest of the minute's samples of /metrics (one every five seconds).
@@ -41,11 +43,12 @@ pub struct Minute {
 /// The column titles, aligned with [`line`].
 pub fn header() -> String {
     format!(
-        "{:>3} {:>7} {:>5} {:>6} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5}  notes",
+        "{:>3} {:>7} {:>5} {:>6} {:>5} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5}  notes",
         "min",
         "RSS MiB",
         "anon",
         "sqlite",
+        "group",
         "fds",
         "WAL MiB",
         "idx lag",
@@ -64,11 +67,12 @@ pub fn header() -> String {
 pub fn line(m: &Minute) -> String {
     let pair = |(a, b): (f64, f64)| format!("{a:.1}/{b:.1}");
     format!(
-        "{:>3} {:>7.1} {:>5.0} {:>6.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2}  {}",
+        "{:>3} {:>7.1} {:>5.0} {:>6.0} {:>5.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2}  {}",
         m.minute,
         m.rss_mib,
         m.anon_mib,
         m.sqlite_mib,
+        m.grouping_mib,
         m.fds,
         m.wal_mib,
         m.index_lag,
@@ -327,6 +331,7 @@ mod tests {
             rss_mib: 301.31,
             anon_mib: 250.4,
             sqlite_mib: 120.2,
+            grouping_mib: 33.6,
             fds: 61,
             wal_mib: 4.0,
             index_lag: 12.0,
@@ -342,7 +347,7 @@ mod tests {
         };
         let text = line(&m);
         assert!(
-            text.starts_with("  7   301.3   250    120    61     4.0"),
+            text.starts_with("  7   301.3   250    120    34    61     4.0"),
             "{text}"
         );
         assert!(
