@@ -150,6 +150,13 @@ pub fn grouping_engine(stats: &crate::grouping::EngineStats) {
     gauge!("gateway_grouping_heap_bytes").set(stats.approx_heap_bytes as f64);
 }
 
+/// The search index after a commit: its segments, and the document-store blocks its readers
+/// keep decompressed (each up to the store's block size).
+pub fn index_sizes(segments: usize, doc_store_blocks: usize) {
+    gauge!("gateway_index_segments").set(segments as f64);
+    gauge!("gateway_index_doc_store_cached_blocks").set(doc_store_blocks as f64);
+}
+
 pub fn pipeline_lag(lag: i64) {
     gauge!("gateway_pipeline_lag").set(lag as f64);
 }

@@ -248,6 +248,8 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         }
         current.grouping_mib =
             super::metric(&text, "gateway_grouping_heap_bytes") / (1024.0 * 1024.0);
+        current.index_segments = super::metric(&text, "gateway_index_segments");
+        current.doc_store_blocks = super::metric(&text, "gateway_index_doc_store_cached_blocks");
         let period = ctx.stats.take_minute();
         let pulled_now = summary::pulled(&text, None);
         let cpu_now = super::process_cpu_secs();

@@ -123,6 +123,11 @@ impl SearchIndex {
         prepared.set_payload(&payload);
         prepared.commit()?;
         self.reader.reload()?;
+        let searcher = self.reader.searcher();
+        crate::telemetry::index_sizes(
+            searcher.segment_readers().len(),
+            searcher.doc_store_cache_stats().num_entries,
+        );
         Ok(())
     }
 

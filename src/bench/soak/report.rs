@@ -17,6 +17,10 @@ pub struct Minute {
     pub sqlite_mib: f64,
     /// The grouping engine's own tables (`gateway_grouping_heap_bytes`), at the minute's end.
     pub grouping_mib: f64,
+    /// The search index's segments and its readers' cached document-store blocks
+    /// (`gateway_index_segments`, `gateway_index_doc_store_cached_blocks`), at the minute's end.
+    pub index_segments: f64,
+    pub doc_store_blocks: f64,
     pub fds: u64,
     pub wal_mib: f64,
     /// Highest of the minute's samples of /metrics (one every five seconds).
@@ -43,7 +47,7 @@ pub struct Minute {
 /// The column titles, aligned with [`line`].
 pub fn header() -> String {
     format!(
-        "{:>3} {:>7} {:>5} {:>6} {:>5} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5}  notes",
+        "{:>3} {:>7} {:>5} {:>6} {:>5} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5} {:>4} {:>6}  notes",
         "min",
         "RSS MiB",
         "anon",
@@ -59,7 +63,9 @@ pub fn header() -> String {
         "pulled",
         "errs",
         "cores",
-        "load"
+        "load",
+        "segs",
+        "blocks"
     )
 }
 
@@ -67,7 +73,7 @@ pub fn header() -> String {
 pub fn line(m: &Minute) -> String {
     let pair = |(a, b): (f64, f64)| format!("{a:.1}/{b:.1}");
     format!(
-        "{:>3} {:>7.1} {:>5.0} {:>6.0} {:>5.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2}  {}",
+        "{:>3} {:>7.1} {:>5.0} {:>6.0} {:>5.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2} {:>4.0} {:>6.0}  {}",
         m.minute,
         m.rss_mib,
         m.anon_mib,
@@ -84,6 +90,8 @@ pub fn line(m: &Minute) -> String {
         m.errors,
         m.cores,
         m.load,
+        m.index_segments,
+        m.doc_store_blocks,
         m.notes
     )
     .trim_end()
@@ -332,6 +340,8 @@ mod tests {
             anon_mib: 250.4,
             sqlite_mib: 120.2,
             grouping_mib: 33.6,
+            index_segments: 12.0,
+            doc_store_blocks: 300.0,
             fds: 61,
             wal_mib: 4.0,
             index_lag: 12.0,
@@ -354,7 +364,7 @@ mod tests {
             text.contains("1.2/9.9") && text.contains("3.0/14.5"),
             "{text}"
         );
-        assert!(text.ends_with("0.61  1.50"), "{text}");
+        assert!(text.ends_with("0.61  1.50   12    300"), "{text}");
         assert_eq!(header().split_whitespace().next(), Some("min"));
     }
 }
