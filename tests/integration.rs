@@ -14,6 +14,7 @@ mod integration {
     mod dead_letters;
     mod deadlines;
     mod edge;
+    mod follow_ups;
     mod full_store;
     mod full_store_pull;
     mod future_dates;

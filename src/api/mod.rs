@@ -34,6 +34,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod follow_ups;
 pub mod params;
 pub mod people;
 pub mod privacy;
@@ -96,6 +97,8 @@ use error::ErrorCode;
         workflow::transition,
         workflow::workflow,
         workflow::workload,
+        follow_ups::record_follow_up,
+        follow_ups::list_follow_ups,
         extensions::ask_extension,
         extensions::approve_extension,
         extensions::deny_extension,
@@ -181,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .merge(deadlines::router())
         .merge(people::router())
         .merge(workflow::router())
+        .merge(follow_ups::router())
         .merge(extensions::router())
         .merge(calendar::router())
         .merge(answers::router())

@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::follow_ups`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -29,6 +29,7 @@ pub trait Backend:
     + super::workflow::WorkflowReads
     + super::calendar::CalendarReads
     + super::answers::AnswerReads
+    + super::follow_ups::FollowUpReads
     + Send
     + Sync
 {
@@ -44,6 +45,8 @@ impl<T> Backend for T where
         + super::workflow::WorkflowReads
         + super::calendar::CalendarReads
         + super::answers::AnswerReads
+        + super::follow_ups::FollowUpReads
+        + super::follow_ups::FollowUpReads
         + Send
         + Sync
 {
@@ -178,6 +181,7 @@ pub trait DerivedTx:
     + super::workflow::WorkflowWrites
     + super::calendar::CalendarWrites
     + super::answers::AnswerWrites
+    + super::follow_ups::FollowUpWrites
     + Send
 {
     /// Commits the transaction.

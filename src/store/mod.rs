@@ -15,6 +15,7 @@ mod backend;
 pub mod calendar;
 pub mod cases;
 pub mod facets;
+pub mod follow_ups;
 mod log;
 pub mod outbox;
 pub mod people;

@@ -7,6 +7,7 @@ pub mod answers;
 pub mod calendar;
 pub mod cases;
 pub mod derived;
+pub mod follow_ups;
 pub mod intake;
 pub mod outbox;
 pub mod people;
@@ -72,6 +73,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_answers() {
             $crate::store::conformance::answers::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_follow_ups() {
+            $crate::store::conformance::follow_ups::run($open).await
         }
     };
 }

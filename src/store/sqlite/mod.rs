@@ -15,6 +15,7 @@ mod cases;
 mod checkpoint;
 mod commit;
 pub(crate) mod facets;
+mod follow_ups;
 mod outbox;
 mod people;
 pub(crate) mod read;

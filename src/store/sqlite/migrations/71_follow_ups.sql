@@ -1,0 +1,24 @@
+-- 回访: the centre calling the complainant back after an answer. One row per attempt; an
+-- attempt that reached the complainant carries whether the problem is solved and the verdict
+-- (satisfied, basically_satisfied, dissatisfied). A record: never changed, never removed.
+CREATE TABLE case_follow_ups (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id     TEXT NOT NULL,
+    answer_id   INTEGER,
+    queue_key   TEXT,
+    reached     INTEGER NOT NULL,
+    contact     TEXT NOT NULL,
+    note        TEXT,
+    solved      INTEGER,
+    verdict     TEXT,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    reopened    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX case_follow_ups_case ON case_follow_ups (case_id, id);
+CREATE INDEX case_follow_ups_at ON case_follow_ups (recorded_at);
+
+CREATE TRIGGER case_follow_ups_append_only_update BEFORE UPDATE ON case_follow_ups
+BEGIN SELECT RAISE(ABORT, 'case_follow_ups is append-only'); END;
+CREATE TRIGGER case_follow_ups_append_only_delete BEFORE DELETE ON case_follow_ups
+BEGIN SELECT RAISE(ABORT, 'case_follow_ups is append-only'); END;
