@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::follow_ups`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::follow_ups`], [`super::stats`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -30,6 +30,7 @@ pub trait Backend:
     + super::calendar::CalendarReads
     + super::answers::AnswerReads
     + super::follow_ups::FollowUpReads
+    + super::stats::StatsReads
     + Send
     + Sync
 {
@@ -46,7 +47,11 @@ impl<T> Backend for T where
         + super::calendar::CalendarReads
         + super::answers::AnswerReads
         + super::follow_ups::FollowUpReads
+        + super::stats::StatsReads
+        + super::stats::StatsReads
         + super::follow_ups::FollowUpReads
+        + super::stats::StatsReads
+        + super::stats::StatsReads
         + Send
         + Sync
 {

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod people;
 pub mod routes;
 pub mod sqlite;
+pub mod stats;
 pub mod subjects;
 pub mod workflow;
 

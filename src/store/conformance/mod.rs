@@ -12,6 +12,7 @@ pub mod intake;
 pub mod outbox;
 pub mod people;
 pub mod routes;
+pub mod stats;
 pub mod workflow;
 
 use std::any::Any;
@@ -77,6 +78,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_follow_ups() {
             $crate::store::conformance::follow_ups::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_stats() {
+            $crate::store::conformance::stats::run($open).await
         }
     };
 }

@@ -21,6 +21,7 @@ mod people;
 pub(crate) mod read;
 mod routes;
 pub(crate) mod schema;
+mod stats;
 mod tx;
 mod workflow;
 pub(crate) mod writer;

@@ -22,3 +22,10 @@ CREATE TRIGGER case_follow_ups_append_only_update BEFORE UPDATE ON case_follow_u
 BEGIN SELECT RAISE(ABORT, 'case_follow_ups is append-only'); END;
 CREATE TRIGGER case_follow_ups_append_only_delete BEFORE DELETE ON case_follow_ups
 BEGIN SELECT RAISE(ABORT, 'case_follow_ups is append-only'); END;
+
+-- The statistics (`GET /v1/stats`) read each measure by its own time: complaints by when they
+-- arrived, clocks by their accept-by time and by their answer, transitions by action and time.
+CREATE INDEX complaints_received ON complaints (received_at);
+CREATE INDEX case_deadlines_accept_all ON case_deadlines (accept_due_ms);
+CREATE INDEX case_deadlines_answered ON case_deadlines (answered_at) WHERE state = 'answered';
+CREATE INDEX case_transitions_action ON case_transitions (action, at);
