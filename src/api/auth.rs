@@ -78,6 +78,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         Permission::CasesDecide,
     ),
     ("GET", "/v1/hot-issues", Permission::CasesRead),
+    ("GET", "/v1/stats", Permission::StatsRead),
     ("POST", "/v1/cases/{id}/subjects", Permission::CasesDecide),
     (
         "DELETE",

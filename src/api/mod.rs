@@ -42,6 +42,7 @@ pub mod search;
 pub mod session;
 pub mod sources;
 mod state;
+pub mod stats;
 pub mod subjects;
 pub mod webhook;
 pub mod workflow;
@@ -99,6 +100,7 @@ use error::ErrorCode;
         workflow::workload,
         follow_ups::record_follow_up,
         follow_ups::list_follow_ups,
+        stats::stats,
         extensions::ask_extension,
         extensions::approve_extension,
         extensions::deny_extension,
@@ -185,6 +187,7 @@ pub fn router(state: AppState) -> Router {
         .merge(people::router())
         .merge(workflow::router())
         .merge(follow_ups::router())
+        .merge(stats::router())
         .merge(extensions::router())
         .merge(calendar::router())
         .merge(answers::router())

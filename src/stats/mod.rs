@@ -8,10 +8,12 @@
 //! computes the counts from per-case facts — the reference the store's SQL
 //! (`store::stats`) is checked against. Historical imports are left out everywhere.
 
+mod period;
 mod report;
 #[cfg(test)]
 mod tests;
 
+pub use period::{StatsRequest, parse, read};
 pub use report::{Report, ReportLine, report, to_csv};
 
 use chrono::{DateTime, Utc};

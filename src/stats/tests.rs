@@ -248,3 +248,59 @@ fn stored_rows_add_up_into_the_report_and_its_csv() {
         lines[1]
     );
 }
+
+#[test]
+fn a_request_names_its_period_in_local_days_and_bad_values_are_named() {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let now = t(4, 15, 0);
+    let request = StatsRequest {
+        from: Some("2026-03-01"),
+        to: Some("2026-03-31"),
+        by: Some("unit"),
+        series: Some("week"),
+    };
+    let q = parse(&request, offset, now).unwrap();
+    assert_eq!(q.from, Utc.with_ymd_and_hms(2026, 2, 28, 16, 0, 0).unwrap());
+    assert_eq!(
+        q.to,
+        Utc.with_ymd_and_hms(2026, 3, 31, 16, 0, 0).unwrap(),
+        "31 March included"
+    );
+    assert_eq!(q.utc_offset_secs, 8 * 3600);
+    let q = parse(&StatsRequest::default(), offset, now).unwrap();
+    assert_eq!((q.to, q.from), (now, now - chrono::Duration::days(30)));
+    for (bad, named) in [
+        (
+            StatsRequest {
+                by: Some("person"),
+                ..StatsRequest::default()
+            },
+            "`by`",
+        ),
+        (
+            StatsRequest {
+                series: Some("year"),
+                ..StatsRequest::default()
+            },
+            "`series`",
+        ),
+        (
+            StatsRequest {
+                from: Some("March"),
+                ..StatsRequest::default()
+            },
+            "`from`",
+        ),
+        (
+            StatsRequest {
+                from: Some("2026-04-02"),
+                to: Some("2026-04-01"),
+                ..StatsRequest::default()
+            },
+            "must come before",
+        ),
+    ] {
+        let error = parse(&bad, offset, now).unwrap_err();
+        assert!(error.contains(named), "{error}");
+    }
+}

@@ -139,3 +139,68 @@ async fn a_follow_up_records_the_verdict_and_an_unhappy_one_reopens_the_case() {
         "the note stays out of the follow-up's audit entry"
     );
 }
+
+#[tokio::test]
+async fn stats_count_the_answer_and_the_follow_up_for_supervisors_in_json_and_csv() {
+    let app = TestApp::start().await;
+    let case = case_in(&app, "st-1", "路灯不亮已经一周。", "finance").await;
+    let li = investigator(&app, "li", "finance", false).await;
+    let centre = triage(&app, "centre").await;
+    let boss = super::access::account(&app.data_dir(), "boss", &["--role", "supervisor"]).await;
+    answered(&app, &li, &case).await;
+    let happy = json!({"reached": true, "contact": "phone", "solved": true,
+        "verdict": "satisfied"});
+    let (status, body) = follow_up(&app, &centre, &case, happy).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, stats) = call(&app, &boss, "GET", "/v1/stats?by=unit", Value::Null).await;
+    assert_eq!(status, 200, "{stats}");
+    let total = &stats["total"];
+    assert_eq!(total["counts"]["received"], 1);
+    assert_eq!(total["counts"]["answered"], 1);
+    assert_eq!(total["rates"]["answered_on_time"], 100.0);
+    assert_eq!(total["rates"]["resolution"], 100.0);
+    assert_eq!(total["rates"]["satisfaction"], 100.0);
+    assert_eq!(
+        total["rates"]["response"],
+        Value::Null,
+        "no deadline has fallen yet"
+    );
+    let groups = stats["groups"].as_array().unwrap();
+    assert!(
+        groups
+            .iter()
+            .any(|g| g["key"] == "finance" && g["counts"]["answered"] == 1),
+        "{stats}"
+    );
+
+    let (status, refused) = call(&app, &li, "GET", "/v1/stats", Value::Null).await;
+    assert_eq!(status, 403, "not an investigator's: {refused}");
+    let (status, refused) = call(&app, &centre, "GET", "/v1/stats?by=person", Value::Null).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`by`")
+    );
+
+    let response = app
+        .client
+        .get(format!("{}/v1/stats?series=day&format=csv", app.base))
+        .bearer_auth(&centre)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("scope,key,bucket,received,"));
+    assert!(lines[1].starts_with("total,,,1,"), "{csv}");
+    assert!(lines.iter().any(|l| l.starts_with("series,,")), "{csv}");
+}
