@@ -30,6 +30,7 @@ mod integration {
     mod operations;
     mod people_cli;
     mod privacy;
+    mod received;
     mod routing;
     mod scope;
     mod search;
