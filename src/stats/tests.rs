@@ -2,7 +2,8 @@
 //! same scenario as the store's conformance check `conformance::stats`).
 //!
 //! March 2026 (UTC), now = 15 April. Units F (finance) and P (personnel):
-//! - A (F): received 2 Mar; accept by 3 Mar, accepted 2 Mar; due 10 Mar, answered 8 Mar;
+//! - A (F): received 2 Mar; accept by 3 Mar, accepted 2 Mar; due 10 Mar, answered at that
+//!   very deadline (on time);
 //!   回访 12 Mar not reached, 13 Mar reached: solved, satisfied.
 //! - B (F): received 3 Mar; accept by 4 Mar, accepted 5 Mar (late); due 12 Mar, answered 14
 //!   Mar (late); 回访 16 Mar reached: not solved, dissatisfied; reopened 16 Mar.
@@ -54,7 +55,7 @@ fn finance() -> Vec<CaseFacts> {
             t(3, 3, 2),
             t(3, 10, 2),
             "answered",
-            Some(t(3, 8, 2)),
+            Some(t(3, 10, 2)),
         ),
         accepted: vec![t(3, 2, 7)],
         follow_ups: vec![

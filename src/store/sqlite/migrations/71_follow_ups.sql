@@ -24,8 +24,13 @@ CREATE TRIGGER case_follow_ups_append_only_delete BEFORE DELETE ON case_follow_u
 BEGIN SELECT RAISE(ABORT, 'case_follow_ups is append-only'); END;
 
 -- The statistics (`GET /v1/stats`) read each measure by its own time: complaints by when they
--- arrived, clocks by their accept-by time and by their answer, transitions by action and time.
+-- arrived, clocks by their deadline, accept-by time and answer (covering what a count per unit
+-- reads), transitions by action and time.
 CREATE INDEX complaints_received ON complaints (received_at);
-CREATE INDEX case_deadlines_accept_all ON case_deadlines (accept_due_ms);
-CREATE INDEX case_deadlines_answered ON case_deadlines (answered_at) WHERE state = 'answered';
+CREATE INDEX case_deadlines_stats_due ON case_deadlines (due_ms, state, queue_key, answered_at);
+CREATE INDEX case_deadlines_stats_accept
+    ON case_deadlines (accept_due_ms, state, queue_key, case_id, assigned_at);
+CREATE INDEX case_deadlines_stats_answered ON case_deadlines (answered_at, due_ms, queue_key)
+    WHERE state = 'answered';
+CREATE INDEX case_deadlines_stats_open ON case_deadlines (state, due_ms, queue_key);
 CREATE INDEX case_transitions_action ON case_transitions (action, at);
