@@ -41,7 +41,7 @@ async fn a_re_sent_old_complaint_is_found_by_when_it_arrived() {
     both.sort();
     // By submission: the old one is not today's.
     let result = app.search(&[("q", "排水沟"), ("from", &yesterday)]).await;
-    assert_eq!(ids(&result), [fresh.clone()], "{result}");
+    assert_eq!(ids(&result), [fresh.as_str()], "{result}");
     // By arrival: both arrived today.
     let result = app
         .search(&[("q", "排水沟"), ("received_from", &yesterday)])
