@@ -64,6 +64,7 @@ pub mod progress;
 pub mod replay;
 pub mod routing;
 pub mod sources;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;

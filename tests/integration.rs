@@ -14,6 +14,7 @@ mod integration {
     mod dead_letters;
     mod deadlines;
     mod edge;
+    mod follow_ups;
     mod full_store;
     mod full_store_pull;
     mod future_dates;
@@ -31,6 +32,7 @@ mod integration {
     mod operations;
     mod people_cli;
     mod privacy;
+    mod received;
     mod routing;
     mod scope;
     mod search;

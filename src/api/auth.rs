@@ -64,6 +64,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/v1/cases/{id}/answer", Permission::CasesAnswer),
     ("POST", "/v1/cases/{id}/transitions", Permission::CasesWork),
     ("GET", "/v1/cases/{id}/workflow", Permission::CasesRead),
+    ("POST", "/v1/cases/{id}/follow-ups", Permission::CasesDecide),
+    ("GET", "/v1/cases/{id}/follow-ups", Permission::CasesRead),
     ("POST", "/v1/cases/{id}/extensions", Permission::CasesWork),
     (
         "POST",
@@ -76,6 +78,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         Permission::CasesDecide,
     ),
     ("GET", "/v1/hot-issues", Permission::CasesRead),
+    ("GET", "/v1/stats", Permission::StatsRead),
     ("POST", "/v1/cases/{id}/subjects", Permission::CasesDecide),
     (
         "DELETE",

@@ -51,6 +51,11 @@ pub struct ListParams {
     pub overdue: Option<bool>,
     /// Only cases with an open deadline before this time (RFC 3339).
     pub due_before: Option<String>,
+    /// Only cases with a complaint the gateway received at or after this time (RFC 3339 or
+    /// `YYYY-MM-DD`): "what arrived", whatever the complaint says about when it was sent.
+    pub received_from: Option<String>,
+    /// Only cases with a complaint the gateway received before this time.
+    pub received_to: Option<String>,
     /// `recent` (default: most recently active first) or `deadline` (earliest deadline first;
     /// only cases with a deadline).
     pub sort: Option<String>,
@@ -113,7 +118,16 @@ pub async fn list(
         ),
         None => None,
     };
+    let offset = state.config.parse_options().default_offset;
+    let received = |name, value: &Option<String>| {
+        crate::index::search_query::time(name, value.clone(), offset)
+            .map(|t| t.map(|t| t.with_timezone(&chrono::Utc)))
+    };
+    let received_from = received("received_from", &params.received_from)?;
+    let received_to = received("received_to", &params.received_to)?;
     let filter = CaseFilter {
+        received_from,
+        received_to,
         status: params.status.as_deref().filter(|s| !s.is_empty()),
         state: params.state.as_deref().filter(|s| !s.is_empty()),
         queue: params.queue.as_deref().filter(|s| !s.is_empty()),

@@ -35,6 +35,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extensions;
 pub mod extract;
+pub mod follow_ups;
 pub mod open311;
 pub mod params;
 pub mod people;
@@ -43,6 +44,7 @@ pub mod search;
 pub mod session;
 pub mod sources;
 mod state;
+pub mod stats;
 pub mod subjects;
 pub mod webhook;
 pub mod workflow;
@@ -98,6 +100,9 @@ use error::ErrorCode;
         workflow::transition,
         workflow::workflow,
         workflow::workload,
+        follow_ups::record_follow_up,
+        follow_ups::list_follow_ups,
+        stats::stats,
         extensions::ask_extension,
         extensions::approve_extension,
         extensions::deny_extension,
@@ -203,6 +208,8 @@ pub fn router(state: AppState) -> Router {
         .merge(deadlines::router())
         .merge(people::router())
         .merge(workflow::router())
+        .merge(follow_ups::router())
+        .merge(stats::router())
         .merge(extensions::router())
         .merge(calendar::router())
         .merge(answers::router())

@@ -40,6 +40,10 @@ impl From<WorkflowError> for ApiError {
                 ApiError::new(ErrorCode::PermissionDenied, message)
             }
             WorkflowError::Invalid(message) => ApiError::new(ErrorCode::InvalidRequest, message),
+            WorkflowError::NotAnswered(current) => {
+                ApiError::new(ErrorCode::IllegalTransition, error.to_string())
+                    .with("current_state", current.as_str())
+            }
             WorkflowError::Pending(_) => {
                 ApiError::new(ErrorCode::ExtensionPending, error.to_string())
             }
@@ -85,7 +89,7 @@ pub struct WorkflowView {
 }
 
 impl WorkflowView {
-    fn new(state: &CaseState, principal: &Principal) -> Result<WorkflowView, ApiError> {
+    pub fn new(state: &CaseState, principal: &Principal) -> Result<WorkflowView, ApiError> {
         let flow: CaseFlow = state
             .state
             .parse()
@@ -144,6 +148,8 @@ pub struct CaseWorkflow {
     pub transitions: Vec<TransitionView>,
     pub answers: Vec<AnswerView>,
     pub extension_requests: Vec<super::extensions::ExtensionView>,
+    /// 回访 after the answers, oldest first.
+    pub follow_ups: Vec<super::follow_ups::FollowUpView>,
 }
 
 /// Takes one transition of a case.
@@ -252,6 +258,7 @@ pub async fn workflow(
         transitions,
         answers,
         extension_requests,
+        follow_ups: super::follow_ups::views(&state, &id).await?,
     }))
 }
 

@@ -2,7 +2,9 @@
 //! clocks ([`super::workflow_data`]), a gateway serving them on loopback, and one client
 //! asking for a unit's case list the way its console does: by deadline, the accepted ones by
 //! deadline, the overdue ones. Prints p50/p99/max per kind of list and run, and the median of
-//! the runs' p99 against the target (≤ 50 ms for a queue's list by deadline).
+//! the runs' p99 against the target (≤ 50 ms for a queue's list by deadline). Then a
+//! supervisor asks for the statistics of the data's year (`GET /v1/stats`, per unit, and per
+//! unit by month): printed, not asserted.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,6 +43,18 @@ const KINDS: [(&str, &str); 3] = [
         "queue={q}&state=accepted&sort=deadline&limit=50",
     ),
     ("overdue, recent first", "queue={q}&overdue=true&limit=50"),
+];
+
+/// The statistics asked for: the year the data spans (see `workflow_data`).
+const STATS: [(&str, &str); 2] = [
+    (
+        "stats, year by unit",
+        "from=2025-12-01&to=2026-11-30&by=unit",
+    ),
+    (
+        "stats, year by unit, by month",
+        "from=2025-12-01&to=2026-11-30&by=unit&series=month",
+    ),
 ];
 
 fn config_text(dir: &Path) -> String {
@@ -105,6 +119,7 @@ pub async fn run(args: WorkflowArgs) -> anyhow::Result<()> {
     // Each unit's list is asked for by one of its investigators (their reach and masking
     // apply, as at the console).
     let tokens = investigator_tokens(&config, &queues).await?;
+    let supervisor = supervisor_token(&config).await?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
@@ -172,6 +187,33 @@ pub async fn run(args: WorkflowArgs) -> anyhow::Result<()> {
         };
         println!("median p99 {name}: {median:.1} ms{target}");
     }
+    // The statistics of the year, as a supervisor asks for them.
+    for (name, query) in STATS {
+        let url = format!("{base}/v1/stats?{query}");
+        fetch_stats(&client, &url, &supervisor).await?;
+        let mut runs = Vec::new();
+        for run in 1..=args.runs {
+            let mut hist = Histogram::<u64>::new(3)?;
+            for _ in 0..args.queries.min(100) {
+                let started = Instant::now();
+                fetch_stats(&client, &url, &supervisor).await?;
+                hist.record(started.elapsed().as_micros() as u64)?;
+            }
+            let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+            println!(
+                "  run {run}: {name:<30} p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms",
+                ms(0.5),
+                ms(0.99),
+                hist.max() as f64 / 1000.0
+            );
+            runs.push(ms(0.99));
+        }
+        runs.sort_by(f64::total_cmp);
+        println!(
+            "median p99 {name}: {:.1} ms (target ≤ {TARGET_P99_MS:.0} ms, not asserted)",
+            runs[runs.len() / 2]
+        );
+    }
     gateway.stop().await;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
@@ -215,6 +257,46 @@ async fn investigator_tokens(
     }
     store.close().await;
     Ok(tokens)
+}
+
+/// A supervisor (created once) and a token of theirs.
+async fn supervisor_token(config: &crate::config::Config) -> anyhow::Result<String> {
+    use crate::people::accounts::{Membership, UserSpec, add_user, create_token};
+    let store =
+        crate::store::Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
+    let actor = crate::people::Actor::LocalOperator(Some("bench".into()));
+    let name = "bench-supervisor";
+    if store.user(name).await?.is_none() {
+        let spec = UserSpec {
+            name: name.into(),
+            display_name: None,
+            email: None,
+            password: None,
+            membership: Membership {
+                roles: vec![crate::people::Role::Supervisor],
+                queues: Vec::new(),
+            },
+        };
+        add_user(&store, &actor, spec, &|_| true).await?;
+    }
+    let token = create_token(&store, &actor, name, "bench", None)
+        .await?
+        .text;
+    store.close().await;
+    Ok(token)
+}
+
+/// One statistics answer (an error when not 200).
+async fn fetch_stats(client: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<()> {
+    let response = client.get(url).bearer_auth(token).send().await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    let report: serde_json::Value = response.json().await?;
+    anyhow::ensure!(report["total"].is_object(), "{url}: no total");
+    Ok(())
 }
 
 /// One list: its number of cases (an error when not 200).

@@ -52,6 +52,12 @@ pub struct SearchArgs {
     /// Submitted before (RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     pub to: Option<String>,
+    /// Received by the gateway at or after (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub received_from: Option<String>,
+    /// Received by the gateway before (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub received_to: Option<String>,
     /// Newest first instead of by relevance.
     #[arg(long)]
     pub newest: bool,
@@ -124,6 +130,8 @@ pub async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         case: args.case,
         from: args.from,
         to: args.to,
+        received_from: args.received_from,
+        received_to: args.received_to,
         limit: Some(args.limit),
         offset: Some(args.offset),
         sort: Some(if args.newest {

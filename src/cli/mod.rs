@@ -16,6 +16,7 @@ mod notify;
 mod open311;
 mod people;
 mod push;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -88,6 +89,9 @@ pub enum Command {
     /// The hottest cases of a recent window (complaints, complainants, recency, support,
     /// media exposure).
     Hot(hot::HotArgs),
+    /// The statistics of a period: received, the 三率 (响应率, 解决率, 满意率), 签收及时率,
+    /// 按时办结率, overdue now, 退单 and 重办; per unit, channel or category; a series.
+    Stats(stats::StatsArgs),
     /// Measure the quality of derived data against a labelled file.
     #[command(subcommand)]
     Evaluate(evaluate::EvaluateCommand),
@@ -148,6 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(command) => deadlines::run_outbox(&config, command).await,
         Command::Notify(command) => notify::run(&config, command),
         Command::Hot(args) => hot::run(&config, args).await,
+        Command::Stats(args) => stats::run(&config, args).await,
         Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
         Command::User(command) => people::run_user(&config, command).await,

@@ -70,6 +70,13 @@ impl SearchIndex {
             DateTime::from_timestamp_secs(row.effective_at.timestamp()),
         );
         doc.add_text(f.submitted_text, row.submitted_at.to_rfc3339());
+        // `received_from`/`received_to`: when the gateway got it, whatever it says it was sent.
+        if let Ok(received) = chrono::DateTime::parse_from_rfc3339(&row.received_at) {
+            doc.add_date(
+                f.received_at,
+                DateTime::from_timestamp_secs(received.timestamp()),
+            );
+        }
         let sep = analyzer::FIELD_SEPARATOR;
         match &row.title {
             Some(title) => {

@@ -33,7 +33,9 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 /// received time), so indexes of stores with such complaints are rebuilt once.
 /// 8: the `informed` keyword field (queues informed of the complaint's case), which scopes an
 /// investigator's search with `queue`.
-pub const SCHEMA_VERSION: u32 = 8;
+/// 9: the `received_at` date field (when the gateway got the complaint), which
+/// `received_from`/`received_to` filter on.
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Directory of the index inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -64,6 +66,8 @@ pub struct Fields {
     pub submitted_at: Field,
     /// The submission time as RFC 3339 with its original offset (stored only).
     pub submitted_text: Field,
+    /// When the gateway received the complaint (indexed, fast).
+    pub received_at: Field,
     /// Stored only: the title as received.
     pub title: Field,
     /// Stored only: the body as received.
@@ -129,6 +133,13 @@ fn build_schema() -> (Schema, Fields) {
                 .set_precision(DateTimePrecision::Seconds),
         ),
         submitted_text: builder.add_text_field("submitted_text", STORED),
+        received_at: builder.add_date_field(
+            "received_at",
+            DateOptions::default()
+                .set_indexed()
+                .set_fast()
+                .set_precision(DateTimePrecision::Seconds),
+        ),
         title: builder.add_text_field("title", STORED),
         body: builder.add_text_field("body", STORED),
         text: builder.add_text_field("text", bigram),

@@ -83,6 +83,10 @@ pub struct Filters {
     pub from: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Submitted before.
     pub to: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Received by the gateway at or after.
+    pub received_from: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Received by the gateway before.
+    pub received_to: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Only complaints whose case is routed to one of these queues or informed to one of them
     /// (an investigator's reach: hits and counts alike); `None` = every complaint, an empty
     /// list none.
@@ -192,13 +196,24 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
             Box::new(ConstScoreQuery::new(reach_query(&fields, queues), 0.0)),
         ));
     }
-    if filters.from.is_some() || filters.to.is_some() {
+    let ranges = [
+        (fields.submitted_at, filters.from, filters.to),
+        (
+            fields.received_at,
+            filters.received_from,
+            filters.received_to,
+        ),
+    ];
+    for (field, from, to) in ranges {
+        if from.is_none() && to.is_none() {
+            continue;
+        }
         complex = true;
         let bound = |t: Option<chrono::DateTime<chrono::FixedOffset>>, inclusive: bool| match t {
             None => Bound::Unbounded,
             Some(t) => {
                 let term = Term::from_field_date_for_search(
-                    fields.submitted_at,
+                    field,
                     DateTime::from_timestamp_secs(t.timestamp()),
                 );
                 if inclusive {
@@ -208,8 +223,7 @@ pub fn compile(index: &SearchIndex, query: &str, filters: &Filters) -> CompiledQ
                 }
             }
         };
-        let range =
-            tantivy::query::RangeQuery::new(bound(filters.from, true), bound(filters.to, false));
+        let range = tantivy::query::RangeQuery::new(bound(from, true), bound(to, false));
         parts.push((
             Occur::Must,
             Box::new(ConstScoreQuery::new(Box::new(range), 0.0)),

@@ -62,6 +62,11 @@ pub struct SearchQuery {
     /// Submitted before (RFC 3339 or `YYYY-MM-DD`); a future-dated complaint counts as
     /// submitted when it was received.
     pub to: Option<String>,
+    /// Received by the gateway at or after (RFC 3339 or `YYYY-MM-DD`): "what arrived", whatever
+    /// the complaint says about when it was sent.
+    pub received_from: Option<String>,
+    /// Received by the gateway before (RFC 3339 or `YYYY-MM-DD`).
+    pub received_to: Option<String>,
     /// Hits per page (default 20, at most 200).
     pub limit: Option<usize>,
     /// Hits to skip.
@@ -116,6 +121,8 @@ impl SearchQuery {
                 case_id: nonempty(self.case),
                 from: time("from", self.from, offset)?,
                 to: time("to", self.to, offset)?,
+                received_from: time("received_from", self.received_from, offset)?,
+                received_to: time("received_to", self.received_to, offset)?,
                 reach: None,
             },
             limit,
@@ -144,7 +151,8 @@ pub fn one_of(
     }
 }
 
-fn time(
+/// A time parameter: RFC 3339, or a date or time without offset read in `offset`.
+pub fn time(
     param: &'static str,
     value: Option<String>,
     offset: FixedOffset,

@@ -35,10 +35,12 @@ pub enum Permission {
     AuditRead,
     /// Store a year of the working-day calendar (admins).
     CalendarManage,
+    /// The statistics: counts and rates per unit, channel and category (no personal data).
+    StatsRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::SelfRead,
         Permission::QueuesRead,
         Permission::CasesRead,
@@ -51,6 +53,7 @@ impl Permission {
         Permission::OutboxRead,
         Permission::AuditRead,
         Permission::CalendarManage,
+        Permission::StatsRead,
     ];
 
     /// The name refusals and the README use.
@@ -68,6 +71,7 @@ impl Permission {
             Permission::OutboxRead => "outbox.read",
             Permission::AuditRead => "audit.read",
             Permission::CalendarManage => "calendar.manage",
+            Permission::StatsRead => "stats.read",
         }
     }
 }
@@ -85,7 +89,14 @@ pub fn granted(role: Role, permission: Permission) -> bool {
         Role::Triage => !matches!(permission, AuditRead | CalendarManage),
         Role::Supervisor => matches!(
             permission,
-            SelfRead | QueuesRead | CasesRead | CasesReadAll | IntakeRead | OutboxRead | AuditRead
+            SelfRead
+                | QueuesRead
+                | CasesRead
+                | CasesReadAll
+                | IntakeRead
+                | OutboxRead
+                | AuditRead
+                | StatsRead
         ),
         Role::Investigator => matches!(
             permission,

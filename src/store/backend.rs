@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::open311`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::open311`], [`super::follow_ups`], [`super::stats`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -30,6 +30,8 @@ pub trait Backend:
     + super::calendar::CalendarReads
     + super::answers::AnswerReads
     + super::open311::Open311Reads
+    + super::follow_ups::FollowUpReads
+    + super::stats::StatsReads
     + Send
     + Sync
 {
@@ -46,6 +48,8 @@ impl<T> Backend for T where
         + super::calendar::CalendarReads
         + super::answers::AnswerReads
         + super::open311::Open311Reads
+        + super::follow_ups::FollowUpReads
+        + super::stats::StatsReads
         + Send
         + Sync
 {
@@ -181,6 +185,7 @@ pub trait DerivedTx:
     + super::calendar::CalendarWrites
     + super::answers::AnswerWrites
     + super::open311::Open311Writes
+    + super::follow_ups::FollowUpWrites
     + Send
 {
     /// Commits the transaction.

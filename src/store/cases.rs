@@ -80,6 +80,11 @@ pub struct CaseFilter<'a> {
     pub overdue: Option<bool>,
     /// Only cases with an open deadline before this instant (Unix milliseconds).
     pub due_before_ms: Option<i64>,
+    /// Only cases with a complaint the gateway received at or after this instant (whatever
+    /// the complaint says about when it was sent).
+    pub received_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// … before this instant.
+    pub received_to: Option<chrono::DateTime<chrono::Utc>>,
     pub sort: CaseSort,
     /// Only cases with at least this many complaints.
     pub min_complaints: i64,

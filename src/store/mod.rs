@@ -15,12 +15,14 @@ mod backend;
 pub mod calendar;
 pub mod cases;
 pub mod facets;
+pub mod follow_ups;
 mod log;
 pub mod open311;
 pub mod outbox;
 pub mod people;
 pub mod routes;
 pub mod sqlite;
+pub mod stats;
 pub mod subjects;
 pub mod workflow;
 

@@ -12,11 +12,13 @@
 //! - [`assign`]: which investigator of a unit works on a case it accepts.
 //! - [`clocks`]: the case's deadline following every step.
 //! - [`extension`]: 延期 requests, approved or denied by triage.
+//! - [`follow_up`]: 回访 after the answer, with the reopen an unhappy verdict may ask for.
 
 pub mod assign;
 pub mod clocks;
 pub mod entry;
 pub mod extension;
+pub mod follow_up;
 pub mod machine;
 pub mod service;
 pub mod transition;

@@ -12,7 +12,7 @@ use super::transition::{Details, Outcome, WorkflowError, take};
 use crate::people::Actor;
 use crate::routing::Correction;
 use crate::routing::correct::apply_correction;
-use crate::store::{Store, format_utc};
+use crate::store::{DerivedTx, Store, format_utc};
 
 /// Takes `action` on `case_id` for `caller` (recorded as `actor`) at `now` and commits it.
 #[allow(clippy::too_many_arguments)]
@@ -59,7 +59,27 @@ pub async fn run(
         };
         apply_correction(&mut *tx, routing, &complaint, correction, &format_utc(now)).await?;
     }
-    // The deadline follows the step.
+    follow_step(
+        &mut *tx, clocks, case_id, action, details, &outcome, actor, now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// What follows a step taken in `tx`: the deadline follows it, and search filters by the
+/// step's state at once.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn follow_step(
+    tx: &mut dyn DerivedTx,
+    clocks: Clocks<'_>,
+    case_id: &str,
+    action: Action,
+    details: &Details,
+    outcome: &Outcome,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
     let reason = match action {
         Action::Answer => details.reply.clone().unwrap_or_default(),
         Action::Merge => details.merged_into.clone().unwrap_or_default(),
@@ -68,20 +88,9 @@ pub async fn run(
     let queue = outcome.state.queue_key.as_deref();
     let who = actor.to_string();
     clocks
-        .follow(
-            &mut *tx,
-            case_id,
-            action,
-            outcome.from,
-            queue,
-            &who,
-            &reason,
-            now,
-        )
+        .follow(tx, case_id, action, outcome.from, queue, &who, &reason, now)
         .await?;
-    // Search filters by the step's state at once.
     let state = Some(outcome.state.state.as_str());
-    crate::notify::set_case_status_facet(&mut *tx, case_id, case_id, state).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    crate::notify::set_case_status_facet(tx, case_id, case_id, state).await?;
+    Ok(())
 }

@@ -71,6 +71,9 @@ pub enum WorkflowError {
     /// The 延期 request was decided already.
     #[error("extension request {id} is {state} already")]
     Decided { id: i64, state: String },
+    /// A follow-up (回访) of a case not answered yet.
+    #[error("a follow-up (回访) comes after the answer: the case is `{0}`")]
+    NotAnswered(State),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("stored workflow data is corrupt: {0}")]

@@ -264,13 +264,9 @@ async fn a_callback_out_of_attempts_is_failed_and_retried_by_hand() {
 
 /// Routes complaint `id`'s case to `queue` (a correction, on the open API); returns the case.
 async fn case_of(app: &TestApp, id: &str, queue: &str) -> String {
+    // Searchable before classified: wait for the route (a 404 until then).
+    let classified = app.classified(id).await;
     let path = format!("/v1/complaints/{id}/classification");
-    // 404 `classification_pending` until the pipeline has routed it.
-    let classified = eventually("routed", || async {
-        let (status, c) = call(app, "GET", &path, Value::Null).await;
-        (status == 200 && c["route"]["route_key"].as_str().is_some()).then_some(c)
-    })
-    .await;
     let (status, body) = call(app, "POST", &path, json!({"queue": queue})).await;
     assert_eq!(status, 200, "{body}");
     classified["route"]["route_key"]

@@ -7,11 +7,13 @@ pub mod answers;
 pub mod calendar;
 pub mod cases;
 pub mod derived;
+pub mod follow_ups;
 pub mod intake;
 pub mod open311;
 pub mod outbox;
 pub mod people;
 pub mod routes;
+pub mod stats;
 pub mod workflow;
 
 use std::any::Any;
@@ -77,6 +79,14 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_open311() {
             $crate::store::conformance::open311::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_follow_ups() {
+            $crate::store::conformance::follow_ups::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_stats() {
+            $crate::store::conformance::stats::run($open).await
         }
     };
 }

@@ -451,5 +451,10 @@ pub fn migrator() -> Migrator {
             "answer_outcomes",
             include_str!("migrations/70_answer_outcomes.sql"),
         ),
+        migration(
+            71,
+            "follow_ups",
+            include_str!("migrations/71_follow_ups.sql"),
+        ),
     ])
 }

@@ -37,12 +37,19 @@ impl CaseReads for SqliteStore {
                  AND (? IS NULL OR (d.state = 'open' AND d.due_ms < ?))
                  AND (? IS NULL OR EXISTS (SELECT 1 FROM case_subjects cs
                       WHERE cs.case_id = c.id AND cs.queue_key = ? AND cs.removed_at IS NULL))
+                 AND (? IS NULL OR EXISTS (SELECT 1 FROM case_members m
+                      JOIN complaints rc ON rc.id = m.complaint_id
+                      WHERE m.case_id = c.id AND rc.received_at >= COALESCE(?, '')
+                        AND (? IS NULL OR rc.received_at < ?)))
                  AND {reach}
              ORDER BY {order} LIMIT ? OFFSET ?",
             reach = in_reach("c.id")
         );
         let queues = reach_param(filter.queues);
         let now_ms = chrono::Utc::now().timestamp_millis();
+        let received_from = filter.received_from.map(crate::store::format_utc);
+        let received_to = filter.received_to.map(crate::store::format_utc);
+        let received = (received_from.is_some() || received_to.is_some()).then_some(1);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(filter.min_complaints)
             .bind(filter.status)
@@ -62,6 +69,10 @@ impl CaseReads for SqliteStore {
             .bind(filter.due_before_ms)
             .bind(filter.subject)
             .bind(filter.subject)
+            .bind(received)
+            .bind(received_from.as_deref())
+            .bind(received_to.as_deref())
+            .bind(received_to.as_deref())
             .bind(queues.as_deref())
             .bind(queues.as_deref())
             .bind(filter.limit)

@@ -1,0 +1,373 @@
+//! Conformance: the statistics' counts on a hand-made set of cases whose figures are worked
+//! out by hand (the scenario of `stats::tests`, written through the store's operations):
+//! the whole centre, per unit, and by month and by day; history left out.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+
+use super::{Open, complaint_from, store_new};
+use crate::store::follow_ups::NewFollowUp;
+use crate::store::outbox::NewDeadline;
+use crate::store::routes::RouteFacets;
+use crate::store::stats::{StatsBucket, StatsGroup, StatsQuery, StatsRow};
+use crate::store::workflow::{CaseState, NewTransition};
+use crate::store::{DerivedTx, Store, WriteOp, format_utc};
+
+/// Runs every check of this area on fresh stores from `open`.
+pub async fn run(open: Open) {
+    the_counts_of_a_hand_made_month(open).await;
+}
+
+fn t(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, month, day, hour, 0, 0).unwrap()
+}
+
+struct Case {
+    name: &'static str,
+    unit: &'static str,
+    historical: bool,
+    received: DateTime<Utc>,
+    /// Assigned, accept by, due.
+    clock: [DateTime<Utc>; 3],
+    /// `answered` or `closed` at, or open.
+    ended: Option<(&'static str, DateTime<Utc>)>,
+    accepted: Option<DateTime<Utc>>,
+    /// (at, reached, solved, verdict)
+    follow_ups: Vec<(DateTime<Utc>, bool, bool, &'static str)>,
+    returned: Option<DateTime<Utc>>,
+    reopened: Option<DateTime<Utc>>,
+}
+
+fn scenario() -> Vec<Case> {
+    let case = |name, unit, received, clock| Case {
+        name,
+        unit,
+        historical: false,
+        received,
+        clock,
+        ended: None,
+        accepted: None,
+        follow_ups: Vec::new(),
+        returned: None,
+        reopened: None,
+    };
+    vec![
+        Case {
+            // Answered at the deadline itself: on time.
+            ended: Some(("answered", t(3, 10, 2))),
+            accepted: Some(t(3, 2, 7)),
+            follow_ups: vec![
+                (t(3, 12, 2), false, false, ""),
+                (t(3, 13, 2), true, true, "satisfied"),
+            ],
+            ..case(
+                "A",
+                "finance",
+                t(3, 2, 2),
+                [t(3, 2, 2), t(3, 3, 2), t(3, 10, 2)],
+            )
+        },
+        Case {
+            ended: Some(("answered", t(3, 14, 2))),
+            accepted: Some(t(3, 5, 2)),
+            follow_ups: vec![(t(3, 16, 2), true, false, "dissatisfied")],
+            reopened: Some(t(3, 16, 3)),
+            ..case(
+                "B",
+                "finance",
+                t(3, 3, 2),
+                [t(3, 3, 2), t(3, 4, 2), t(3, 12, 2)],
+            )
+        },
+        Case {
+            accepted: Some(t(3, 6, 8)),
+            ..case(
+                "C",
+                "personnel",
+                t(3, 5, 2),
+                [t(3, 5, 2), t(3, 6, 10), t(3, 20, 2)],
+            )
+        },
+        Case {
+            ended: Some(("closed", t(3, 7, 1))),
+            returned: Some(t(3, 7, 1)),
+            ..case(
+                "D",
+                "personnel",
+                t(3, 6, 2),
+                [t(3, 6, 2), t(3, 7, 2), t(3, 16, 2)],
+            )
+        },
+        Case {
+            ended: Some(("answered", t(3, 4, 2))),
+            accepted: Some(t(2, 20, 5)),
+            follow_ups: vec![(t(3, 6, 2), true, false, "basically_satisfied")],
+            ..case(
+                "E",
+                "finance",
+                t(2, 20, 2),
+                [t(2, 20, 2), t(2, 21, 2), t(3, 5, 2)],
+            )
+        },
+        Case {
+            historical: true,
+            ended: Some(("answered", t(3, 20, 2))),
+            follow_ups: vec![(t(3, 21, 2), true, false, "dissatisfied")],
+            ..case(
+                "F",
+                "finance",
+                t(3, 10, 2),
+                [t(3, 10, 2), t(3, 11, 2), t(3, 15, 2)],
+            )
+        },
+        Case {
+            accepted: Some(t(3, 25, 6)),
+            ..case(
+                "G",
+                "personnel",
+                t(3, 25, 2),
+                [t(3, 25, 2), t(3, 26, 2), t(4, 8, 2)],
+            )
+        },
+    ]
+}
+
+fn transition(
+    case_id: &str,
+    action: &str,
+    at: DateTime<Utc>,
+    detail: serde_json::Value,
+) -> NewTransition {
+    NewTransition {
+        case_id: case_id.into(),
+        action: action.into(),
+        from_state: "x".into(),
+        to_state: "y".into(),
+        actor: "tester".into(),
+        at: format_utc(at),
+        detail,
+    }
+}
+
+/// Writes the scenario; returns the case ids by name.
+async fn write(store: &Store) -> BTreeMap<&'static str, String> {
+    let cases = scenario();
+    let ops = cases
+        .iter()
+        .map(|c| {
+            let value = json!({"external_id": c.name, "body": format!("case {}", c.name)});
+            let mut op = complaint_from("s", value, c.received);
+            if let WriteOp::Complaint(complaint) = &mut op {
+                complaint.historical = c.historical;
+            }
+            op
+        })
+        .collect();
+    let ids: Vec<String> = store_new(store, ops)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut tx = store.begin_decision().await.unwrap();
+    for (c, id) in cases.iter().zip(&ids) {
+        let [assigned, accept_by, due] = c.clock;
+        tx.set_route_facets(&[RouteFacets {
+            route_key: id,
+            only: Some(vec![id.as_str()]),
+            tags: String::new(),
+            queue: c.unit,
+            informed: String::new(),
+            priority: "normal",
+            status: "assigned",
+            new_assignment: true,
+        }])
+        .await
+        .unwrap();
+        if c.historical {
+            // An archive load gets no clock; its follow-up is left out by its mark.
+            write_follow_ups(&mut *tx, c, id).await;
+            continue;
+        }
+        tx.assign_deadlines(&[NewDeadline {
+            case_id: id.clone(),
+            complaint_id: id.clone(),
+            queue_key: c.unit.into(),
+            queue_name: c.unit.into(),
+            priority: "normal".into(),
+            assigned_at: assigned.fixed_offset(),
+            due_at: due.fixed_offset(),
+            provisional_year: None,
+            assignment: "{}".into(),
+        }])
+        .await
+        .unwrap();
+        tx.set_accept_due(&[(id.clone(), accept_by.fixed_offset())])
+            .await
+            .unwrap();
+        match c.ended {
+            Some(("answered", at)) => tx.answer_deadline(id, at, "unit", "done").await.unwrap(),
+            Some((_, at)) => tx.close_deadline(id, at, "unit", "returned").await.unwrap(),
+            None => {}
+        }
+        if let Some(at) = c.accepted {
+            tx.append_transition(&transition(id, "accept", at, json!({})))
+                .await
+                .unwrap();
+        }
+        if let Some(at) = c.returned {
+            let detail = json!({"reason": "wrong_unit", "returned_by": c.unit});
+            tx.append_transition(&transition(id, "return", at, detail))
+                .await
+                .unwrap();
+        }
+        if let Some(at) = c.reopened {
+            tx.append_transition(&transition(id, "reopen", at, json!({"note": "回访"})))
+                .await
+                .unwrap();
+            let state = CaseState {
+                case_id: id.clone(),
+                state: "reopened".into(),
+                queue_key: Some(c.unit.into()),
+                assignee: None,
+                merged_into: None,
+                note: None,
+                updated_at: format_utc(at),
+                updated_by: "tester".into(),
+                version: 0,
+            };
+            tx.put_case_state(&state, None).await.unwrap();
+        }
+        write_follow_ups(&mut *tx, c, id).await;
+    }
+    tx.commit().await.unwrap();
+    cases.iter().map(|c| c.name).zip(ids).collect()
+}
+
+async fn write_follow_ups(tx: &mut dyn DerivedTx, c: &Case, id: &str) {
+    for (at, reached, solved, verdict) in &c.follow_ups {
+        tx.record_follow_up(&NewFollowUp {
+            case_id: id.to_string(),
+            answer_id: None,
+            queue_key: Some(c.unit.into()),
+            reached: *reached,
+            contact: "phone".into(),
+            note: None,
+            solved: reached.then_some(*solved),
+            verdict: reached.then(|| verdict.to_string()),
+            recorded_by: "centre".into(),
+            recorded_at: format_utc(*at),
+            reopened: false,
+        })
+        .await
+        .unwrap();
+    }
+}
+
+fn query(by: StatsGroup, bucket: StatsBucket) -> StatsQuery {
+    StatsQuery {
+        from: t(3, 1, 0),
+        to: t(4, 1, 0),
+        now: t(4, 15, 0),
+        by,
+        bucket,
+        utc_offset_secs: 8 * 3600,
+    }
+}
+
+/// `(total, hits)` of `measure` in `group` (and `bucket`), summed over what else the rows
+/// split.
+fn count(
+    rows: &[StatsRow],
+    measure: &str,
+    group: Option<&str>,
+    bucket: Option<&str>,
+) -> (i64, i64) {
+    rows.iter()
+        .filter(|r| r.measure == measure)
+        .filter(|r| group.is_none() || r.group.as_deref() == group)
+        .filter(|r| bucket.is_none() || r.bucket.as_deref() == bucket)
+        .fold((0, 0), |(t, h), r| (t + r.total, h + r.hits))
+}
+
+async fn the_counts_of_a_hand_made_month(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    write(store).await;
+
+    let all = store
+        .stats_rows(&query(StatsGroup::All, StatsBucket::Whole))
+        .await
+        .unwrap();
+    assert!(all.iter().all(|r| r.group.is_none() && r.bucket.is_none()));
+    let n = |m: &str| count(&all, m, None, None);
+    assert_eq!(n("received").0, 5, "A, B, C, D, G");
+    assert_eq!(n("due"), (4, 2), "A, E on time; B late; C open");
+    assert_eq!(n("accept"), (4, 3), "A, C, G in time; B late");
+    assert_eq!(n("answered"), (3, 2), "A, E on time; B late");
+    assert_eq!(n("attempts"), (4, 3));
+    assert_eq!(n("solved"), (3, 1));
+    assert_eq!(n("satisfied"), (3, 2));
+    assert_eq!(n("returned").0, 1);
+    assert_eq!(n("reopened").0, 1);
+    assert_eq!(n("overdue").0, 2, "C and G on 15 April");
+
+    let units = store
+        .stats_rows(&query(StatsGroup::Unit, StatsBucket::Whole))
+        .await
+        .unwrap();
+    let f = |m: &str| count(&units, m, Some("finance"), None);
+    let p = |m: &str| count(&units, m, Some("personnel"), None);
+    assert_eq!((f("received").0, p("received").0), (2, 3));
+    assert_eq!((f("due"), p("due")), ((3, 2), (1, 0)));
+    assert_eq!((f("accept"), p("accept")), ((2, 1), (2, 2)));
+    assert_eq!((f("answered"), p("answered")), ((3, 2), (0, 0)));
+    assert_eq!((f("solved"), f("satisfied")), ((3, 1), (3, 2)));
+    assert_eq!((f("reopened").0, p("returned").0), (1, 1));
+    assert_eq!((f("overdue").0, p("overdue").0), (0, 2));
+
+    // By local day (UTC+8) and month: every deadline on its day, March for everything.
+    let days = store
+        .stats_rows(&query(StatsGroup::All, StatsBucket::Day))
+        .await
+        .unwrap();
+    let due_days: Vec<(&str, i64, i64)> = days
+        .iter()
+        .filter(|r| r.measure == "due")
+        .map(|r| (r.bucket.as_deref().unwrap(), r.total, r.hits))
+        .collect::<Vec<_>>();
+    let mut due_days = due_days;
+    due_days.sort();
+    assert_eq!(
+        due_days,
+        [
+            ("2026-03-05", 1, 1),
+            ("2026-03-10", 1, 1),
+            ("2026-03-12", 1, 0),
+            ("2026-03-20", 1, 0)
+        ]
+    );
+    let weeks = store
+        .stats_rows(&query(StatsGroup::All, StatsBucket::Week))
+        .await
+        .unwrap();
+    // 2 March 2026 is a Monday: A and B were received that week, C and D the same week.
+    assert_eq!(count(&weeks, "received", None, Some("2026-03-02")).0, 4);
+    assert_eq!(count(&weeks, "received", None, Some("2026-03-23")).0, 1);
+    let months = store
+        .stats_rows(&query(StatsGroup::Unit, StatsBucket::Month))
+        .await
+        .unwrap();
+    assert!(
+        months
+            .iter()
+            .filter(|r| r.measure != "overdue")
+            .all(|r| r.bucket.as_deref() == Some("2026-03")),
+        "{months:?}"
+    );
+    assert_eq!(
+        count(&months, "due", Some("finance"), Some("2026-03")),
+        (3, 2)
+    );
+}
