@@ -26,12 +26,15 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.complaints, c.complainants
 
 /// [`SUMMARY_SELECT`] driven by the deadlines (a listing sorted by deadline walks the
 /// `(queue_key, due_ms)` index and stops at the page's end): only cases with a deadline.
+/// `CROSS JOIN` keeps the deadlines outermost, so a page walks them in due order and stops: with
+/// the list's correlated conditions on `c.id` (subject, received, reach) SQLite's planner
+/// otherwise scanned every case and sorted them (130 ms a page at 100,000 cases instead of 4).
 const SUMMARY_BY_DEADLINE: &str = "SELECT c.id, c.title, c.complaints, c.complainants,
     c.channels, c.first_seen, c.last_seen, s.status, w.state AS wf_state,
     COALESCE(w.queue_key, rt.queue) AS wf_queue, w.assignee AS wf_assignee,
     COALESCE(d.priority, rt.priority) AS dl_priority, d.state AS dl_state, d.due_at AS dl_due_at,
     d.due_ms AS dl_due_ms, d.accept_due_at AS dl_accept_due_at
-    FROM case_deadlines d JOIN cases c ON c.id = d.case_id
+    FROM case_deadlines d CROSS JOIN cases c ON c.id = d.case_id
     LEFT JOIN case_status s ON s.case_id = c.id
     LEFT JOIN case_workflow w ON w.case_id = c.id
     LEFT JOIN case_routes rt ON rt.route_key = c.id";
