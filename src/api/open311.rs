@@ -18,9 +18,9 @@ use super::extract::{ClientAddr, Path};
 use crate::open311 as o311;
 use crate::open311::filing::{FileError, Form};
 use crate::open311::format::{Format, Node, render};
-use crate::open311::requests::Mapping;
+use crate::open311::requests::{Mapping, ServiceRequest};
 use crate::store::StoreError;
-use crate::store::open311::Open311Client;
+use crate::store::open311::{Open311Client, Open311Filing};
 
 /// The Open311 routes.
 pub fn router() -> axum::Router<AppState> {
@@ -179,6 +179,39 @@ fn mapping(state: &AppState) -> Mapping<'_> {
     }
 }
 
+/// What every GET endpoint does first: the query's parameters, the client its key names, and
+/// no parameter outside `allowed` (checked once the key is).
+async fn authenticated(
+    state: &AppState,
+    query: Option<&str>,
+    address: Option<IpAddr>,
+    format: Format,
+    allowed: &[&str],
+) -> Result<(Form, Open311Client), Open311Error> {
+    let params = parameters(query, format)?;
+    let me = client(state, params.get("api_key"), address, format).await?;
+    only(&params, allowed, format)?;
+    Ok((params, me))
+}
+
+/// One of the client's filings (as `found` read it) with its request as published: 404 with
+/// `missing` for anyone else's, for a report and for a complaint gone.
+async fn visible(
+    state: &AppState,
+    format: Format,
+    found: Result<Option<Open311Filing>, StoreError>,
+    missing: impl Fn() -> String,
+) -> Result<(Open311Filing, ServiceRequest), Open311Error> {
+    let db = |e: StoreError| Open311Error::store(format, &e);
+    let not_found = || Open311Error::new(StatusCode::NOT_FOUND, format, missing());
+    let filing = found.map_err(db)?.ok_or_else(not_found)?;
+    let request = o311::requests::request(&state.store, &mapping(state), &filing)
+        .await
+        .map_err(db)?
+        .ok_or_else(not_found)?;
+    Ok((filing, request))
+}
+
 /// Open311 GeoReport v2: `discovery`, `services` or `requests`, as `.json` or `.xml`.
 #[utoipa::path(
     get,
@@ -209,7 +242,6 @@ pub async fn get_root(
     headers: HeaderMap,
 ) -> Result<Response, Open311Error> {
     let (name, format) = split(&file)?;
-    const COMMON: &[&str] = &["api_key", "jurisdiction_id"];
     const FILTERS: &[&str] = &[
         "api_key",
         "jurisdiction_id",
@@ -220,7 +252,7 @@ pub async fn get_root(
         "status",
     ];
     let allowed = match name {
-        "discovery" | "services" => COMMON,
+        "discovery" | "services" => KEY_ONLY,
         "requests" => FILTERS,
         _ => {
             return Err(Open311Error::new(
@@ -230,9 +262,7 @@ pub async fn get_root(
             ));
         }
     };
-    let params = parameters(query.as_deref(), format)?;
-    let me = client(&state, params.get("api_key"), address, format).await?;
-    only(&params, allowed, format)?;
+    let (params, me) = authenticated(&state, query.as_deref(), address, format, allowed).await?;
     match name {
         "discovery" => {
             let settings = &state.config.open311;
@@ -296,27 +326,12 @@ pub async fn get_request(
     ClientAddr(address): ClientAddr,
 ) -> Result<Response, Open311Error> {
     let (id, format) = split(&file)?;
-    let params = parameters(query.as_deref(), format)?;
-    let me = client(&state, params.get("api_key"), address, format).await?;
-    only(&params, KEY_ONLY, format)?;
-    let db = |e: StoreError| Open311Error::store(format, &e);
-    let not_found = || {
-        Open311Error::new(
-            StatusCode::NOT_FOUND,
-            format,
-            format!("no service request `{id}`"),
-        )
-    };
-    let filing = state
-        .store
-        .open311_filing(&me.name, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(not_found)?;
-    let request = o311::requests::request(&state.store, &mapping(&state), &filing)
-        .await
-        .map_err(db)?
-        .ok_or_else(not_found)?;
+    let (_, me) = authenticated(&state, query.as_deref(), address, format, KEY_ONLY).await?;
+    let filing = state.store.open311_filing(&me.name, id).await;
+    let (_, request) = visible(&state, format, filing, || {
+        format!("no service request `{id}`")
+    })
+    .await?;
     Ok(ok(
         format,
         "service_requests",
@@ -346,22 +361,9 @@ pub async fn get_token(
     ClientAddr(address): ClientAddr,
 ) -> Result<Response, Open311Error> {
     let (token, format) = split(&file)?;
-    let params = parameters(query.as_deref(), format)?;
-    let me = client(&state, params.get("api_key"), address, format).await?;
-    only(&params, KEY_ONLY, format)?;
-    let db = |e: StoreError| Open311Error::store(format, &e);
-    let not_found =
-        || Open311Error::new(StatusCode::NOT_FOUND, format, format!("no token `{token}`"));
-    let filing = state
-        .store
-        .open311_filing_by_token(&me.name, token)
-        .await
-        .map_err(db)?
-        .ok_or_else(not_found)?;
-    o311::requests::request(&state.store, &mapping(&state), &filing)
-        .await
-        .map_err(db)?
-        .ok_or_else(not_found)?;
+    let (_, me) = authenticated(&state, query.as_deref(), address, format, KEY_ONLY).await?;
+    let filing = state.store.open311_filing_by_token(&me.name, token).await;
+    let (filing, _) = visible(&state, format, filing, || format!("no token `{token}`")).await?;
     Ok(ok(
         format,
         "service_requests",
