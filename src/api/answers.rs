@@ -242,14 +242,7 @@ pub async fn reply_sent(
     );
     tx.append_audit(&[entry]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
-    let outcome = state
-        .store
-        .answer_outcome(id)
-        .await?
-        .ok_or_else(not_found)?;
-    let answers = state.store.case_answers(&outcome.case_id).await?;
-    let answer = answers.iter().find(|a| a.id == outcome.answer_id);
-    Ok(Json(view(&state, outcome, answer)))
+    view_by_id(&state, id, not_found).await
 }
 
 /// Status updates to the channels' systems (sources with a `[callback]`), newest first.
@@ -307,6 +300,15 @@ pub async fn retry_callback(
         ));
     }
     tracing::info!(callback = id, actor = %principal.actor, "callback put back to pending");
+    view_by_id(&state, id, not_found).await
+}
+
+/// Outcome `id` as it stands now, with its answer.
+async fn view_by_id(
+    state: &AppState,
+    id: i64,
+    not_found: impl Fn() -> ApiError,
+) -> Result<Json<OutcomeView>, ApiError> {
     let outcome = state
         .store
         .answer_outcome(id)
@@ -314,7 +316,7 @@ pub async fn retry_callback(
         .ok_or_else(not_found)?;
     let answers = state.store.case_answers(&outcome.case_id).await?;
     let answer = answers.iter().find(|a| a.id == outcome.answer_id);
-    Ok(Json(view(&state, outcome, answer)))
+    Ok(Json(view(state, outcome, answer)))
 }
 
 /// This module's routes.

@@ -178,6 +178,7 @@ pub async fn put_year(
     )
     .await
     .map_err(|e| match e {
+        NotifyError::Calendar(CalendarError::Invalid { message, .. }) => invalid(message),
         NotifyError::Calendar(e) => invalid(e.to_string()),
         NotifyError::Store(e) => ApiError::from(e),
         other => ApiError::internal("calendar", &other),
@@ -212,14 +213,8 @@ fn parse_body(year: i32, headers: &HeaderMap, body: &[u8]) -> Result<YearDays, A
                 ),
             )
         })?;
-        if body.year.is_some_and(|y| y != year) {
-            return Err(invalid(format!(
-                "the body is for {}, the path for {year}",
-                body.year.unwrap_or_default()
-            )));
-        }
         YearDays {
-            year,
+            year: body.year.unwrap_or(year),
             holidays: body.holidays,
             working_weekends: body.working_weekends,
         }

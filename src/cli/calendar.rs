@@ -72,7 +72,7 @@ async fn run_on(config: &Config, store: &Store, command: CalendarCommand) -> any
         } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let days = calendar_years::parse(&text, &file.display().to_string())?;
+            let days = crate::calendar::parse_year(&text, &file.display().to_string())?;
             let who = actor(store, &as_user).await?.to_string();
             let shared = calendar_years::load_shared(store, dir).await?;
             let stored =

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::NotifyError;
 use super::provisional::{Recount, recount};
-use crate::calendar::{Calendar, SharedCalendar, YearDays, check_year, parse_year};
+use crate::calendar::{Calendar, SharedCalendar, YearDays};
 use crate::config::Config;
 use crate::store::audit::NewAuditEvent;
 use crate::store::calendar::CalendarYear;
@@ -71,12 +71,7 @@ pub async fn refresh(
     Ok(true)
 }
 
-/// Parses a yearly file's text as [`store_year`] takes it; `origin` names it in errors.
-pub fn parse(text: &str, origin: &str) -> Result<YearDays, NotifyError> {
-    Ok(parse_year(text, origin)?)
-}
-
-/// Checks and stores `days` for `actor`, counts provisional deadlines again on it and makes
+/// Checks (as the calendar adds a year) and stores `days` for `actor`, counts provisional deadlines again on it and makes
 /// it the running calendar; all or nothing.
 pub async fn store_year(
     store: &Store,
@@ -86,7 +81,6 @@ pub async fn store_year(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<StoredYear, NotifyError> {
-    check_year(days, &format!("calendar year {}", days.year))?;
     let at = format_utc(now);
     let mut candidate = (*shared.current()).clone();
     let replaced = candidate.origin(days.year).map(str::to_string);
