@@ -150,37 +150,38 @@ impl AssignStage {
         })
     }
 
-    /// Queues of the routing file the complaint is about, found now: its target unit or its
-    /// text names the unit (`市监察局`, `监察局` without the city prefix, or one of the queue's
-    /// `aliases`). They never see who complained.
-    fn found_subjects(&self, complaint: &Complaint) -> Vec<String> {
-        self.routing
-            .concerns(complaint.item.target_unit.as_deref(), &complaint.text_norm)
-            .into_iter()
-            .map(|(key, _)| key.to_string())
-            .collect()
-    }
-
     /// Records the subjects of the routed cases found in this batch (the alias rule on each
     /// routed complaint, and the subject a routing rule declares), in the batch's transaction:
     /// a unit already recorded on the case, or removed from it by staff, is left as it is.
-    /// Returns every case's recorded subjects afterwards, by route key.
+    /// Returns every case's recorded subjects afterwards, by route key, and the queues each
+    /// routed complaint was found now to be about (its target unit or its text names the unit,
+    /// `市监察局`, `监察局` without the city prefix, or one of the queue's `aliases`), by
+    /// complaint id: the alias rule runs once per complaint.
     async fn record_subjects(
         &self,
         tx: &mut dyn DerivedTx,
         routed: &[RoutedCase],
         by_id: &HashMap<&str, &Complaint>,
-    ) -> Result<HashMap<String, Vec<CaseSubject>>, PipelineError> {
+    ) -> Result<
+        (
+            HashMap<String, Vec<CaseSubject>>,
+            HashMap<String, Vec<String>>,
+        ),
+        PipelineError,
+    > {
         let now = crate::store::format_utc(chrono::Utc::now());
         let mut found: Vec<(&str, String, &'static str, String)> = Vec::new();
+        let mut found_now: HashMap<String, Vec<String>> = HashMap::new();
         for case in routed {
             let Some(complaint) = by_id.get(case.complaint_id.as_str()) else {
                 continue;
             };
             let target = complaint.item.target_unit.as_deref();
+            let keys = found_now.entry(case.complaint_id.clone()).or_default();
             for (key, concern) in self.routing.concerns(target, &complaint.text_norm) {
                 let note = format!("{} {}", concern.origin, concern.matched);
                 found.push((&case.route_key, key.to_string(), concern.origin, note));
+                keys.push(key.to_string());
             }
             if let Some(subject) = &case.subject {
                 let note = format!("route rule {}", case.rule);
@@ -200,7 +201,7 @@ impl AssignStage {
             .collect();
         tx.record_subjects(&subjects).await?;
         let keys: Vec<&str> = routed.iter().map(|r| r.route_key.as_str()).collect();
-        Ok(tx.cases_subjects(&keys).await?)
+        Ok((tx.cases_subjects(&keys).await?, found_now))
     }
 }
 
@@ -218,7 +219,7 @@ impl Stage for AssignStage {
             let routed = std::mem::take(&mut *self.routed.lock().expect("routed cases lock"));
             let by_id: HashMap<&str, &Complaint> =
                 batch.iter().map(|c| (c.id.as_str(), c)).collect();
-            let recorded = self.record_subjects(tx, &routed, &by_id).await?;
+            let (recorded, found_now) = self.record_subjects(tx, &routed, &by_id).await?;
             let mut live = Vec::new();
             let mut history = Vec::new();
             for case in &routed {
@@ -268,7 +269,10 @@ impl Stage for AssignStage {
                         .get(&case.route_key)
                         .map(Vec::as_slice)
                         .unwrap_or_default(),
-                    &self.found_subjects(complaint),
+                    found_now
+                        .get(&case.complaint_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
                 );
                 assignments.push(self.assignment(case, complaint, subjects)?);
                 assigned.insert(&case.route_key, &case.queue);
