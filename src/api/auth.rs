@@ -21,7 +21,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
@@ -190,22 +189,11 @@ const USE_RECORD_INTERVAL: Duration = Duration::from_secs(60);
 /// when each token's use was last recorded.
 #[derive(Default)]
 pub struct Authenticator {
-    verified: Mutex<HashMap<String, [u8; 32]>>,
+    verified: secrets::VerifiedSecrets,
     recorded: Mutex<HashMap<String, Instant>>,
 }
 
 impl Authenticator {
-    fn known(&self, id: &str, digest: &[u8; 32]) -> bool {
-        self.verified.lock().expect("not poisoned").get(id) == Some(digest)
-    }
-
-    fn remember(&self, id: &str, digest: [u8; 32]) {
-        self.verified
-            .lock()
-            .expect("not poisoned")
-            .insert(id.to_string(), digest);
-    }
-
     /// True once per token per [`USE_RECORD_INTERVAL`].
     fn due_for_record(&self, id: &str) -> bool {
         let mut recorded = self.recorded.lock().expect("not poisoned");
@@ -402,16 +390,8 @@ async fn user_token(state: &AppState, id: &str, secret: &str) -> Result<Principa
     {
         return Err(token_refused("the token has expired"));
     }
-    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    if !state.auth.known(id, &digest) {
-        let (secret, hash) = (secret.to_string(), token.hash.clone());
-        let valid = tokio::task::spawn_blocking(move || secrets::verify_secret(&secret, &hash))
-            .await
-            .unwrap_or(false);
-        if !valid {
-            return Err(token_refused("the bearer token is not valid"));
-        }
-        state.auth.remember(id, digest);
+    if !state.auth.verified.verify(id, secret, &token.hash).await {
+        return Err(token_refused("the bearer token is not valid"));
     }
     let user = store
         .user(&token.user)

@@ -4,12 +4,8 @@
 //! disabled client is refused at once). A key whose secret was verified is remembered by its
 //! SHA-256, so argon2 runs once per key and process, not once per request.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use chrono::Utc;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::people::Actor;
 use crate::people::secrets::{self, MintedToken};
@@ -105,7 +101,7 @@ pub enum KeyRefused {
 /// Checks presented keys, remembering verified secrets.
 #[derive(Default)]
 pub struct Keys {
-    verified: Mutex<HashMap<String, [u8; 32]>>,
+    verified: secrets::VerifiedSecrets,
 }
 
 impl Keys {
@@ -124,20 +120,8 @@ impl Keys {
         let Some(client) = store.open311_client_by_key(id).await? else {
             return Ok(Err(KeyRefused::Invalid));
         };
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let known = self.verified.lock().expect("not poisoned").get(id) == Some(&digest);
-        if !known {
-            let (secret, hash) = (secret.to_string(), client.key_hash.clone());
-            let valid = tokio::task::spawn_blocking(move || secrets::verify_secret(&secret, &hash))
-                .await
-                .unwrap_or(false);
-            if !valid {
-                return Ok(Err(KeyRefused::Invalid));
-            }
-            self.verified
-                .lock()
-                .expect("not poisoned")
-                .insert(id.to_string(), digest);
+        if !self.verified.verify(id, secret, &client.key_hash).await {
+            return Ok(Err(KeyRefused::Invalid));
         }
         if client.disabled_at.is_some() {
             return Ok(Err(KeyRefused::Disabled));

@@ -45,6 +45,37 @@ pub fn verify_secret(secret: &str, hash: &str) -> bool {
         .is_ok()
 }
 
+/// Key and token secrets already checked against their hash, by key id (as a SHA-256 of the
+/// secret): argon2 takes tens of milliseconds, so a key is verified once, not on every request;
+/// its row is still read on every request, so a revoked or disabled key stops at once.
+#[derive(Default)]
+pub struct VerifiedSecrets {
+    verified: std::sync::Mutex<std::collections::HashMap<String, [u8; 32]>>,
+}
+
+impl VerifiedSecrets {
+    /// Whether `secret` matches `hash`, the key `id`'s; argon2 runs off the async threads, once
+    /// per id and secret.
+    pub async fn verify(&self, id: &str, secret: &str, hash: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let known = self.verified.lock().expect("not poisoned").get(id) == Some(&digest);
+        if known {
+            return true;
+        }
+        let (secret, hash) = (secret.to_string(), hash.to_string());
+        let valid = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
+            .await
+            .unwrap_or(false);
+        if valid {
+            self.verified
+                .lock()
+                .expect("not poisoned")
+                .insert(id.to_string(), digest);
+        }
+        valid
+    }
+}
+
 /// Why a password was refused.
 pub fn check_password(password: &str) -> Result<(), String> {
     let chars = password.chars().count();
