@@ -63,8 +63,7 @@ pub async fn stats(
         by: params.by.as_deref(),
         series: params.series.as_deref(),
     };
-    let offset = chrono::FixedOffset::east_opt(state.config.default_utc_offset_hours * 3600)
-        .ok_or_else(|| ApiError::internal("stats", &"the configured UTC offset"))?;
+    let offset = state.config.parse_options().default_offset;
     let query = parse(&request, offset, chrono::Utc::now())
         .map_err(|message| ApiError::new(ErrorCode::InvalidParameter, message))?;
     let report = read(&state.store, &request, &query)

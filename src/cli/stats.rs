@@ -56,8 +56,7 @@ pub async fn run(config: &Config, args: StatsArgs) -> anyhow::Result<()> {
         by: args.by.as_deref(),
         series: args.series.as_deref(),
     };
-    let offset = chrono::FixedOffset::east_opt(config.default_utc_offset_hours * 3600)
-        .ok_or_else(|| anyhow::anyhow!("default_utc_offset_hours is out of range"))?;
+    let offset = config.parse_options().default_offset;
     let query = parse(&request, offset, chrono::Utc::now()).map_err(anyhow::Error::msg)?;
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
     let report = read(&store, &request, &query).await;
