@@ -177,6 +177,12 @@ pub async fn run(
         routing.clone(),
         stop_callbacks.clone(),
     );
+    let stop_rollup = CancellationToken::new();
+    let rollup_task = crate::stats::rollup::start(
+        store.clone(),
+        config.parse_options().default_offset.local_minus_utc(),
+        stop_rollup.clone(),
+    );
     let open311 = crate::open311::Open311Runtime::new(&config.open311, &routing)
         .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?;
     let state = AppState {
@@ -233,7 +239,12 @@ pub async fn run(
     let _ = sources_stopped.await;
     stop_notify.cancel();
     stop_callbacks.cancel();
-    for task in notify_tasks.into_iter().chain(callback_task) {
+    stop_rollup.cancel();
+    for task in notify_tasks
+        .into_iter()
+        .chain(callback_task)
+        .chain(Some(rollup_task))
+    {
         let _ = tokio::time::timeout_at(deadline - Duration::from_secs(2), task).await;
     }
     stop_pipeline.cancel();

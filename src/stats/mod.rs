@@ -10,6 +10,7 @@
 
 mod period;
 mod report;
+pub mod rollup;
 #[cfg(test)]
 mod tests;
 

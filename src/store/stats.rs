@@ -59,10 +59,29 @@ pub struct StatsRow {
     pub hits: i64,
 }
 
+/// What one refresh of the statistics' rollup did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollupRefresh {
+    /// Days counted again.
+    pub days: usize,
+    /// Days still to count (for the next refresh).
+    pub remaining: usize,
+}
+
 /// On the store: the statistics' counts.
 #[async_trait]
 pub trait StatsReads: Send + Sync {
     /// Every measure of `query`'s period, counted per group and bucket (no row for an empty
-    /// count).
+    /// count; a count may come in several rows, to be added).
     async fn stats_rows(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError>;
+
+    /// Keeps the statistics' rollup (derived data the reads use where it is current): counts
+    /// again up to `max_days` of the local days (cut at `utc_offset_secs`) that ended before
+    /// `now` and are not current, newest first. The reads are right without it, only slower.
+    async fn refresh_stats_rollup(
+        &self,
+        utc_offset_secs: i32,
+        now: DateTime<Utc>,
+        max_days: usize,
+    ) -> Result<RollupRefresh, StoreError>;
 }

@@ -18,6 +18,7 @@ use crate::store::{DerivedTx, Store, WriteOp, format_utc};
 /// Runs every check of this area on fresh stores from `open`.
 pub async fn run(open: Open) {
     the_counts_of_a_hand_made_month(open).await;
+    the_rollup_counts_what_the_tables_count(open).await;
 }
 
 fn t(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
@@ -295,7 +296,131 @@ async fn the_counts_of_a_hand_made_month(open: Open) {
     let fixture = open().await;
     let store = &fixture.store;
     write(store).await;
+    assert_hand_made_counts(store).await;
+    // The same figures once the days are in the rollup (read from it where it is current).
+    let pass = store
+        .refresh_stats_rollup(8 * 3600, t(4, 15, 0), 1000)
+        .await
+        .unwrap();
+    assert!(pass.days >= 30, "{pass:?}");
+    assert_eq!(pass.remaining, 0);
+    assert_eq!(
+        store
+            .refresh_stats_rollup(8 * 3600, t(4, 15, 0), 1000)
+            .await
+            .unwrap()
+            .days,
+        0,
+        "nothing changed: nothing to count again"
+    );
+    assert_hand_made_counts(store).await;
+}
 
+const GROUPINGS: [StatsGroup; 4] = [
+    StatsGroup::All,
+    StatsGroup::Unit,
+    StatsGroup::Channel,
+    StatsGroup::Category,
+];
+const BUCKETS: [StatsBucket; 4] = [
+    StatsBucket::Whole,
+    StatsBucket::Day,
+    StatsBucket::Week,
+    StatsBucket::Month,
+];
+
+/// Every grouping and series of `store`, the rows of one count added up.
+async fn every_figure(store: &Store) -> BTreeMap<String, (i64, i64)> {
+    let mut figures = BTreeMap::new();
+    for by in GROUPINGS {
+        for bucket in BUCKETS {
+            for row in store.stats_rows(&query(by, bucket)).await.unwrap() {
+                let key = format!(
+                    "{by:?}/{bucket:?}/{}/{:?}/{:?}",
+                    row.measure, row.group, row.bucket
+                );
+                let sum = figures.entry(key).or_insert((0, 0));
+                sum.0 += row.total;
+                sum.1 += row.hits;
+            }
+        }
+    }
+    figures
+}
+
+/// Two stores with the same cases, one never rolled up: after writes that change past days
+/// (an answer, a 回访, an accept, a reopen), the rolled-up store's figures stay those of the
+/// tables, before its next refresh and after it.
+async fn the_rollup_counts_what_the_tables_count(open: Open) {
+    let (plain, rolled) = (open().await, open().await);
+    let plain_ids = write(&plain.store).await;
+    let ids = write(&rolled.store).await;
+    let now = t(4, 15, 0);
+    rolled
+        .store
+        .refresh_stats_rollup(8 * 3600, now, 1000)
+        .await
+        .unwrap();
+    let before = every_figure(&plain.store).await;
+    assert_eq!(before, every_figure(&rolled.store).await);
+
+    for (store, ids) in [(&plain.store, &plain_ids), (&rolled.store, &ids)] {
+        let mut tx = store.begin_decision().await.unwrap();
+        let c = &ids["C"];
+        tx.answer_deadline(c, t(3, 19, 2), "unit", "done")
+            .await
+            .unwrap();
+        tx.append_transition(&transition(&ids["G"], "reopen", t(3, 28, 2), json!({})))
+            .await
+            .unwrap();
+        tx.record_follow_up(&NewFollowUp {
+            case_id: c.clone(),
+            answer_id: None,
+            queue_key: Some("personnel".into()),
+            reached: true,
+            contact: "phone".into(),
+            note: None,
+            solved: Some(true),
+            verdict: Some("satisfied".into()),
+            recorded_by: "centre".into(),
+            recorded_at: format_utc(t(3, 22, 2)),
+            reopened: false,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let after = every_figure(&plain.store).await;
+    assert_ne!(after, before, "the writes changed figures");
+    assert_eq!(
+        after,
+        every_figure(&rolled.store).await,
+        "stale days read from the tables"
+    );
+    let pass = rolled
+        .store
+        .refresh_stats_rollup(8 * 3600, now, 1000)
+        .await
+        .unwrap();
+    assert!(
+        pass.days >= 1,
+        "the changed days are counted again: {pass:?}"
+    );
+    assert_eq!(
+        after,
+        every_figure(&rolled.store).await,
+        "and read from the rollup"
+    );
+    // Another local offset cuts other days: the rollup starts again, the figures stay.
+    rolled
+        .store
+        .refresh_stats_rollup(0, now, 1000)
+        .await
+        .unwrap();
+    assert_eq!(after, every_figure(&rolled.store).await);
+}
+
+async fn assert_hand_made_counts(store: &Store) {
     let all = store
         .stats_rows(&query(StatsGroup::All, StatsBucket::Whole))
         .await

@@ -23,6 +23,7 @@ pub(crate) mod read;
 mod routes;
 pub(crate) mod schema;
 mod stats;
+mod stats_rollup;
 mod tx;
 mod workflow;
 pub(crate) mod writer;

@@ -456,5 +456,10 @@ pub fn migrator() -> Migrator {
             "follow_ups",
             include_str!("migrations/71_follow_ups.sql"),
         ),
+        migration(
+            74,
+            "stats_rollup",
+            include_str!("migrations/74_stats_rollup.sql"),
+        ),
     ])
 }

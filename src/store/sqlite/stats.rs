@@ -5,14 +5,17 @@
 //! historical complaint has no clock).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::SqliteStore;
-use crate::store::stats::{StatsBucket, StatsGroup, StatsQuery, StatsReads, StatsRow};
+use super::{SqliteStore, stats_rollup};
+use crate::store::stats::{
+    RollupRefresh, StatsBucket, StatsGroup, StatsQuery, StatsReads, StatsRow,
+};
 use crate::store::{StoreError, format_utc};
 
 /// The bucket of a time given as date-function arguments (`?6` is the local offset).
-fn bucket(bucket: StatsBucket, time: &str) -> String {
+pub(super) fn bucket(bucket: StatsBucket, time: &str) -> String {
     match bucket {
         StatsBucket::Whole => "NULL".into(),
         StatsBucket::Day => format!("date({time}, ?6)"),
@@ -56,9 +59,31 @@ fn ms(time: &str) -> String {
 
 const NOT_HISTORICAL: &str = "COALESCE(c.historical, 0) = 0";
 
-fn statement(query: &StatsQuery) -> String {
-    let by = query.by;
-    let b = |time: &str| bucket(query.bucket, time);
+/// Which of the measures a statement counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    /// Those read by a time in the period (all but overdue).
+    Periodic,
+    /// Overdue now (not by period).
+    Overdue,
+}
+
+/// The statement counting `part` for `by` and `bucket`; its parameters: `?1`/`?2` the period
+/// as RFC 3339, `?3`/`?4` the same in Unix milliseconds, `?5` now in milliseconds, `?6` the
+/// local offset as a date modifier.
+pub(super) fn statement(by: StatsGroup, bucket_by: StatsBucket, part: Part) -> String {
+    if part == Part::Overdue {
+        let dj = case_joins("d", by, false);
+        let dg = group(by, "d.queue_key");
+        return format!(
+            "SELECT 'overdue' AS measure, {dg} AS grp, NULL AS bucket, COUNT(*) AS total,
+                    0 AS hits
+             FROM case_deadlines d INDEXED BY case_deadlines_stats_open {dj}
+             WHERE d.state = 'open' AND d.due_ms < ?5
+             GROUP BY grp"
+        );
+    }
+    let b = |time: &str| bucket(bucket_by, time);
     let received_group = match by {
         StatsGroup::All => "NULL",
         StatsGroup::Unit => "f.queue",
@@ -114,11 +139,7 @@ fn statement(query: &StatsQuery) -> String {
          FROM case_deadlines d INDEXED BY case_deadlines_stats_answered {dj}
          WHERE d.state = 'answered' AND d.answered_at >= ?1 AND d.answered_at < ?2
          GROUP BY grp, bucket
-         UNION ALL
-         SELECT 'overdue', {dg} AS grp, NULL AS bucket, COUNT(*), 0
-         FROM case_deadlines d INDEXED BY case_deadlines_stats_open {dj}
-         WHERE d.state = 'open' AND d.due_ms < ?5
-         GROUP BY grp
+
          UNION ALL
          SELECT 'attempts', {fg} AS grp, {ub} AS bucket, COUNT(*), COALESCE(SUM(u.reached), 0)
          FROM case_follow_ups u {fj}
@@ -148,28 +169,72 @@ fn statement(query: &StatsQuery) -> String {
     )
 }
 
+/// The rows of `sql` (a statement of [`statement`]) for the period `[from, to)` of `query`.
+pub(super) async fn rows<'c, E>(
+    executor: E,
+    sql: String,
+    query: &StatsQuery,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<StatsRow>, StoreError>
+where
+    E: sqlx::SqliteExecutor<'c>,
+{
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(format_utc(from))
+        .bind(format_utc(to))
+        .bind(from.timestamp_millis())
+        .bind(to.timestamp_millis())
+        .bind(query.now.timestamp_millis())
+        .bind(modifier(query.utc_offset_secs))
+        .fetch_all(executor)
+        .await?;
+    Ok(rows.iter().map(row).collect())
+}
+
+/// SQLite's date modifier for a local offset.
+pub(super) fn modifier(utc_offset_secs: i32) -> String {
+    format!("{utc_offset_secs:+} seconds")
+}
+
+pub(super) fn row(row: &sqlx::sqlite::SqliteRow) -> StatsRow {
+    StatsRow {
+        measure: row.get(0),
+        group: row.get(1),
+        bucket: row.get(2),
+        total: row.get(3),
+        hits: row.get(4),
+    }
+}
+
 #[async_trait]
 impl StatsReads for SqliteStore {
+    /// Overdue from the tables; the periodic measures from the rollup for its current days
+    /// and months within the period, from the tables for the rest.
     async fn stats_rows(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError> {
-        let sql = statement(query);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(format_utc(query.from))
-            .bind(format_utc(query.to))
-            .bind(query.from.timestamp_millis())
-            .bind(query.to.timestamp_millis())
-            .bind(query.now.timestamp_millis())
-            .bind(format!("{:+} seconds", query.utc_offset_secs))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| StatsRow {
-                measure: row.get(0),
-                group: row.get(1),
-                bucket: row.get(2),
-                total: row.get(3),
-                hits: row.get(4),
-            })
-            .collect())
+        let mut out = rows(
+            &self.pool,
+            statement(query.by, query.bucket, Part::Overdue),
+            query,
+            query.from,
+            query.to,
+        )
+        .await?;
+        let plan = stats_rollup::plan_for(&self.pool, query).await?;
+        for (from, to) in &plan.live {
+            let sql = statement(query.by, query.bucket, Part::Periodic);
+            out.extend(rows(&self.pool, sql, query, *from, *to).await?);
+        }
+        out.extend(stats_rollup::read(&self.pool, query, &plan).await?);
+        Ok(out)
+    }
+
+    async fn refresh_stats_rollup(
+        &self,
+        utc_offset_secs: i32,
+        now: DateTime<Utc>,
+        max_days: usize,
+    ) -> Result<RollupRefresh, StoreError> {
+        stats_rollup::refresh(&self.derived_pool, utc_offset_secs, now, max_days).await
     }
 }
