@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+/// How often recorded histogram samples are drained into their buckets.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// Installs the Prometheus recorder once per process and returns the handle that renders it.
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -20,6 +23,21 @@ pub fn prometheus() -> &'static PrometheusHandle {
             .expect("static buckets are valid")
             .build_recorder();
         let handle = recorder.handle();
+        // A recorder built this way keeps every histogram sample until a render or an upkeep
+        // drains it into the buckets: without a scraper, every commit's figures would pile up
+        // for the process's life. Drained every few seconds instead.
+        let upkeep = handle.clone();
+        let started = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(METRICS_UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(error) = started {
+            tracing::warn!(%error, "cannot start the metrics upkeep thread");
+        }
         // Another recorder may already be installed (tests embedding the app); keep ours for
         // rendering either way.
         let _ = metrics::set_global_recorder(recorder);
