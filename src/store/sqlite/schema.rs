@@ -456,5 +456,10 @@ pub fn migrator() -> Migrator {
             "follow_ups",
             include_str!("migrations/71_follow_ups.sql"),
         ),
+        migration(
+            72,
+            "accountability",
+            include_str!("migrations/72_accountability.sql"),
+        ),
     ])
 }
