@@ -35,6 +35,8 @@
 //!   sees a complainant's identity.
 //! - [`workflow`]: the case workflow's states and transitions (交办, 签收, 办结, 退单, 重办) and
 //!   who may take each.
+//! - [`accountability`]: 责任追究 records of substantiated cases (recorded by the
+//!   supervision queue, audited) and their counts.
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
 //! - [`notify`]: case deadlines, the reminder/overdue scheduler, the email outbox and its
 //!   SMTP delivery worker.
@@ -42,6 +44,7 @@
 //! - [`progress`]: the progress bars of long commands and benchmarks.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
+pub mod accountability;
 pub mod answers;
 pub mod api;
 pub mod app;
