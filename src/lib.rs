@@ -37,6 +37,8 @@
 //!   who may take each.
 //! - [`accountability`]: 责任追究 records of substantiated cases (recorded by the
 //!   supervision queue, audited) and their counts.
+//! - [`reports`]: the monthly report to the city government (HTML and CSV), from the
+//!   statistics' own figures.
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
 //! - [`notify`]: case deadlines, the reminder/overdue scheduler, the email outbox and its
 //!   SMTP delivery worker.
@@ -65,6 +67,7 @@ pub mod people;
 pub mod pipeline;
 pub mod progress;
 pub mod replay;
+pub mod reports;
 pub mod routing;
 pub mod sources;
 pub mod stats;

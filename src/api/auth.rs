@@ -99,6 +99,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         Permission::AccountabilityManage,
     ),
     ("GET", "/v1/accountability", Permission::StatsRead),
+    ("GET", "/v1/reports/monthly", Permission::StatsRead),
     ("POST", "/v1/cases/{id}/subjects", Permission::CasesDecide),
     (
         "DELETE",

@@ -14,6 +14,7 @@
 //! - [`deadlines`]: case deadlines (read, extend, answer) and the notification outbox.
 //! - [`people`]: who am I, the audit record, a case's decisions.
 //! - [`accountability`]: 责任追究 records of substantiated cases, and a period's list.
+//! - [`reports`]: the monthly report (HTML or CSV).
 //! - [`webhook`]: intake pushed by channel operators.
 //! - [`open311`]: the Open311 GeoReport v2 server (its own keys, its own error shape).
 //!
@@ -42,6 +43,7 @@ pub mod open311;
 pub mod params;
 pub mod people;
 pub mod privacy;
+pub mod reports;
 pub mod search;
 pub mod session;
 pub mod sources;
@@ -110,6 +112,7 @@ use error::ErrorCode;
         accountability::edit_accountability,
         accountability::withdraw_accountability,
         accountability::list_accountability,
+        reports::monthly,
         extensions::ask_extension,
         extensions::approve_extension,
         extensions::deny_extension,
@@ -218,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .merge(follow_ups::router())
         .merge(stats::router())
         .merge(accountability::router())
+        .merge(reports::router())
         .merge(extensions::router())
         .merge(calendar::router())
         .merge(answers::router())
