@@ -82,56 +82,7 @@ pub struct Config {
     /// 责任追究: who files accountability records and the measures they choose from
     /// (`[accountability]`).
     #[serde(default)]
-    pub accountability: AccountabilityConfig,
-}
-
-/// `[accountability]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountabilityConfig {
-    /// The queue whose investigators record accountability (the supervision bureau's).
-    #[serde(default = "defaults::accountability_queue")]
-    pub queue: String,
-    /// The measures a record chooses from, in the order lists and reports show them.
-    #[serde(default = "defaults::accountability_measures")]
-    pub measures: Vec<String>,
-}
-
-impl Default for AccountabilityConfig {
-    fn default() -> Self {
-        AccountabilityConfig {
-            queue: defaults::accountability_queue(),
-            measures: defaults::accountability_measures(),
-        }
-    }
-}
-
-impl AccountabilityConfig {
-    fn validate(&self) -> Result<(), String> {
-        if self.queue.trim().is_empty() {
-            return Err("accountability.queue must name a queue".into());
-        }
-        if self.measures.is_empty() {
-            return Err("accountability.measures must list at least one measure".into());
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for measure in &self.measures {
-            if measure.trim().is_empty() || measure.trim() != measure {
-                return Err(format!(
-                    "accountability.measures: `{measure}` is empty or has spaces around it"
-                ));
-            }
-            if measure.contains([',', '"', '\n', '\r']) {
-                return Err(format!(
-                    "accountability.measures: `{measure}` holds a comma, a quote or a line break"
-                ));
-            }
-            if !seen.insert(measure.as_str()) {
-                return Err(format!("accountability.measures lists `{measure}` twice"));
-            }
-        }
-        Ok(())
-    }
+    pub accountability: crate::accountability::config::AccountabilityConfig,
 }
 
 /// `[privacy]`.
@@ -453,21 +404,6 @@ mod defaults {
     pub fn retry_max_secs() -> u64 {
         300
     }
-    pub fn accountability_queue() -> String {
-        "supervision".into()
-    }
-    pub fn accountability_measures() -> Vec<String> {
-        [
-            "效能告诫",
-            "通报批评",
-            "诫勉谈话",
-            "调离岗位",
-            "移送纪检监察",
-            "其他",
-        ]
-        .map(String::from)
-        .to_vec()
-    }
 }
 
 impl Default for IntakeConfig {
@@ -668,34 +604,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("half_life"), "{err}");
-    }
-
-    #[test]
-    fn accountability_measures_default_to_the_directive_list_and_are_checked() {
-        let config = Config::load(None).unwrap();
-        assert_eq!(config.accountability, AccountabilityConfig::default());
-        assert_eq!(config.accountability.queue, "supervision");
-        assert_eq!(config.accountability.measures.len(), 6);
-        assert_eq!(config.accountability.measures[0], "效能告诫");
-        let config =
-            Config::from_toml("[accountability]\nmeasures = [\"约谈\", \"其他\"]", "t").unwrap();
-        assert_eq!(config.accountability.measures, ["约谈", "其他"]);
-        assert_eq!(config.accountability.queue, "supervision");
-        for bad in [
-            "measures = []",
-            "measures = [\"约谈\", \"约谈\"]",
-            "measures = [\" 约谈\"]",
-            "measures = [\"a,b\"]",
-            "queue = \"\"",
-        ] {
-            let text = format!("[accountability]\n{bad}");
-            let err = Config::from_toml(&text, "t").unwrap_err().to_string();
-            assert!(err.contains("accountability."), "{bad}: {err}");
-        }
-        let err = Config::from_toml("[accountability]\nmeasure = []", "t")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("measure"), "{err}");
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //! API before this runs); each change is one decision transaction with its audit entry, which
 //! holds the record before and after.
 
+pub mod config;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::config::AccountabilityConfig;
+use self::config::AccountabilityConfig;
 use crate::people::Actor;
 use crate::routing::RoutingConfig;
 use crate::store::accountability::{AccountabilityFields, AccountabilityRecord, NewAccountability};
