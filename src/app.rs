@@ -145,6 +145,13 @@ pub async fn run(
     // Loaded once: the pipeline, the API (corrections are routed with them) and the notifier
     // share them.
     let routing = Arc::new(config.routing.load()?);
+    if routing.queue(&config.accountability.queue).is_none() {
+        tracing::warn!(
+            queue = %config.accountability.queue,
+            "accountability.queue is not a queue of the routing file: only admins can record \
+             accountability (责任追究)"
+        );
+    }
     let calendar = Arc::new(
         crate::notify::calendar_years::load_shared(&store, &config.deadlines.calendar_dir).await?,
     );

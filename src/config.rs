@@ -79,6 +79,10 @@ pub struct Config {
     /// The Open311 GeoReport v2 server (`[open311]`).
     #[serde(default)]
     pub open311: crate::open311::config::Open311Settings,
+    /// 责任追究: who files accountability records and the measures they choose from
+    /// (`[accountability]`).
+    #[serde(default)]
+    pub accountability: crate::accountability::config::AccountabilityConfig,
 }
 
 /// `[privacy]`.
@@ -481,6 +485,9 @@ impl Config {
         }
         self.http.validate().map_err(ConfigError::Invalid)?;
         self.open311.validate().map_err(ConfigError::Invalid)?;
+        self.accountability
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         self.deadlines.validate().map_err(ConfigError::Invalid)?;
         self.grouping
             .engine

@@ -35,6 +35,10 @@
 //!   sees a complainant's identity.
 //! - [`workflow`]: the case workflow's states and transitions (交办, 签收, 办结, 退单, 重办) and
 //!   who may take each.
+//! - [`accountability`]: 责任追究 records of substantiated cases (recorded by the
+//!   supervision queue, audited) and their counts.
+//! - [`reports`]: the monthly report to the city government (HTML and CSV), from the
+//!   statistics' own figures.
 //! - [`calendar`]: the working-day calendar (holidays, 调休) from yearly files.
 //! - [`notify`]: case deadlines, the reminder/overdue scheduler, the email outbox and its
 //!   SMTP delivery worker.
@@ -42,6 +46,7 @@
 //! - [`progress`]: the progress bars of long commands and benchmarks.
 //! - [`telemetry`]: logs and Prometheus metrics as named events.
 
+pub mod accountability;
 pub mod answers;
 pub mod api;
 pub mod app;
@@ -62,6 +67,7 @@ pub mod people;
 pub mod pipeline;
 pub mod progress;
 pub mod replay;
+pub mod reports;
 pub mod routing;
 pub mod sources;
 pub mod stats;

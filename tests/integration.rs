@@ -5,6 +5,7 @@ mod common;
 
 mod integration {
     mod access;
+    mod accountability;
     mod answers;
     mod assignment;
     mod calendar;
@@ -25,6 +26,7 @@ mod integration {
     mod mail;
     mod mail_server;
     mod mail_tls;
+    mod monthly_report;
     mod notify_api;
     mod notify_support;
     mod open311;

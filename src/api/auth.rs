@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use crate::people::access::{Permission, any_granted};
+use crate::people::access::{Permission, any_granted, membership_granted};
 use crate::people::privacy::View;
 use crate::people::{Actor, Role, secrets};
 use crate::store::audit::NewAuditEvent;
@@ -78,6 +78,28 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ),
     ("GET", "/v1/hot-issues", Permission::CasesRead),
     ("GET", "/v1/stats", Permission::StatsRead),
+    (
+        "POST",
+        "/v1/cases/{id}/accountability",
+        Permission::AccountabilityManage,
+    ),
+    (
+        "GET",
+        "/v1/cases/{id}/accountability",
+        Permission::AccountabilityRead,
+    ),
+    (
+        "PUT",
+        "/v1/cases/{id}/accountability/{record}",
+        Permission::AccountabilityManage,
+    ),
+    (
+        "DELETE",
+        "/v1/cases/{id}/accountability/{record}",
+        Permission::AccountabilityManage,
+    ),
+    ("GET", "/v1/accountability", Permission::StatsRead),
+    ("GET", "/v1/reports/monthly", Permission::StatsRead),
     ("POST", "/v1/cases/{id}/subjects", Permission::CasesDecide),
     (
         "DELETE",
@@ -153,6 +175,16 @@ impl Principal {
 
     pub fn may(&self, permission: Permission) -> bool {
         any_granted(&self.roles, permission)
+    }
+
+    /// Whether one of this caller's queues, as an investigator, grants `permission` beyond the
+    /// roles (`people::access::membership_granted`: the accountability queue's 责任追究).
+    pub fn membership_grants(&self, permission: Permission, accountability_queue: &str) -> bool {
+        self.roles.contains(&Role::Investigator)
+            && self
+                .queues
+                .iter()
+                .any(|q| membership_granted(&q.queue, permission, accountability_queue))
     }
 
     /// The queues whose cases this caller may read when it may not read every case (an
@@ -236,7 +268,9 @@ pub async fn authenticate(
         Ok(principal) => principal,
         Err(refusal) => return refusal.into_response(),
     };
-    if !principal.may(permission) {
+    let accountability_queue = &state.config.accountability.queue;
+    if !principal.may(permission) && !principal.membership_grants(permission, accountability_queue)
+    {
         let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
         return ApiError::new(
             ErrorCode::PermissionDenied,

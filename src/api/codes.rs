@@ -50,6 +50,7 @@ pub enum ErrorCode {
     QueueUnknown,
     PriorityUnknown,
     InvalidState,
+    MeasureUnknown,
     // 401: the caller, then the webhook signature ([`crate::webhook::auth::AuthError`]).
     AuthenticationRequired,
     TokenInvalid,
@@ -79,6 +80,7 @@ pub enum ErrorCode {
     CaseChanged,
     ExtensionPending,
     AlreadyDecided,
+    NotSubstantiated,
     // 410
     StatusReplaced,
     // 413
@@ -152,6 +154,7 @@ impl ErrorCode {
             QueueUnknown => (StatusCode::BAD_REQUEST, "queue_unknown"),
             PriorityUnknown => (StatusCode::BAD_REQUEST, "priority_unknown"),
             InvalidState => (StatusCode::BAD_REQUEST, "invalid_state"),
+            MeasureUnknown => (StatusCode::BAD_REQUEST, "measure_unknown"),
             AuthenticationRequired => (StatusCode::UNAUTHORIZED, "authentication_required"),
             TokenInvalid => (StatusCode::UNAUTHORIZED, "token_invalid"),
             PermissionDenied => (StatusCode::FORBIDDEN, "permission_denied"),
@@ -176,6 +179,7 @@ impl ErrorCode {
             CaseChanged => (StatusCode::CONFLICT, "case_changed"),
             ExtensionPending => (StatusCode::CONFLICT, "extension_pending"),
             AlreadyDecided => (StatusCode::CONFLICT, "already_decided"),
+            NotSubstantiated => (StatusCode::CONFLICT, "not_substantiated"),
             StatusReplaced => (StatusCode::GONE, "status_replaced"),
             BatchTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             InvalidBody => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
@@ -267,6 +271,7 @@ mod tests {
         QueueUnknown,
         PriorityUnknown,
         InvalidState,
+        MeasureUnknown,
         AuthenticationRequired,
         TokenInvalid,
         LoginFailed,
@@ -291,6 +296,7 @@ mod tests {
         CaseChanged,
         ExtensionPending,
         AlreadyDecided,
+        NotSubstantiated,
         StatusReplaced,
         BatchTooLarge,
         InvalidBody,
@@ -371,6 +377,7 @@ mod tests {
                 | QueueUnknown
                 | PriorityUnknown
                 | InvalidState
+                | MeasureUnknown
                 | AuthenticationRequired
                 | TokenInvalid
                 | LoginFailed
@@ -395,6 +402,7 @@ mod tests {
                 | CaseChanged
                 | ExtensionPending
                 | AlreadyDecided
+                | NotSubstantiated
                 | StatusReplaced
                 | BatchTooLarge
                 | InvalidBody

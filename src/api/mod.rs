@@ -13,6 +13,8 @@
 //! - [`classification`]: a complaint's category, tags and route with why; corrections; queues.
 //! - [`deadlines`]: case deadlines (read, extend, answer) and the notification outbox.
 //! - [`people`]: who am I, the audit record, a case's decisions.
+//! - [`accountability`]: 责任追究 records of substantiated cases, and a period's list.
+//! - [`reports`]: the monthly report (HTML or CSV).
 //! - [`webhook`]: intake pushed by channel operators.
 //! - [`open311`]: the Open311 GeoReport v2 server (its own keys, its own error shape).
 //!
@@ -23,6 +25,7 @@
 //! and the route's permission checked in one place; webhooks authenticate by signature; health
 //! and metrics are open.
 
+pub mod accountability;
 pub mod answers;
 pub mod auth;
 pub mod calendar;
@@ -40,6 +43,7 @@ pub mod open311;
 pub mod params;
 pub mod people;
 pub mod privacy;
+pub mod reports;
 pub mod search;
 pub mod session;
 pub mod sources;
@@ -103,6 +107,12 @@ use error::ErrorCode;
         follow_ups::record_follow_up,
         follow_ups::list_follow_ups,
         stats::stats,
+        accountability::record_accountability,
+        accountability::list_case_accountability,
+        accountability::edit_accountability,
+        accountability::withdraw_accountability,
+        accountability::list_accountability,
+        reports::monthly,
         extensions::ask_extension,
         extensions::approve_extension,
         extensions::deny_extension,
@@ -210,6 +220,8 @@ pub fn router(state: AppState) -> Router {
         .merge(workflow::router())
         .merge(follow_ups::router())
         .merge(stats::router())
+        .merge(accountability::router())
+        .merge(reports::router())
         .merge(extensions::router())
         .merge(calendar::router())
         .merge(answers::router())

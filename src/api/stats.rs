@@ -1,6 +1,7 @@
 //! `GET /v1/stats`: what a complaint centre is measured by — received, the 三率, the
 //! timeliness rates, overdue now, 退单 and 重办 — for a period, per unit, channel or category,
-//! with a series by day, week or month; JSON or CSV. Counts and rates only: no personal data.
+//! with a series by day, week or month, and the 责任追究 records of the period per unit and
+//! measure; JSON or CSV. Counts and rates only: no personal data.
 
 use axum::Router;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Query};
-use crate::stats::{Report, StatsRequest, parse, read, to_csv};
+use crate::stats::{Report, StatsRequest, parse, read_report, to_csv};
 
 /// The period and how to split it.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -66,7 +67,8 @@ pub async fn stats(
     let offset = state.config.parse_options().default_offset;
     let query = parse(&request, offset, chrono::Utc::now())
         .map_err(|message| ApiError::new(ErrorCode::InvalidParameter, message))?;
-    let report = read(&state.store, &request, &query)
+    let measures = &state.config.accountability.measures;
+    let report = read_report(&state.store, &request, &query, measures)
         .await
         .map_err(|e| ApiError::internal("stats", &e))?;
     Ok(if csv {

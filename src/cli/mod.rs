@@ -16,6 +16,7 @@ mod notify;
 mod open311;
 mod people;
 mod push;
+mod report;
 mod stats;
 
 use std::path::PathBuf;
@@ -92,6 +93,9 @@ pub enum Command {
     /// The statistics of a period: received, the 三率 (响应率, 解决率, 满意率), 签收及时率,
     /// 按时办结率, overdue now, 退单 and 重办; per unit, channel or category; a series.
     Stats(stats::StatsArgs),
+    /// The monthly report to the city government: received by channel, the 三率 and
+    /// timeliness per unit, overdue, hot issues, 责任追究; a printable HTML page or CSV.
+    Report(report::ReportArgs),
     /// Measure the quality of derived data against a labelled file.
     #[command(subcommand)]
     Evaluate(evaluate::EvaluateCommand),
@@ -153,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify(command) => notify::run(&config, command),
         Command::Hot(args) => hot::run(&config, args).await,
         Command::Stats(args) => stats::run(&config, args).await,
+        Command::Report(args) => report::run(&config, args).await,
         Command::Evaluate(command) => evaluate::run(&config, command).await,
         Command::Bench(command) => crate::bench::run(&config, command).await,
         Command::User(command) => people::run_user(&config, command).await,

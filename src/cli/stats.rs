@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::config::Config;
-use crate::stats::{ReportLine, StatsRequest, parse, read, to_csv};
+use crate::stats::{ReportLine, StatsRequest, parse, read_report, to_csv};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -59,7 +59,8 @@ pub async fn run(config: &Config, args: StatsArgs) -> anyhow::Result<()> {
     let offset = config.parse_options().default_offset;
     let query = parse(&request, offset, chrono::Utc::now()).map_err(anyhow::Error::msg)?;
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
-    let report = read(&store, &request, &query).await;
+    let measures = &config.accountability.measures;
+    let report = read_report(&store, &request, &query, measures).await;
     store.close().await;
     let report = report?;
     if args.csv {
@@ -93,6 +94,19 @@ pub async fn run(config: &Config, args: StatsArgs) -> anyhow::Result<()> {
     }
     for l in &report.series {
         print_line(l.bucket.as_deref().unwrap_or(""), l);
+    }
+    let accountability = &report.accountability;
+    println!(
+        "责任追究: {} records decided {} to {} (excluded)",
+        accountability.total, accountability.from_date, accountability.to_date
+    );
+    for l in &accountability.rows {
+        println!(
+            "  {:<22} {:<12} {:>4}",
+            l.unit.as_deref().unwrap_or(""),
+            l.measure.as_deref().unwrap_or(""),
+            l.records
+        );
     }
     Ok(())
 }

@@ -35,12 +35,18 @@ pub enum Permission {
     AuditRead,
     /// Store a year of the working-day calendar (admins).
     CalendarManage,
-    /// The statistics: counts and rates per unit, channel and category (no personal data).
+    /// The statistics: counts and rates per unit, channel and category (no personal data);
+    /// the monthly report; the list of accountability records.
     StatsRead,
+    /// Read a case's accountability records (责任追究).
+    AccountabilityRead,
+    /// Record, edit and withdraw accountability records (责任追究): admins, and the
+    /// investigators of the accountability queue ([`membership_granted`]).
+    AccountabilityManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Permission::SelfRead,
         Permission::QueuesRead,
         Permission::CasesRead,
@@ -54,6 +60,8 @@ impl Permission {
         Permission::AuditRead,
         Permission::CalendarManage,
         Permission::StatsRead,
+        Permission::AccountabilityRead,
+        Permission::AccountabilityManage,
     ];
 
     /// The name refusals and the README use.
@@ -72,6 +80,8 @@ impl Permission {
             Permission::AuditRead => "audit.read",
             Permission::CalendarManage => "calendar.manage",
             Permission::StatsRead => "stats.read",
+            Permission::AccountabilityRead => "accountability.read",
+            Permission::AccountabilityManage => "accountability.manage",
         }
     }
 }
@@ -86,7 +96,10 @@ pub fn granted(role: Role, permission: Permission) -> bool {
     use Permission::*;
     match role {
         Role::Admin => true,
-        Role::Triage => !matches!(permission, AuditRead | CalendarManage),
+        Role::Triage => !matches!(
+            permission,
+            AuditRead | CalendarManage | AccountabilityManage
+        ),
         Role::Supervisor => matches!(
             permission,
             SelfRead
@@ -97,12 +110,24 @@ pub fn granted(role: Role, permission: Permission) -> bool {
                 | OutboxRead
                 | AuditRead
                 | StatsRead
+                | AccountabilityRead
         ),
         Role::Investigator => matches!(
             permission,
             SelfRead | QueuesRead | CasesRead | CasesWork | OutboxRead
         ),
     }
+}
+
+/// Whether an investigator's membership of `queue` grants `permission` beyond their role:
+/// the accountability queue (`accountability.queue`, the supervision bureau's) reads, records,
+/// edits and withdraws accountability records (责任追究) of any case.
+pub fn membership_granted(queue: &str, permission: Permission, accountability_queue: &str) -> bool {
+    queue == accountability_queue
+        && matches!(
+            permission,
+            Permission::AccountabilityRead | Permission::AccountabilityManage
+        )
 }
 
 /// Whether any of `roles` grants `permission`.
@@ -133,6 +158,31 @@ mod tests {
             Permission::CasesReadAll
         ));
         assert!(!any_granted(&[], Permission::SelfRead));
+        // 责任追究: recorded by admins and the accountability queue, never by role alone.
+        assert!(granted(Role::Admin, Permission::AccountabilityManage));
+        assert!(!granted(Role::Triage, Permission::AccountabilityManage));
+        assert!(!granted(Role::Supervisor, Permission::AccountabilityManage));
+        assert!(!granted(
+            Role::Investigator,
+            Permission::AccountabilityManage
+        ));
+        assert!(granted(Role::Supervisor, Permission::AccountabilityRead));
+        assert!(!granted(Role::Investigator, Permission::AccountabilityRead));
+        assert!(membership_granted(
+            "supervision",
+            Permission::AccountabilityManage,
+            "supervision"
+        ));
+        assert!(!membership_granted(
+            "finance",
+            Permission::AccountabilityManage,
+            "supervision"
+        ));
+        assert!(!membership_granted(
+            "supervision",
+            Permission::CasesDecide,
+            "supervision"
+        ));
         let names: std::collections::HashSet<_> =
             Permission::ALL.iter().map(|p| p.as_str()).collect();
         assert_eq!(names.len(), Permission::ALL.len());

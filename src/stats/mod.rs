@@ -8,14 +8,21 @@
 //! computes the counts from per-case facts — the reference the store's SQL
 //! (`store::stats`) is checked against. Historical imports are left out everywhere.
 
+mod accountability;
 mod period;
 mod report;
 pub mod rollup;
 #[cfg(test)]
 mod tests;
 
+pub use accountability::{
+    AccountabilityLine, AccountabilitySection, first_local_date, read_accountability, read_report,
+};
 pub use period::{StatsRequest, parse, read};
-pub use report::{Report, ReportLine, report, to_csv};
+pub use report::{
+    ACCOUNTABILITY_COLUMNS, FIGURE_COLUMNS, FIGURE_COUNT, Report, ReportLine, field, figure_fields,
+    report, to_csv,
+};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

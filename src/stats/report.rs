@@ -1,10 +1,12 @@
 //! A period's statistics as shown: the whole, each group, and the series (each bucket, and
-//! each group's buckets), from the store's rows; and as CSV.
+//! each group's buckets), from the store's rows, with the accountability records of the period
+//! ([`super::accountability`]); and as CSV.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::accountability::AccountabilitySection;
 use super::{Counts, Rates};
 use crate::store::stats::StatsRow;
 
@@ -47,6 +49,8 @@ pub struct Report {
     pub series: Vec<ReportLine>,
     /// Each group's buckets (with `by` and a series).
     pub group_series: Vec<ReportLine>,
+    /// 责任追究: the accountability records decided in the period, per unit and measure.
+    pub accountability: AccountabilitySection,
 }
 
 /// The report of `rows` (the store's counts for one period, grouped as `by` says).
@@ -94,16 +98,24 @@ pub fn report(
             .into_iter()
             .map(|((key, bucket), counts)| ReportLine::new(key, Some(bucket), counts))
             .collect(),
+        accountability: AccountabilitySection::default(),
     }
 }
 
-const HEADER: &str = "scope,key,bucket,received,due,due_answered_on_time,accept_due,\
+/// The columns of a line's figures: its counts, then its rates.
+pub const FIGURE_COLUMNS: &str = "received,due,due_answered_on_time,accept_due,\
 accepted_on_time,answered,answered_on_time,follow_ups,reached,solved,satisfied,returned,\
 reopened,overdue_now,response_rate,resolution_rate,satisfaction_rate,accepted_on_time_rate,\
 answered_on_time_rate";
 
+/// How many columns [`FIGURE_COLUMNS`] names.
+pub const FIGURE_COUNT: usize = 19;
+
+/// The columns of an accountability line: the measure and the number of records.
+pub const ACCOUNTABILITY_COLUMNS: &str = "measure,records";
+
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
-fn field(value: &str) -> String {
+pub fn field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -111,7 +123,9 @@ fn field(value: &str) -> String {
     }
 }
 
-fn line(scope: &str, l: &ReportLine) -> String {
+/// The figures of `l` as CSV fields ([`FIGURE_COLUMNS`]); a rate with nothing to count is
+/// empty.
+pub fn figure_fields(l: &ReportLine) -> String {
     let c = &l.counts;
     let r = &l.rates;
     let rate = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
@@ -142,17 +156,23 @@ fn line(scope: &str, l: &ReportLine) -> String {
     ]
     .map(rate)
     .join(",");
+    format!("{counts},{rates}")
+}
+
+fn line(scope: &str, l: &ReportLine) -> String {
     format!(
-        "{scope},{},{},{counts},{rates}\n",
+        "{scope},{},{},{},,\n",
         field(l.key.as_deref().unwrap_or("")),
-        field(l.bucket.as_deref().unwrap_or(""))
+        field(l.bucket.as_deref().unwrap_or("")),
+        figure_fields(l)
     )
 }
 
-/// The report as CSV: a header, the total, each group, each bucket, each group's buckets; a
-/// rate with nothing to count is empty.
+/// The report as CSV: a header, the total, each group, each bucket, each group's buckets, then
+/// the accountability records per unit and measure (`accountability` lines: the unit as `key`,
+/// the figures empty, `measure` and `records`); a rate with nothing to count is empty.
 pub fn to_csv(report: &Report) -> String {
-    let mut out = format!("{HEADER}\n");
+    let mut out = format!("scope,key,bucket,{FIGURE_COLUMNS},{ACCOUNTABILITY_COLUMNS}\n");
     out.push_str(&line("total", &report.total));
     for l in &report.groups {
         out.push_str(&line("group", l));
@@ -162,6 +182,15 @@ pub fn to_csv(report: &Report) -> String {
     }
     for l in &report.group_series {
         out.push_str(&line("group_series", l));
+    }
+    let no_figures = ",".repeat(FIGURE_COUNT - 1);
+    for l in &report.accountability.rows {
+        out.push_str(&format!(
+            "accountability,{},,{no_figures},{},{}\n",
+            field(l.unit.as_deref().unwrap_or("")),
+            field(l.measure.as_deref().unwrap_or("")),
+            l.records
+        ));
     }
     out
 }

@@ -238,15 +238,34 @@ fn stored_rows_add_up_into_the_report_and_its_csv() {
     assert_eq!(r.series.len(), 2);
     assert_eq!(r.series[0].rates.response, Some(50.0), "March: 2 of 4");
     assert_eq!(r.group_series.len(), 3);
+    let mut r = r;
+    r.accountability.rows.push(AccountabilityLine {
+        unit: Some("finance".into()),
+        measure: Some("通报批评".into()),
+        records: 2,
+    });
     let csv = to_csv(&r);
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 1 + 1 + 2 + 2 + 3);
+    assert_eq!(lines.len(), 1 + 1 + 2 + 2 + 3 + 1);
     assert!(lines[0].starts_with("scope,key,bucket,received,due,"));
+    assert!(lines[0].ends_with(",measure,records"), "{}", lines[0]);
     assert!(lines[1].starts_with("total,,,0,5,3,"), "{}", lines[1]);
     assert!(
-        lines[1].ends_with(",60.0,,,,"),
-        "empty rates stay empty: {}",
+        lines[1].ends_with(",60.0,,,,,,"),
+        "empty rates stay empty, no measure: {}",
         lines[1]
+    );
+    let columns = lines[0].split(',').count();
+    assert!(
+        lines.iter().all(|l| l.split(',').count() == columns),
+        "{csv}"
+    );
+    assert_eq!(
+        lines[9],
+        format!(
+            "accountability,finance,{},通报批评,2",
+            ",".repeat(FIGURE_COUNT)
+        )
     );
 }
 

@@ -1,6 +1,6 @@
 //! What a storage backend provides: the intake log ([`IntakeLog`]), the derived data's
 //! transactions ([`DerivedTx`]) and the per-area operations ([`super::cases`],
-//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::open311`], [`super::follow_ups`], [`super::stats`]). [`Backend`] gathers them; the
+//! [`super::routes`], [`super::outbox`], [`super::people`], [`super::audit`], [`super::workflow`], [`super::calendar`], [`super::answers`], [`super::open311`], [`super::follow_ups`], [`super::stats`], [`super::accountability`]). [`Backend`] gathers them; the
 //! SQLite implementation lives in [`super::sqlite`], and [`super::Store`] is the one dispatch point callers use.
 //! The conformance suite (`store/conformance/`) runs against these traits, so a second backend
 //! passes the same tests unchanged.
@@ -32,6 +32,7 @@ pub trait Backend:
     + super::open311::Open311Reads
     + super::follow_ups::FollowUpReads
     + super::stats::StatsReads
+    + super::accountability::AccountabilityReads
     + Send
     + Sync
 {
@@ -50,6 +51,7 @@ impl<T> Backend for T where
         + super::open311::Open311Reads
         + super::follow_ups::FollowUpReads
         + super::stats::StatsReads
+        + super::accountability::AccountabilityReads
         + Send
         + Sync
 {
@@ -186,6 +188,7 @@ pub trait DerivedTx:
     + super::answers::AnswerWrites
     + super::open311::Open311Writes
     + super::follow_ups::FollowUpWrites
+    + super::accountability::AccountabilityWrites
     + Send
 {
     /// Commits the transaction.

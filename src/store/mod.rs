@@ -9,6 +9,7 @@
 //!
 //! Everything else (search index, derived fields) is rebuilt from here.
 
+pub mod accountability;
 pub mod answers;
 pub mod audit;
 mod backend;

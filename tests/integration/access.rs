@@ -142,6 +142,7 @@ async fn each_role_gets_exactly_what_the_matrix_grants_on_every_route() {
             .replace("{key}", "x")
             .replace("{queue}", "x")
             .replace("{request}", "1")
+            .replace("{record}", "1")
             .replace("{year}", "2027");
         let (status, body) = call(&app, method, &path, None).await;
         assert_eq!(status, 401, "{method} {route} without a token: {body}");

@@ -3,6 +3,7 @@
 //! [`conformance_suite!`](crate::conformance_suite) and a function that opens a fresh, empty
 //! store of its kind; each area's `run` opens as many stores as its checks need.
 
+pub mod accountability;
 pub mod answers;
 pub mod calendar;
 pub mod cases;
@@ -83,6 +84,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn conformance_follow_ups() {
             $crate::store::conformance::follow_ups::run($open).await
+        }
+        #[tokio::test]
+        async fn conformance_accountability() {
+            $crate::store::conformance::accountability::run($open).await
         }
         #[tokio::test]
         async fn conformance_stats() {

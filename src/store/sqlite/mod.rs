@@ -8,6 +8,7 @@
 //! never inside a commit. Derived data is written on one connection of its own
 //! ([`SqliteTx`]), without an fsync of its own: it is rebuildable from the log.
 
+mod accountability;
 mod answers;
 mod audit;
 mod calendar;

@@ -457,6 +457,11 @@ pub fn migrator() -> Migrator {
             include_str!("migrations/71_follow_ups.sql"),
         ),
         migration(
+            72,
+            "accountability",
+            include_str!("migrations/72_accountability.sql"),
+        ),
+        migration(
             74,
             "stats_rollup",
             include_str!("migrations/74_stats_rollup.sql"),
