@@ -252,14 +252,7 @@ pub(super) async fn refresh(
     if rollup_offset(pool).await? != Some(utc_offset_secs) {
         restart(pool, utc_offset_secs).await?;
     }
-    let first: Option<String> =
-        sqlx::query_scalar("SELECT MIN(received_at) FROM complaints WHERE historical = 0")
-            .fetch_one(pool)
-            .await?;
-    let Some(first) = first
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-    else {
+    let Some(first) = earliest(pool).await? else {
         return Ok(RollupRefresh::default());
     };
     let first = first.with_timezone(&offset).date_naive();
@@ -296,6 +289,34 @@ pub(super) async fn refresh(
         days: todo,
         remaining: missing.len() - todo,
     })
+}
+
+/// The earliest time any figure reads (each through an index): days before it count nothing.
+async fn earliest(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let mut times: Vec<Option<String>> = Vec::new();
+    for sql in [
+        "SELECT MIN(received_at) FROM complaints",
+        "SELECT MIN(answered_at) FROM case_deadlines WHERE state = 'answered'",
+        "SELECT MIN(recorded_at) FROM case_follow_ups",
+        "SELECT MIN(at) FROM case_transitions WHERE action = 'return'",
+        "SELECT MIN(at) FROM case_transitions WHERE action = 'reopen'",
+    ] {
+        times.push(sqlx::query_scalar(sql).fetch_one(pool).await?);
+    }
+    let mut earliest: Vec<DateTime<Utc>> = times
+        .iter()
+        .flatten()
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .collect();
+    for sql in [
+        "SELECT MIN(due_ms) FROM case_deadlines",
+        "SELECT MIN(accept_due_ms) FROM case_deadlines",
+    ] {
+        let ms: Option<i64> = sqlx::query_scalar(sql).fetch_one(pool).await?;
+        earliest.extend(ms.and_then(DateTime::from_timestamp_millis));
+    }
+    Ok(earliest.into_iter().min())
 }
 
 /// Forgets everything (the days were cut at another offset) and records the new offset.
