@@ -71,7 +71,7 @@ async fn log_in(client: &Client, app: &TestApp, name: &str) {
     client.wait().for_url(&home).await.unwrap();
 }
 
-async fn log_out(client: &Client) {
+async fn log_out(client: &Client, app: &TestApp) {
     client
         .find(Locator::Css("#logout button"))
         .await
@@ -79,7 +79,92 @@ async fn log_out(client: &Client) {
         .click()
         .await
         .unwrap();
+    let login: url::Url = format!("{}/console/login", app.base).parse().unwrap();
+    client.wait().for_url(&login).await.unwrap();
     let _ = browser_log(client).await;
+}
+
+/// A wrong password: the login form again, saying so (the API's login underneath).
+async fn wrong_password_is_refused(client: &Client, app: &TestApp) {
+    goto(client, app, "/console/login").await;
+    client
+        .find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("centre")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("not the password")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css(".login button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = eventually("the refused login", || async {
+        let source = client.source().await.ok()?;
+        source.contains("用户名或密码错误").then_some(source)
+    })
+    .await;
+    assert!(page.contains("value=\"centre\""), "the name is kept");
+    assert_eq!(path_now(client).await, "/console/login");
+    let _ = browser_log(client).await;
+}
+
+/// What a supervisor may not do, and what the audit record shows them: a step on a case
+/// (`cases.work` is not theirs: 403 even with the CSRF token), and triage's view of personal
+/// data on the case page, recorded (read through the API with the same session cookie).
+async fn supervisor_limits_and_the_record(
+    client: &Client,
+    app: &TestApp,
+    case: &str,
+    viewed: &str,
+) {
+    let csrf = client
+        .find(Locator::Css("#logout input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .expect("every form carries the token");
+    let cookie = client.get_named_cookie("cg_session").await.unwrap();
+    let cookie = format!("cg_session={}", cookie.value());
+    let plain = reqwest::Client::new();
+    let response = plain
+        .post(format!("{}/console/cases/{case}/transitions", app.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    assert!(response.text().await.unwrap().contains("cases.work"));
+    let audit: Value = plain
+        .get(format!("{}/v1/audit?action=personal_data.view", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let console_views: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"]["route"] == "GET /console/cases/{id}")
+        .collect();
+    assert_eq!(console_views.len(), 1, "{audit}");
+    assert_eq!(console_views[0]["actor"], "centre");
+    assert_eq!(console_views[0]["complaint_ids"], json!([viewed]));
 }
 
 /// Creates `name` with a password (the command line, beside the running gateway).
@@ -181,6 +266,7 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(path_now(&client).await, "/console/login");
     check_page(&client, "login").await;
     screenshot(&client, "login").await;
+    wrong_password_is_refused(&client, &app).await;
     log_in(&client, &app, "centre").await;
     let home = client.source().await.unwrap();
     assert!(home.contains("今日新收"), "triage's home");
@@ -201,6 +287,10 @@ async fn the_console_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    let case_url: url::Url = format!("{}/console/cases/{fresh_case}", app.base)
+        .parse()
+        .unwrap();
+    client.wait().for_url(&case_url).await.unwrap();
     let case_page = client.source().await.unwrap();
     assert!(
         case_page.contains("幸福里小区东门外的井盖丢失"),
@@ -250,6 +340,14 @@ async fn the_console_in_a_real_browser() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
     assert!(response.text().await.unwrap().contains("CSRF"));
+    let response = plain
+        .post(format!("{}/console/logout", app.base))
+        .form(&[("csrf", "any")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401, "a post without a session");
+    assert!(response.text().await.unwrap().contains("请先登录"));
 
     // An unknown page: 404 with a page.
     goto(&client, &app, "/console/no-such-page").await;
@@ -279,7 +377,7 @@ async fn the_console_in_a_real_browser() {
     check_page(&client, "home (390 px)").await;
     screenshot(&client, "home-triage-390px").await;
     client.set_window_size(1280, 800).await.unwrap();
-    log_out(&client).await;
+    log_out(&client, &app).await;
     assert_eq!(path_now(&client).await, "/console/login");
 
     // The accused unit's investigator: the case is theirs to accept, without the complainant.
@@ -310,6 +408,16 @@ async fn the_console_in_a_real_browser() {
     );
     check_page(&client, "case (investigator, masked)").await;
     screenshot(&client, "case-investigator-masked").await;
+    goto(&client, &app, &format!("/console/cases/{fresh_case}")).await;
+    let elsewhere = client.source().await.unwrap();
+    assert!(
+        elsewhere.contains("页面不存在"),
+        "out of reach is not found"
+    );
+    assert!(!elsewhere.contains("井盖"));
+    let _ = browser_log(&client).await;
+    goto(&client, &app, &format!("/console/cases/{accused_case}")).await;
+    let _ = browser_log(&client).await;
     client
         .find(Locator::Css(
             "form input[name=action][value=accept] ~ button",
@@ -325,7 +433,7 @@ async fn the_console_in_a_real_browser() {
     })
     .await;
     check_page(&client, "case (accepted)").await;
-    log_out(&client).await;
+    log_out(&client, &app).await;
 
     // The supervisor's figures.
     log_in(&client, &app, "boss").await;
@@ -335,6 +443,7 @@ async fn the_console_in_a_real_browser() {
     }
     check_page(&client, "home (supervisor)").await;
     screenshot(&client, "home-supervisor").await;
+    supervisor_limits_and_the_record(&client, &app, &accused_case, &fresh_id).await;
 
     client.close().await.unwrap();
     drop(driver);
