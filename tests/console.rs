@@ -6,7 +6,8 @@
 //! on the 工作台 and opens it; a console form posted without its CSRF token is refused; an
 //! unknown page answers a 404 page with a body; the accused unit's investigator opens the case
 //! about their unit and the complainant's name and phone are not in the page's HTML, then
-//! accepts it (签收) with the page's form; a supervisor sees the month's figures. Every page
+//! accepts it (签收) and answers it (办结) with the page's forms; a supervisor sees the month's
+//! figures and may not take a step; triage closes the case (结案). Every page
 //! type is screenshotted to `target/console-screenshots/`, each normal page is checked for
 //! console errors and failed requests, and each page's `load` time is printed (never asserted).
 //!
@@ -82,6 +83,24 @@ async fn log_out(client: &Client, app: &TestApp) {
     let login: url::Url = format!("{}/console/login", app.base).parse().unwrap();
     client.wait().for_url(&login).await.unwrap();
     let _ = browser_log(client).await;
+}
+
+/// Submits the case page's form of `action` (its button follows the hidden `action` field).
+async fn take_step(client: &Client, action: &str, shown_after: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "form input[name=action][value={action}] ~ button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(&format!("the case shows {shown_after}"), || async {
+        let source = client.source().await.ok()?;
+        source.contains(shown_after).then_some(())
+    })
+    .await;
 }
 
 /// A wrong password: the login form again, saying so (the API's login underneath).
@@ -418,21 +437,18 @@ async fn the_console_in_a_real_browser() {
     let _ = browser_log(&client).await;
     goto(&client, &app, &format!("/console/cases/{accused_case}")).await;
     let _ = browser_log(&client).await;
+    take_step(&client, "accept", "已签收").await;
+    check_page(&client, "case (accepted)").await;
     client
-        .find(Locator::Css(
-            "form input[name=action][value=accept] ~ button",
-        ))
+        .find(Locator::Id("reply"))
         .await
         .unwrap()
-        .click()
+        .send_keys("经核查，窗口人员存在推诿情况，已责令整改并当面致歉。")
         .await
         .unwrap();
-    eventually("the case is accepted", || async {
-        let source = client.source().await.ok()?;
-        source.contains("已签收").then_some(())
-    })
-    .await;
-    check_page(&client, "case (accepted)").await;
+    take_step(&client, "answer", "已办结").await;
+    check_page(&client, "case (answered)").await;
+    screenshot(&client, "case-answered").await;
     log_out(&client, &app).await;
 
     // The supervisor's figures.
@@ -444,6 +460,17 @@ async fn the_console_in_a_real_browser() {
     check_page(&client, "home (supervisor)").await;
     screenshot(&client, "home-supervisor").await;
     supervisor_limits_and_the_record(&client, &app, &accused_case, &fresh_id).await;
+    log_out(&client, &app).await;
+
+    // Triage closes the answered case from its page.
+    log_in(&client, &app, "centre").await;
+    goto(&client, &app, &format!("/console/cases/{accused_case}")).await;
+    take_step(&client, "close", "已结案").await;
+    check_page(&client, "case (closed)").await;
+    let history = client.source().await.unwrap();
+    for step in ["流程：签收", "流程：办结", "流程：结案"] {
+        assert!(history.contains(step), "the history shows {step}");
+    }
 
     client.close().await.unwrap();
     drop(driver);

@@ -6,7 +6,8 @@
 //! an anonymous complainant or a supervisor), each member masked by `api::privacy::mask` (as
 //! `GET /v1/complaints/{id}`), the history's details by `pii::mask_json` (as the API masks a
 //! masked answer), and an unmasked view of personal data recorded (`personal_data.view`).
-//! A step posts to `/console/cases/{id}/transitions`, which runs `workflow::service::run`, as
+//! A step (分拣, 交办, 签收, 开始办理, 办结, 退单, 结案) posts to
+//! `/console/cases/{id}/transitions`, which runs `workflow::service::run`, as
 //! `POST /v1/cases/{id}/transitions` does.
 
 use askama::Template;
@@ -90,7 +91,13 @@ struct CasePage {
     /// The steps the caller may take now, among those the console offers.
     actions: Vec<&'static str>,
     return_reasons: Vec<(&'static str, &'static str)>,
+    /// Why triage closes a case that was not answered.
+    close_reasons: Vec<(&'static str, &'static str)>,
+    /// The case was answered: it closes without a reason.
+    answered: bool,
     findings: Vec<(&'static str, &'static str)>,
+    /// (key, unit name, holds the case now) of every queue, for 交办.
+    queues: Vec<(String, String, bool)>,
 }
 
 impl CasePage {
@@ -100,11 +107,14 @@ impl CasePage {
 }
 
 /// The steps the case page offers as forms (the others: the API, later pages).
-const OFFERED: [Action; 4] = [
+const OFFERED: [Action; 7] = [
+    Action::Triage,
+    Action::Assign,
     Action::Accept,
     Action::Start,
     Action::Answer,
     Action::Return,
+    Action::Close,
 ];
 
 /// `GET /console/cases/{id}`.
@@ -256,6 +266,20 @@ async fn build(
             .iter()
             .map(|r| (*r, labels::return_reason(r)))
             .collect(),
+        close_reasons: crate::workflow::machine::CLOSE_WITHOUT_ANSWER
+            .iter()
+            .map(|r| (*r, labels::return_reason(r)))
+            .collect(),
+        answered: case.state.as_deref() == Some("answered"),
+        queues: state
+            .routing
+            .queues
+            .iter()
+            .map(|(key, queue)| {
+                let holds = case.queue.as_deref() == Some(key.as_str());
+                (key.clone(), queue.name.clone(), holds)
+            })
+            .collect(),
         findings: [
             Finding::Substantiated,
             Finding::PartlySubstantiated,
@@ -317,6 +341,8 @@ pub struct TransitionForm {
     finding: Option<String>,
     #[serde(default)]
     reply: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
 }
 
 /// A filled field, trimmed.
@@ -367,6 +393,7 @@ async fn take(
         note: filled(form.note),
         finding,
         reply: filled(form.reply),
+        queue: filled(form.queue),
         ..Details::default()
     };
     let principal = &session.principal;
