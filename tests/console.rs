@@ -388,6 +388,11 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     assert!(response.text().await.unwrap().contains("页面不存在"));
 
     // The phone-sized 工作台.

@@ -170,10 +170,28 @@ pub fn countdown_text(due: &str, now: DateTime<Utc>) -> Option<Countdown> {
         .map(|t| countdown(t.with_timezone(&Utc), now))
 }
 
+/// What a console page may load and who may frame it: its own stylesheet and forms, nothing
+/// else (no script runs on these pages; no other site may frame them to trick a click).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// Renders `page` as an HTML answer.
 pub fn render(page: &impl Template) -> Response {
     match page.render() {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            );
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
         Err(error) => {
             let mut response = (
                 StatusCode::INTERNAL_SERVER_ERROR,
