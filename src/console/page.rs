@@ -436,6 +436,41 @@ mod tests {
         }
     }
 
+    fn session(roles: &[crate::people::Role]) -> CurrentSession {
+        CurrentSession {
+            principal: crate::api::auth::Principal {
+                actor: crate::people::Actor::User("someone".into()),
+                roles: roles.to_vec(),
+                queues: Vec::new(),
+                via: crate::api::auth::Via::Session,
+            },
+            csrf: "t".into(),
+        }
+    }
+
+    #[test]
+    fn the_navigation_shows_what_the_matrix_grants() {
+        use crate::people::Role;
+        assert!(
+            nav_for(&session(&[]), "/console").is_empty(),
+            "no role, no entry"
+        );
+        for role in Role::ALL {
+            let nav = nav_for(&session(&[role]), "/console");
+            let hrefs: Vec<&str> = nav.iter().map(|l| l.href).collect();
+            let expected: Vec<&str> = NAV
+                .iter()
+                .filter(|(_, href)| {
+                    route_permission("GET", href)
+                        .is_some_and(|p| crate::people::access::granted(role, p))
+                })
+                .map(|(_, href)| *href)
+                .collect();
+            assert_eq!(hrefs, expected, "{role}");
+            assert!(nav.iter().any(|l| l.current && l.href == "/console"));
+        }
+    }
+
     #[test]
     fn every_error_status_has_a_chinese_heading() {
         for status in [400u16, 401, 403, 404, 409, 429, 500, 503] {
