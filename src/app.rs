@@ -214,7 +214,8 @@ pub async fn run(
     match store.user_count().await {
         Ok(0) if state.api_tokens.is_empty() && config.listen.ip().is_loopback() => {
             tracing::info!(
-                "no staff account yet: the staff API is open on this loopback address until the first is created with `complaint-gateway user add NAME --role admin`"
+                "no staff account yet: the staff API is open on this loopback address until the first is created with `complaint-gateway user add NAME --role admin`; the console (http://{}/console) needs that account to log in",
+                config.listen
             );
         }
         Ok(0) if state.api_tokens.is_empty() => {

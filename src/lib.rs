@@ -19,6 +19,7 @@
 //! - [`webhook`]: signed webhook intake (HMAC, replay protection, rate limits).
 //! - [`sources`]: the intake loop that polls the pull connectors, with per-source status.
 //! - [`api`]: the HTTP API and its OpenAPI document.
+//! - [`console`]: the staff's pages in the browser under `/console` (Chinese, server-rendered).
 //! - [`app`]: running the server and shutting it down.
 //! - [`http`]: the HTTP edge: connection and request timeouts, the connection cap.
 //! - [`background`]: low-priority threads for indexing and derived stages.
@@ -57,6 +58,7 @@ pub mod cases;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod grouping;
 pub mod http;
 pub mod index;

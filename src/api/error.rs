@@ -193,8 +193,12 @@ pub async fn shape_errors(response: Response) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    // JSON, and the Open311 server's XML errors (already in the spec's shape).
-    if content_type.starts_with("application/json") || content_type.starts_with("text/xml") {
+    // JSON, the Open311 server's XML errors (already in the spec's shape), and the console's
+    // error pages (HTML for a browser).
+    if content_type.starts_with("application/json")
+        || content_type.starts_with("text/xml")
+        || content_type.starts_with("text/html")
+    {
         return response;
     }
     let (parts, body) = response.into_parts();

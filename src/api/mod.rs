@@ -244,6 +244,8 @@ pub fn router(state: AppState) -> Router {
         ))
         // Open311 takes the spec's parameters (its api_key above all), checked by its handlers.
         .merge(open311::router())
+        // The console: HTML pages with their own parameters, sessions and error pages.
+        .merge(crate::console::router(state.clone()))
         .fallback(error::no_route)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -138,7 +138,30 @@ pub async fn login(
     ClientAddr(address): ClientAddr,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let name = request.name.trim().to_string();
+    let signed_in = sign_in(&state, &request.name, request.password, address).await?;
+    let mut response = axum::Json(signed_in.view).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, signed_in.cookie);
+    Ok(response)
+}
+
+/// A session just begun: its `Set-Cookie` value and what the login answer shows.
+pub struct SignedIn {
+    pub cookie: HeaderValue,
+    pub view: SessionView,
+}
+
+/// Signs `name` in with `password` from `address`: the login limits, the lock after repeated
+/// failures, the same work for an unknown name, the audit entries and the new session. The one
+/// login of every surface (`POST /v1/session`, the console's form).
+pub async fn sign_in(
+    state: &AppState,
+    name: &str,
+    password: String,
+    address: Option<IpAddr>,
+) -> Result<SignedIn, ApiError> {
+    let name = name.trim().to_string();
     if let Err(wait) = state.login_limits.check(&name, address) {
         return Err(ApiError::new(
             ErrorCode::TooManyLogins,
@@ -152,7 +175,6 @@ pub async fn login(
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
     // The same argon2 work whether or not the account exists.
-    let password = request.password;
     let valid = tokio::task::spawn_blocking(move || match hash {
         Some(hash) => secrets::verify_secret(&password, &hash),
         None => {
@@ -236,6 +258,8 @@ pub async fn login(
         u64::from(config.session_max_hours) * 3600,
         if config.cookie_secure { "; Secure" } else { "" }
     );
+    let cookie =
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::internal("session cookie", &e))?;
     let view = SessionView {
         user: name,
         roles: user.roles,
@@ -243,11 +267,7 @@ pub async fn login(
         expires_at: session.expires_at,
         idle_minutes: config.session_idle_minutes,
     };
-    let mut response = axum::Json(view).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    Ok(SignedIn { cookie, view })
 }
 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -276,7 +296,21 @@ pub async fn logout(
             ));
         }
     };
-    let id = session_cookie(&headers).unwrap_or_default();
+    let clear = sign_out(&state, &principal, &headers).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, clear);
+    Ok(response)
+}
+
+/// Ends the session of `headers`' cookie (signed in as `principal`, its CSRF token already
+/// checked) with its audit entry; answers the `Set-Cookie` value that clears the cookie. The
+/// one logout of every surface.
+pub async fn sign_out(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+) -> Result<HeaderValue, ApiError> {
+    let id = session_cookie(headers).unwrap_or_default();
     let mut tx = state.store.begin_decision().await.map_err(db)?;
     tx.delete_session(&secrets::session_hash(id))
         .await
@@ -286,11 +320,7 @@ pub async fn logout(
         .map_err(db)?;
     tx.commit().await.map_err(db)?;
     let clear = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(value) = HeaderValue::from_str(&clear) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    HeaderValue::from_str(&clear).map_err(|e| ApiError::internal("session cookie", &e))
 }
 
 /// The session cookie's value, if the request carries one.
@@ -314,11 +344,56 @@ fn expired() -> ApiError {
 }
 
 /// The caller of a request that carries the session cookie: `Ok(None)` without the cookie.
+/// A state-changing request must carry the session's CSRF token in [`CSRF_HEADER`].
 pub async fn resolve_session(
     state: &AppState,
     headers: &HeaderMap,
     method: &Method,
 ) -> Result<Option<Principal>, ApiError> {
+    let Some(session) = current_session(state, headers).await? else {
+        return Ok(None);
+    };
+    let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !session.csrf_matches(sent) {
+            return Err(ApiError::new(
+                ErrorCode::CsrfInvalid,
+                format!(
+                    "a change made with the session cookie needs the `{CSRF_HEADER}` header from the login answer"
+                ),
+            ));
+        }
+    }
+    Ok(Some(session.principal))
+}
+
+/// A signed-in session: its caller and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub principal: Principal,
+    /// What every change made with this session must carry (a header on the API, a hidden
+    /// field in the console's forms).
+    pub csrf: String,
+}
+
+impl CurrentSession {
+    /// Whether `sent` is this session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, sent: &str) -> bool {
+        super::auth::constant_time_eq(sent.as_bytes(), self.csrf.as_bytes())
+    }
+}
+
+/// The session of the request's cookie, still running, of an enabled account: `Ok(None)`
+/// without the cookie, `session_expired` when it ended. Records the activity (at most once a
+/// minute). The CSRF token is the caller's to check ([`CurrentSession::csrf_matches`]).
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentSession>, ApiError> {
     let Some(id) = session_cookie(headers) else {
         return Ok(None);
     };
@@ -335,21 +410,6 @@ pub async fn resolve_session(
     let last_seen = at(&session.last_seen_at).map_err(|_| expired())?;
     if at(&session.expires_at).is_ok_and(|end| end <= now) || last_seen + idle <= now {
         return Err(expired());
-    }
-    let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state {
-        let sent = headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !super::auth::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-            return Err(ApiError::new(
-                ErrorCode::CsrfInvalid,
-                format!(
-                    "a change made with the session cookie needs the `{CSRF_HEADER}` header from the login answer"
-                ),
-            ));
-        }
     }
     let user = state
         .store
@@ -371,11 +431,14 @@ pub async fn resolve_session(
             }
         });
     }
-    Ok(Some(Principal {
-        actor: Actor::User(user.name),
-        roles: user.roles.iter().filter_map(|r| r.parse().ok()).collect(),
-        queues: user.queues,
-        via: Via::Session,
+    Ok(Some(CurrentSession {
+        principal: Principal {
+            actor: Actor::User(user.name),
+            roles: user.roles.iter().filter_map(|r| r.parse().ok()).collect(),
+            queues: user.queues,
+            via: Via::Session,
+        },
+        csrf: session.csrf,
     }))
 }
 

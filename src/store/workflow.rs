@@ -149,6 +149,13 @@ pub trait WorkflowReads: Send + Sync {
 
     /// The 延期 requests of `case_id`, oldest first.
     async fn extension_requests(&self, case_id: &str) -> Result<Vec<ExtensionRequest>, StoreError>;
+
+    /// The 延期 requests of every case still waiting for a decision (`requested`), oldest
+    /// first, at most `limit`.
+    async fn undecided_extension_requests(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<ExtensionRequest>, StoreError>;
 }
 
 /// In a decision transaction: the workflow's writes, and the reads a transition decides on.

@@ -192,6 +192,14 @@ pub async fn extension_requests_are_decided_once(open: Open) {
     let first = tx.add_extension_request(&request(3)).await.unwrap();
     let second = tx.add_extension_request(&request(5)).await.unwrap();
     assert!(first < second);
+    tx.commit().await.unwrap();
+    let undecided = store.undecided_extension_requests(10).await.unwrap();
+    let ids: Vec<i64> = undecided.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [first, second], "both wait, oldest first");
+    assert_eq!(undecided[0].request, request(3));
+    let limited = store.undecided_extension_requests(1).await.unwrap();
+    assert_eq!(limited.len(), 1);
+    let mut tx = store.begin_decision().await.unwrap();
     let at = "2026-03-02T03:00:00.000Z";
     assert!(
         tx.decide_extension_request(first, "approved", "centre", at, None)
@@ -230,4 +238,12 @@ pub async fn extension_requests_are_decided_once(open: Open) {
     assert_eq!(stored[0].request, request(3));
     assert_eq!(stored[0].decided_by.as_deref(), Some("centre"));
     assert!(store.extension_requests("c2").await.unwrap().is_empty());
+    assert!(
+        store
+            .undecided_extension_requests(10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "decided requests wait no more"
+    );
 }

@@ -101,23 +101,24 @@ async fn load_extension_requests(
     .bind(case_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|row| ExtensionRequest {
-            id: row.get("id"),
-            request: NewExtensionRequest {
-                case_id: row.get("case_id"),
-                requested_by: row.get("requested_by"),
-                requested_at: row.get("requested_at"),
-                working_days: row.get("working_days"),
-                reason: row.get("reason"),
-            },
-            state: row.get("state"),
-            decided_by: row.get("decided_by"),
-            decided_at: row.get("decided_at"),
-            decision_note: row.get("decision_note"),
-        })
-        .collect())
+    Ok(rows.iter().map(extension_request).collect())
+}
+
+fn extension_request(row: &SqliteRow) -> ExtensionRequest {
+    ExtensionRequest {
+        id: row.get("id"),
+        request: NewExtensionRequest {
+            case_id: row.get("case_id"),
+            requested_by: row.get("requested_by"),
+            requested_at: row.get("requested_at"),
+            working_days: row.get("working_days"),
+            reason: row.get("reason"),
+        },
+        state: row.get("state"),
+        decided_by: row.get("decided_by"),
+        decided_at: row.get("decided_at"),
+        decision_note: row.get("decision_note"),
+    }
 }
 
 #[async_trait]
@@ -193,6 +194,21 @@ impl WorkflowReads for SqliteStore {
 
     async fn extension_requests(&self, case_id: &str) -> Result<Vec<ExtensionRequest>, StoreError> {
         load_extension_requests(&mut *self.pool.acquire().await?, case_id).await
+    }
+
+    async fn undecided_extension_requests(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<ExtensionRequest>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, case_id, requested_by, requested_at, working_days, reason, state,
+                decided_by, decided_at, decision_note
+             FROM extension_requests WHERE state = 'requested' ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(extension_request).collect())
     }
 }
 

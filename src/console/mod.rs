@@ -1,0 +1,129 @@
+//! The console: server-rendered pages in Chinese under `/console` for the complaint centre's
+//! triage staff, the units' investigators and the supervisors.
+//!
+//! - [`auth`]: one middleware on every console route: the session (the API's cookie and
+//!   session code, `api::session`), the route's permission from [`ROUTES`] decided by the one
+//!   matrix (`people::access`), and the CSRF token of every form post (the hidden field
+//!   `csrf`). Not signed in: a page redirects to the login, a post answers 401.
+//! - [`login`]: 登录 and 退出, through `api::session::sign_in` / `sign_out` (the same limits,
+//!   lock and audit as `POST /v1/session`).
+//! - [`home`]: 工作台, by role.
+//! - [`case`]: 案件: members (masked exactly as the API masks them for this caller), the two
+//!   deadlines, the history, and the workflow steps the caller may take.
+//! - [`page`]: the layout, the error pages (401/403/404/500, never an empty body), times in
+//!   the configured offset and countdowns.
+//!
+//! Templates are in `templates/console/` (askama: compiled with the crate, HTML escaped); the
+//! stylesheet is served at `/console/static/console.css`.
+
+mod auth;
+mod case;
+mod home;
+mod labels;
+mod login;
+pub mod page;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
+
+use crate::api::AppState;
+use crate::people::access::Permission;
+
+/// The permission of every console route that needs a session: (method, route, permission).
+/// The navigation shows an entry only when its route's permission is granted.
+pub const ROUTES: &[(&str, &str, Permission)] = &[
+    ("GET", "/console", Permission::SelfRead),
+    ("POST", "/console/logout", Permission::SelfRead),
+    ("GET", "/console/cases/{id}", Permission::CasesRead),
+    (
+        "POST",
+        "/console/cases/{id}/transitions",
+        Permission::CasesWork,
+    ),
+];
+
+/// Console routes anyone may use: the login and the stylesheet.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("GET", "/console/static/console.css"),
+];
+
+/// The top navigation: (label, route). Shown to a user whose roles grant the route's
+/// permission in [`ROUTES`].
+pub const NAV: &[(&str, &str)] = &[("工作台", "/console")];
+
+/// The permission `route` needs for `method`; `None` for a public route or one not served.
+pub fn route_permission(method: &str, route: &str) -> Option<Permission> {
+    ROUTES
+        .iter()
+        .find(|(m, r, _)| *m == method && *r == route)
+        .map(|(_, _, p)| *p)
+}
+
+/// The console's stylesheet.
+const STYLESHEET: &str = include_str!("../../templates/console/console.css");
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
+
+/// The console's routes, behind [`auth::authenticate`]. Merged after the API's query-parameter
+/// check (the console's parameters are not in the OpenAPI document); its 4xx and 5xx answers
+/// are HTML pages, which the API's error shaping leaves alone.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/console", get(home::home))
+        .route(
+            "/console/",
+            get(|| async { page::see_other("/console", None) }),
+        )
+        .route("/console/login", get(login::form).post(login::submit))
+        .route("/console/logout", post(login::logout))
+        .route("/console/cases/{id}", get(case::show))
+        .route("/console/cases/{id}/transitions", post(case::transition))
+        .route("/console/static/console.css", get(stylesheet))
+        .route("/console/{*rest}", any(auth::not_found))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            state,
+            page::html_errors,
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_public_or_has_a_permission_and_every_nav_entry_a_route() {
+        for (method, route, _) in ROUTES {
+            assert!(
+                !PUBLIC_ROUTES.contains(&(method, route)),
+                "{method} {route} is both public and guarded"
+            );
+        }
+        for (label, href) in NAV {
+            assert!(
+                route_permission("GET", href).is_some(),
+                "{label}: {href} has no permission"
+            );
+        }
+        assert_eq!(
+            route_permission("POST", "/console/cases/{id}/transitions"),
+            Some(Permission::CasesWork)
+        );
+        assert_eq!(route_permission("GET", "/console/login"), None);
+    }
+}
