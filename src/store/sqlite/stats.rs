@@ -64,7 +64,8 @@ const NOT_HISTORICAL: &str = "COALESCE(c.historical, 0) = 0";
 pub(super) enum Part {
     /// Those read by a time in the period (all but overdue).
     Periodic,
-    /// Overdue now (not by period).
+    /// Overdue now: the clocks open now whose deadline fell in the part of the period before
+    /// now (over all time before now, this is the figure; the rollup keeps it per day).
     Overdue,
 }
 
@@ -79,7 +80,7 @@ pub(super) fn statement(by: StatsGroup, bucket_by: StatsBucket, part: Part) -> S
             "SELECT 'overdue' AS measure, {dg} AS grp, NULL AS bucket, COUNT(*) AS total,
                     0 AS hits
              FROM case_deadlines d INDEXED BY case_deadlines_stats_open {dj}
-             WHERE d.state = 'open' AND d.due_ms < ?5
+             WHERE d.state = 'open' AND d.due_ms >= ?3 AND d.due_ms < MIN(?4, ?5)
              GROUP BY grp"
         );
     }
@@ -209,23 +210,16 @@ pub(super) fn row(row: &sqlx::sqlite::SqliteRow) -> StatsRow {
 
 #[async_trait]
 impl StatsReads for SqliteStore {
-    /// Overdue from the tables; the periodic measures from the rollup for its current days
-    /// and months within the period, from the tables for the rest.
+    /// Every measure from the rollup for its current days and months (overdue: over all time
+    /// before now), from the tables for the rest.
     async fn stats_rows(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError> {
-        let mut out = rows(
-            &self.pool,
-            statement(query.by, query.bucket, Part::Overdue),
-            query,
-            query.from,
-            query.to,
-        )
-        .await?;
+        let mut out = stats_rollup::overdue(&self.pool, query).await?;
         let plan = stats_rollup::plan_for(&self.pool, query).await?;
         for (from, to) in &plan.live {
             let sql = statement(query.by, query.bucket, Part::Periodic);
             out.extend(rows(&self.pool, sql, query, *from, *to).await?);
         }
-        out.extend(stats_rollup::read(&self.pool, query, &plan).await?);
+        out.extend(stats_rollup::read(&self.pool, query, &plan, Part::Periodic).await?);
         Ok(out)
     }
 

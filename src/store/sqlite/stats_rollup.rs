@@ -190,8 +190,13 @@ pub(super) async fn read(
     pool: &SqlitePool,
     query: &StatsQuery,
     plan: &Plan,
+    part: Part,
 ) -> Result<Vec<StatsRow>, StoreError> {
     let mut out = Vec::new();
+    let measures = match part {
+        Part::Periodic => "measure <> 'overdue'",
+        Part::Overdue => "measure = 'overdue'",
+    };
     if !plan.days.is_empty() {
         let bucket = match query.bucket {
             StatsBucket::Whole => "NULL",
@@ -202,7 +207,7 @@ pub(super) async fn read(
         let sql = format!(
             "SELECT measure, grp, {bucket} AS bucket, SUM(total), SUM(hits)
              FROM stats_rollup_days
-             WHERE dim = ?1 AND day IN (SELECT value FROM json_each(?2))
+             WHERE dim = ?1 AND day IN (SELECT value FROM json_each(?2)) AND {measures}
              GROUP BY measure, grp, bucket"
         );
         out.extend(fetch(pool, sql, query.by, &plan.days).await?);
@@ -215,11 +220,34 @@ pub(super) async fn read(
         let sql = format!(
             "SELECT measure, grp, {bucket} AS bucket, SUM(total), SUM(hits)
              FROM stats_rollup_months
-             WHERE dim = ?1 AND month IN (SELECT value FROM json_each(?2))
+             WHERE dim = ?1 AND month IN (SELECT value FROM json_each(?2)) AND {measures}
              GROUP BY measure, grp, bucket"
         );
         out.extend(fetch(pool, sql, query.by, &plan.months).await?);
     }
+    Ok(out)
+}
+
+/// Overdue now, per `query`'s groups: the clocks open now whose deadline fell before now,
+/// read from the rollup for its current days and months (each keeps the clocks still open
+/// whose deadline fell in it) and from the tables for the rest, today's part included.
+pub(super) async fn overdue(
+    pool: &SqlitePool,
+    query: &StatsQuery,
+) -> Result<Vec<StatsRow>, StoreError> {
+    let all_time = StatsQuery {
+        from: DateTime::UNIX_EPOCH,
+        to: query.now,
+        bucket: StatsBucket::Whole,
+        ..query.clone()
+    };
+    let plan = plan_for(pool, &all_time).await?;
+    let mut out = Vec::new();
+    for (from, to) in &plan.live {
+        let sql = statement(query.by, StatsBucket::Whole, Part::Overdue);
+        out.extend(super::stats::rows(pool, sql, &all_time, *from, *to).await?);
+    }
+    out.extend(read(pool, &all_time, &plan, Part::Overdue).await?);
     Ok(out)
 }
 
@@ -362,8 +390,11 @@ async fn count_day(
         .bind(&key)
         .execute(&mut *tx)
         .await?;
-    for (by, name) in DIMS {
-        let counts = statement(by, StatsBucket::Whole, Part::Periodic);
+    for ((by, name), part) in DIMS
+        .into_iter()
+        .flat_map(|dim| [(dim, Part::Periodic), (dim, Part::Overdue)])
+    {
+        let counts = statement(by, StatsBucket::Whole, part);
         let sql = format!(
             "INSERT INTO stats_rollup_days (day, dim, measure, grp, total, hits)
              SELECT ?7, ?8, measure, grp, total, hits FROM ({counts})"

@@ -18,7 +18,9 @@ CREATE TABLE stats_rollup_settings (
 );
 
 -- One count: `dim` is 'all', 'unit', 'channel' or 'category'; `grp` the group's key (NULL:
--- all, or none recorded). `day` is YYYY-MM-DD in local time.
+-- all, or none recorded). `day` is YYYY-MM-DD in local time. The measure `overdue` of a day
+-- counts the clocks still open whose deadline fell that day (overdue now is their sum over
+-- the days before now).
 CREATE TABLE stats_rollup_days (
     day     TEXT NOT NULL,
     dim     TEXT NOT NULL,
