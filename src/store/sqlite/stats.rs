@@ -229,6 +229,13 @@ impl StatsReads for SqliteStore {
         now: DateTime<Utc>,
         max_days: usize,
     ) -> Result<RollupRefresh, StoreError> {
-        stats_rollup::refresh(&self.derived_pool, utc_offset_secs, now, max_days).await
+        stats_rollup::refresh(
+            &self.pool,
+            &self.derived_pool,
+            utc_offset_secs,
+            now,
+            max_days,
+        )
+        .await
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! A day's rows are used only while the day is listed as current; the triggers of migration 74
 //! remove a day from the list on any write that can change its counts, and [`refresh`] counts
-//! it again — with the same statement a read uses on the tables, inside one write transaction,
-//! so no write can fall between the count and the listing.
+//! it again — with the same statement a read uses on the tables, on a reader, keeping the
+//! result only if no write touched the day meanwhile (see [`count_day`]).
 
 use std::collections::BTreeSet;
 
@@ -13,7 +13,7 @@ use sqlx::SqlitePool;
 
 use super::stats::{Part, modifier, row, statement};
 use crate::store::stats::{RollupRefresh, StatsBucket, StatsGroup, StatsQuery, StatsRow};
-use crate::store::{StoreError, format_utc};
+use crate::store::StoreError;
 
 /// More parts of a period counted from the tables than this, and the whole period is (one
 /// statement over the period costs less than many small ones).
@@ -150,12 +150,13 @@ pub(super) async fn plan_for(pool: &SqlitePool, query: &StatsQuery) -> Result<Pl
     let first = query.from.with_timezone(&offset).date_naive();
     let last = query.to.with_timezone(&offset).date_naive();
     let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
-    let clean: Vec<String> =
-        sqlx::query_scalar("SELECT day FROM stats_rollup_clean WHERE day >= ?1 AND day <= ?2")
-            .bind(day(first))
-            .bind(day(last))
-            .fetch_all(pool)
-            .await?;
+    let clean: Vec<String> = sqlx::query_scalar(
+        "SELECT day FROM stats_rollup_clean WHERE day >= ?1 AND day <= ?2 AND state = 'clean'",
+    )
+    .bind(day(first))
+    .bind(day(last))
+    .fetch_all(pool)
+    .await?;
     let clean: BTreeSet<NaiveDate> = clean
         .iter()
         .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -270,6 +271,7 @@ async fn fetch(
 /// [`crate::store::stats::StatsReads::refresh_stats_rollup`]. One transaction per day.
 pub(super) async fn refresh(
     pool: &SqlitePool,
+    derived: &SqlitePool,
     utc_offset_secs: i32,
     now: DateTime<Utc>,
     max_days: usize,
@@ -278,7 +280,7 @@ pub(super) async fn refresh(
         return Ok(RollupRefresh::default());
     };
     if rollup_offset(pool).await? != Some(utc_offset_secs) {
-        restart(pool, utc_offset_secs).await?;
+        restart(derived, utc_offset_secs).await?;
     }
     let Some(first) = earliest(pool).await? else {
         return Ok(RollupRefresh::default());
@@ -290,14 +292,15 @@ pub(super) async fn refresh(
     if last < first {
         return Ok(RollupRefresh::default());
     }
-    let clean: BTreeSet<String> =
-        sqlx::query_scalar("SELECT day FROM stats_rollup_clean WHERE day >= ?1 AND day <= ?2")
-            .bind(first.format("%Y-%m-%d").to_string())
-            .bind(last.format("%Y-%m-%d").to_string())
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect();
+    let clean: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT day FROM stats_rollup_clean WHERE day >= ?1 AND day <= ?2 AND state = 'clean'",
+    )
+    .bind(first.format("%Y-%m-%d").to_string())
+    .bind(last.format("%Y-%m-%d").to_string())
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
     let mut missing = Vec::new();
     let mut day = last;
     while day >= first {
@@ -310,12 +313,13 @@ pub(super) async fn refresh(
         }
     }
     let todo = missing.len().min(max_days);
+    let mut counted = 0;
     for day in &missing[..todo] {
-        count_day(pool, *day, offset, now).await?;
+        counted += usize::from(count_day(pool, derived, *day, offset, now).await?);
     }
     Ok(RollupRefresh {
-        days: todo,
-        remaining: missing.len() - todo,
+        days: counted,
+        remaining: missing.len() - counted,
     })
 }
 
@@ -324,12 +328,19 @@ async fn earliest(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, StoreError
     let mut times: Vec<Option<String>> = Vec::new();
     for sql in [
         "SELECT MIN(received_at) FROM complaints",
-        "SELECT MIN(answered_at) FROM case_deadlines WHERE state = 'answered'",
+        // (The partial index, named: the planner would scan the table for the minimum.)
+        "SELECT answered_at FROM case_deadlines INDEXED BY case_deadlines_stats_answered
+         WHERE state = 'answered' ORDER BY answered_at LIMIT 1",
         "SELECT MIN(recorded_at) FROM case_follow_ups",
         "SELECT MIN(at) FROM case_transitions WHERE action = 'return'",
         "SELECT MIN(at) FROM case_transitions WHERE action = 'reopen'",
     ] {
-        times.push(sqlx::query_scalar(sql).fetch_one(pool).await?);
+        times.push(
+            sqlx::query_scalar(sql)
+                .fetch_optional(pool)
+                .await?
+                .flatten(),
+        );
     }
     let mut earliest: Vec<DateTime<Utc>> = times
         .iter()
@@ -372,46 +383,77 @@ async fn restart(pool: &SqlitePool, utc_offset_secs: i32) -> Result<(), StoreErr
 }
 
 /// Counts `day` from the tables into the rollup, lists it as current, and sums its month when
-/// every day of the month is current.
+/// every day of the month is current. The counting reads run on a reader, outside the write
+/// lock (a day takes a few hundred milliseconds at a million cases, which intake must not
+/// wait for): the day is marked pending first, and its rows are kept only if it is still
+/// pending afterwards — a write that changed the day meanwhile removed the mark. False when
+/// that happened (the day is counted again at the next refresh).
 async fn count_day(
-    pool: &SqlitePool,
+    reader: &SqlitePool,
+    derived: &SqlitePool,
     day: NaiveDate,
     offset: FixedOffset,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (from, to) = (
         midnight(day, offset),
         midnight(day.succ_opt().unwrap_or(day), offset),
     );
     let key = day.format("%Y-%m-%d").to_string();
     let month = day.format("%Y-%m").to_string();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query("DELETE FROM stats_rollup_days WHERE day = ?1")
-        .bind(&key)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO stats_rollup_clean (day, state) VALUES (?1, 'pending')
+         ON CONFLICT (day) DO UPDATE SET state = 'pending'",
+    )
+    .bind(&key)
+    .execute(derived)
+    .await?;
+    let mut counts: Vec<(&str, StatsRow)> = Vec::new();
     for ((by, name), part) in DIMS
         .into_iter()
         .flat_map(|dim| [(dim, Part::Periodic), (dim, Part::Overdue)])
     {
-        let counts = statement(by, StatsBucket::Whole, part);
-        let sql = format!(
-            "INSERT INTO stats_rollup_days (day, dim, measure, grp, total, hits)
-             SELECT ?7, ?8, measure, grp, total, hits FROM ({counts})"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(format_utc(from))
-            .bind(format_utc(to))
-            .bind(from.timestamp_millis())
-            .bind(to.timestamp_millis())
-            .bind(now.timestamp_millis())
-            .bind(modifier(offset.local_minus_utc()))
-            .bind(&key)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        let query = StatsQuery {
+            from,
+            to,
+            now,
+            by,
+            bucket: StatsBucket::Whole,
+            utc_offset_secs: offset.local_minus_utc(),
+        };
+        let sql = statement(by, StatsBucket::Whole, part);
+        let rows = super::stats::rows(reader, sql, &query, from, to).await?;
+        counts.extend(rows.into_iter().map(|row| (name, row)));
     }
-    sqlx::query("INSERT OR IGNORE INTO stats_rollup_clean (day) VALUES (?1)")
+    let mut tx = derived.begin_with("BEGIN IMMEDIATE").await?;
+    let pending: Option<String> =
+        sqlx::query_scalar("SELECT state FROM stats_rollup_clean WHERE day = ?1")
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if pending.as_deref() != Some("pending") {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM stats_rollup_days WHERE day = ?1")
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    for (name, row) in &counts {
+        sqlx::query(
+            "INSERT INTO stats_rollup_days (day, dim, measure, grp, total, hits)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&key)
+        .bind(*name)
+        .bind(&row.measure)
+        .bind(&row.group)
+        .bind(row.total)
+        .bind(row.hits)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE stats_rollup_clean SET state = 'clean' WHERE day = ?1")
         .bind(&key)
         .execute(&mut *tx)
         .await?;
@@ -429,12 +471,14 @@ async fn count_day(
             .unwrap_or(day),
         offset,
     );
-    let clean_days: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM stats_rollup_clean WHERE day >= ?1 AND day < ?2")
-            .bind(format!("{month}-01"))
-            .bind(format!("{month}-99"))
-            .fetch_one(&mut *tx)
-            .await?;
+    let clean_days: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stats_rollup_clean
+         WHERE day >= ?1 AND day < ?2 AND state = 'clean'",
+    )
+    .bind(format!("{month}-01"))
+    .bind(format!("{month}-99"))
+    .fetch_one(&mut *tx)
+    .await?;
     if month_end <= now && clean_days == i64::from(days_in_month(day)) {
         sqlx::query(
             "INSERT INTO stats_rollup_months (month, dim, measure, grp, total, hits)
@@ -453,7 +497,7 @@ async fn count_day(
             .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -42,8 +42,14 @@ CREATE TABLE stats_rollup_months (
 );
 CREATE INDEX stats_rollup_months_read ON stats_rollup_months (dim, month);
 
--- The days whose rows are current, and the months whose rows are the sum of current days.
-CREATE TABLE stats_rollup_clean (day TEXT PRIMARY KEY) WITHOUT ROWID;
+-- The days whose rows are current (`state` 'clean'), and the months whose rows are the sum of
+-- current days. A day being counted is 'pending' first: it is counted on a reader, outside any
+-- write lock, and its rows are kept only if it is still pending then (a write in between
+-- removed it).
+CREATE TABLE stats_rollup_clean (
+    day   TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'clean'
+) WITHOUT ROWID;
 CREATE TABLE stats_rollup_clean_months (month TEXT PRIMARY KEY) WITHOUT ROWID;
 
 -- Invalidation. `date(x, modifier)` is the local day of an RFC 3339 time; a clock's times are
