@@ -13,6 +13,8 @@ use crate::store::{Store, StoreError};
 
 /// Between refreshes when the rollup is current.
 pub const POLL: Duration = Duration::from_secs(30);
+/// The pause when writes kept changing the days being counted.
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
 /// Days counted between two yields to intake.
 const BATCH_DAYS: usize = 16;
 
@@ -51,7 +53,12 @@ pub fn start(store: Store, utc_offset_secs: i32, shutdown: CancellationToken) ->
                             "counting the statistics' daily rollup"
                         );
                     }
-                    Duration::ZERO
+                    if pass.days == 0 {
+                        // Every day tried was written to while it was counted: not at once.
+                        BUSY_PAUSE
+                    } else {
+                        Duration::ZERO
+                    }
                 }
                 Ok(pass) => {
                     if let Some((since, done)) = backlog_started.take() {

@@ -12,8 +12,8 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 use sqlx::SqlitePool;
 
 use super::stats::{Part, modifier, row, statement};
-use crate::store::stats::{RollupRefresh, StatsBucket, StatsGroup, StatsQuery, StatsRow};
 use crate::store::StoreError;
+use crate::store::stats::{RollupRefresh, StatsBucket, StatsGroup, StatsQuery, StatsRow};
 
 /// More parts of a period counted from the tables than this, and the whole period is (one
 /// statement over the period costs less than many small ones).
