@@ -183,6 +183,71 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::query::Filters;
+    use crate::index::tests::{add, catch_up, store_and_index};
+    use crate::store::facets::Facet;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn facets_count_the_matches_within_the_reach() {
+        let (_dir, store, index) = store_and_index().await;
+        let routed = add(&store, "routed", "小区电梯坏了").await;
+        let informing = add(&store, "informing", "小区电梯停运").await;
+        let elsewhere = add(&store, "elsewhere", "小区电梯噪音").await;
+        add(&store, "other", "路灯不亮").await;
+        let mut tx = store.begin_derived().await.unwrap();
+        let building = (Facet::Category, Some("城乡建设"));
+        tx.set_facets(&routed, &[(Facet::Queue, Some("audit")), building])
+            .await
+            .unwrap();
+        let informed = [
+            (Facet::Queue, Some("finance")),
+            (Facet::Informed, Some("audit")),
+            building,
+        ];
+        tx.set_facets(&informing, &informed).await.unwrap();
+        tx.set_facets(&elsewhere, &[(Facet::Queue, Some("finance"))])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        catch_up(&index, &store).await;
+        let beijing = FixedOffset::east_opt(8 * 3600).unwrap();
+        let count = |reach: Option<Vec<&str>>| {
+            let request = SearchRequest {
+                query: "电梯".into(),
+                filters: Filters {
+                    reach: reach.map(|r| r.into_iter().map(str::to_string).collect()),
+                    ..Default::default()
+                },
+                limit: 1,
+                ..Default::default()
+            };
+            index.facet_counts(&request, beijing).unwrap()
+        };
+        let all = count(None);
+        let pairs = |v: &[(String, u64)]| -> Vec<(String, u64)> { v.to_vec() };
+        assert_eq!(
+            pairs(all.of("queue")),
+            vec![("finance".to_string(), 2), ("audit".to_string(), 1)],
+            "most first; the street-light complaint does not match"
+        );
+        assert_eq!(pairs(all.of("category")), vec![("城乡建设".to_string(), 2)]);
+        assert_eq!(pairs(all.of("channel")), vec![("hotline".to_string(), 3)]);
+        assert!(all.of("status").is_empty());
+        let today = chrono::Utc::now().with_timezone(&beijing).date_naive();
+        assert_eq!(all.received_days, vec![(today, 3)]);
+        let audit = count(Some(vec!["audit"]));
+        assert_eq!(
+            pairs(audit.of("queue")),
+            vec![("audit".to_string(), 1), ("finance".to_string(), 1)],
+            "an investigator's counts are their reach's"
+        );
+        assert_eq!(audit.received_days, vec![(today, 2)]);
+        assert!(
+            count(Some(vec![])).of("channel").is_empty(),
+            "no queue, no count"
+        );
+        store.close().await;
+    }
 
     #[test]
     fn the_epoch_is_counted_from_the_common_era() {

@@ -1,8 +1,8 @@
 //! 检索, 队列, 热点 and 统计 in the browser: triage finds a fresh complaint by a substring and
 //! opens its case; the accused unit's investigator searches and sees only their unit's
 //! complaints, masked, and only their unit's queue; hot issues carry trend lines; the
-//! supervisor's 统计 counts the answer given while the page was open, and its CSV is the
-//! API's. Every page is screenshotted and passes the browser-log check (load times printed).
+//! supervisor's 统计 counts the answer given while the page was open, its CSV is the API's,
+//! and the supervisor's search shows every complaint masked. Every page is screenshotted and passes the browser-log check (load times printed).
 
 use std::process::Command;
 
@@ -330,6 +330,13 @@ async fn search_queues_hot_and_stats_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(console_csv, api_csv, "the console's CSV is the API's");
+    // The supervisor reads every case, every complainant masked.
+    let found = search_for(&client, &app, SHARED).await;
+    assert_eq!(text_of(&client, "#total").await, "2");
+    assert!(!found.contains(ACCUSED_PHONE), "the phone is masked");
+    assert!(found.contains("[电话已隐去]"));
+    check_page(&client, "search (supervisor)").await;
+    goto(&client, &app, "/console/stats").await;
     client.set_window_size(390, 844).await.unwrap();
     client.refresh().await.unwrap();
     check_page(&client, "stats (390 px)").await;
