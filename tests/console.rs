@@ -17,6 +17,8 @@
 #[path = "console/browser.rs"]
 mod browser;
 mod common;
+#[path = "console/find.rs"]
+mod find;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -226,6 +228,7 @@ async fn routed_case(app: &TestApp, item: &Value) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_a_real_browser() {
+    let _one_browser = browser::one_at_a_time().await;
     let started = std::time::Instant::now();
     let app = TestApp::start().await;
     // A fresh complaint of today, and one about 市监察局 sent to that very bureau.

@@ -31,7 +31,7 @@ impl From<CaseError> for ApiError {
 }
 
 /// Listing filters.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -83,7 +83,18 @@ pub async fn list(
     principal: Principal,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
-    // An investigator lists the cases of their queues (routed or informed).
+    Ok(Json(list_as(&state, &principal, &params).await?))
+}
+
+/// The cases `params` asks for as `principal` may see them: the API's list (`GET /v1/cases`)
+/// and the console's (`/console/queues`), one code path. An investigator lists the cases of
+/// their queues (routed or informed); a caller who does not see identities gets the titles
+/// masked (the API's answer is also masked whole before it leaves: `api::auth`).
+pub async fn list_as(
+    state: &AppState,
+    principal: &Principal,
+    params: &ListParams,
+) -> Result<Vec<CaseSummary>, ApiError> {
     let reach = principal.reach();
     one_of("status", params.status.as_deref(), crate::cases::STATUSES)?;
     let states = crate::workflow::State::ALL.map(|s| s.as_str());
@@ -144,8 +155,16 @@ pub async fn list(
         offset: params.offset.unwrap_or(0),
         queues: reach.as_deref(),
     };
-    let cases = list_cases(&state.store, filter).await?;
-    Ok(Json(cases))
+    let mut cases = list_cases(&state.store, filter).await?;
+    if !principal.sees_identities() {
+        cases.iter_mut().for_each(mask_title);
+    }
+    Ok(cases)
+}
+
+/// A listed case as a caller who does not see identities sees it.
+fn mask_title(case: &mut CaseSummary) {
+    case.title = crate::people::pii::mask_text(&case.title);
 }
 
 /// One case: members with channel, snippet and why, and the staff decisions about them.
@@ -309,7 +328,7 @@ pub async fn status(Path(id): Path<String>) -> ApiError {
 }
 
 /// Hot-issue parameters.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HotParams {
@@ -338,6 +357,18 @@ pub async fn hot(
     principal: Principal,
     Query(params): Query<HotParams>,
 ) -> Result<Json<Vec<HotIssue>>, ApiError> {
+    Ok(Json(hot_as(&state, &principal, &params).await?))
+}
+
+/// The hot issues `params` asks for as `principal` may see them: the API's
+/// (`GET /v1/hot-issues`) and the console's (`/console/hot`), one code path. An investigator's
+/// count only the complaints of cases routed or informed to their queues; a caller who does
+/// not see identities gets the titles masked (as [`list_as`]).
+pub async fn hot_as(
+    state: &AppState,
+    principal: &Principal,
+    params: &HotParams,
+) -> Result<Vec<HotIssue>, ApiError> {
     let window = parse_window(params.window.as_deref().unwrap_or("30d"))?;
     let now = match params.at.as_deref().filter(|a| !a.is_empty()) {
         Some(at) => chrono::DateTime::parse_from_rfc3339(at)
@@ -346,7 +377,7 @@ pub async fn hot(
         None => chrono::Utc::now(),
     };
     let limit = params.limit.unwrap_or(10).clamp(1, 500);
-    let hot = hot_issues_within(
+    let mut hot = hot_issues_within(
         &state.store,
         now,
         window,
@@ -355,7 +386,10 @@ pub async fn hot(
         principal.reach().as_deref(),
     )
     .await?;
-    Ok(Json(hot))
+    if !principal.sees_identities() {
+        hot.iter_mut().for_each(|h| mask_title(&mut h.case));
+    }
+    Ok(hot)
 }
 
 /// Starts a staff decision's transaction.

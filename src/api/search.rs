@@ -19,7 +19,8 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Query};
 use super::privacy::{complaint_view, record_view, shown_at};
-use crate::index::search::{SearchHit, SearchResults};
+use crate::index::facet_counts::FacetCounts;
+use crate::index::search::{SearchHit, SearchRequest, SearchResults};
 use crate::index::search_query::SearchQuery;
 use crate::people::pii;
 use crate::people::privacy::View;
@@ -51,18 +52,59 @@ pub async fn search(
     principal: Principal,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    let mut request = query.into_request(state.config.parse_options().default_offset)?;
+    let request = query.into_request(state.config.parse_options().default_offset)?;
+    let found = search_as(&state, &principal, request, false, "GET /v1/search").await?;
+    Ok(Json(found.results))
+}
+
+/// A search's answer as its caller may see it, with its facet counts when asked for.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub results: SearchResults,
+    /// The matches per channel, category, queue, status and day of receipt, within the
+    /// caller's reach; `None` when not asked for, or for a search for personal data by a
+    /// caller who does not see identities (counts would tell what the left-out hits hold).
+    pub facets: Option<FacetCounts>,
+}
+
+/// `request` run for `principal`: the API's search (`GET /v1/search`) and the console's
+/// (`GET /console/search`), one code path. The caller's reach narrows the query; each hit is
+/// shown as the caller's view of it (see [`search`]); a caller who reads every case but does
+/// not see identities (a supervisor) gets every hit masked; hits shown in full with personal
+/// data are recorded under `route`.
+pub async fn search_as(
+    state: &AppState,
+    principal: &Principal,
+    mut request: SearchRequest,
+    with_facets: bool,
+    route: &str,
+) -> Result<Found, ApiError> {
     request.filters.reach = principal.reach();
     let scoped = request.filters.reach.is_some();
     let guarded = !principal.sees_identities() && pii::query_seeks_personal_data(&request.query);
     if guarded && !scoped {
         // Every hit would be shown masked: none is shown.
-        return Ok(Json(SearchResults {
-            total: 0,
-            hits: Vec::new(),
-            highlight: Vec::new(),
-        }));
+        return Ok(Found {
+            results: SearchResults {
+                total: 0,
+                hits: Vec::new(),
+                highlight: Vec::new(),
+            },
+            facets: None,
+        });
     }
+    let facets = if with_facets && !guarded {
+        let index = state.index.clone();
+        let counted = request.clone();
+        let offset = state.config.parse_options().default_offset;
+        Some(
+            tokio::task::spawn_blocking(move || index.facet_counts(&counted, offset))
+                .await
+                .map_err(|e| ApiError::internal("search task", &e))??,
+        )
+    } else {
+        None
+    };
     let page = (request.offset, request.limit);
     if guarded {
         request.offset = 0;
@@ -83,7 +125,7 @@ pub async fn search(
                 ),
             ));
         }
-        let shown = view_hits(&state, &principal, &mut results, Masked::LeftOut).await?;
+        let shown = view_hits(state, principal, &mut results, Masked::LeftOut).await?;
         let (offset, limit) = page;
         results.total = results.hits.len();
         results.hits = results.hits.into_iter().skip(offset).take(limit).collect();
@@ -94,7 +136,7 @@ pub async fn search(
             .filter(|id| on_page.contains(id.as_str()))
             .collect()
     } else if scoped {
-        view_hits(&state, &principal, &mut results, Masked::Shown).await?
+        view_hits(state, principal, &mut results, Masked::Shown).await?
     } else if principal.sees_identities() {
         results
             .hits
@@ -103,11 +145,16 @@ pub async fn search(
             .map(|hit| hit.id.clone())
             .collect()
     } else {
-        // Masked whole before it leaves (`api::auth`).
+        // Every hit masked (the API's answer is also masked whole before it leaves:
+        // `api::auth`).
+        let highlight = results.highlight.clone();
+        for hit in &mut results.hits {
+            hit.mask_with(pii::mask_text, &highlight);
+        }
         Vec::new()
     };
-    record_view(&state, &principal, shown, shown_at("GET /v1/search")).await?;
-    Ok(Json(results))
+    record_view(state, principal, shown, shown_at(route)).await?;
+    Ok(Found { results, facets })
 }
 
 /// What becomes of a hit the caller sees masked.

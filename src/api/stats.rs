@@ -16,7 +16,7 @@ use super::extract::{Json, Query};
 use crate::stats::{Report, StatsRequest, parse, read_report, to_csv};
 
 /// The period and how to split it.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatsParams {
@@ -58,6 +58,18 @@ pub async fn stats(
             .with("parameter", "format"));
         }
     };
+    let report = report_for(&state, &params).await?;
+    Ok(if csv {
+        csv_answer(&report)
+    } else {
+        Json(report).into_response()
+    })
+}
+
+/// The report `params` asks for (its `format` aside): the API's (`GET /v1/stats`) and the
+/// console's (`/console/stats`), one code path — `stats::read_report` over the period parsed
+/// in the configured offset.
+pub async fn report_for(state: &AppState, params: &StatsParams) -> Result<Report, ApiError> {
     let request = StatsRequest {
         from: params.from.as_deref(),
         to: params.to.as_deref(),
@@ -68,18 +80,18 @@ pub async fn stats(
     let query = parse(&request, offset, chrono::Utc::now())
         .map_err(|message| ApiError::new(ErrorCode::InvalidParameter, message))?;
     let measures = &state.config.accountability.measures;
-    let report = read_report(&state.store, &request, &query, measures)
+    read_report(&state.store, &request, &query, measures)
         .await
-        .map_err(|e| ApiError::internal("stats", &e))?;
-    Ok(if csv {
-        (
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            to_csv(&report),
-        )
-            .into_response()
-    } else {
-        Json(report).into_response()
-    })
+        .map_err(|e| ApiError::internal("stats", &e))
+}
+
+/// `report` as the CSV answer of `GET /v1/stats?format=csv`.
+pub fn csv_answer(report: &Report) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        to_csv(report),
+    )
+        .into_response()
 }
 
 /// This module's routes.

@@ -79,6 +79,10 @@ pub struct HotIssue {
     /// The heat score and its parts.
     #[schema(value_type = Object)]
     pub heat: HeatScore,
+    /// When each of the window's complaints was submitted (Unix ms, oldest first; a trend line,
+    /// not part of the answer).
+    #[serde(skip)]
+    pub window_times_ms: Vec<i64>,
 }
 
 /// The hottest cases with a complaint in `[now - window, now]`, hottest first.
@@ -105,13 +109,18 @@ pub async fn hot_issues_within(
     let since_ms = (now - window).timestamp_millis();
     let now_ms = now.timestamp_millis();
     let rows = store.members_between(since_ms, now_ms, reach).await?;
-    let mut scored: Vec<(String, i64, HeatScore)> = Vec::new();
+    let mut scored: Vec<(String, i64, HeatScore, Vec<i64>)> = Vec::new();
     let mut current: Option<String> = None;
     let mut members: Vec<HeatMember> = Vec::new();
     let mut flush = |case: Option<String>, members: &mut Vec<HeatMember>| {
         if let Some(case) = case {
             let score = heat_score(members, now, config);
-            scored.push((case, members.len() as i64, score));
+            let mut times: Vec<i64> = members
+                .iter()
+                .map(|m| m.submitted_at.timestamp_millis())
+                .collect();
+            times.sort_unstable();
+            scored.push((case, members.len() as i64, score, times));
         }
         members.clear();
     };
@@ -131,12 +140,13 @@ pub async fn hot_issues_within(
     scored.sort_by(|a, b| b.2.score.total_cmp(&a.2.score).then_with(|| a.0.cmp(&b.0)));
     scored.truncate(limit);
     let mut hot = Vec::with_capacity(scored.len());
-    for (case_id, window_complaints, heat) in scored {
+    for (case_id, window_complaints, heat, window_times_ms) in scored {
         let case = get_summary(store, &case_id).await?;
         hot.push(HotIssue {
             case,
             window_complaints,
             heat,
+            window_times_ms,
         });
     }
     Ok(hot)

@@ -136,7 +136,8 @@ async fn listed(
         .collect())
 }
 
-fn row(state: &AppState, case: CaseSummary, masked: bool, now: DateTime<Utc>) -> CaseRow {
+/// A listed case as shown (its title masked when `masked`), with its deadline's countdown.
+pub fn row(state: &AppState, case: CaseSummary, masked: bool, now: DateTime<Utc>) -> CaseRow {
     let offset = offset(state);
     let waiting = case.state.as_deref() == Some("assigned");
     let due = if waiting {

@@ -10,6 +10,9 @@
 //! - [`home`]: 工作台, by role.
 //! - [`case`]: 案件: members (masked exactly as the API masks them for this caller), the two
 //!   deadlines, the history, and the workflow steps the caller may take.
+//! - [`search`] 检索, [`queues`] 队列, [`hot`] 热点, [`stats`] 统计: the reads of
+//!   `GET /v1/search`, `GET /v1/cases?queue=…&sort=deadline`, `GET /v1/hot-issues` and
+//!   `GET /v1/stats` (the same functions, the same permissions), charts in [`svg`].
 //! - [`page`]: the layout, the error pages (401/403/404/500, never an empty body), times in
 //!   the configured offset and countdowns.
 //!
@@ -19,9 +22,14 @@
 mod auth;
 mod case;
 mod home;
+mod hot;
 mod labels;
 mod login;
 pub mod page;
+mod queues;
+mod search;
+mod stats;
+mod svg;
 
 use axum::Router;
 use axum::http::header;
@@ -42,6 +50,12 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/console/cases/{id}/transitions",
         Permission::CasesWork,
     ),
+    ("GET", "/console/search", Permission::CasesRead),
+    ("GET", "/console/queues", Permission::QueuesRead),
+    ("GET", "/console/queues/{queue}", Permission::QueuesRead),
+    ("GET", "/console/hot", Permission::CasesRead),
+    ("GET", "/console/stats", Permission::StatsRead),
+    ("GET", "/console/stats/csv", Permission::StatsRead),
 ];
 
 /// Console routes anyone may use: the login and the stylesheet.
@@ -53,7 +67,13 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
 
 /// The top navigation: (label, route). Shown to a user whose roles grant the route's
 /// permission in [`ROUTES`].
-pub const NAV: &[(&str, &str)] = &[("工作台", "/console")];
+pub const NAV: &[(&str, &str)] = &[
+    ("工作台", "/console"),
+    ("检索", "/console/search"),
+    ("队列", "/console/queues"),
+    ("热点", "/console/hot"),
+    ("统计", "/console/stats"),
+];
 
 /// The permission `route` needs for `method`; `None` for a public route or one not served.
 pub fn route_permission(method: &str, route: &str) -> Option<Permission> {
@@ -90,6 +110,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/logout", post(login::logout))
         .route("/console/cases/{id}", get(case::show))
         .route("/console/cases/{id}/transitions", post(case::transition))
+        .route("/console/search", get(search::search))
+        .route("/console/queues", get(queues::overview))
+        .route("/console/queues/{queue}", get(queues::one))
+        .route("/console/hot", get(hot::hot))
+        .route("/console/stats", get(stats::stats))
+        .route("/console/stats/csv", get(stats::csv))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/{*rest}", any(auth::not_found))
         .route_layer(axum::middleware::from_fn_with_state(

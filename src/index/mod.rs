@@ -9,9 +9,11 @@
 //! - [`indexer`]: the task that follows the store and commits in batches; `reindex`.
 //! - [`query`]: the user query language and filters → a tantivy query.
 //! - [`search`]: running a query, counting and paging.
+//! - [`facet_counts`]: a query's matches per channel, category, queue, status and day.
 //! - [`snippet`]: highlighted excerpts.
 
 pub mod analyzer;
+pub mod facet_counts;
 pub mod indexer;
 pub mod query;
 pub mod search;

@@ -11,7 +11,7 @@ use super::search::SearchRequest;
 use crate::store::facets::Facet;
 use crate::store::{CommitSettings, NewComplaint, Store, WriteBatch, WriteOp, WriteOutcome};
 
-async fn add(store: &Store, external_id: &str, body: &str) -> String {
+pub(super) async fn add(store: &Store, external_id: &str, body: &str) -> String {
     let item = Item::from_value(
         json!({"external_id": external_id, "body": body}),
         &ParseOptions::default(),
@@ -36,7 +36,7 @@ async fn add(store: &Store, external_id: &str, body: &str) -> String {
     out[0].id().to_string()
 }
 
-async fn catch_up(index: &SearchIndex, store: &Store) {
+pub(super) async fn catch_up(index: &SearchIndex, store: &Store) {
     let (index, store) = (index.clone(), store.clone());
     tokio::task::spawn_blocking(move || {
         let mut writer = index.writer(32 << 20).unwrap();
@@ -155,7 +155,7 @@ async fn follows_new_revised_and_derived_changes() {
 }
 
 /// A store and an index in a new temporary directory (kept alive by the first value).
-async fn store_and_index() -> (tempfile::TempDir, Store, SearchIndex) {
+pub(super) async fn store_and_index() -> (tempfile::TempDir, Store, SearchIndex) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), CommitSettings::default())
         .await

@@ -191,3 +191,10 @@ mod logs {
         }
     }
 }
+
+/// One browser test at a time: each test of this binary holds this while it drives Chromium
+/// (the tests run on parallel threads otherwise, and two browsers would share two cores).
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    BROWSER.lock().await
+}
