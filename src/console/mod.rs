@@ -16,12 +16,16 @@
 //! Templates are in `templates/console/` (askama: compiled with the crate, HTML escaped); the
 //! stylesheet is served at `/console/static/console.css`.
 
+mod admin;
 mod auth;
 mod case;
+mod case_forms;
+mod dead_letters;
 mod home;
 mod labels;
 mod login;
 pub mod page;
+mod sources;
 
 use axum::Router;
 use axum::http::header;
@@ -42,6 +46,72 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/console/cases/{id}/transitions",
         Permission::CasesWork,
     ),
+    // 案件's other forms, 渠道, 死信 and 管理: the API's permission of each (`api::auth::ROUTES`);
+    // accounts and tokens have no API route: `people.manage` (admins).
+    (
+        "POST",
+        "/console/cases/{id}/follow-ups",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/extensions",
+        Permission::CasesWork,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/extensions/{request}/approve",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/extensions/{request}/deny",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/classification",
+        Permission::CasesDecide,
+    ),
+    ("GET", "/console/sources", Permission::IntakeRead),
+    ("GET", "/console/dead-letters", Permission::IntakeRead),
+    ("GET", "/console/dead-letters/{id}", Permission::IntakeRead),
+    (
+        "POST",
+        "/console/dead-letters/{id}/replay",
+        Permission::IntakeReplay,
+    ),
+    ("GET", "/console/admin/users", Permission::PeopleManage),
+    ("POST", "/console/admin/users", Permission::PeopleManage),
+    (
+        "POST",
+        "/console/admin/users/{name}/disable",
+        Permission::PeopleManage,
+    ),
+    (
+        "POST",
+        "/console/admin/users/{name}/enable",
+        Permission::PeopleManage,
+    ),
+    (
+        "POST",
+        "/console/admin/users/{name}/unlock",
+        Permission::PeopleManage,
+    ),
+    ("GET", "/console/admin/tokens", Permission::PeopleManage),
+    ("POST", "/console/admin/tokens", Permission::PeopleManage),
+    (
+        "POST",
+        "/console/admin/tokens/{id}/revoke",
+        Permission::PeopleManage,
+    ),
+    ("GET", "/console/admin/calendar", Permission::QueuesRead),
+    (
+        "POST",
+        "/console/admin/calendar",
+        Permission::CalendarManage,
+    ),
+    ("GET", "/console/admin/routing", Permission::QueuesRead),
 ];
 
 /// Console routes anyone may use: the login and the stylesheet.
@@ -53,7 +123,12 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
 
 /// The top navigation: (label, route). Shown to a user whose roles grant the route's
 /// permission in [`ROUTES`].
-pub const NAV: &[(&str, &str)] = &[("工作台", "/console")];
+pub const NAV: &[(&str, &str)] = &[
+    ("工作台", "/console"),
+    ("渠道", "/console/sources"),
+    ("死信", "/console/dead-letters"),
+    ("管理", admin::ADMIN_HOME),
+];
 
 /// The permission `route` needs for `method`; `None` for a public route or one not served.
 pub fn route_permission(method: &str, route: &str) -> Option<Permission> {
@@ -90,6 +165,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/logout", post(login::logout))
         .route("/console/cases/{id}", get(case::show))
         .route("/console/cases/{id}/transitions", post(case::transition))
+        .merge(case_forms::routes())
+        .merge(sources::routes())
+        .merge(dead_letters::routes())
+        .merge(admin::routes())
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/{*rest}", any(auth::not_found))
         .route_layer(axum::middleware::from_fn_with_state(
