@@ -17,6 +17,8 @@
 #[path = "console/browser.rs"]
 mod browser;
 mod common;
+#[path = "console/ops.rs"]
+mod ops;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
