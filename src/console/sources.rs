@@ -153,6 +153,31 @@ pub fn routes() -> Router<AppState> {
 mod tests {
     use super::*;
 
+    fn principal(role: crate::people::Role) -> Principal {
+        Principal {
+            actor: crate::people::Actor::User("someone".into()),
+            roles: vec![role],
+            queues: Vec::new(),
+            via: crate::api::auth::Via::Session,
+        }
+    }
+
+    #[test]
+    fn an_answer_is_masked_for_a_supervisor_as_the_api_masks_it() {
+        let raw = crate::api::complaints::RawPayload::new(
+            "请回电13812345678".as_bytes(),
+            "text/plain; charset=utf-8",
+        );
+        let answer = serde_json::json!({"reason": "missing body", "raw": raw});
+        let shown = as_answered(&principal(crate::people::Role::Supervisor), &answer);
+        assert_eq!(shown["raw"]["withheld"], true);
+        assert_eq!(shown["raw"]["base64"], "");
+        assert!(!shown.to_string().contains("13812345678"), "{shown}");
+        let full = as_answered(&principal(crate::people::Role::Triage), &answer);
+        assert_eq!(full["raw"]["text"], "请回电13812345678");
+        assert_ne!(full["raw"]["base64"], "");
+    }
+
     #[test]
     fn the_badge_says_ok_backing_off_or_failed() {
         let now = Utc::now();

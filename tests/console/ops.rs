@@ -177,6 +177,18 @@ async fn admin_pages(client: &Client, app: &TestApp) {
     assert!(page.contains("市监察局") && page.contains("路由表"));
     check_page(client, "admin routing").await;
     screenshot(client, "admin-routing").await;
+
+    // The phone-sized 管理 and 死信.
+    client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/console/admin/users", "admin-users-390px"),
+        ("/console/dead-letters", "dead-letters-390px"),
+    ] {
+        goto(client, app, path).await;
+        check_page(client, name).await;
+        screenshot(client, name).await;
+    }
+    client.set_window_size(1280, 800).await.unwrap();
 }
 
 /// The admin stores 2027: the case's extended deadline, provisional for want of 2027, is listed.
@@ -230,6 +242,15 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
         .await
         .unwrap();
     assert!(corrected.status().is_success());
+    let (other_complaint, other_case) = routed_case(
+        &app,
+        &json!({
+            "external_id": "console-ops-2",
+            "title": "菜市场占道经营",
+            "body": "幸福路菜市场门口摊位占满人行道，早高峰行人只能走机动车道。",
+        }),
+    )
+    .await;
     add_user(&app, "chief", &["--role", "admin"]);
     add_user(&app, "desk", &["--role", "triage"]);
 
@@ -271,6 +292,43 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
     shows(&client, "已批准").await;
     check_page(&client, "case (extension approved)").await;
     screenshot(&client, "case-extension").await;
+    // Triage corrects another case's unit and priority with the case page's form.
+    goto(&client, &app, &format!("/console/cases/{other_case}")).await;
+    client
+        .find(Locator::Css("#correct-queue option[value=finance]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#correct-priority option[value=high]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&client, "correct-note", "占道经营归口有误，改交。").await;
+    click(&client, "#correct-form button[type=submit]").await;
+    shows(&client, "<dd>市财政局</dd>").await;
+    let cookie = client.get_named_cookie("cg_session").await.unwrap();
+    let route = &reqwest::Client::new()
+        .get(format!(
+            "{}/v1/complaints/{other_complaint}/classification",
+            app.base
+        ))
+        .header("cookie", format!("cg_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["route"];
+    assert_eq!(
+        (&route["queue"], &route["priority"]),
+        (&json!("finance"), &json!("high"))
+    );
+    check_page(&client, "case (corrected)").await;
     log_out(&client, &app).await;
 
     log_in(&client, &app, "chief").await;
