@@ -134,6 +134,52 @@ async fn admin_pages(client: &Client, app: &TestApp) {
     );
     assert!(page.contains("id=\"user-inv-sup\""));
     check_page(client, "admin users (created)").await;
+    assert!(
+        !page.contains("/console/admin/users/chief/disable"),
+        "not offered to disable oneself"
+    );
+    // Disabled, then enabled again (the account's row says so each time).
+    click(
+        client,
+        "form[action='/console/admin/users/inv-sup/disable'] button",
+    )
+    .await;
+    let row = |page: &str| {
+        let start = page.find("id=\"user-inv-sup\"").unwrap();
+        page[start..start + page[start..].find("</tr>").unwrap()].to_string()
+    };
+    let page = shows(client, "/console/admin/users/inv-sup/enable").await;
+    assert!(row(&page).contains("已停用"));
+    click(
+        client,
+        "form[action='/console/admin/users/inv-sup/enable'] button",
+    )
+    .await;
+    let page = shows(client, "/console/admin/users/inv-sup/disable").await;
+    assert!(row(&page).contains("正常"));
+    // Recorded as the command line records it, under the admin who used the page.
+    let cookie = client.get_named_cookie("cg_session").await.unwrap();
+    let audit: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/audit?user=chief", app.base))
+        .header("cookie", format!("cg_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"]["user"] == "inv-sup")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.add", "user.disable", "user.enable"],
+        "{audit}"
+    );
 
     goto(client, app, "/console/admin/tokens").await;
     check_page(client, "admin tokens").await;

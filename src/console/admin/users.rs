@@ -59,6 +59,8 @@ struct UsersPage {
     roles: Vec<(&'static str, &'static str)>,
     queues: Vec<(String, String)>,
     outcome: Option<Outcome>,
+    /// The signed-in admin: not offered to disable their own account here.
+    me: String,
 }
 
 /// `GET /console/admin/users`.
@@ -147,6 +149,7 @@ async fn build(
             .map(|(key, q)| (key.clone(), q.name.clone()))
             .collect(),
         outcome,
+        me: session.principal.actor.to_string(),
     })
 }
 
