@@ -455,69 +455,6 @@ mod tests {
     }
 
     #[test]
-    fn every_console_route_needs_what_its_api_route_needs() {
-        use axum::http::Method;
-        let pairs = [
-            (
-                "POST",
-                "/console/cases/{id}/follow-ups",
-                "/v1/cases/{id}/follow-ups",
-            ),
-            (
-                "POST",
-                "/console/cases/{id}/extensions",
-                "/v1/cases/{id}/extensions",
-            ),
-            (
-                "POST",
-                "/console/cases/{id}/extensions/{request}/approve",
-                "/v1/cases/{id}/extensions/{request}/approve",
-            ),
-            (
-                "POST",
-                "/console/cases/{id}/extensions/{request}/deny",
-                "/v1/cases/{id}/extensions/{request}/deny",
-            ),
-            (
-                "POST",
-                "/console/cases/{id}/classification",
-                "/v1/complaints/{id}/classification",
-            ),
-            ("GET", "/console/sources", "/v1/sources"),
-            ("GET", "/console/dead-letters", "/v1/dead-letters"),
-            ("GET", "/console/dead-letters/{id}", "/v1/dead-letters/{id}"),
-            (
-                "POST",
-                "/console/dead-letters/{id}/replay",
-                "/v1/dead-letters/{id}/replay",
-            ),
-            ("GET", "/console/admin/calendar", "/v1/calendar"),
-            ("POST", "/console/admin/calendar", "/v1/calendar/{year}"),
-            ("GET", "/console/admin/routing", "/v1/queues"),
-        ];
-        for (method, console, api) in pairs {
-            let api_method = if console == "/console/admin/calendar" && method == "POST" {
-                Method::PUT
-            } else {
-                method.parse().unwrap()
-            };
-            let needed = crate::api::auth::route_permission(&api_method, api);
-            assert!(needed.is_some(), "{api}");
-            assert_eq!(
-                super::super::route_permission(method, console),
-                needed,
-                "{console}"
-            );
-        }
-        for route in ["/console/admin/users", "/console/admin/tokens"] {
-            assert_eq!(
-                super::super::route_permission("GET", route),
-                Some(Permission::PeopleManage)
-            );
-        }
-    }
-
-    #[test]
     fn the_follow_up_form_becomes_the_apis_request() {
         let r = form("yes", Some("no"), Some("dissatisfied"), true)
             .request()
