@@ -19,6 +19,8 @@ mod browser;
 mod common;
 #[path = "console/find.rs"]
 mod find;
+#[path = "console/ops.rs"]
+mod ops;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -96,6 +96,11 @@ impl From<StoredYear> for CalendarStored {
     responses((status = 200, description = "The years known", body = CalendarView))
 )]
 pub async fn list(State(state): State<AppState>) -> Json<CalendarView> {
+    Json(years(&state))
+}
+
+/// The calendar's years, as `GET /v1/calendar` answers them (the console shows them too).
+pub fn years(state: &AppState) -> CalendarView {
     let calendar = state.calendar.current();
     let years = calendar
         .years()
@@ -110,10 +115,10 @@ pub async fn list(State(state): State<AppState>) -> Json<CalendarView> {
             })
         })
         .collect();
-    Json(CalendarView {
+    CalendarView {
         years,
         last_day: calendar.last_day().map(|d| d.to_string()),
-    })
+    }
 }
 
 /// One year's days.
@@ -168,13 +173,25 @@ pub async fn put_year(
     body: Bytes,
 ) -> Result<Json<CalendarStored>, ApiError> {
     let days = parse_body(year, &headers, &body)?;
-    let stored = store_year(
+    let stored = store(&state, &principal, &days, chrono::Utc::now()).await?;
+    Ok(Json(stored.into()))
+}
+
+/// Stores `days` for `principal` at `now`, as `PUT /v1/calendar/{year}` does (the console's
+/// upload form calls it too): checked, kept, audited, provisional deadlines counted again.
+pub async fn store(
+    state: &AppState,
+    principal: &Principal,
+    days: &YearDays,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<StoredYear, ApiError> {
+    store_year(
         &state.store,
         &state.calendar,
         &state.config,
-        &days,
+        days,
         &principal.actor.to_string(),
-        chrono::Utc::now(),
+        now,
     )
     .await
     .map_err(|e| match e {
@@ -182,8 +199,7 @@ pub async fn put_year(
         NotifyError::Calendar(e) => invalid(e.to_string()),
         NotifyError::Store(e) => ApiError::from(e),
         other => ApiError::internal("calendar", &other),
-    })?;
-    Ok(Json(stored.into()))
+    })
 }
 
 fn invalid(message: String) -> ApiError {
@@ -200,10 +216,7 @@ fn parse_body(year: i32, headers: &HeaderMap, body: &[u8]) -> Result<YearDays, A
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::new(ErrorCode::UndecodableBody, "the body is not UTF-8"))?;
     let days = if content_type.contains("toml") {
-        crate::calendar::parse_year(text, "the request body").map_err(|e| match e {
-            CalendarError::Invalid { message, .. } => invalid(message),
-            other => invalid(other.to_string()),
-        })?
+        parse_toml(text)?
     } else {
         let body: CalendarYearBody = serde_json::from_str(text).map_err(|e| {
             ApiError::new(
@@ -219,6 +232,19 @@ fn parse_body(year: i32, headers: &HeaderMap, body: &[u8]) -> Result<YearDays, A
             working_weekends: body.working_weekends,
         }
     };
+    same_year(days, year)
+}
+
+/// A year in the calendar files' TOML, as a PUT with `Content-Type: application/toml` reads it.
+pub fn parse_toml(text: &str) -> Result<YearDays, ApiError> {
+    crate::calendar::parse_year(text, "the request body").map_err(|e| match e {
+        CalendarError::Invalid { message, .. } => invalid(message),
+        other => invalid(other.to_string()),
+    })
+}
+
+/// `days`, when they are for `year`.
+pub fn same_year(days: YearDays, year: i32) -> Result<YearDays, ApiError> {
     if days.year != year {
         return Err(invalid(format!(
             "the body is for {}, the path for {year}",

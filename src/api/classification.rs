@@ -191,11 +191,22 @@ pub async fn correct_classification(
     } else {
         &[]
     });
+    Ok((note, Json(correct(&state, &principal, &id, request).await?)))
+}
+
+/// Applies `principal`'s correction of complaint `id`, as
+/// `POST /v1/complaints/{id}/classification` does (the console's form calls it too).
+pub async fn correct(
+    state: &AppState,
+    principal: &super::auth::Principal,
+    id: &str,
+    request: CorrectionRequest,
+) -> Result<ClassificationView, ApiError> {
     let complaint = state
         .store
-        .complaint(&id)
+        .complaint(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("complaint", &id))?;
+        .ok_or_else(|| ApiError::not_found("complaint", id))?;
     if request.category.is_none()
         && request.tags.is_none()
         && request.queue.is_none()
@@ -254,11 +265,11 @@ pub async fn correct_classification(
         serde_json::json!({"category": routed.category, "tags": routed.tags,
             "queue": routed.queue, "priority": routed.priority}),
     );
-    entry.complaint_ids = vec![id.clone()];
+    entry.complaint_ids = vec![id.to_string()];
     tx.append_audit(&[entry]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     tracing::info!(queue = %routed.queue, "classification corrected");
-    Ok((note, Json(load_view(&state, &id).await?)))
+    load_view(state, id).await
 }
 
 /// Every queue with its unit, members, supervisor and open case counts.

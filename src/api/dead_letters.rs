@@ -64,6 +64,14 @@ pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<DeadLetterParams>,
 ) -> Result<Json<DeadLetterPage>, ApiError> {
+    Ok(Json(list_page(&state, params).await?))
+}
+
+/// A page of dead letters, as `GET /v1/dead-letters` answers it (the console reads it too).
+pub async fn list_page(
+    state: &AppState,
+    params: DeadLetterParams,
+) -> Result<DeadLetterPage, ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::new(
@@ -78,10 +86,10 @@ pub async fn list(
         offset: params.offset.unwrap_or(0).max(0),
     };
     let (total, records) = state.store.dead_letters(&filter).await?;
-    Ok(Json(DeadLetterPage {
+    Ok(DeadLetterPage {
         total,
         dead_letters: records.into_iter().map(view).collect(),
-    }))
+    })
 }
 
 /// One dead letter with its raw bytes.
@@ -99,12 +107,17 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<DeadLetterView>, ApiError> {
+    Ok(Json(one(&state, &id).await?))
+}
+
+/// One dead letter with its raw bytes, as `GET /v1/dead-letters/{id}` answers it.
+pub async fn one(state: &AppState, id: &str) -> Result<DeadLetterView, ApiError> {
     let record = state
         .store
-        .dead_letter(&id)
+        .dead_letter(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("dead letter", &id))?;
-    Ok(Json(view(record)))
+        .ok_or_else(|| ApiError::not_found("dead letter", id))?;
+    Ok(view(record))
 }
 
 /// Replays a dead letter: re-parses its bytes, or stores the corrected item given as the body.
@@ -127,8 +140,18 @@ pub async fn replay_one(
     body: Bytes,
 ) -> Result<Json<IntakeReport>, ApiError> {
     let corrected = (!body.iter().all(u8::is_ascii_whitespace)).then(|| body.to_vec());
-    match replay(&state.store, &state.config, &id, corrected).await {
-        Ok(report) => Ok(Json(report)),
+    Ok(Json(replay_letter(&state, &id, corrected).await?))
+}
+
+/// Replays dead letter `id` (with `corrected` JSON when given), as
+/// `POST /v1/dead-letters/{id}/replay` does; the console's replay form calls it too.
+pub async fn replay_letter(
+    state: &AppState,
+    id: &str,
+    corrected: Option<Vec<u8>>,
+) -> Result<IntakeReport, ApiError> {
+    match replay(&state.store, &state.config, id, corrected).await {
+        Ok(report) => Ok(report),
         Err(ReplayError::Store(e)) => Err(e.into()),
         Err(e @ ReplayError::NotFound(_)) => Err(ApiError::new(ErrorCode::NotFound, e.to_string())),
         Err(ReplayError::AlreadyReplayed(complaint)) => Err(ApiError::new(

@@ -83,13 +83,24 @@ pub async fn ask_extension(
     Path(id): Path<String>,
     Json(ask): Json<ExtensionAsk>,
 ) -> Result<Json<ExtensionView>, ApiError> {
+    Ok(Json(ask_for(&state, &principal, &id, &ask).await?))
+}
+
+/// Records `principal`'s 延期 request on case `id`, as `POST /v1/cases/{id}/extensions` does
+/// (the console's form calls it too).
+pub async fn ask_for(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    ask: &ExtensionAsk,
+) -> Result<ExtensionView, ApiError> {
     let db = |e: StoreError| ApiError::internal("extension", &e);
     let caller = principal.caller();
     let mut tx = state.store.begin_decision().await.map_err(db)?;
     let recorded = crate::workflow::extension::request(
         &mut *tx,
         state.clocks(),
-        &id,
+        id,
         ask.working_days,
         &ask.reason,
         caller,
@@ -98,10 +109,12 @@ pub async fn ask_extension(
     )
     .await?;
     tx.commit().await.map_err(db)?;
-    Ok(Json(recorded.into()))
+    Ok(recorded.into())
 }
 
-async fn decide_extension(
+/// Triage's decision on request `request` of case `id`, as
+/// `POST /v1/cases/{id}/extensions/{request}/approve|deny` takes it (the console's too).
+pub async fn decide_extension(
     state: &AppState,
     principal: &Principal,
     (id, request): (String, i64),

@@ -105,28 +105,39 @@ pub async fn record_follow_up(
     Path(id): Path<String>,
     Json(request): Json<FollowUpRequest>,
 ) -> Result<Json<FollowUpRecorded>, ApiError> {
+    Ok(Json(record_for(&state, &principal, &id, &request).await?))
+}
+
+/// Records `request` for case `id` by `principal`, as `POST /v1/cases/{id}/follow-ups` does
+/// (the console's 回访 form calls it too).
+pub async fn record_for(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    request: &FollowUpRequest,
+) -> Result<FollowUpRecorded, ApiError> {
     let recorded = record(
         &state.store,
         state.clocks(),
-        &id,
-        &request,
+        id,
+        request,
         principal.caller(),
         &principal.actor,
         chrono::Utc::now(),
     )
     .await?;
-    let follow_up = views(&state, &id)
+    let follow_up = views(state, id)
         .await?
         .into_iter()
         .find(|f| f.id == recorded.id)
         .ok_or_else(|| ApiError::internal("follow-ups", &"a follow-up just recorded"))?;
-    let case_state = crate::workflow::transition::current_read(&state.store, &state.routing, &id)
+    let case_state = crate::workflow::transition::current_read(&state.store, &state.routing, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("case", &id))?;
-    Ok(Json(FollowUpRecorded {
+        .ok_or_else(|| ApiError::not_found("case", id))?;
+    Ok(FollowUpRecorded {
         follow_up,
-        workflow: WorkflowView::new(&case_state, &principal)?,
-    }))
+        workflow: WorkflowView::new(&case_state, principal)?,
+    })
 }
 
 /// The follow-ups (回访) of a case, oldest first.

@@ -28,9 +28,14 @@ pub struct SourceList {
     responses((status = 200, description = "Every source and its health", body = SourceList))
 )]
 pub async fn list(State(state): State<AppState>) -> Json<SourceList> {
+    Json(source_list(&state))
+}
+
+/// Every source's status, as `GET /v1/sources` answers it (the console's 渠道 page reads it).
+pub fn source_list(state: &AppState) -> SourceList {
     let sources = state.sources.list();
     let healthy = sources.iter().all(|s| s.healthy);
-    Json(SourceList { sources, healthy })
+    SourceList { sources, healthy }
 }
 
 /// The status of one source.

@@ -98,6 +98,8 @@ struct CasePage {
     findings: Vec<(&'static str, &'static str)>,
     /// (key, unit name, holds the case now) of every queue, for 交办.
     queues: Vec<(String, String, bool)>,
+    /// 回访, 延期 and the correction (`case_forms`).
+    forms: super::case_forms::CaseForms,
 }
 
 impl CasePage {
@@ -130,7 +132,7 @@ pub async fn show(
 }
 
 /// The caller's view of case `id`: not found when there is none or it is out of reach.
-async fn visible(
+pub(super) async fn visible(
     state: &AppState,
     session: &CurrentSession,
     id: &str,
@@ -244,6 +246,9 @@ async fn build(
         }
         None => (Vec::new(), None),
     };
+    let member_ids = members.iter().map(|m| m.id.clone()).collect();
+    let forms =
+        super::case_forms::build(state, session, id, workflow.as_ref(), member_ids, masked).await?;
     Ok(CasePage {
         layout: Layout::new(state, session, "案件详情", ""),
         id: case.id.clone(),
@@ -289,6 +294,7 @@ async fn build(
         .into_iter()
         .map(|f| (f.as_str(), f.label()))
         .collect(),
+        forms,
     })
 }
 

@@ -19,8 +19,11 @@
 //! Templates are in `templates/console/` (askama: compiled with the crate, HTML escaped); the
 //! stylesheet is served at `/console/static/console.css`.
 
+mod admin;
 mod auth;
 mod case;
+mod case_forms;
+mod dead_letters;
 mod home;
 mod hot;
 mod labels;
@@ -28,6 +31,7 @@ mod login;
 pub mod page;
 mod queues;
 mod search;
+mod sources;
 mod stats;
 mod svg;
 
@@ -56,6 +60,72 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/console/hot", Permission::CasesRead),
     ("GET", "/console/stats", Permission::StatsRead),
     ("GET", "/console/stats/csv", Permission::StatsRead),
+    // 案件's other forms, 渠道, 死信 and 管理: the API's permission of each (`api::auth::ROUTES`);
+    // accounts and tokens have no API route: `people.manage` (admins).
+    (
+        "POST",
+        "/console/cases/{id}/follow-ups",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/extensions",
+        Permission::CasesWork,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/extensions/{request}/approve",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/extensions/{request}/deny",
+        Permission::CasesDecide,
+    ),
+    (
+        "POST",
+        "/console/cases/{id}/classification",
+        Permission::CasesDecide,
+    ),
+    ("GET", "/console/sources", Permission::IntakeRead),
+    ("GET", "/console/dead-letters", Permission::IntakeRead),
+    ("GET", "/console/dead-letters/{id}", Permission::IntakeRead),
+    (
+        "POST",
+        "/console/dead-letters/{id}/replay",
+        Permission::IntakeReplay,
+    ),
+    ("GET", "/console/admin/users", Permission::PeopleManage),
+    ("POST", "/console/admin/users", Permission::PeopleManage),
+    (
+        "POST",
+        "/console/admin/users/{name}/disable",
+        Permission::PeopleManage,
+    ),
+    (
+        "POST",
+        "/console/admin/users/{name}/enable",
+        Permission::PeopleManage,
+    ),
+    (
+        "POST",
+        "/console/admin/users/{name}/unlock",
+        Permission::PeopleManage,
+    ),
+    ("GET", "/console/admin/tokens", Permission::PeopleManage),
+    ("POST", "/console/admin/tokens", Permission::PeopleManage),
+    (
+        "POST",
+        "/console/admin/tokens/{id}/revoke",
+        Permission::PeopleManage,
+    ),
+    ("GET", "/console/admin/calendar", Permission::QueuesRead),
+    (
+        "POST",
+        "/console/admin/calendar",
+        Permission::CalendarManage,
+    ),
+    ("GET", "/console/admin/routing", Permission::QueuesRead),
 ];
 
 /// Console routes anyone may use: the login and the stylesheet.
@@ -73,6 +143,9 @@ pub const NAV: &[(&str, &str)] = &[
     ("队列", "/console/queues"),
     ("热点", "/console/hot"),
     ("统计", "/console/stats"),
+    ("渠道", "/console/sources"),
+    ("死信", "/console/dead-letters"),
+    ("管理", admin::ADMIN_HOME),
 ];
 
 /// The permission `route` needs for `method`; `None` for a public route or one not served.
@@ -116,6 +189,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/hot", get(hot::hot))
         .route("/console/stats", get(stats::stats))
         .route("/console/stats/csv", get(stats::csv))
+        .merge(case_forms::routes())
+        .merge(sources::routes())
+        .merge(dead_letters::routes())
+        .merge(admin::routes())
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/{*rest}", any(auth::not_found))
         .route_layer(axum::middleware::from_fn_with_state(

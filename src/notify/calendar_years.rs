@@ -33,6 +33,9 @@ pub struct StoredYear {
     pub recounted: usize,
     /// Extended provisional deadlines whose mark was cleared for staff to check.
     pub kept_extended: usize,
+    /// Which deadlines those are (in each case's deadline audit trail too).
+    #[serde(skip)]
+    pub cases: Vec<super::provisional::RecountedDeadline>,
 }
 
 /// The calendar of `dir` (over the embedded years) with the stored years on top, and the
@@ -100,6 +103,7 @@ pub async fn store_year(
     let Recount {
         recounted,
         kept_extended,
+        cases,
     } = recount(&mut *tx, config, &candidate, now).await?;
     let stored = StoredYear {
         year: days.year,
@@ -108,6 +112,7 @@ pub async fn store_year(
         replaced,
         recounted,
         kept_extended,
+        cases,
     };
     tx.append_audit(&[NewAuditEvent {
         at,

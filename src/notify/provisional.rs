@@ -14,12 +14,23 @@ use crate::config::Config;
 use crate::store::DerivedTx;
 
 /// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recount {
     /// Deadlines counted again on the official calendar (changed or not).
     pub recounted: usize,
     /// Extended deadlines whose mark was cleared for staff to check.
     pub kept_extended: usize,
+    /// Each deadline the pass counted again or kept, in order.
+    pub cases: Vec<RecountedDeadline>,
+}
+
+/// One deadline a pass counted again (or kept, extended by hand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecountedDeadline {
+    pub case_id: String,
+    pub old_due: DateTime<Utc>,
+    /// `None`: an extended deadline kept as it was, for staff to check.
+    pub new_due: Option<DateTime<Utc>>,
 }
 
 /// Counts again every open provisional deadline whose provisional year the calendar now knows.
@@ -59,6 +70,11 @@ pub async fn recount(
             )
             .await?;
             done.kept_extended += 1;
+            done.cases.push(RecountedDeadline {
+                case_id: case_id.clone(),
+                old_due: old_due.with_timezone(&Utc),
+                new_due: None,
+            });
             continue;
         }
         let assignment: Assignment =
@@ -86,6 +102,11 @@ pub async fn recount(
         .await?;
         set_deadline_facet(tx, &case_id, &assignment.complaint_id, &due.at).await?;
         done.recounted += 1;
+        done.cases.push(RecountedDeadline {
+            case_id: case_id.clone(),
+            old_due: old_due.with_timezone(&Utc),
+            new_due: Some(due.at.with_timezone(&Utc)),
+        });
     }
     if done.recounted + done.kept_extended > 0 {
         tracing::info!(

@@ -43,10 +43,13 @@ pub enum Permission {
     /// Record, edit and withdraw accountability records (责任追究): admins, and the
     /// investigators of the accountability queue ([`membership_granted`]).
     AccountabilityManage,
+    /// Accounts and tokens from the console's 管理 pages (admins; the command line's `user`
+    /// and `token` run with the server's file permissions instead).
+    PeopleManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::SelfRead,
         Permission::QueuesRead,
         Permission::CasesRead,
@@ -62,6 +65,7 @@ impl Permission {
         Permission::StatsRead,
         Permission::AccountabilityRead,
         Permission::AccountabilityManage,
+        Permission::PeopleManage,
     ];
 
     /// The name refusals and the README use.
@@ -82,6 +86,7 @@ impl Permission {
             Permission::StatsRead => "stats.read",
             Permission::AccountabilityRead => "accountability.read",
             Permission::AccountabilityManage => "accountability.manage",
+            Permission::PeopleManage => "people.manage",
         }
     }
 }
@@ -98,7 +103,7 @@ pub fn granted(role: Role, permission: Permission) -> bool {
         Role::Admin => true,
         Role::Triage => !matches!(
             permission,
-            AuditRead | CalendarManage | AccountabilityManage
+            AuditRead | CalendarManage | AccountabilityManage | PeopleManage
         ),
         Role::Supervisor => matches!(
             permission,
@@ -145,6 +150,10 @@ mod tests {
         assert!(granted(Role::Triage, Permission::CasesDecide));
         assert!(!granted(Role::Triage, Permission::AuditRead));
         assert!(!granted(Role::Triage, Permission::CalendarManage));
+        assert!(granted(Role::Admin, Permission::PeopleManage));
+        for role in [Role::Triage, Role::Supervisor, Role::Investigator] {
+            assert!(!granted(role, Permission::PeopleManage), "{role}");
+        }
         assert!(granted(Role::Supervisor, Permission::AuditRead));
         assert!(!granted(Role::Supervisor, Permission::CasesDecide));
         assert!(!granted(Role::Supervisor, Permission::IntakeReplay));

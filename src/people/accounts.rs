@@ -117,7 +117,7 @@ pub async fn add_user(
     store: &Store,
     actor: &Actor,
     spec: UserSpec,
-    known_queue: &dyn Fn(&str) -> bool,
+    known_queue: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(), AccountError> {
     check_user_name(&spec.name).map_err(AccountError::Invalid)?;
     spec.membership.check(known_queue)?;
@@ -214,7 +214,7 @@ pub async fn set_roles(
     actor: &Actor,
     name: &str,
     membership: &Membership,
-    known_queue: &dyn Fn(&str) -> bool,
+    known_queue: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(), AccountError> {
     membership.check(known_queue)?;
     let mut tx = store.begin_decision().await?;

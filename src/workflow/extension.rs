@@ -16,6 +16,25 @@ use crate::store::{DerivedTx, format_utc};
 /// Most working days one request may ask for.
 pub const MAX_WORKING_DAYS: i64 = 30;
 
+/// Whether `caller` is the unit holding a case held by `queue` (its investigators, or an
+/// admin): who asks for a 延期.
+pub fn is_holding_unit(caller: Caller<'_>, queue: Option<&str>) -> bool {
+    caller.roles.contains(&Role::Admin)
+        || (caller.roles.contains(&Role::Investigator)
+            && queue.is_some_and(|q| caller.queues.iter().any(|m| m.queue == q)))
+}
+
+/// Whether `caller` may ask for a 延期 on a case in `flow` held by `queue` (the console offers
+/// the form then; [`request`] decides, with the pending request and the deadline).
+pub fn may_request(caller: Caller<'_>, flow: State, queue: Option<&str>) -> bool {
+    is_holding_unit(caller, queue) && flow.with_unit()
+}
+
+/// Whether `caller` approves or denies 延期 requests: the complaint centre (admin or triage).
+pub fn may_decide(caller: Caller<'_>) -> bool {
+    caller.roles.contains(&Role::Admin) || caller.roles.contains(&Role::Triage)
+}
+
 /// Records a request by `actor` (an investigator of the unit holding `case_id`) for
 /// `working_days` more, because `reason`.
 #[allow(clippy::too_many_arguments)]
@@ -37,10 +56,7 @@ pub async fn request(
         .parse()
         .map_err(|e: String| WorkflowError::Corrupt(format!("case {case_id}: {e}")))?;
     let queue = state.queue_key.as_deref();
-    let member = caller.roles.contains(&Role::Admin)
-        || (caller.roles.contains(&Role::Investigator)
-            && queue.is_some_and(|q| caller.queues.iter().any(|m| m.queue == q)));
-    if !member {
+    if !is_holding_unit(caller, queue) {
         return Err(WorkflowError::Forbidden(
             "a 延期 is asked for by the unit holding the case".into(),
         ));
@@ -106,7 +122,7 @@ pub async fn decide(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<ExtensionRequest, WorkflowError> {
-    if !(caller.roles.contains(&Role::Admin) || caller.roles.contains(&Role::Triage)) {
+    if !may_decide(caller) {
         return Err(WorkflowError::Forbidden(
             "a 延期 is approved or denied by the complaint centre (admin or triage)".into(),
         ));
