@@ -12,7 +12,6 @@ use crate::people::accounts::{self, Membership, UserSpec};
 use crate::people::{Actor, Role};
 use crate::store::Store;
 use crate::store::audit::{AuditFilter, ChainCheck};
-use crate::store::people::QueueMembership;
 
 /// Who the change is recorded under.
 #[derive(Debug, Args)]
@@ -39,25 +38,7 @@ pub struct MembershipArgs {
 
 impl MembershipArgs {
     fn membership(&self) -> Membership {
-        let mut queues: Vec<QueueMembership> = Vec::new();
-        for (queue, lead) in self
-            .queues
-            .iter()
-            .map(|q| (q, false))
-            .chain(self.leads.iter().map(|q| (q, true)))
-        {
-            match queues.iter_mut().find(|m| &m.queue == queue) {
-                Some(m) => m.lead |= lead,
-                None => queues.push(QueueMembership {
-                    queue: queue.clone(),
-                    lead,
-                }),
-            }
-        }
-        let mut roles = self.roles.clone();
-        roles.sort();
-        roles.dedup();
-        Membership { roles, queues }
+        Membership::new(self.roles.clone(), &self.queues, &self.leads)
     }
 }
 

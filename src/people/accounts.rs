@@ -40,6 +40,32 @@ pub struct Membership {
 }
 
 impl Membership {
+    /// The membership the command line's `--role`, `--queue` and `--lead` (and the console's
+    /// form) give: roles once each, each queue once, led when it is among `leads` (a lead works
+    /// the queue too).
+    pub fn new(mut roles: Vec<Role>, queues: &[String], leads: &[String]) -> Membership {
+        roles.sort();
+        roles.dedup();
+        let mut members: Vec<QueueMembership> = Vec::new();
+        for (queue, lead) in queues
+            .iter()
+            .map(|q| (q, false))
+            .chain(leads.iter().map(|q| (q, true)))
+        {
+            match members.iter_mut().find(|m| &m.queue == queue) {
+                Some(m) => m.lead |= lead,
+                None => members.push(QueueMembership {
+                    queue: queue.clone(),
+                    lead,
+                }),
+            }
+        }
+        Membership {
+            roles,
+            queues: members,
+        }
+    }
+
     /// Checks the combination: an investigator works at least one queue, and only
     /// investigators have queues; every queue is one the routing file knows.
     pub fn check(&self, known_queue: &dyn Fn(&str) -> bool) -> Result<(), AccountError> {

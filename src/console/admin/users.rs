@@ -22,7 +22,6 @@ use crate::console::page::{
 use crate::people::Role;
 use crate::people::accounts::{self, Membership, UserSpec};
 use crate::people::secrets;
-use crate::store::people::QueueMembership;
 
 /// Characters of a password made here.
 const MADE_PASSWORD_CHARS: usize = 16;
@@ -192,24 +191,7 @@ impl NewUserForm {
         for name in &self.roles {
             roles.push(name.parse::<Role>()?);
         }
-        roles.sort();
-        roles.dedup();
-        let mut queues: Vec<QueueMembership> = Vec::new();
-        for (queue, lead) in self
-            .queues
-            .iter()
-            .map(|q| (q, false))
-            .chain(self.leads.iter().map(|q| (q, true)))
-        {
-            match queues.iter_mut().find(|m| &m.queue == queue) {
-                Some(m) => m.lead |= lead,
-                None => queues.push(QueueMembership {
-                    queue: queue.clone(),
-                    lead,
-                }),
-            }
-        }
-        Ok(Membership { roles, queues })
+        Ok(Membership::new(roles, &self.queues, &self.leads))
     }
 }
 
