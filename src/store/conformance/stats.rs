@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Open, complaint_from, store_new};
 use crate::store::follow_ups::NewFollowUp;
 use crate::store::outbox::NewDeadline;
-use crate::store::routes::RouteFacets;
+use crate::store::routes::{CaseRoute, RouteFacets};
 use crate::store::stats::{StatsBucket, StatsGroup, StatsQuery, StatsRow};
 use crate::store::workflow::{CaseState, NewTransition};
 use crate::store::{DerivedTx, Store, WriteOp, format_utc};
@@ -388,6 +388,25 @@ async fn the_rollup_counts_what_the_tables_count(open: Open) {
         })
         .await
         .unwrap();
+        // A case's category, then a correction of it (per category: its clock, 回访 and
+        // transitions move).
+        for category in ["城乡建设", "交通运输"] {
+            let route = CaseRoute {
+                route_key: ids["A"].clone(),
+                queue: "finance".into(),
+                priority: "normal".into(),
+                informed: Vec::new(),
+                category: Some(category.into()),
+                category_confident: true,
+                tags: Vec::new(),
+                rule: "test".into(),
+                pinned: false,
+                complaints: 1,
+                created_at: format_utc(t(3, 2, 2)),
+                updated_at: format_utc(t(3, 2, 2)),
+            };
+            tx.upsert_case_routes(&[&route]).await.unwrap();
+        }
         tx.commit().await.unwrap();
     }
     let after = every_figure(&plain.store).await;
