@@ -3,6 +3,7 @@
 //! - `bench search`: query latency over a generated corpus of N complaints.
 //! - `bench classify`: predictions per second per thread of the active classifier.
 //! - `bench grouping`: incremental grouping throughput and memory over N synthetic complaints.
+//! - `bench console`: every console page type, signed in as the role that uses it.
 //! - `bench corpus`: generated complaints as JSON Lines, e.g. to time `import`.
 //! - `bench soak`: a steady mixed load for N minutes; memory, descriptors, WAL, lags and
 //!   latencies per minute, and whether they stay bounded.
@@ -13,6 +14,8 @@
 //! Figures are printed, never asserted: timings do not gate tests.
 
 mod classify;
+mod console;
+mod console_data;
 pub mod corpus;
 pub mod grouping;
 mod in_process;
@@ -50,6 +53,9 @@ pub enum BenchCommand {
     /// A unit's case lists (by deadline, accepted by deadline, overdue) over N cases in every
     /// workflow state, through the HTTP API on loopback: p50/p99 per list.
     Workflow(workflow::WorkflowArgs),
+    /// Every console page type over N imported complaints, signed in through the login form
+    /// as the role that uses it: p50/p99/max per page type against the target (p99 ≤ 50 ms).
+    Console(console::ConsoleArgs),
     /// Write N generated complaints as JSON Lines (canonical items), e.g. to time `import`.
     Corpus {
         /// Number of complaints.
@@ -79,6 +85,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Soak(args) => soak::run(args).await,
         BenchCommand::Workflow(args) => workflow::run(args).await,
+        BenchCommand::Console(args) => console::run(args).await,
         BenchCommand::Classify(args) => classify::run(config, args).await,
         BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
     }

@@ -57,7 +57,7 @@ const STATS: [(&str, &str); 2] = [
     ),
 ];
 
-fn config_text(dir: &Path) -> String {
+pub(super) fn config_text(dir: &Path) -> String {
     format!(
         "data_dir = \"{data}\"\n[api]\ntoken_envs = []\n\
          [sources]\nconnectors_dir = \"{connectors}\"\n\

@@ -10,7 +10,7 @@ mod deadlines;
 pub mod evaluate;
 mod export;
 mod hot;
-mod import;
+pub(crate) mod import;
 mod index;
 mod notify;
 mod open311;
