@@ -236,8 +236,13 @@ pub(super) async fn overdue(
     pool: &SqlitePool,
     query: &StatsQuery,
 ) -> Result<Vec<StatsRow>, StoreError> {
+    // Every clock's deadline falls at or after the earliest time any figure reads, so the
+    // period starts there (not at 1970: the plan walks its days).
+    let Some(first) = earliest(pool).await? else {
+        return Ok(Vec::new());
+    };
     let all_time = StatsQuery {
-        from: DateTime::UNIX_EPOCH,
+        from: first.min(query.now),
         to: query.now,
         bucket: StatsBucket::Whole,
         ..query.clone()
