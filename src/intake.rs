@@ -139,7 +139,14 @@ pub fn prepare(
                     received_at,
                     future_tolerance,
                 );
-                complaint.historical = origin.historical;
+                if origin.historical {
+                    complaint.historical = true;
+                    // An archived complaint was received on its original date, not at the
+                    // load: it must not count as arrived today in lists, facets and figures.
+                    if !complaint.future_dated {
+                        complaint.received_at = complaint.effective_at.min(received_at);
+                    }
+                }
                 WriteOp::Complaint(complaint)
             }
             Err(error) => WriteOp::DeadLetter(NewDeadLetter {

@@ -1,6 +1,8 @@
 //! The data and accounts of `bench console`: N generated complaints imported into a data dir
 //! through `import` (the intake, the whole pipeline and the search index, as an operator's
-//! import runs them), a few refused records for 死信, and one signed-in user per role.
+//! import runs them) — an archive and the live complaints of the last two weeks, as a centre
+//! holds them once it has loaded its history — a few refused records for 死信, and one
+//! signed-in user per role.
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,24 +16,44 @@ pub const PASSWORD: &str = "bench-console-password";
 /// Records of the corpus file that the intake refuses (no text): they become dead letters.
 const REFUSED: u64 = 5;
 
+/// Days over which the live complaints arrived.
+const LIVE_DAYS: u64 = 14;
+
 /// Loads `docs` generated complaints into `config`'s data dir unless the marker in `dir` says
-/// it holds them already. `import` returns once the pipeline and the index have caught up.
-pub async fn load(config: &Config, dir: &Path, docs: u64, seed: u64) -> anyhow::Result<()> {
+/// it holds them already: the first `docs - live` as an archive (`import --historical`), the
+/// last `live` as arriving over the last [`LIVE_DAYS`] days (the whole pipeline: deadlines,
+/// routing into the units' queues). Each `import` returns once the pipeline and the index have
+/// caught up.
+pub async fn load(
+    config: &Config,
+    dir: &Path,
+    docs: u64,
+    live: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
     let marker = dir.join("bench-console-docs");
-    let have: Option<u64> = std::fs::read_to_string(&marker)
-        .ok()
-        .and_then(|t| t.trim().parse().ok());
-    if have == Some(docs) {
+    let wanted = format!("{docs} {live}");
+    let have = std::fs::read_to_string(&marker).ok();
+    if have.as_deref().map(str::trim) == Some(wanted.as_str()) {
         return Ok(());
     }
     anyhow::ensure!(
         have.is_none(),
-        "{} holds {} complaints of an earlier run; use another --data-dir",
+        "{} holds the complaints of an earlier run ({}: docs and live); use another --data-dir",
         dir.display(),
-        have.unwrap_or(0)
+        have.unwrap_or_default().trim()
     );
-    let file = dir.join("corpus.jsonl");
-    super::write_corpus(docs, seed, &file)?;
+    let started = Instant::now();
+    let archive = docs - live;
+    if archive > 0 {
+        let file = dir.join("archive.jsonl");
+        super::write_corpus_part(seed, 0..archive, None, &file)?;
+        import(config, &file, true).await?;
+    }
+    let file = dir.join("live.jsonl");
+    // Every complaint live: the flood, dated as generated (years back, all overdue).
+    let redate = (archive > 0).then(|| (chrono::Utc::now(), LIVE_DAYS));
+    super::write_corpus_part(seed, archive..docs, redate, &file)?;
     {
         use std::io::Write;
         let mut out = std::fs::OpenOptions::new().append(true).open(&file)?;
@@ -42,22 +64,29 @@ pub async fn load(config: &Config, dir: &Path, docs: u64, seed: u64) -> anyhow::
             )?;
         }
     }
-    let started = Instant::now();
+    import(config, &file, false).await?;
+    std::fs::write(&marker, &wanted)?;
+    println!(
+        "imported {archive} archived and {live} live complaints with the pipeline and the index \
+         in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `import` of `file` from the source `bench`, as an archive when `historical`; the file is
+/// removed afterwards.
+async fn import(config: &Config, file: &Path, historical: bool) -> anyhow::Result<()> {
     let args = crate::cli::import::ImportArgs {
-        files: vec![file.clone()],
+        files: vec![file.to_path_buf()],
         source: "bench".into(),
         channel: None,
         format: None,
         map: Vec::new(),
-        historical: false,
+        historical,
     };
     crate::cli::import::run(config, args).await?;
-    std::fs::write(&marker, docs.to_string())?;
-    let _ = std::fs::remove_file(&file);
-    println!(
-        "imported {docs} complaints with the pipeline and the index in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let _ = std::fs::remove_file(file);
     Ok(())
 }
 

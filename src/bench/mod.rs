@@ -92,26 +92,80 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
 }
 
 fn write_corpus(docs: u64, seed: u64, output: &std::path::Path) -> anyhow::Result<()> {
+    write_corpus_part(seed, 0..docs, None, output)?;
+    println!("wrote {docs} generated complaints to {}", output.display());
+    Ok(())
+}
+
+/// Writes the complaints `range` of the generator's stream (seeded by `seed`) as JSON Lines.
+/// With `redate = Some((now, days))` each one's `submitted_at` is moved into the `days` days
+/// before `now` (spread evenly in arrival order), as complaints arriving live would be.
+fn write_corpus_part(
+    seed: u64,
+    range: std::ops::Range<u64>,
+    redate: Option<(chrono::DateTime<chrono::Utc>, u64)>,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
     use std::io::Write;
     let file = std::fs::File::create(output)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", output.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let mut generator = corpus::CorpusGenerator::new(seed);
-    for n in 0..docs {
+    let count = range.end.saturating_sub(range.start).max(1);
+    for n in 0..range.end {
         let row = generator.index_row(n as i64 + 1);
+        if n < range.start {
+            continue;
+        }
+        let submitted_at = match redate {
+            Some((now, days)) => {
+                let span = chrono::Duration::days(days as i64);
+                let step = span / count as i32;
+                let at = now - span + step * (n - range.start) as i32;
+                at.with_timezone(row.submitted_at.offset()).to_rfc3339()
+            }
+            None => row.submitted_at.to_rfc3339(),
+        };
         let item = serde_json::json!({
             "external_id": format!("gen-{seed}-{n}"),
             "title": row.title,
             "body": row.body,
-            "submitted_at": row.submitted_at.to_rfc3339(),
+            "submitted_at": submitted_at,
             "meta": {"generated_channel": row.channel},
         });
         serde_json::to_writer(&mut out, &item)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    println!("wrote {docs} generated complaints to {}", output.display());
     Ok(())
+}
+
+/// A bench's data directory and configuration: `given`, or a new temporary directory (the
+/// second value says so: the caller removes it afterwards), with the bench configuration
+/// (the embedded default routing, no API tokens, the data under `data/`).
+fn bench_dir(
+    given: Option<&std::path::Path>,
+    name: &str,
+) -> anyhow::Result<(std::path::PathBuf, bool, Config)> {
+    let (dir, temporary) = match given {
+        Some(dir) => (dir.to_path_buf(), false),
+        None => (
+            std::env::temp_dir().join(format!("cg-bench-{name}-{}", uuid::Uuid::now_v7())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(dir.join("connectors"))?;
+    let text = format!(
+        "data_dir = \"{data}\"\n[api]\ntoken_envs = []\n\
+         [sources]\nconnectors_dir = \"{connectors}\"\n\
+         [routing]\nfile = \"{routing}\"\n",
+        data = dir.join("data").display(),
+        connectors = dir.join("connectors").display(),
+        // No file there: the embedded default routing.
+        routing = dir.join("routing.toml").display(),
+    );
+    let config = Config::from_toml(&text, &format!("bench {name}"))?;
+    Ok((dir, temporary, config))
 }
 
 /// The value of an unlabelled metric in Prometheus text, 0 when absent.

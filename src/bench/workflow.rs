@@ -6,7 +6,7 @@
 //! supervisor asks for the statistics of the data's year (`GET /v1/stats`, per unit, and per
 //! unit by month): printed, not asserted.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -57,33 +57,13 @@ const STATS: [(&str, &str); 2] = [
     ),
 ];
 
-pub(super) fn config_text(dir: &Path) -> String {
-    format!(
-        "data_dir = \"{data}\"\n[api]\ntoken_envs = []\n\
-         [sources]\nconnectors_dir = \"{connectors}\"\n\
-         [routing]\nfile = \"{routing}\"\n",
-        data = dir.join("data").display(),
-        connectors = dir.join("connectors").display(),
-        // No file there: the embedded default routing.
-        routing = dir.join("routing.toml").display(),
-    )
-}
-
 pub async fn run(args: WorkflowArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     anyhow::ensure!(
         args.runs >= 1 && args.queries >= 1,
         "--runs and --queries are at least 1"
     );
-    let (dir, temporary) = match &args.data_dir {
-        Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("cg-bench-workflow-{}", uuid::Uuid::now_v7())),
-            true,
-        ),
-    };
-    std::fs::create_dir_all(dir.join("connectors"))?;
-    let config = crate::config::Config::from_toml(&config_text(&dir), "bench workflow")?;
+    let (dir, temporary, config) = super::bench_dir(args.data_dir.as_deref(), "workflow")?;
     let routing = config.routing.load()?;
     let marker = dir.join("bench-workflow-cases");
     let have: Option<u64> = std::fs::read_to_string(&marker)

@@ -81,6 +81,21 @@ async fn a_historical_import_records_cases_and_routes_without_deadlines_or_notic
     assert_eq!(row("old-1")["historical"], true, "{exported}");
     assert_eq!(row("old-2")["historical"], true, "{exported}");
     assert_eq!(row("new-1")["historical"], false, "{exported}");
+    // An archived complaint was received on its original date, not on the day of the load.
+    let received = |external_id: &str| {
+        let text = row(external_id)["received_at"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        chrono::DateTime::parse_from_rfc3339(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    };
+    assert_eq!(
+        received("old-2"),
+        chrono::DateTime::parse_from_rfc3339("2019-05-06T23:30:00+08:00").unwrap()
+    );
+    assert!(
+        received("new-1") > chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap()
+    );
 
     // The live one: a deadline and its 交办 notice, as always.
     let new_id = row("new-1")["id"].as_str().unwrap().to_string();

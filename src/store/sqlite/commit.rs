@@ -257,7 +257,7 @@ fn insert_new(
 /// Moves the current version of `id` to the revisions and stores `c` as current; returns the
 /// new revision number. The complaint stays historical only when the revision is historical
 /// too: a live delivery makes it live, and an archive load never turns a live complaint into
-/// history.
+/// history (nor moves its time of receipt back to the archive's date).
 fn revise(
     conn: &Connection,
     id: &str,
@@ -274,11 +274,12 @@ fn revise(
     .execute(params![now, id])?;
     let cols = columns(c);
     conn.prepare_cached(
-        "UPDATE complaints SET seq = ?, revision = revision + 1, channel = ?, received_at = ?,
-            submitted_at = ?, submitted_ms = ?, future_dated = ?, title = ?, body = ?,
-            text_norm = ?, item = ?, content_hash = ?, raw = ?, raw_content_type = ?,
-            historical = historical AND ?
-         WHERE id = ? RETURNING revision",
+        "UPDATE complaints SET seq = ?1, revision = revision + 1, channel = ?2,
+            received_at = CASE WHEN historical OR NOT ?12 THEN ?3 ELSE received_at END,
+            submitted_at = ?4, submitted_ms = ?5, future_dated = ?6, title = ?7, body = ?8,
+            text_norm = ?9, item = ?10, content_hash = ?11, raw = ?13, raw_content_type = ?14,
+            historical = historical AND ?12
+         WHERE id = ?15 RETURNING revision",
     )?
     .query_row(
         params![
@@ -293,9 +294,9 @@ fn revise(
             c.text_norm,
             c.item_json,
             c.content_hash,
+            c.historical,
             c.raw,
             c.raw_content_type,
-            c.historical,
             id,
         ],
         |row| row.get(0),
