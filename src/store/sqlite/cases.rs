@@ -39,6 +39,28 @@ const SUMMARY_BY_DEADLINE: &str = "SELECT c.id, c.title, c.complaints, c.complai
     LEFT JOIN case_workflow w ON w.case_id = c.id
     LEFT JOIN case_routes rt ON rt.route_key = c.id";
 
+/// [`SUMMARY_SELECT`] driven by one workflow state's cases (its `?` is the state): a listing of
+/// a state of the work in progress reads that state's cases and sorts them, instead of walking
+/// every case by activity until a page matches (280 ms at 100,000 cases for a state none is
+/// in). Not for `closed` and `merged`, which grow with the archive: see [`by_state`].
+const SUMMARY_BY_STATE: &str = "SELECT c.id, c.title, c.complaints, c.complainants,
+    c.channels, c.first_seen, c.last_seen, s.status, w.state AS wf_state,
+    COALESCE(w.queue_key, rt.queue) AS wf_queue, w.assignee AS wf_assignee,
+    COALESCE(d.priority, rt.priority) AS dl_priority, d.state AS dl_state, d.due_at AS dl_due_at,
+    d.due_ms AS dl_due_ms, d.accept_due_at AS dl_accept_due_at
+    FROM case_workflow w INDEXED BY case_workflow_state CROSS JOIN cases c ON c.id = w.case_id
+    LEFT JOIN case_status s ON s.case_id = c.id
+    LEFT JOIN case_routes rt ON rt.route_key = c.id
+    LEFT JOIN case_deadlines d ON d.case_id = c.id
+    WHERE w.state = ?";
+
+/// Whether a listing of workflow state `state` reads that state's cases first: the states of
+/// the work in progress, bounded by a centre's workload; `closed` and `merged` hold the archive
+/// and are listed by walking the cases in order.
+fn by_state(state: Option<&str>) -> bool {
+    state.is_some_and(|s| s != "closed" && s != "merged")
+}
+
 /// A row of [`SUMMARY_SELECT`].
 fn summary(row: &SqliteRow) -> CaseSummary {
     let channels: String = row.get("channels");

@@ -466,5 +466,10 @@ pub fn migrator() -> Migrator {
             "stats_rollup",
             include_str!("migrations/74_stats_rollup.sql"),
         ),
+        migration(
+            76,
+            "case_workflow_state",
+            include_str!("migrations/76_case_workflow_state.sql"),
+        ),
     ])
 }

@@ -7,7 +7,10 @@ use sqlx::Row;
 
 use super::super::SqliteStore;
 use super::super::routes::{in_reach, reach_param};
-use super::{DECISION_COLUMNS, SUMMARY_BY_DEADLINE, SUMMARY_SELECT, decision, summary};
+use super::{
+    DECISION_COLUMNS, SUMMARY_BY_DEADLINE, SUMMARY_BY_STATE, SUMMARY_SELECT, by_state, decision,
+    summary,
+};
 use crate::store::StoreError;
 use crate::store::cases::{
     CaseFilter, CaseReads, CaseSort, CaseSummary, GroupingState, MemberRecord, StoredDecision,
@@ -17,9 +20,17 @@ use crate::store::cases::{
 #[async_trait]
 impl CaseReads for SqliteStore {
     async fn list_cases(&self, filter: CaseFilter<'_>) -> Result<Vec<CaseSummary>, StoreError> {
+        let state_first = filter.sort == CaseSort::Recent && by_state(filter.state);
         let (from, order) = match filter.sort {
+            CaseSort::Recent if state_first => (SUMMARY_BY_STATE, "c.last_seen_ms DESC, c.id"),
             CaseSort::Recent => (SUMMARY_SELECT, "c.last_seen_ms DESC, c.id"),
             CaseSort::Deadline => (SUMMARY_BY_DEADLINE, "d.due_ms, c.id"),
+        };
+        // (The state-driven select has its WHERE already: the conditions follow with AND.)
+        let (from, first) = if state_first {
+            (from, "AND")
+        } else {
+            (from, "WHERE")
         };
         // A queue's listing by deadline walks that queue's deadlines in order.
         let deadline_queue = match filter.sort {
@@ -27,7 +38,7 @@ impl CaseReads for SqliteStore {
             CaseSort::Recent => None,
         };
         let sql = format!(
-            "{from} WHERE c.complaints >= ?
+            "{from} {first} c.complaints >= ?
                  AND (? IS NULL OR COALESCE(s.status, 'open') = ?)
                  AND (? IS NULL OR w.state = ?)
                  AND (? IS NULL OR COALESCE(w.queue_key, rt.queue) = ?)
@@ -50,7 +61,11 @@ impl CaseReads for SqliteStore {
         let received_from = filter.received_from.map(crate::store::format_utc);
         let received_to = filter.received_to.map(crate::store::format_utc);
         let received = (received_from.is_some() || received_to.is_some()).then_some(1);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if state_first {
+            query = query.bind(filter.state);
+        }
+        let rows = query
             .bind(filter.min_complaints)
             .bind(filter.status)
             .bind(filter.status)
@@ -131,7 +146,8 @@ impl CaseReads for SqliteStore {
     ) -> Result<Vec<WindowMember>, StoreError> {
         let sql = format!(
             "SELECT m.case_id, m.submitted_ms, m.complainant, m.public_support, m.media_exposed
-             FROM case_members m WHERE m.submitted_ms >= ? AND m.submitted_ms <= ? AND {}
+             FROM case_members m INDEXED BY case_members_submitted
+             WHERE m.submitted_ms >= ? AND m.submitted_ms <= ? AND {}
              ORDER BY m.case_id, m.seq",
             in_reach("m.case_id")
         );
