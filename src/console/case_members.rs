@@ -133,13 +133,23 @@ pub async fn load(
         });
     }
     let total = case.complaints.max(from + members.len() as i64);
+    let (previous, next) = neighbours(from, total);
     let page = MembersPage {
-        previous: (from > 0).then(|| (from - MEMBERS_PAGE).max(0)),
-        next: (from + MEMBERS_PAGE < total).then_some(from + MEMBERS_PAGE),
+        previous,
+        next,
         total,
         members,
     };
     Ok((case, page, shown))
+}
+
+/// The offsets of the pages before and after the one starting at `from` in a case of `total`
+/// complaints; past the end, the previous page is the last one.
+fn neighbours(from: i64, total: i64) -> (Option<i64>, Option<i64>) {
+    let last = (total.max(1) - 1) / MEMBERS_PAGE * MEMBERS_PAGE;
+    let previous = (from > 0).then(|| (from - MEMBERS_PAGE).clamp(0, last));
+    let next = (from + MEMBERS_PAGE < total).then_some(from + MEMBERS_PAGE);
+    (previous, next)
 }
 
 /// A grouping reason in Chinese: the kind of match, the complaint matched and the score, then
@@ -210,6 +220,19 @@ mod tests {
             shared_terms: Vec::new(),
         };
         assert!(reason_text(&new, false).contains("新立案件"));
+    }
+
+    #[test]
+    fn pages_link_to_their_neighbours() {
+        assert_eq!(neighbours(0, 55), (None, Some(50)));
+        assert_eq!(neighbours(50, 55), (Some(0), None));
+        assert_eq!(neighbours(0, 50), (None, None));
+        assert_eq!(neighbours(60, 120), (Some(10), Some(110)));
+        assert_eq!(
+            neighbours(1000, 55),
+            (Some(50), None),
+            "past the end: the last page"
+        );
     }
 
     #[test]
