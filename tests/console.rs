@@ -22,90 +22,19 @@ mod find;
 #[path = "console/ops.rs"]
 mod ops;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use browser::{browser, browser_log, check_page, screenshot, start_driver};
-use common::{TestApp, binary, eventually};
+use browser::{
+    add_user, browser, browser_log, check_page, csrf_token, goto, log_in, log_out, path_now,
+    routed_case, screenshot, session_cookie, sign_in_at, start_driver, take_step,
+};
+use common::{TestApp, eventually};
 
-const PASSWORD: &str = "控制台测试 2026";
 const NAME: &str = "司马某某";
 const PHONE: &str = "13698765432";
-
-async fn goto(client: &Client, app: &TestApp, path: &str) {
-    client.goto(&format!("{}{path}", app.base)).await.unwrap();
-}
-
-async fn path_now(client: &Client) -> String {
-    client.current_url().await.unwrap().path().to_string()
-}
-
-/// Fills the login form and submits it.
-async fn log_in(client: &Client, app: &TestApp, name: &str) {
-    goto(client, app, "/console").await;
-    assert_eq!(
-        path_now(client).await,
-        "/console/login",
-        "signed out: to the login"
-    );
-    client
-        .find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(".login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let home: url::Url = format!("{}/console", app.base).parse().unwrap();
-    client.wait().for_url(&home).await.unwrap();
-}
-
-async fn log_out(client: &Client, app: &TestApp) {
-    client
-        .find(Locator::Css("#logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let login: url::Url = format!("{}/console/login", app.base).parse().unwrap();
-    client.wait().for_url(&login).await.unwrap();
-    let _ = browser_log(client).await;
-}
-
-/// Submits the case page's form of `action` (its button follows the hidden `action` field).
-async fn take_step(client: &Client, action: &str, shown_after: &str) {
-    client
-        .find(Locator::Css(&format!(
-            "form input[name=action][value={action}] ~ button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually(&format!("the case shows {shown_after}"), || async {
-        let source = client.source().await.ok()?;
-        source.contains(shown_after).then_some(())
-    })
-    .await;
-}
 
 /// A wrong password: the login form again, saying so (the API's login underneath).
 async fn wrong_password_is_refused(client: &Client, app: &TestApp) {
@@ -150,16 +79,8 @@ async fn supervisor_limits_and_the_record(
     case: &str,
     viewed: &str,
 ) {
-    let csrf = client
-        .find(Locator::Css("#logout input[name=csrf]"))
-        .await
-        .unwrap()
-        .attr("value")
-        .await
-        .unwrap()
-        .expect("every form carries the token");
-    let cookie = client.get_named_cookie("cg_session").await.unwrap();
-    let cookie = format!("cg_session={}", cookie.value());
+    let csrf = csrf_token(client).await;
+    let cookie = session_cookie(client).await;
     let plain = reqwest::Client::new();
     let response = plain
         .post(format!("{}/console/cases/{case}/transitions", app.base))
@@ -188,44 +109,6 @@ async fn supervisor_limits_and_the_record(
     assert_eq!(console_views.len(), 1, "{audit}");
     assert_eq!(console_views[0]["actor"], "centre");
     assert_eq!(console_views[0]["complaint_ids"], json!([viewed]));
-}
-
-/// Creates `name` with a password (the command line, beside the running gateway).
-fn add_user(app: &TestApp, name: &str, args: &[&str]) {
-    use std::io::Write;
-    let mut child = Command::new(binary())
-        .arg("--data-dir")
-        .arg(app.data_dir())
-        .args(["user", "add", name, "--password-stdin"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "user add {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Pushes `item` and answers its case id once routed.
-async fn routed_case(app: &TestApp, item: &Value) -> (String, String) {
-    let id = app.push_for_id(item).await;
-    let classified = app.classified(&id).await;
-    let case = classified["route"]["route_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (id, case)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,8 +232,7 @@ async fn the_console_in_a_real_browser() {
     goto(&client, &app, "/console").await;
     assert_eq!(path_now(&client).await, "/console", "still signed in");
     let _ = browser_log(&client).await;
-    let cookie = client.get_named_cookie("cg_session").await.unwrap();
-    let cookie = format!("cg_session={}", cookie.value());
+    let cookie = session_cookie(&client).await;
     let plain = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -435,6 +317,8 @@ async fn the_console_in_a_real_browser() {
         masked.contains("[电话已隐去]"),
         "the phone in the text is masked"
     );
+    assert!(masked.contains("为何归并"), "why it is in the case");
+    assert!(masked.contains("为何分类与交办"), "why it went to the unit");
     check_page(&client, "case (investigator, masked)").await;
     screenshot(&client, "case-investigator-masked").await;
     goto(&client, &app, &format!("/console/cases/{fresh_case}")).await;
@@ -473,8 +357,13 @@ async fn the_console_in_a_real_browser() {
     log_out(&client, &app).await;
 
     // Triage closes the answered case from its page.
-    log_in(&client, &app, "centre").await;
-    goto(&client, &app, &format!("/console/cases/{accused_case}")).await;
+    sign_in_at(
+        &client,
+        &app,
+        "centre",
+        &format!("/console/cases/{accused_case}"),
+    )
+    .await;
     take_step(&client, "close", "已结案").await;
     check_page(&client, "case (closed)").await;
     let history = client.source().await.unwrap();

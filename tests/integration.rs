@@ -11,6 +11,7 @@ mod integration {
     mod calendar;
     mod cases;
     mod cases_api;
+    mod console_case;
     mod crash;
     mod dead_letters;
     mod deadlines;

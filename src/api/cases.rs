@@ -218,13 +218,28 @@ pub async fn merge_cases(
     Json(request): Json<MergeRequest>,
 ) -> Result<(HeaderMap, Json<CaseDetail>), ApiError> {
     let note = by_note(&request.by);
+    let merged = merge_as(&state, &principal, &id, &request.with, request.why).await?;
+    Ok((note, Json(get_case(&state.store, &merged).await?)))
+}
+
+/// Merges case `with` and case `id` as `principal` decided (`why`): the merge, the workflow's
+/// and the deadlines' following of it and the audit entry, in one transaction, as
+/// `POST /v1/cases/{id}/merge` does (the console's form calls it too). Answers the merged
+/// case's id (the one founded first).
+pub async fn merge_as(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    with: &str,
+    why: String,
+) -> Result<String, ApiError> {
     let actor = Actor {
         who: principal.actor.to_string(),
-        why: request.why,
+        why,
     };
-    let mut tx = begin(&state).await?;
-    let merged = merge(&mut *tx, &id, &request.with, &actor).await?;
-    let away = if merged == id { &request.with } else { &id };
+    let mut tx = begin(state).await?;
+    let merged = merge(&mut *tx, id, with, &actor).await?;
+    let away = if merged == id { with } else { id };
     let now = chrono::Utc::now();
     crate::workflow::entry::merged(&mut *tx, &state.routing, away, &merged, &actor.who, now)
         .await?;
@@ -237,10 +252,10 @@ pub async fn merge_cases(
     let entry = principal.decision(
         "case.merge",
         Some(&merged),
-        json!({"cases": [id, request.with], "why": actor.why}),
+        json!({"cases": [id, with], "why": actor.why}),
     );
     commit(tx, entry).await?;
-    Ok((note, Json(get_case(&state.store, &merged).await?)))
+    Ok(merged)
 }
 
 fn by_note(by: &Option<String>) -> HeaderMap {
@@ -280,29 +295,43 @@ pub async fn split_case(
     Json(request): Json<SplitRequest>,
 ) -> Result<(HeaderMap, Json<SplitResult>), ApiError> {
     let note = by_note(&request.by);
+    let result = split_as(&state, &principal, &id, &request.complaint_id, request.why).await?;
+    Ok((note, Json(result)))
+}
+
+/// Splits `complaint_id` out of case `id` as `principal` decided (`why`): the split, the
+/// workflow and deadlines of both cases and the audit entry, in one transaction, as
+/// `POST /v1/cases/{id}/split` does (the console's form calls it too).
+pub async fn split_as(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    complaint_id: &str,
+    why: String,
+) -> Result<SplitResult, ApiError> {
     let actor = Actor {
         who: principal.actor.to_string(),
-        why: request.why,
+        why,
     };
-    let mut tx = begin(&state).await?;
-    let result = split(&mut *tx, &id, &request.complaint_id, &actor).await?;
+    let mut tx = begin(state).await?;
+    let result = split(&mut *tx, id, complaint_id, &actor).await?;
     let now = chrono::Utc::now();
     let routing = &state.routing;
     if result.remaining_case != id {
         let remaining = &result.remaining_case;
-        crate::workflow::entry::renamed(&mut *tx, routing, &id, remaining, &actor.who, now).await?;
-        state.clocks().carry(&mut *tx, &id, remaining).await?;
+        crate::workflow::entry::renamed(&mut *tx, routing, id, remaining, &actor.who, now).await?;
+        state.clocks().carry(&mut *tx, id, remaining).await?;
     }
     let split_case = &result.split_case;
-    crate::workflow::entry::split_out(&mut *tx, routing, split_case, &id, &actor.who, now).await?;
+    crate::workflow::entry::split_out(&mut *tx, routing, split_case, id, &actor.who, now).await?;
     state
         .clocks()
-        .start_split(&mut *tx, split_case, &id, &actor.who, now)
+        .start_split(&mut *tx, split_case, id, &actor.who, now)
         .await?;
-    let mut entry = principal.decision("case.split", Some(&id), json!({"why": actor.why}));
-    entry.complaint_ids = vec![request.complaint_id];
+    let mut entry = principal.decision("case.split", Some(id), json!({"why": actor.why}));
+    entry.complaint_ids = vec![complaint_id.to_string()];
     commit(tx, entry).await?;
-    Ok((note, Json(result)))
+    Ok(result)
 }
 
 /// Replaced by the workflow: answers `410 status_replaced` naming the transitions route.

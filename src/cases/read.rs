@@ -30,20 +30,12 @@ pub async fn list_cases(
 /// One case with its members (earliest first) and the staff decisions about them.
 pub async fn get_case(store: &Store, case_id: &str) -> Result<CaseDetail, CaseError> {
     let case = get_summary(store, case_id).await?;
-    let records = store.case_members(case_id).await?;
-    let mut members = Vec::with_capacity(records.len());
-    for record in records {
-        members.push(CaseMember {
-            snippet: snippet(&record.text_norm, SNIPPET_CHARS),
-            why: serde_json::from_str(&record.reason_json)
-                .map_err(|e| CaseError::Corrupt(format!("grouping reason: {e}")))?,
-            complaint_id: record.complaint_id,
-            channel: record.channel,
-            source: record.source,
-            submitted_at: record.submitted_at,
-            title: record.title,
-        });
-    }
+    let members = store
+        .case_members(case_id)
+        .await?
+        .into_iter()
+        .map(member)
+        .collect::<Result<Vec<_>, _>>()?;
     let ids: BTreeSet<&str> = members.iter().map(|m| m.complaint_id.as_str()).collect();
     let decisions = super::staff::load_decision_records(store)
         .await?
@@ -57,6 +49,39 @@ pub async fn get_case(store: &Store, case_id: &str) -> Result<CaseDetail, CaseEr
         members,
         decisions,
         subjects,
+    })
+}
+
+/// One page of a case's members (in sequence order: at most `limit` after the first
+/// `offset`) with the case's summary; for a reader that shows a case a page at a time and
+/// must not load thousands of members to show fifty.
+pub async fn get_case_page(
+    store: &Store,
+    case_id: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(CaseSummary, Vec<CaseMember>), CaseError> {
+    let case = get_summary(store, case_id).await?;
+    let members = store
+        .case_members_page(case_id, offset.max(0), limit.clamp(1, MAX_LIST_LIMIT))
+        .await?
+        .into_iter()
+        .map(member)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((case, members))
+}
+
+/// A stored member as the API shows it, its grouping reason read back.
+fn member(record: crate::store::cases::MemberRecord) -> Result<CaseMember, CaseError> {
+    Ok(CaseMember {
+        snippet: snippet(&record.text_norm, SNIPPET_CHARS),
+        why: serde_json::from_str(&record.reason_json)
+            .map_err(|e| CaseError::Corrupt(format!("grouping reason: {e}")))?,
+        complaint_id: record.complaint_id,
+        channel: record.channel,
+        source: record.source,
+        submitted_at: record.submitted_at,
+        title: record.title,
     })
 }
 

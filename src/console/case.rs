@@ -12,20 +12,21 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::case_members::MembersPage;
 use super::home::queue_name;
 use super::labels;
 use super::page::{ConsoleError, Countdown, Layout, countdown_text, local_text, offset, render};
 use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::privacy::{case_view, holds_personal_data, mask, record_view, shown_at};
+use crate::api::privacy::{case_view, record_view, shown_at};
 use crate::api::session::CurrentSession;
 use crate::api::workflow::WorkflowView;
-use crate::cases::CaseError;
+use crate::people::access::Permission;
 use crate::people::pii;
 use crate::people::privacy::View;
 use crate::store::audit::AuditFilter;
@@ -39,29 +40,6 @@ pub struct Deadline {
     pub label: &'static str,
     pub at: String,
     pub countdown: Option<Countdown>,
-}
-
-/// The complainant as shown (every field already masked or withheld as the view says).
-pub struct ComplainantView {
-    pub name: String,
-    pub phone: String,
-    pub email: String,
-    pub address: String,
-    pub anonymous: bool,
-}
-
-/// One member complaint.
-pub struct MemberView {
-    pub id: String,
-    pub channel_code: String,
-    pub channel: &'static str,
-    pub source: String,
-    pub received: String,
-    pub title: Option<String>,
-    pub body: String,
-    /// `None` when the view withholds it, or the complaint names nobody.
-    pub complainant: Option<ComplainantView>,
-    pub attachments: Vec<(String, String)>,
 }
 
 /// One history entry.
@@ -86,7 +64,12 @@ struct CasePage {
     note: Option<String>,
     masked: bool,
     deadlines: Vec<Deadline>,
-    members: Vec<MemberView>,
+    /// The page of complaints shown (`?members=N`) and the links to the others.
+    members: MembersPage,
+    /// 为何分类与交办.
+    why: super::case_why::WhyRouted,
+    /// 相似案件.
+    similar: Vec<super::case_similar::SimilarCase>,
     history: Vec<HistoryRow>,
     /// The steps the caller may take now, among those the console offers.
     actions: Vec<&'static str>,
@@ -100,6 +83,8 @@ struct CasePage {
     queues: Vec<(String, String, bool)>,
     /// 回访, 延期 and the correction (`case_forms`).
     forms: super::case_forms::CaseForms,
+    /// 合并 and 拆分 (`case_merge`): the caller may decide on cases.
+    regroup: bool,
 }
 
 impl CasePage {
@@ -119,13 +104,27 @@ const OFFERED: [Action; 7] = [
     Action::Close,
 ];
 
+/// The case page's parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct CaseParams {
+    /// The first complaint shown (an offset; the page shows `MEMBERS_PAGE` from it).
+    #[serde(default)]
+    members: Option<String>,
+}
+
 /// `GET /console/cases/{id}`.
 pub async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<CurrentSession>,
     Path(id): Path<String>,
+    Query(params): Query<CaseParams>,
 ) -> Response {
-    match build(&state, &session, &id).await {
+    let from = params
+        .members
+        .and_then(|m| m.trim().parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0);
+    match build(&state, &session, &id, from).await {
         Ok(page) => render(&page),
         Err(error) => error.page(&state, Some(&session)),
     }
@@ -147,60 +146,13 @@ async fn build(
     state: &AppState,
     session: &CurrentSession,
     id: &str,
+    from: i64,
 ) -> Result<CasePage, ConsoleError> {
     let view = visible(state, session, id).await?;
     let masked = view == View::Masked;
-    let detail = match crate::cases::read::get_case(&state.store, id).await {
-        Ok(detail) => detail,
-        Err(CaseError::NotFound(_)) => return Err(ConsoleError::not_found()),
-        Err(error) => return Err(ApiError::from(error).into()),
-    };
+    let (case, members, shown) = super::case_members::load(state, id, from, masked).await?;
     let offset = offset(state);
     let now = Utc::now();
-    let mut members = Vec::with_capacity(detail.members.len());
-    let mut shown = Vec::new();
-    for member in &detail.members {
-        let Some(mut complaint) = state.store.complaint(&member.complaint_id).await? else {
-            continue;
-        };
-        if masked {
-            mask(&mut complaint);
-        } else if holds_personal_data(&complaint) {
-            shown.push(complaint.id.clone());
-        }
-        let complainant = complaint.item.complainant.as_ref().map(|c| {
-            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
-            ComplainantView {
-                name: or_dash(&c.name),
-                phone: or_dash(&c.phone),
-                email: or_dash(&c.email),
-                address: or_dash(&c.address),
-                anonymous: c.anonymous,
-            }
-        });
-        members.push(MemberView {
-            channel: labels::channel(&complaint.channel),
-            received: local_text(&complaint.received_at, offset),
-            attachments: complaint
-                .item
-                .attachments
-                .iter()
-                .filter(|a| a.url.starts_with("http://") || a.url.starts_with("https://"))
-                .map(|a| {
-                    (
-                        a.url.clone(),
-                        a.name.clone().unwrap_or_else(|| a.url.clone()),
-                    )
-                })
-                .collect(),
-            channel_code: complaint.channel,
-            source: complaint.source,
-            title: complaint.title,
-            body: complaint.body,
-            complainant,
-            id: complaint.id,
-        });
-    }
     record_view(
         state,
         &session.principal,
@@ -208,7 +160,7 @@ async fn build(
         shown_at("GET /console/cases/{id}"),
     )
     .await?;
-    let case = &detail.case;
+    let case = &case;
     let deadline = |label, at: &Option<String>| {
         at.as_deref().map(|at| Deadline {
             label,
@@ -246,9 +198,22 @@ async fn build(
         }
         None => (Vec::new(), None),
     };
-    let member_ids = members.iter().map(|m| m.id.clone()).collect();
+    let member_ids = members
+        .members
+        .iter()
+        .map(|m| (m.id.clone(), format!("第 {} 件（{}）", m.number, m.id)))
+        .collect();
     let forms =
         super::case_forms::build(state, session, id, workflow.as_ref(), member_ids, masked).await?;
+    let why = super::case_why::build(state, id, &members, masked).await?;
+    // 紧急程度 as routing decides it now (a staff correction included); the deadline keeps
+    // the priority it was counted with.
+    let route = state.store.case_route(id).await?;
+    let priority = route
+        .as_ref()
+        .map(|r| r.priority.clone())
+        .or_else(|| case.priority.clone());
+    let similar = super::case_similar::find(state, session, case, masked).await?;
     Ok(CasePage {
         layout: Layout::new(state, session, "案件详情", ""),
         id: case.id.clone(),
@@ -260,11 +225,13 @@ async fn build(
         state: labels::state(case.state.as_deref().unwrap_or("")),
         queue: queue_name(state, case.queue.as_deref()),
         assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
-        priority: labels::priority(case.priority.as_deref().unwrap_or("")),
+        priority: labels::priority(priority.as_deref().unwrap_or("")),
         note: note.map(|n| if masked { pii::mask_text(&n) } else { n }),
         masked,
         deadlines,
         members,
+        why,
+        similar,
         history: history(state, id, masked).await?,
         actions,
         return_reasons: crate::workflow::machine::RETURN_REASONS
@@ -295,6 +262,7 @@ async fn build(
         .map(|f| (f.as_str(), f.label()))
         .collect(),
         forms,
+        regroup: session.principal.may(Permission::CasesDecide),
     })
 }
 

@@ -71,14 +71,14 @@ pub struct CaseForms {
     pub max_days: i64,
 }
 
-/// The forms `session` may use on case `id` in `workflow`'s state; `complaints` are its
-/// members' ids.
+/// The forms `session` may use on case `id` in `workflow`'s state; `complaints` are the
+/// members shown (id, label).
 pub async fn build(
     state: &AppState,
     session: &CurrentSession,
     id: &str,
     workflow: Option<&CaseState>,
-    complaints: Vec<String>,
+    complaints: Vec<(String, String)>,
     masked: bool,
 ) -> Result<CaseForms, ConsoleError> {
     let principal = &session.principal;
@@ -167,11 +167,7 @@ pub async fn build(
         correct: principal.may(Permission::CasesDecide) && flow.is_none_or(Flow::is_open),
         extensions,
         follow_ups,
-        complaints: complaints
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), format!("第 {} 件（{c}）", i + 1)))
-            .collect(),
+        complaints,
         categories,
         contacts: [
             Contact::Phone,

@@ -8,8 +8,10 @@
 //! - [`login`]: 登录 and 退出, through `api::session::sign_in` / `sign_out` (the same limits,
 //!   lock and audit as `POST /v1/session`).
 //! - [`home`]: 工作台, by role.
-//! - [`case`]: 案件: members (masked exactly as the API masks them for this caller), the two
-//!   deadlines, the history, and the workflow steps the caller may take.
+//! - [`case`]: 案件: members a page at a time with why each was grouped ([`case_members`],
+//!   masked exactly as the API masks them for this caller), the two deadlines, why it was
+//!   classified and routed ([`case_why`]), similar cases ([`case_similar`]), the history, the
+//!   workflow steps the caller may take and the staff forms ([`case_forms`], [`case_merge`]).
 //! - [`search`] 检索, [`queues`] 队列, [`hot`] 热点, [`stats`] 统计: the reads of
 //!   `GET /v1/search`, `GET /v1/cases?queue=…&sort=deadline`, `GET /v1/hot-issues` and
 //!   `GET /v1/stats` (the same functions, the same permissions), charts in [`svg`].
@@ -23,6 +25,10 @@ mod admin;
 mod auth;
 mod case;
 mod case_forms;
+mod case_members;
+mod case_merge;
+mod case_similar;
+mod case_why;
 mod dead_letters;
 mod home;
 mod hot;
@@ -87,6 +93,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/console/cases/{id}/classification",
         Permission::CasesDecide,
     ),
+    ("POST", "/console/cases/{id}/merge", Permission::CasesDecide),
+    ("POST", "/console/cases/{id}/split", Permission::CasesDecide),
     ("GET", "/console/sources", Permission::IntakeRead),
     ("GET", "/console/dead-letters", Permission::IntakeRead),
     ("GET", "/console/dead-letters/{id}", Permission::IntakeRead),
@@ -119,13 +127,15 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/console/admin/tokens/{id}/revoke",
         Permission::PeopleManage,
     ),
-    ("GET", "/console/admin/calendar", Permission::QueuesRead),
+    // 管理's pages are for admins, as the top navigation's 管理 entry is; storing a year keeps
+    // the API's `calendar.manage`.
+    ("GET", "/console/admin/calendar", Permission::PeopleManage),
     (
         "POST",
         "/console/admin/calendar",
         Permission::CalendarManage,
     ),
-    ("GET", "/console/admin/routing", Permission::QueuesRead),
+    ("GET", "/console/admin/routing", Permission::PeopleManage),
 ];
 
 /// Console routes anyone may use: the login and the stylesheet.
@@ -190,6 +200,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/stats", get(stats::stats))
         .route("/console/stats/csv", get(stats::csv))
         .merge(case_forms::routes())
+        .merge(case_merge::routes())
         .merge(sources::routes())
         .merge(dead_letters::routes())
         .merge(admin::routes())
@@ -228,5 +239,13 @@ mod tests {
             Some(Permission::CasesWork)
         );
         assert_eq!(route_permission("GET", "/console/login"), None);
+        // Every 管理 page needs the admin permission, whatever else a role may read.
+        for (_, href) in admin::ADMIN_NAV {
+            assert_eq!(
+                route_permission("GET", href),
+                Some(Permission::PeopleManage),
+                "{href}"
+            );
+        }
     }
 }

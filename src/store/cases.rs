@@ -271,6 +271,15 @@ pub trait CaseReads: Send + Sync {
     /// The members of a case, in sequence order (none when there is no such case).
     async fn case_members(&self, case_id: &str) -> Result<Vec<MemberRecord>, StoreError>;
 
+    /// One page of a case's members, in sequence order: at most `limit` after the first
+    /// `offset` (a case may hold thousands; the console shows a page at a time).
+    async fn case_members_page(
+        &self,
+        case_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<MemberRecord>, StoreError>;
+
     /// Every staff decision, oldest first.
     async fn decisions(&self) -> Result<Vec<StoredDecision>, StoreError>;
 

@@ -1,14 +1,17 @@
 //! The browser of the console's tests: chromedriver on a free loopback port, a headless
 //! Chromium session through it, screenshots, the browser's log, and the checks every normal
-//! page passes (no console error, no failed request, its `load` time printed).
+//! page passes (no console error, no failed request, its `load` time printed); and the steps
+//! every browser test takes: accounts made beside the gateway, signing in and out, going to a
+//! page, filling and clicking, waiting for a text, a case step, and the session's cookie and
+//! CSRF token for a request made without the browser.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::common::eventually;
+use crate::common::{TestApp, binary, eventually};
 
 /// A program on the PATH (or in `/usr/bin`), or a failure naming the Debian packages.
 pub fn program(name: &str) -> PathBuf {
@@ -197,4 +200,168 @@ mod logs {
 pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     BROWSER.lock().await
+}
+
+// The steps the browser tests share.
+
+pub const PASSWORD: &str = "控制台测试 2026";
+
+pub async fn goto(client: &Client, app: &TestApp, path: &str) {
+    client.goto(&format!("{}{path}", app.base)).await.unwrap();
+}
+
+pub async fn path_now(client: &Client) -> String {
+    client.current_url().await.unwrap().path().to_string()
+}
+
+/// Fills the login form and submits it.
+pub async fn log_in(client: &Client, app: &TestApp, name: &str) {
+    goto(client, app, "/console").await;
+    assert_eq!(
+        path_now(client).await,
+        "/console/login",
+        "signed out: to the login"
+    );
+    client
+        .find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css(".login button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let home: url::Url = format!("{}/console", app.base).parse().unwrap();
+    client.wait().for_url(&home).await.unwrap();
+}
+
+pub async fn log_out(client: &Client, app: &TestApp) {
+    client
+        .find(Locator::Css("#logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let login: url::Url = format!("{}/console/login", app.base).parse().unwrap();
+    client.wait().for_url(&login).await.unwrap();
+    let _ = browser_log(client).await;
+}
+
+/// Submits the case page's form of `action` (its button follows the hidden `action` field).
+pub async fn take_step(client: &Client, action: &str, shown_after: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "form input[name=action][value={action}] ~ button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(&format!("the case shows {shown_after}"), || async {
+        let source = client.source().await.ok()?;
+        source.contains(shown_after).then_some(())
+    })
+    .await;
+}
+
+/// Creates `name` with a password (the command line, beside the running gateway).
+pub fn add_user(app: &TestApp, name: &str, args: &[&str]) {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .args(["user", "add", name, "--password-stdin"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "user add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Pushes `item` and answers its case id once routed.
+pub async fn routed_case(app: &TestApp, item: &Value) -> (String, String) {
+    let id = app.push_for_id(item).await;
+    let classified = app.classified(&id).await;
+    let case = classified["route"]["route_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (id, case)
+}
+
+/// Types `text` into the field `id`.
+pub async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page holds `text`, and answers the page.
+pub async fn shows(client: &Client, text: &str) -> String {
+    eventually(&format!("the page shows {text}"), || async {
+        let source = client.source().await.ok()?;
+        source.contains(text).then_some(source)
+    })
+    .await
+}
+
+/// The browser's session cookie, as a `cookie` header's value (for a request made beside it).
+pub async fn session_cookie(client: &Client) -> String {
+    let cookie = client.get_named_cookie("cg_session").await.unwrap();
+    format!("cg_session={}", cookie.value())
+}
+
+/// The page's CSRF token (every signed-in page's logout form carries it).
+pub async fn csrf_token(client: &Client) -> String {
+    client
+        .find(Locator::Css("#logout input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .expect("every form carries the token")
+}
+
+/// Signs in as `name` and opens `path`.
+pub async fn sign_in_at(client: &Client, app: &TestApp, name: &str, path: &str) {
+    log_in(client, app, name).await;
+    goto(client, app, path).await;
 }

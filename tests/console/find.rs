@@ -9,9 +9,11 @@ use std::process::Command;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::browser::{browser, browser_log, check_page, screenshot, start_driver};
+use super::browser::{
+    add_user, browser, browser_log, check_page, goto, log_in, log_out, path_now, routed_case,
+    screenshot, session_cookie, sign_in_at, start_driver,
+};
 use super::common::{TestApp, binary, eventually};
-use super::{add_user, goto, log_in, log_out, path_now, routed_case};
 
 /// Words both complaints hold (the investigator's search).
 const SHARED: &str = "本人特此反映";
@@ -270,8 +272,7 @@ async fn search_queues_hot_and_stats_in_a_real_browser() {
     // The supervisor's 统计 counts the answer given while it is open.
     step(&app, &unit, &accused_case, json!({"action": "accept"})).await;
     step(&app, &unit, &accused_case, json!({"action": "start"})).await;
-    log_in(&client, &app, "boss").await;
-    goto(&client, &app, "/console/stats").await;
+    sign_in_at(&client, &app, "boss", "/console/stats").await;
     assert_eq!(path_now(&client).await, "/console/stats");
     let before: i64 = text_of(&client, "#total-answered").await.parse().unwrap();
     let received: i64 = text_of(&client, "#total-received").await.parse().unwrap();
@@ -305,8 +306,7 @@ async fn search_queues_hot_and_stats_in_a_real_browser() {
         .await
         .unwrap()
         .unwrap();
-    let cookie = client.get_named_cookie("cg_session").await.unwrap();
-    let cookie = format!("cg_session={}", cookie.value());
+    let cookie = session_cookie(&client).await;
     let plain = reqwest::Client::new();
     let get = |path: String| {
         let request = plain

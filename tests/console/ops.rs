@@ -9,35 +9,11 @@
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use super::{PASSWORD, add_user, goto, log_in, log_out, path_now, routed_case, take_step};
-use crate::browser::{browser, browser_log, check_page, screenshot, start_driver};
-use crate::common::{SECRET, TestApp, eventually};
-
-/// Types `text` into the field `id`.
-async fn fill(client: &Client, id: &str, text: &str) {
-    let field = client.find(Locator::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits until the page holds `text`, and answers the page.
-async fn shows(client: &Client, text: &str) -> String {
-    eventually(&format!("the page shows {text}"), || async {
-        let source = client.source().await.ok()?;
-        source.contains(text).then_some(source)
-    })
-    .await
-}
+use crate::browser::{
+    PASSWORD, add_user, browser, browser_log, check_page, click, fill, goto, log_in, log_out,
+    path_now, routed_case, screenshot, session_cookie, shows, sign_in_at, start_driver, take_step,
+};
+use crate::common::{SECRET, TestApp};
 
 /// A dead letter from a push the gateway refuses: its id.
 async fn dead_letter(app: &TestApp, body: &[u8]) -> String {
@@ -158,10 +134,10 @@ async fn admin_pages(client: &Client, app: &TestApp) {
     let page = shows(client, "/console/admin/users/inv-sup/disable").await;
     assert!(row(&page).contains("正常"));
     // Recorded as the command line records it, under the admin who used the page.
-    let cookie = client.get_named_cookie("cg_session").await.unwrap();
+    let cookie = session_cookie(client).await;
     let audit: serde_json::Value = reqwest::Client::new()
         .get(format!("{}/v1/audit?user=chief", app.base))
-        .header("cookie", format!("cg_session={}", cookie.value()))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -311,8 +287,7 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
     log_out(&client, &app).await;
 
     // The account made on 管理 signs in, accepts the case and asks for a 延期.
-    log_in(&client, &app, "inv-sup").await;
-    goto(&client, &app, &format!("/console/cases/{case}")).await;
+    sign_in_at(&client, &app, "inv-sup", &format!("/console/cases/{case}")).await;
     take_step(&client, "accept", "已签收").await;
     fill(&client, "extension-days", "15").await;
     fill(
@@ -334,6 +309,13 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
     assert!(refused.contains("无权操作") && refused.contains("people.manage"));
     screenshot(&client, "admin-403").await;
     let _ = browser_log(&client).await;
+    // Nor the calendar and routing pages, though triage reads the queues.
+    for page in ["/console/admin/calendar", "/console/admin/routing"] {
+        goto(&client, &app, page).await;
+        let refused = client.source().await.unwrap();
+        assert!(refused.contains("无权操作"), "{page}");
+        let _ = browser_log(&client).await;
+    }
     goto(&client, &app, &format!("/console/cases/{case}")).await;
     click(&client, "button[id^='approve-']").await;
     shows(&client, "已批准").await;
@@ -357,14 +339,22 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
         .unwrap();
     fill(&client, "correct-note", "占道经营归口有误，改交。").await;
     click(&client, "#correct-form button[type=submit]").await;
-    shows(&client, "<dd>市财政局</dd>").await;
-    let cookie = client.get_named_cookie("cg_session").await.unwrap();
+    let corrected = shows(&client, "<dd>市财政局</dd>").await;
+    assert!(
+        corrected.contains("<dt>紧急程度</dt><dd>紧急</dd>"),
+        "the corrected priority is shown"
+    );
+    assert!(
+        corrected.contains("占道经营归口有误"),
+        "the correction is listed"
+    );
+    let cookie = session_cookie(&client).await;
     let route = &reqwest::Client::new()
         .get(format!(
             "{}/v1/complaints/{other_complaint}/classification",
             app.base
         ))
-        .header("cookie", format!("cg_session={}", cookie.value()))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -382,8 +372,7 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
     calendar_upload(&client, &app, &case).await;
     log_out(&client, &app).await;
 
-    log_in(&client, &app, "inv-sup").await;
-    goto(&client, &app, &format!("/console/cases/{case}")).await;
+    sign_in_at(&client, &app, "inv-sup", &format!("/console/cases/{case}")).await;
     fill(
         &client,
         "reply",
@@ -394,8 +383,7 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
     log_out(&client, &app).await;
 
     // Triage records the 回访 of the answered case.
-    log_in(&client, &app, "desk").await;
-    goto(&client, &app, &format!("/console/cases/{case}")).await;
+    sign_in_at(&client, &app, "desk", &format!("/console/cases/{case}")).await;
     fill(&client, "follow-note", "投诉人表示窗口已主动联系并办结。").await;
     click(&client, "#follow-up-form button[type=submit]").await;
     let page = shows(&client, "已联系（电话）").await;

@@ -53,6 +53,20 @@ async fn members_are_recorded_moved_and_set_their_facets(fixture: Fixture) {
     commit(tx).await;
     assert_eq!(store.max_index_queue_seq().await.unwrap(), queued);
     assert_eq!(store.case_members(&c[0].0).await.unwrap().len(), 3);
+    // A page of them: in sequence order, skipping and stopping as asked.
+    let page = store.case_members_page(&c[0].0, 1, 1).await.unwrap();
+    let ids: Vec<&str> = page.iter().map(|m| m.complaint_id.as_str()).collect();
+    assert_eq!(ids, [c[1].0.as_str()]);
+    assert_eq!(page[0].reason_json, members[1].reason_json);
+    let rest = store.case_members_page(&c[0].0, 1, 50).await.unwrap();
+    assert_eq!(rest.len(), 2, "the last page is short");
+    assert!(
+        store
+            .case_members_page(&c[0].0, 3, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Moved by an upsert and by a staff move; members are read in sequence order.
     let mut tx = store.begin_derived().await.unwrap();

@@ -107,13 +107,25 @@ impl CaseReads for SqliteStore {
     }
 
     async fn case_members(&self, case_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        self.case_members_page(case_id, 0, -1).await
+    }
+
+    async fn case_members_page(
+        &self,
+        case_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        // `LIMIT -1`: every member (SQLite's "no limit").
         let rows = sqlx::query(
             "SELECT m.complaint_id, m.reason, c.channel, c.source, c.submitted_at, c.title,
                  c.text_norm
              FROM case_members m JOIN complaints c ON c.id = m.complaint_id
-             WHERE m.case_id = ? ORDER BY m.seq",
+             WHERE m.case_id = ? ORDER BY m.seq LIMIT ? OFFSET ?",
         )
         .bind(case_id)
+        .bind(limit)
+        .bind(offset.max(0))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
