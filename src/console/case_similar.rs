@@ -24,8 +24,9 @@ pub const SIMILAR_SHOWN: usize = 5;
 /// Most words of the title searched.
 const WORDS_SEARCHED: usize = 3;
 
-/// Hits read per word.
-const HITS_PER_WORD: usize = 20;
+/// Hits read per word (each one an investigator's view decided from the store: 20 a word made
+/// the case page miss 50 ms for investigators at 100,000 complaints).
+const HITS_PER_WORD: usize = 8;
 
 /// A similar case as shown.
 pub struct SimilarCase {
@@ -85,9 +86,9 @@ pub async fn find(
         .results;
         let mut best: HashMap<String, (f32, String)> = HashMap::new();
         for hit in results.hits {
-            // The case the complaint is in now (the index's may lag behind a merge or split).
-            let current = state.store.complaint(&hit.id).await?;
-            let Some(case_id) = current.and_then(|c| c.facets.case_id) else {
+            // The case as the index last saw it (a merge or split reaches the index within
+            // seconds; reading every hit's complaint again cost more than the search).
+            let Some(case_id) = hit.facets.case_id.clone() else {
                 continue;
             };
             if case_id == case.id {

@@ -178,7 +178,18 @@ async fn build(
         series: series.map(str::to_string),
         format: None,
     };
-    let by_unit = match report_for(state, &params("unit", None)).await {
+    // The three reads at once (the store's readers serve them side by side).
+    let (unit_params, channel_params, category_params) = (
+        params("unit", None),
+        params("channel", Some(series)),
+        params("category", Some(series)),
+    );
+    let (by_unit, by_channel, by_category) = tokio::join!(
+        report_for(state, &unit_params),
+        report_for(state, &channel_params),
+        report_for(state, &category_params)
+    );
+    let by_unit = match by_unit {
         Ok(report) => report,
         Err(error) if error.status.is_client_error() => {
             page.error = Some(format!("统计时段无效：{}", error.message));
@@ -186,8 +197,7 @@ async fn build(
         }
         Err(error) => return Err(error.into()),
     };
-    let by_channel = report_for(state, &params("channel", Some(series))).await?;
-    let by_category = report_for(state, &params("category", Some(series))).await?;
+    let (by_channel, by_category) = (by_channel?, by_category?);
     let days = (series == "day").then(|| every_day(&from, &to));
     page.charts = vec![
         chart("按渠道收件", &by_channel, days.as_deref(), |key| {
