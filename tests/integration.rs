@@ -21,6 +21,7 @@ mod integration {
     mod full_store_pull;
     mod future_dates;
     mod historical;
+    mod holder_reach;
     mod import_export;
     mod input_honesty;
     mod logs;

@@ -64,9 +64,14 @@ pub async fn complaint_view(
         None => Vec::new(),
     };
     let concerned = effective_subjects(&recorded, &computed);
+    let holder = match route_key {
+        Some(key) => holder_of(state, key).await?,
+        None => None,
+    };
     let exposure = Exposure {
         queue,
         informed,
+        holder: holder.as_deref(),
         concerned: &concerned,
         anonymous: complaint
             .item
@@ -127,15 +132,27 @@ pub async fn case_view(
     }
     let recorded = state.store.case_subjects(case_id).await.map_err(db)?;
     let concerned = effective_subjects(&recorded, &computed);
+    let holder = holder_of(state, case_id).await?;
     let exposure = Exposure {
         queue: Some(route.queue.as_str()),
         informed: &route.informed,
+        holder: holder.as_deref(),
         concerned: &concerned,
         anonymous,
     };
     let masked = state.config.privacy.investigator_identity == IdentityShown::Masked;
     let view = view(&principal.roles, &principal.queues, &exposure, masked);
     Ok(Some((view, personal)))
+}
+
+/// The queue holding case `case_id` in the workflow (see `people::privacy`), if any.
+async fn holder_of(state: &AppState, case_id: &str) -> Result<Option<String>, ApiError> {
+    Ok(state
+        .store
+        .case_state(case_id)
+        .await
+        .map_err(|e| ApiError::internal("privacy", &e))?
+        .and_then(|s| s.queue_key))
 }
 
 /// Whether the text of `complaint` (what lists and case views show of it) holds personal data.

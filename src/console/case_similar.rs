@@ -87,8 +87,17 @@ pub async fn find(
         let mut best: HashMap<String, (f32, String)> = HashMap::new();
         for hit in results.hits {
             // The case as the index last saw it (a merge or split reaches the index within
-            // seconds; reading every hit's complaint again cost more than the search).
-            let Some(case_id) = hit.facets.case_id.clone() else {
+            // seconds; reading every hit's complaint again cost more than the search), or, for
+            // a complaint indexed before it had a case, as the store has it.
+            let case_id = match hit.facets.case_id.clone() {
+                Some(case_id) => Some(case_id),
+                None => state
+                    .store
+                    .complaint(&hit.id)
+                    .await?
+                    .and_then(|c| c.facets.case_id),
+            };
+            let Some(case_id) = case_id else {
                 continue;
             };
             if case_id == case.id {

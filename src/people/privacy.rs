@@ -5,8 +5,10 @@
 //!   complainant asked to stay anonymous.
 //! - Supervisors see everything with the identity masked (statistics need no names), unless
 //!   they are also triage.
-//! - Investigators see a complaint only while its case is in one of their queues or in a queue
-//!   informed of it (anything else is "not found"). The identity is masked when one of their
+//! - Investigators see a complaint only while its case is in one of their queues, in a queue
+//!   informed of it, or held by one of their units in the workflow (routing may move a case's
+//!   route without moving the case: a unit's accepted case corrected to the triage queue stays
+//!   with the unit until the centre takes it back); anything else is "not found". The identity is masked when one of their
 //!   queues is a unit the complaint is about (its target unit or its text names the unit or an
 //!   alias, or the unit is a subject recorded on its case: the accused unit never learns who
 //!   complained), when the complainant is anonymous, or when
@@ -35,6 +37,8 @@ pub struct Exposure<'a> {
     pub queue: Option<&'a str>,
     /// Queues informed of the case.
     pub informed: &'a [String],
+    /// The queue holding the case in the workflow, when it is not its route's.
+    pub holder: Option<&'a str>,
     /// Queues whose unit the complaint is about: found on the fly (its target unit or text
     /// names the unit) or recorded as subjects of its case, less those staff removed
     /// (`store::subjects::effective_subjects`).
@@ -70,8 +74,9 @@ fn view_for(
         Role::Supervisor => View::Masked,
         Role::Investigator => {
             let mine = |queue: &str| queues.iter().any(|m| m.queue == queue);
-            let in_reach =
-                exposure.queue.is_some_and(mine) || exposure.informed.iter().any(|q| mine(q));
+            let in_reach = exposure.queue.is_some_and(mine)
+                || exposure.informed.iter().any(|q| mine(q))
+                || exposure.holder.is_some_and(mine);
             if !in_reach {
                 View::Hidden
             } else if exposure.anonymous
@@ -104,6 +109,7 @@ mod tests {
         let routed = |queue| Exposure {
             queue: Some(queue),
             informed: &informed,
+            holder: None,
             concerned: &[],
             anonymous: false,
         };
@@ -133,6 +139,15 @@ mod tests {
         assert_eq!(
             view(&investigator, &supervision, &routed("supervision"), true),
             View::Masked
+        );
+        let held = Exposure {
+            holder: Some("supervision"),
+            ..routed("triage")
+        };
+        assert_eq!(
+            view(&investigator, &supervision, &held, false),
+            View::Full,
+            "the unit holding the case sees it wherever its route went"
         );
         let unrouted = Exposure::default();
         assert_eq!(

@@ -18,15 +18,19 @@ use crate::store::routes::{
 use crate::store::subjects::{CaseSubject, NewSubject, SubjectRemoval};
 
 /// A condition holding when the case `route_key` (an SQL expression) is within an
-/// investigator's reach: its route's queue, or one of the queues it informs, is one of a JSON
-/// array of queue keys bound twice (NULL = no restriction, an empty array = nothing).
+/// investigator's reach: its route's queue, one of the queues it informs, or the queue holding
+/// it in the workflow (see `people::privacy`) is one of a JSON array of queue keys bound twice
+/// (NULL = no restriction, an empty array = nothing).
 pub(super) fn in_reach(route_key: &str) -> String {
     format!(
         "(? IS NULL OR EXISTS (
-             SELECT 1 FROM case_routes r, json_each(?) q
-             WHERE r.route_key = {route_key}
-               AND (r.queue = q.value
-                    OR instr(' ' || r.informed || ' ', ' ' || q.value || ' ') > 0)))"
+             SELECT 1 FROM json_each(?) q
+             WHERE EXISTS (SELECT 1 FROM case_routes r
+                           WHERE r.route_key = {route_key}
+                             AND (r.queue = q.value
+                                  OR instr(' ' || r.informed || ' ', ' ' || q.value || ' ') > 0))
+                OR EXISTS (SELECT 1 FROM case_workflow w
+                           WHERE w.case_id = {route_key} AND w.queue_key = q.value)))"
     )
 }
 
