@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use browser::{
     add_user, browser, browser_log, check_page, csrf_token, goto, log_in, log_out, path_now,
-    routed_case, screenshot, session_cookie, sign_in_at, start_driver, take_step,
+    routed_case, screenshot, session_cookie, sign_in_at, start_driver, submit_login, take_step,
 };
 use common::{TestApp, eventually};
 
@@ -39,27 +39,7 @@ const PHONE: &str = "13698765432";
 /// A wrong password: the login form again, saying so (the API's login underneath).
 async fn wrong_password_is_refused(client: &Client, app: &TestApp) {
     goto(client, app, "/console/login").await;
-    client
-        .find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys("centre")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("not the password")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(".login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(client, "centre", "not the password").await;
     let page = eventually("the refused login", || async {
         let source = client.source().await.ok()?;
         source.contains("用户名或密码错误").then_some(source)

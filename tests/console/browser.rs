@@ -222,27 +222,7 @@ pub async fn log_in(client: &Client, app: &TestApp, name: &str) {
         "/console/login",
         "signed out: to the login"
     );
-    client
-        .find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(".login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(client, name, PASSWORD).await;
     let home: url::Url = format!("{}/console", app.base).parse().unwrap();
     client.wait().for_url(&home).await.unwrap();
 }
@@ -314,6 +294,13 @@ pub async fn routed_case(app: &TestApp, item: &Value) -> (String, String) {
         .unwrap()
         .to_string();
     (id, case)
+}
+
+/// Fills the login form on the page with `name` and `password` and sends it.
+pub async fn submit_login(client: &Client, name: &str, password: &str) {
+    fill(client, "name", name).await;
+    fill(client, "password", password).await;
+    click(client, ".login button[type=submit]").await;
 }
 
 /// Types `text` into the field `id`.
