@@ -3,7 +3,8 @@
 //! their probabilities, the category's source, the tags with their evidence, the rules that
 //! fired and the route, the routing trail (route events) and the corrections staff made to the
 //! complaints shown. The same records `GET /v1/complaints/{id}/classification` answers with;
-//! a correction's note is masked for a masked view.
+//! a correction's note and a tag's evidence (an excerpt of the complaint) are masked for a
+//! masked view.
 
 use super::case_members::MembersPage;
 use super::home::queue_name;
@@ -103,7 +104,15 @@ pub async fn build(
             .why
             .tag_hits
             .iter()
-            .map(|h| format!("{}：{}", h.tag, h.evidence))
+            // The evidence is an excerpt of the complaint: masked as the page is.
+            .map(|h| {
+                let evidence = if masked {
+                    pii::mask_text(&h.evidence)
+                } else {
+                    h.evidence.clone()
+                };
+                format!("{}：{evidence}", h.tag)
+            })
             .chain(
                 record
                     .why
