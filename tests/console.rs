@@ -28,8 +28,9 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use browser::{
-    add_user, browser, browser_log, check_page, csrf_token, goto, log_in, log_out, path_now,
-    routed_case, screenshot, session_cookie, sign_in_at, start_driver, submit_login, take_step,
+    add_user, browser, browser_log, check_page, csrf_token, follow_link, get_json_with, goto,
+    log_in, log_out, path_now, routed_case, screenshot, session_cookie, sign_in_at, start_driver,
+    submit_login, take_step,
 };
 use common::{TestApp, eventually};
 
@@ -71,15 +72,7 @@ async fn supervisor_limits_and_the_record(
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
     assert!(response.text().await.unwrap().contains("cases.work"));
-    let audit: Value = plain
-        .get(format!("{}/v1/audit?action=personal_data.view", app.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = get_json_with(app, &cookie, "/v1/audit?action=personal_data.view").await;
     let console_views: Vec<&Value> = audit
         .as_array()
         .unwrap()
@@ -165,19 +158,8 @@ async fn the_console_in_a_real_browser() {
     screenshot(&client, "home-triage").await;
 
     // Its case page, reached by the link.
-    client
-        .find(Locator::Css(&format!(
-            "a[href='/console/cases/{fresh_case}']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let case_url: url::Url = format!("{}/console/cases/{fresh_case}", app.base)
-        .parse()
-        .unwrap();
-    client.wait().for_url(&case_url).await.unwrap();
+    let case_path = format!("/console/cases/{fresh_case}");
+    follow_link(&client, &app, &format!("a[href='{case_path}']"), &case_path).await;
     let case_page = client.source().await.unwrap();
     assert!(
         case_page.contains("幸福里小区东门外的井盖丢失"),

@@ -296,6 +296,26 @@ pub async fn routed_case(app: &TestApp, item: &Value) -> (String, String) {
     (id, case)
 }
 
+/// Clicks the link `css` and waits until the browser is at `path`.
+pub async fn follow_link(client: &Client, app: &TestApp, css: &str, path: &str) {
+    click(client, css).await;
+    let url: url::Url = format!("{}{path}", app.base).parse().unwrap();
+    client.wait().for_url(&url).await.unwrap();
+}
+
+/// The JSON answer of the API's `path` to a request carrying the browser's session `cookie`.
+pub async fn get_json_with(app: &TestApp, cookie: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Fills the login form on the page with `name` and `password` and sends it.
 pub async fn submit_login(client: &Client, name: &str, password: &str) {
     fill(client, "name", name).await;

@@ -10,8 +10,8 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use super::browser::{
-    add_user, browser, browser_log, check_page, goto, log_in, log_out, path_now, routed_case,
-    screenshot, session_cookie, sign_in_at, start_driver,
+    add_user, browser, browser_log, check_page, follow_link, goto, log_in, log_out, path_now,
+    routed_case, screenshot, session_cookie, sign_in_at, start_driver,
 };
 use super::common::{TestApp, binary, eventually};
 
@@ -175,19 +175,14 @@ async fn search_queues_hot_and_stats_in_a_real_browser() {
     );
     check_page(&client, "search (triage)").await;
     screenshot(&client, "search-triage").await;
-    client
-        .find(Locator::Css(&format!(
-            ".hit a[href='/console/cases/{fresh_case}']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let case_url: url::Url = format!("{}/console/cases/{fresh_case}", app.base)
-        .parse()
-        .unwrap();
-    client.wait().for_url(&case_url).await.unwrap();
+    let case_path = format!("/console/cases/{fresh_case}");
+    follow_link(
+        &client,
+        &app,
+        &format!(".hit a[href='{case_path}']"),
+        &case_path,
+    )
+    .await;
     assert!(client.source().await.unwrap().contains(FRESH_WORDS));
     check_page(&client, "case (from search)").await;
     // A facet narrows the query: the finance unit's link keeps the words.

@@ -10,8 +10,9 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::browser::{
-    PASSWORD, add_user, browser, browser_log, check_page, click, fill, goto, log_in, log_out,
-    path_now, routed_case, screenshot, session_cookie, shows, sign_in_at, start_driver, take_step,
+    PASSWORD, add_user, browser, browser_log, check_page, click, fill, get_json_with, goto, log_in,
+    log_out, path_now, routed_case, screenshot, session_cookie, shows, sign_in_at, start_driver,
+    take_step,
 };
 use crate::common::{SECRET, TestApp};
 
@@ -135,15 +136,7 @@ async fn admin_pages(client: &Client, app: &TestApp) {
     assert!(row(&page).contains("正常"));
     // Recorded as the command line records it, under the admin who used the page.
     let cookie = session_cookie(client).await;
-    let audit: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/v1/audit?user=chief", app.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = get_json_with(app, &cookie, "/v1/audit?user=chief").await;
     let actions: Vec<&str> = audit
         .as_array()
         .unwrap()
@@ -349,18 +342,8 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
         "the correction is listed"
     );
     let cookie = session_cookie(&client).await;
-    let route = &reqwest::Client::new()
-        .get(format!(
-            "{}/v1/complaints/{other_complaint}/classification",
-            app.base
-        ))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["route"];
+    let path = format!("/v1/complaints/{other_complaint}/classification");
+    let route = &get_json_with(&app, &cookie, &path).await["route"];
     assert_eq!(
         (&route["queue"], &route["priority"]),
         (&json!("finance"), &json!("high"))
