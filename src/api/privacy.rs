@@ -65,7 +65,7 @@ pub async fn complaint_view(
     };
     let concerned = effective_subjects(&recorded, &computed);
     let holder = match route_key {
-        Some(key) => holder_of(state, key).await?,
+        Some(key) => holder_of(state, principal, key).await?,
         None => None,
     };
     let exposure = Exposure {
@@ -132,7 +132,7 @@ pub async fn case_view(
     }
     let recorded = state.store.case_subjects(case_id).await.map_err(db)?;
     let concerned = effective_subjects(&recorded, &computed);
-    let holder = holder_of(state, case_id).await?;
+    let holder = holder_of(state, principal, case_id).await?;
     let exposure = Exposure {
         queue: Some(route.queue.as_str()),
         informed: &route.informed,
@@ -146,7 +146,16 @@ pub async fn case_view(
 }
 
 /// The queue holding case `case_id` in the workflow (see `people::privacy`), if any.
-async fn holder_of(state: &AppState, case_id: &str) -> Result<Option<String>, ApiError> {
+/// Only an investigator's view depends on it: for anyone else it is not read (a search
+/// decides a view per hit).
+async fn holder_of(
+    state: &AppState,
+    principal: &Principal,
+    case_id: &str,
+) -> Result<Option<String>, ApiError> {
+    if !principal.roles.contains(&Role::Investigator) {
+        return Ok(None);
+    }
     Ok(state
         .store
         .case_state(case_id)
