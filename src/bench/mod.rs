@@ -3,6 +3,7 @@
 //! - `bench search`: query latency over a generated corpus of N complaints.
 //! - `bench classify`: predictions per second per thread of the active classifier.
 //! - `bench grouping`: incremental grouping throughput and memory over N synthetic complaints.
+//! - `bench case-join`: the cost of one complaint joining a case of 2 and of 800 members.
 //! - `bench console`: every console page type, signed in as the role that uses it.
 //! - `bench corpus`: generated complaints as JSON Lines, e.g. to time `import`.
 //! - `bench soak`: a steady mixed load for N minutes; memory, descriptors, WAL, lags and
@@ -13,6 +14,7 @@
 //!
 //! Figures are printed, never asserted: timings do not gate tests.
 
+mod case_join;
 mod classify;
 mod console;
 mod console_data;
@@ -37,6 +39,9 @@ pub enum BenchCommand {
     Intake(intake::IntakeArgs),
     /// Query latency p50/p99 over a generated corpus, and memory.
     Search(search::SearchArgs),
+    /// The cost of one complaint joining a case, by the case's size (incremental refresh vs.
+    /// the full re-aggregation of the case).
+    CaseJoin(case_join::CaseJoinArgs),
     /// Predictions per second of the active classifier, per thread.
     Classify(classify::ClassifyArgs),
     /// Incremental grouping of N synthetic complaints (arrival order, one engine): complaints/s,
@@ -87,6 +92,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Workflow(args) => workflow::run(args).await,
         BenchCommand::Console(args) => console::run(args).await,
         BenchCommand::Classify(args) => classify::run(config, args).await,
+        BenchCommand::CaseJoin(args) => case_join::run(args).await,
         BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
     }
 }

@@ -1,7 +1,7 @@
 //! Writes of derived case data, inside the caller's transaction: a member's case and reason,
 //! the case rows recomputed from their members, and the reset before a reprocess.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::{CaseError, SNIPPET_CHARS, snippet};
 use crate::grouping::GroupingReason;
@@ -77,6 +77,92 @@ pub async fn move_members(
     Ok(())
 }
 
+/// Records members that were in no case (the grouping stage's new complaints) and brings
+/// their cases' rows up to date incrementally: a case that already has a row gets the new
+/// members added to its counts (one index probe per new complainant), whatever its size; a
+/// case founded in this batch is aggregated from its members, all of which are new.
+///
+/// A complaint already in a case must not be passed here (it would be counted twice): moves
+/// go through [`move_members`] and [`refresh_cases`].
+pub async fn join_members(
+    tx: &mut (dyn DerivedTx + '_),
+    members: Vec<MemberRow>,
+) -> Result<(), CaseError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    // One member per complaint (the last one wins, as in the upsert).
+    let mut seen = BTreeSet::new();
+    let mut members: Vec<MemberRow> = members
+        .into_iter()
+        .rev()
+        .filter(|m| seen.insert(m.complaint_id.clone()))
+        .collect();
+    members.reverse();
+    let touched: BTreeSet<String> = members.iter().map(|m| m.case_id.clone()).collect();
+    let mut rows: HashMap<String, CaseRow> = tx
+        .case_rows(&touched)
+        .await?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    let pairs: BTreeSet<(String, String)> = members
+        .iter()
+        .filter(|m| rows.contains_key(&m.case_id))
+        .filter_map(|m| Some((m.case_id.clone(), m.complainant.clone()?)))
+        .collect();
+    let mut known = tx.complainants_present(&pairs).await?;
+    for member in &members {
+        let Some(row) = rows.get_mut(&member.case_id) else {
+            continue;
+        };
+        add_member(row, member, &mut known)?;
+    }
+    upsert_members(tx, members).await?;
+    let founded: BTreeSet<String> = touched
+        .into_iter()
+        .filter(|id| !rows.contains_key(id))
+        .collect();
+    refresh_cases(tx, &founded).await?;
+    let rows: Vec<CaseRow> = rows.into_values().collect();
+    tx.upsert_cases(&rows).await?;
+    Ok(())
+}
+
+/// Adds one new member to its case's row; `known` holds the (case, complainant) pairs that
+/// already have a member, and gets this member's.
+fn add_member(
+    row: &mut CaseRow,
+    member: &MemberRow,
+    known: &mut BTreeSet<(String, String)>,
+) -> Result<(), CaseError> {
+    row.complaints += 1;
+    let new_complainant = match &member.complainant {
+        Some(key) => known.insert((member.case_id.clone(), key.clone())),
+        None => true,
+    };
+    if new_complainant {
+        row.complainants += 1;
+    }
+    let first_ms = chrono::DateTime::parse_from_rfc3339(&row.first_seen)
+        .map_err(|e| CaseError::Corrupt(format!("case {} first_seen: {e}", row.id)))?
+        .timestamp_millis();
+    if member.submitted_ms < first_ms {
+        row.first_seen = ms_to_rfc3339(member.submitted_ms);
+    }
+    if member.submitted_ms > row.last_seen_ms {
+        row.last_seen_ms = member.submitted_ms;
+        row.last_seen = ms_to_rfc3339(member.submitted_ms);
+    }
+    row.public_support = row.public_support.saturating_add(member.public_support);
+    row.media_exposed |= member.media_exposed;
+    if !row.channels.contains(&member.channel) {
+        row.channels.push(member.channel.clone());
+        row.channels.sort_unstable();
+    }
+    Ok(())
+}
+
 /// Recomputes the rows of these cases from their members; a case left without members is
 /// deleted. A few statements per call, whatever the number of cases (batches touch hundreds).
 pub async fn refresh_cases(
@@ -132,3 +218,7 @@ pub fn ms_to_rfc3339(ms: i64) -> String {
         .map(crate::store::format_utc)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "write_tests.rs"]
+mod tests;

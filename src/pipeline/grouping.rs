@@ -14,7 +14,7 @@
 //! - Never logs complaint text or complainant data.
 
 use std::any::Any;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use futures::future::BoxFuture;
@@ -24,7 +24,7 @@ use super::grouping_input::{StoredComplaint, complainant_key, input_of};
 use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
 use crate::cases::CaseError;
 use crate::cases::staff::{decisions_after, parse_decision};
-use crate::cases::write::{MemberRow, clear_derived, refresh_cases, upsert_members};
+use crate::cases::write::{MemberRow, clear_derived, join_members};
 use crate::grouping::{
     CaseKey, ComplaintFeatures, ComplaintInput, Engine, Extractor, GroupingConfig, HumanDecision,
     Pins,
@@ -171,7 +171,6 @@ impl GroupingStage {
         batch: &mut [Complaint],
         tx: &mut (dyn DerivedTx + '_),
     ) -> Result<(), PipelineError> {
-        let mut touched = BTreeSet::new();
         let mut members = Vec::with_capacity(batch.len());
         let ids: Vec<&str> = batch.iter().map(|c| c.id.as_str()).collect();
         let mut existing = tx.member_cases(&ids).await?;
@@ -209,13 +208,11 @@ impl GroupingStage {
                 duplicate_of: assignment.duplicate_of().map(str::to_string),
                 reason: assignment.reason,
             };
-            touched.insert(member.case_id.clone());
             complaint.case_id = Some(member.case_id.clone());
             self.last_seq = self.last_seq.max(complaint.seq);
             members.push(member);
         }
-        upsert_members(tx, members).await?;
-        refresh_cases(tx, &touched).await?;
+        join_members(tx, members).await?;
         // Its sizes, at most every few seconds (the sum walks the window).
         if self
             .sizes_published

@@ -343,6 +343,15 @@ pub trait CaseWrites: Send {
         case_ids: &BTreeSet<String>,
     ) -> Result<Vec<CaseAggregate>, StoreError>;
 
+    /// The rows of those of these cases that exist, in no particular order.
+    async fn case_rows(&mut self, case_ids: &BTreeSet<String>) -> Result<Vec<CaseRow>, StoreError>;
+
+    /// Which of these (case, complainant key) pairs already have a member.
+    async fn complainants_present(
+        &mut self,
+        pairs: &BTreeSet<(String, String)>,
+    ) -> Result<BTreeSet<(String, String)>, StoreError>;
+
     /// Records case rows, replacing those with the same id (their status stays).
     async fn upsert_cases(&mut self, cases: &[CaseRow]) -> Result<(), StoreError>;
 

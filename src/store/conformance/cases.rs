@@ -2,6 +2,7 @@
 //! staff decisions and statuses, the reads of the listing, detail and hot issues, and what the
 //! grouping engine is rebuilt from. Every check goes through the traits only.
 
+mod case_rows;
 pub(crate) mod fixtures;
 mod subject_filter;
 
@@ -20,6 +21,7 @@ pub async fn run(open: Open) {
     clearing_cases_keeps_decisions_and_statuses(open().await).await;
     a_rolled_back_transaction_leaves_nothing(open().await).await;
     the_grouping_state_is_the_latest_window(open().await).await;
+    case_rows::rows_and_present_complainants_are_read(open().await).await;
 }
 
 async fn members_are_recorded_moved_and_set_their_facets(fixture: Fixture) {

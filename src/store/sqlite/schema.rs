@@ -471,5 +471,10 @@ pub fn migrator() -> Migrator {
             "case_workflow_state",
             include_str!("migrations/76_case_workflow_state.sql"),
         ),
+        migration(
+            77,
+            "case_members_complainant",
+            include_str!("migrations/77_case_members_complainant.sql"),
+        ),
     ])
 }

@@ -208,6 +208,66 @@ impl CaseWrites for SqliteTx {
             .collect())
     }
 
+    async fn case_rows(&mut self, case_ids: &BTreeSet<String>) -> Result<Vec<CaseRow>, StoreError> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT id, title, complaints, complainants, channels, first_seen, last_seen,
+                 last_seen_ms, public_support, media_exposed
+             FROM cases WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json_list(case_ids)?)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| CaseRow {
+                id: row.get("id"),
+                title: row.get("title"),
+                complaints: row.get("complaints"),
+                complainants: row.get("complainants"),
+                channels: row
+                    .get::<String, _>("channels")
+                    .split(' ')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                first_seen: row.get("first_seen"),
+                last_seen: row.get("last_seen"),
+                last_seen_ms: row.get("last_seen_ms"),
+                public_support: row.get("public_support"),
+                media_exposed: row.get::<i64, _>("media_exposed") != 0,
+            })
+            .collect())
+    }
+
+    async fn complainants_present(
+        &mut self,
+        pairs: &BTreeSet<(String, String)>,
+    ) -> Result<BTreeSet<(String, String)>, StoreError> {
+        if pairs.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        // One probe of the (case, complainant) index per pair: the cost does not grow with
+        // the size of the case.
+        let rows = sqlx::query(
+            "SELECT json_extract(p.value, '$[0]') AS case_id,
+                    json_extract(p.value, '$[1]') AS complainant
+             FROM json_each(?) AS p
+             WHERE EXISTS (SELECT 1 FROM case_members m INDEXED BY case_members_complainant
+                           WHERE m.case_id = json_extract(p.value, '$[0]')
+                             AND m.complainant = json_extract(p.value, '$[1]'))",
+        )
+        .bind(json_list(pairs)?)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("case_id"), row.get("complainant")))
+            .collect())
+    }
+
     async fn upsert_cases(&mut self, cases: &[CaseRow]) -> Result<(), StoreError> {
         let tx = self.conn();
         for chunk in cases.chunks(UPSERT_CHUNK) {
