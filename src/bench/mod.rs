@@ -5,7 +5,8 @@
 //! - `bench grouping`: incremental grouping throughput and memory over N synthetic complaints.
 //! - `bench case-join`: the cost of one complaint joining a case of 2 and of 800 members.
 //! - `bench console`: every console page type, signed in as the role that uses it.
-//! - `bench corpus`: generated complaints as JSON Lines, e.g. to time `import`.
+//! - `bench corpus`: generated complaints as JSON Lines, e.g. to time `import`; with
+//!   `--realistic --from FILE…`, complaints recombined from real texts of real length.
 //! - `bench soak`: a steady mixed load for N minutes; memory, descriptors, WAL, lags and
 //!   latencies per minute, and whether they stay bounded.
 //!
@@ -22,6 +23,7 @@ pub mod corpus;
 pub mod grouping;
 mod in_process;
 mod intake;
+mod realistic;
 mod search;
 mod soak;
 pub mod synthetic;
@@ -72,6 +74,14 @@ pub enum BenchCommand {
         /// Output file.
         #[arg(long, short)]
         output: std::path::PathBuf,
+        /// Build the complaints from real texts (`--from`) instead of the generator's
+        /// templates: real lengths and wording, recombined so every complaint is distinct.
+        #[arg(long, requires = "from")]
+        realistic: bool,
+        /// JSON Lines files of canonical items (`title`, `body`) to build a realistic corpus
+        /// from; repeat for several.
+        #[arg(long, requires = "realistic")]
+        from: Vec<std::path::PathBuf>,
     },
 }
 
@@ -93,7 +103,26 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Console(args) => console::run(args).await,
         BenchCommand::Classify(args) => classify::run(config, args).await,
         BenchCommand::CaseJoin(args) => case_join::run(args).await,
-        BenchCommand::Corpus { docs, seed, output } => write_corpus(docs, seed, &output),
+        BenchCommand::Corpus {
+            docs,
+            seed,
+            output,
+            realistic: true,
+            from,
+        } => {
+            let bytes = realistic::write(docs, seed, &from, &output)?;
+            println!(
+                "wrote {docs} complaints built from {} file(s) to {} ({:.1} MB, {} bytes a complaint)",
+                from.len(),
+                output.display(),
+                bytes as f64 / 1e6,
+                bytes / docs.max(1)
+            );
+            Ok(())
+        }
+        BenchCommand::Corpus {
+            docs, seed, output, ..
+        } => write_corpus(docs, seed, &output),
     }
 }
 
