@@ -115,6 +115,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         notes.derived,
         notes.indexed,
     );
+    if !notes.stages.is_empty() {
+        // Where the time went, for whoever sizes an archive load (seconds of each stage).
+        println!("  {}", notes.stages);
+    }
     if counts.created + counts.duplicates + counts.revisions == 0 {
         let mut message = String::from("nothing was stored");
         if first_reasons.is_empty() {

@@ -276,6 +276,7 @@ pub async fn derive_and_index(
         derived,
         indexed,
         by_gateway: false,
+        stages: String::new(),
     };
     let lock = PipelineLock::try_acquire(&config.data_dir);
     if !matches!(lock, Ok(Some(_))) {
@@ -293,6 +294,7 @@ pub async fn derive_and_index(
                         .into(),
                     indexed: String::new(),
                     by_gateway: true,
+                    stages: String::new(),
                 },
                 other => notes((
                     "; the running gateway derives cases and routes".into(),
@@ -307,7 +309,12 @@ pub async fn derive_and_index(
             ));
         }
     };
-    notes(run_and_index(config, store, bars, intake_finished, lock).await)
+    let (derived, indexed, stages) =
+        run_and_index(config, store, bars, intake_finished, lock).await;
+    DeriveNotes {
+        stages,
+        ..notes((derived, indexed))
+    }
 }
 
 /// What [`derive_and_index`] did, as notes for a summary line (empty when nothing to say).
@@ -316,16 +323,19 @@ pub struct DeriveNotes {
     pub indexed: String,
     /// A running gateway holds the pipeline and the index: this command did neither.
     pub by_gateway: bool,
+    /// Where the pipeline's and the index's time went (empty when they did not run here).
+    pub stages: String,
 }
 
-/// [`derive_and_index`] once this process holds the pipeline: (derived, indexed) notes.
+/// [`derive_and_index`] once this process holds the pipeline: (derived, indexed) notes and
+/// where the time went.
 async fn run_and_index(
     config: &Config,
     store: &Store,
     bars: &indicatif::MultiProgress,
     intake_finished: &CancellationToken,
     lock: PipelineLock,
-) -> (String, String) {
+) -> (String, String, String) {
     let mut pipeline = match Pipeline::standard_on(config, store).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
@@ -333,6 +343,7 @@ async fn run_and_index(
             return (
                 format!("; pipeline not run: {error}"),
                 catch_up_if_free(config).await,
+                String::new(),
             );
         }
     };
@@ -341,7 +352,11 @@ async fn run_and_index(
         Ok(index) => index,
         Err(error) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (derived, format!("; search index not updated: {error}"));
+            return (
+                derived,
+                format!("; search index not updated: {error}"),
+                String::new(),
+            );
         }
     };
     let heap = crate::app::indexer_settings(config).writer_heap_bytes;
@@ -349,11 +364,15 @@ async fn run_and_index(
         Ok(writer) => writer,
         Err(IndexError::Locked) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (derived, index_note(Ok(None)));
+            return (derived, index_note(Ok(None)), String::new());
         }
         Err(error) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (derived, format!("; search index not updated: {error}"));
+            return (
+                derived,
+                format!("; search index not updated: {error}"),
+                String::new(),
+            );
         }
     };
     let derive_bar = bars.add(super::progress_bar(None, "deriving"));
@@ -362,7 +381,7 @@ async fn run_and_index(
     let indexer = tokio::task::spawn_blocking({
         let (store, finished) = (store.clone(), finished.clone());
         let runtime = tokio::runtime::Handle::current();
-        move || -> Result<u64, IndexError> {
+        move || -> Result<(u64, std::time::Instant), IndexError> {
             let mut added = 0;
             // Read `finished` before the cursor: once it is set, index everything.
             let mut ceiling = || {
@@ -384,8 +403,9 @@ async fn run_and_index(
                 index_bar.set_position(n);
             })?;
             index_bar.finish_and_clear();
+            let caught_up = std::time::Instant::now();
             writer.wait_merging_threads()?;
-            Ok(added)
+            Ok((added, caught_up))
         }
     });
     let until = Until::Drained {
@@ -396,19 +416,32 @@ async fn run_and_index(
     })
     .await;
     derive_bar.finish_and_clear();
+    let pipeline_done = std::time::Instant::now();
     finished.store(true, Ordering::SeqCst);
     tracing::debug!(timings = %pipeline.timings(), "pipeline finished");
     let derived = match result {
         Ok(_) => String::new(),
         Err(error) => format!("; pipeline failed: {error}"),
     };
+    let mut stages = format!("pipeline: {}", pipeline.timings());
     let indexed = match indexer.await {
-        Ok(Ok(rows)) if rows > 0 => format!("; indexed {rows} for search"),
-        Ok(Ok(_)) => String::new(),
+        Ok(Ok((rows, caught_up))) => {
+            let after = caught_up.saturating_duration_since(pipeline_done);
+            stages.push_str(&format!(
+                "; index caught up {:.1}s after the pipeline, merged segments in {:.1}s",
+                after.as_secs_f64(),
+                caught_up.elapsed().as_secs_f64()
+            ));
+            if rows > 0 {
+                format!("; indexed {rows} for search")
+            } else {
+                String::new()
+            }
+        }
         Ok(Err(error)) => format!("; search index not updated: {error}"),
         Err(error) => format!("; search index not updated: {error}"),
     };
-    (derived, indexed)
+    (derived, indexed, stages)
 }
 
 async fn run_locked(

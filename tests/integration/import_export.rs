@@ -83,6 +83,14 @@ fn gb18030_csv_import_with_duplicates_revisions_and_dead_letters() {
         stdout.contains("imported 2 new, 0 duplicates, 0 revisions, 1 dead-lettered"),
         "{stdout}"
     );
+    // Where the time went: each stage of the pipeline, and the index after it.
+    let stages = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("pipeline: read"))
+        .unwrap_or_else(|| panic!("no line of stage times: {stdout}"));
+    for stage in ["grouping", "commit", "index caught up"] {
+        assert!(stages.contains(stage), "{stage} missing: {stages}");
+    }
 
     // Again: all duplicates (the dead letter is recognised too, not doubled).
     let (ok, stdout, _) = run(
