@@ -160,9 +160,16 @@ impl SearchIndex {
                 (progress.seq, bound)
             }
         };
-        let rows = runtime.block_on(store.index_rows_after(progress.seq, ceiling, BATCH_ROWS))?;
-        if let Some(last) = rows.last() {
-            next.seq = last.seq;
+        // A complaint with a queue entry still to follow is indexed by that entry.
+        let defer_after = progress.queue_seq.max(fresh_bound);
+        let (rows, last) = runtime.block_on(store.index_rows_after(
+            progress.seq,
+            ceiling,
+            BATCH_ROWS,
+            Some(defer_after),
+        ))?;
+        if let Some(last) = last {
+            next.seq = last;
         }
         self.add_rows(writer, &rows)?;
         let window = QueuedWindow {
@@ -256,10 +263,14 @@ impl SearchIndex {
         };
         let mut added = 0u64;
         loop {
-            let rows =
-                runtime.block_on(store.index_rows_after(progress.seq, i64::MAX, BATCH_ROWS))?;
-            let Some(last) = rows.last() else { break };
-            progress.seq = last.seq;
+            let (rows, last) = runtime.block_on(store.index_rows_after(
+                progress.seq,
+                i64::MAX,
+                BATCH_ROWS,
+                None,
+            ))?;
+            let Some(last) = last else { break };
+            progress.seq = last;
             for row in &rows {
                 writer.add_document(self.document(row))?;
             }

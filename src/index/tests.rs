@@ -223,6 +223,80 @@ async fn derived_changes_before_indexing_index_each_complaint_once() {
     };
     assert_eq!(ids(&index, "", in_finance), ["b"]);
     assert_eq!(index.num_docs(), 2);
+
+    // Several changes while the index was away (a case growing during an archive load):
+    // each complaint once more, with its last data.
+    let mut tx = store.begin_derived().await.unwrap();
+    for queue in ["finance", "urban", "education"] {
+        tx.set_facets(&a, &[(Facet::Queue, Some(queue))])
+            .await
+            .unwrap();
+    }
+    tx.set_facets(&b, &[(Facet::Queue, Some("urban"))])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(catch_up_counting(&index, &store).await, 2, "once each");
+    let in_queue = |queue: &str| Filters {
+        queue: Some(queue.into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&index, "", in_queue("education")), ["a"]);
+    assert_eq!(ids(&index, "", in_queue("urban")), ["b"]);
+    assert_eq!(index.num_docs(), 2);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_complaint_changed_while_the_index_follows_is_indexed_once_with_its_last_data() {
+    let (_dir, store, index) = store_and_index().await;
+    let a = add(&store, "a", "小区电梯坏了").await;
+    let b = add(&store, "b", "路灯不亮").await;
+    // An entry before the follower starts: its window on the queue stays open.
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_facets(&b, &[(Facet::Queue, Some("triage"))])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (idx, st, id) = (index.clone(), store.clone(), a.clone());
+    let added = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Handle::current();
+        let mut writer = idx.writer(32 << 20).unwrap();
+        let mut calls = 0;
+        // The first poll admits nothing (the follower opens its window on the queue); before
+        // the second, the pipeline changes `a` twice, as a case grows during an import.
+        let mut ceiling = || {
+            calls += 1;
+            if calls == 1 {
+                return Ok((0, false));
+            }
+            if calls == 2 {
+                runtime.block_on(async {
+                    let mut tx = st.begin_derived().await.unwrap();
+                    for queue in ["finance", "urban"] {
+                        tx.set_facets(&id, &[(Facet::Queue, Some(queue))])
+                            .await
+                            .unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                });
+            }
+            Ok((i64::MAX, true))
+        };
+        let mut added = 0;
+        idx.catch_up_behind(&mut writer, &st, &runtime, &mut ceiling, &mut |n| added = n)
+            .unwrap();
+        added
+    })
+    .await
+    .unwrap();
+    assert_eq!(added, 2, "each complaint once, `a` by its last queue entry");
+    let urban = Filters {
+        queue: Some("urban".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&index, "", urban), ["a"]);
+    assert_eq!(index.num_docs(), 2);
     store.close().await;
 }
 

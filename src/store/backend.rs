@@ -117,13 +117,18 @@ pub trait IntakeLog: Send + Sync {
     /// batches.
     async fn complaints_after(&self, after: i64, limit: i64) -> Result<Vec<Complaint>, StoreError>;
 
-    /// Complaints with `after < seq <= upto`, in sequence order, at most `limit`.
+    /// Complaints with `after < seq <= upto`, in sequence order, at most `limit` read, and
+    /// the last `seq` read (`None` when none). With `defer_after = Some(q)`, complaints with an
+    /// index-queue entry after `q` are read but left out: that entry, still to be followed,
+    /// indexes them with their latest derived data (an archive load re-queues a case's members
+    /// as the case grows; each is then indexed once instead of once per change).
     async fn index_rows_after(
         &self,
         after: i64,
         upto: i64,
         limit: i64,
-    ) -> Result<Vec<Complaint>, StoreError>;
+        defer_after: Option<i64>,
+    ) -> Result<(Vec<Complaint>, Option<i64>), StoreError>;
 
     /// Complaints queued for re-indexing in `window` (see [`QueuedWindow`]); returns the rows
     /// (each complaint once) and the last queue sequence read.

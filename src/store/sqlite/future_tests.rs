@@ -123,7 +123,11 @@ async fn the_given_time_is_stored_and_the_effective_one_is_what_orders() {
         .await
         .unwrap();
     assert_eq!(ms, now.timestamp_millis());
-    let index_row = &store.index_rows_after(0, i64::MAX, 10).await.unwrap()[0];
+    let index_row = &store
+        .index_rows_after(0, i64::MAX, 10, None)
+        .await
+        .unwrap()
+        .0[0];
     assert_eq!(
         index_row.effective_at.timestamp_millis(),
         now.timestamp_millis()

@@ -219,25 +219,37 @@ impl IntakeLog for SqliteStore {
         rows.iter().map(complaint_from_row).collect()
     }
 
-    /// Complaints with `seq > after`, in sequence order, at most `limit`.
+    /// Complaints with `seq > after`, in sequence order, at most `limit`, leaving out those
+    /// with a queue entry after `defer_after`.
     async fn index_rows_after(
         &self,
         after: i64,
         upto: i64,
         limit: i64,
-    ) -> Result<Vec<Complaint>, StoreError> {
+        defer_after: Option<i64>,
+    ) -> Result<(Vec<Complaint>, Option<i64>), StoreError> {
         let sql = format!(
-            "SELECT {} FROM {COMPLAINTS_WITH_FACETS}
-             WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq LIMIT ?",
+            "SELECT {}, (?4 IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM index_queue q INDEXED BY index_queue_complaint
+                    WHERE q.complaint_id = c.id AND q.seq > ?4)) AS deferred
+             FROM {COMPLAINTS_WITH_FACETS}
+             WHERE c.seq > ?1 AND c.seq <= ?2 ORDER BY c.seq LIMIT ?3",
             complaint_columns(false)
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
             .bind(upto)
             .bind(limit)
+            .bind(defer_after)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(complaint_from_row).collect()
+        let last = rows.last().map(|row| row.get::<i64, _>("seq"));
+        let kept = rows
+            .iter()
+            .filter(|row| !row.get::<bool, _>("deferred"))
+            .map(complaint_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((kept, last))
     }
 
     /// Complaints queued for re-indexing in `window`, at most `window.limit` queue entries;
@@ -263,7 +275,10 @@ impl IntakeLog for SqliteStore {
                 (c.seq <= ?4
                  AND c.id IN (SELECT complaint_id FROM index_queue WHERE seq > ?1 AND seq <= ?2))
                 OR c.id IN (SELECT complaint_id FROM index_queue
-                            WHERE seq > MAX(?1, ?5) AND seq <= ?2))",
+                            WHERE seq > MAX(?1, ?5) AND seq <= ?2))
+               -- A later entry indexes it again anyway: once is enough.
+               AND NOT EXISTS (SELECT 1 FROM index_queue q INDEXED BY index_queue_complaint
+                               WHERE q.complaint_id = c.id AND q.seq > ?2)",
             complaint_columns(false)
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

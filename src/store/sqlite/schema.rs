@@ -476,5 +476,10 @@ pub fn migrator() -> Migrator {
             "case_members_complainant",
             include_str!("migrations/77_case_members_complainant.sql"),
         ),
+        migration(
+            78,
+            "index_queue_complaint",
+            include_str!("migrations/78_index_queue_complaint.sql"),
+        ),
     ])
 }
