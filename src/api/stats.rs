@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Json, Query};
-use crate::stats::{Report, StatsRequest, parse, read_report, to_csv};
+use crate::stats::{Report, StatsRequest, parse, read, read_report, to_csv};
+use crate::store::stats::StatsMeasures;
 
 /// The period and how to split it.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -70,6 +71,24 @@ pub async fn stats(
 /// console's (`/console/stats`), one code path — `stats::read_report` over the period parsed
 /// in the configured offset.
 pub async fn report_for(state: &AppState, params: &StatsParams) -> Result<Report, ApiError> {
+    counted_report(state, params, StatsMeasures::All).await
+}
+
+/// [`report_for`] counting `received` alone (every other count zero, every rate null, the
+/// accountability section empty — not read): the console's received-over-time charts, which
+/// use nothing else.
+pub async fn received_report_for(
+    state: &AppState,
+    params: &StatsParams,
+) -> Result<Report, ApiError> {
+    counted_report(state, params, StatsMeasures::ReceivedOnly).await
+}
+
+async fn counted_report(
+    state: &AppState,
+    params: &StatsParams,
+    counted: StatsMeasures,
+) -> Result<Report, ApiError> {
     let request = StatsRequest {
         from: params.from.as_deref(),
         to: params.to.as_deref(),
@@ -77,12 +96,15 @@ pub async fn report_for(state: &AppState, params: &StatsParams) -> Result<Report
         series: params.series.as_deref(),
     };
     let offset = state.config.parse_options().default_offset;
-    let query = parse(&request, offset, chrono::Utc::now())
+    let mut query = parse(&request, offset, chrono::Utc::now())
         .map_err(|message| ApiError::new(ErrorCode::InvalidParameter, message))?;
+    query.measures = counted;
     let measures = &state.config.accountability.measures;
-    read_report(&state.store, &request, &query, measures)
-        .await
-        .map_err(|e| ApiError::internal("stats", &e))
+    let report = match counted {
+        StatsMeasures::All => read_report(&state.store, &request, &query, measures).await,
+        StatsMeasures::ReceivedOnly => read(&state.store, &request, &query).await,
+    };
+    report.map_err(|e| ApiError::internal("stats", &e))
 }
 
 /// `report` as the CSV answer of `GET /v1/stats?format=csv`.

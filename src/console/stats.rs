@@ -1,7 +1,8 @@
 //! 统计 (`/console/stats?from=&to=`): received by channel and by category over the period
 //! (inline SVG charts made on the server, the numbers in tables beside them), the per-unit
 //! 三率 and timeliness table, overdue now and the period's 责任追究 — every figure read through
-//! `api::stats::report_for` (`stats::read_report`, as `GET /v1/stats`); and the same CSV as
+//! `api::stats::report_for` (`stats::read_report`, as `GET /v1/stats`; the charts' through
+//! `received_report_for`, the same read counting received alone); and the same CSV as
 //! `GET /v1/stats?format=csv` at `/console/stats/csv`. Default period: this month, local time.
 
 use askama::Template;
@@ -17,7 +18,7 @@ use super::page::{ConsoleError, Layout, offset, render};
 use super::svg::{Line, legend, line_chart};
 use crate::api::AppState;
 use crate::api::session::CurrentSession;
-use crate::api::stats::{StatsParams, csv_answer, report_for};
+use crate::api::stats::{StatsParams, csv_answer, received_report_for, report_for};
 use crate::stats::{Rates, Report};
 
 /// Lines drawn per chart (the groups with most received; the rest summed as 其他).
@@ -184,10 +185,11 @@ async fn build(
         params("channel", Some(series)),
         params("category", Some(series)),
     );
+    // The charts draw received alone: their reports count nothing else.
     let (by_unit, by_channel, by_category) = tokio::join!(
         report_for(state, &unit_params),
-        report_for(state, &channel_params),
-        report_for(state, &category_params)
+        received_report_for(state, &channel_params),
+        received_report_for(state, &category_params)
     );
     let by_unit = match by_unit {
         Ok(report) => report,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 
 use super::{Report, report};
-use crate::store::stats::{StatsBucket, StatsGroup, StatsQuery};
+use crate::store::stats::{StatsBucket, StatsGroup, StatsMeasures, StatsQuery};
 use crate::store::{Store, StoreError, format_utc};
 
 /// A statistics request as given (each field optional).
@@ -100,6 +100,7 @@ pub fn parse(
         by,
         bucket,
         utc_offset_secs: offset.local_minus_utc(),
+        measures: StatsMeasures::All,
     })
 }
 

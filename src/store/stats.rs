@@ -34,6 +34,17 @@ pub enum StatsBucket {
     Month,
 }
 
+/// Which measures a query counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatsMeasures {
+    /// Every measure, overdue now included.
+    #[default]
+    All,
+    /// Only `received` (a chart of what came in): no other measure is counted, and no row of
+    /// another measure is returned.
+    ReceivedOnly,
+}
+
 /// A period to count.
 #[derive(Debug, Clone)]
 pub struct StatsQuery {
@@ -46,6 +57,8 @@ pub struct StatsQuery {
     pub bucket: StatsBucket,
     /// The local time's offset from UTC, in seconds (the buckets' boundaries).
     pub utc_offset_secs: i32,
+    /// What to count: every measure, or `received` only.
+    pub measures: StatsMeasures,
 }
 
 /// One count: `total` items of `measure` in a group and bucket, `hits` of them meeting the
@@ -71,8 +84,9 @@ pub struct RollupRefresh {
 /// On the store: the statistics' counts.
 #[async_trait]
 pub trait StatsReads: Send + Sync {
-    /// Every measure of `query`'s period, counted per group and bucket (no row for an empty
-    /// count; a count may come in several rows, to be added).
+    /// Every measure of `query`'s period (or only `received`, as `query.measures` says),
+    /// counted per group and bucket (no row for an empty count; a count may come in several
+    /// rows, to be added).
     async fn stats_rows(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError>;
 
     /// Keeps the statistics' rollup (derived data the reads use where it is current): counts

@@ -1,6 +1,7 @@
 //! Conformance: the statistics' counts on a hand-made set of cases whose figures are worked
 //! out by hand (the scenario of `stats::tests`, written through the store's operations):
-//! the whole centre, per unit, and by month and by day; history left out.
+//! the whole centre, per unit, and by month and by day; history left out; and a query for
+//! received alone against the full one ([`received`]).
 
 use std::collections::BTreeMap;
 
@@ -11,9 +12,11 @@ use super::{Open, complaint_from, store_new};
 use crate::store::follow_ups::NewFollowUp;
 use crate::store::outbox::NewDeadline;
 use crate::store::routes::{CaseRoute, RouteFacets};
-use crate::store::stats::{StatsBucket, StatsGroup, StatsQuery, StatsRow};
+use crate::store::stats::{StatsBucket, StatsGroup, StatsMeasures, StatsQuery, StatsRow};
 use crate::store::workflow::{CaseState, NewTransition};
 use crate::store::{DerivedTx, Store, WriteOp, format_utc};
+
+mod received;
 
 /// Runs every check of this area on fresh stores from `open`.
 pub async fn run(open: Open) {
@@ -274,6 +277,7 @@ fn query(by: StatsGroup, bucket: StatsBucket) -> StatsQuery {
         by,
         bucket,
         utc_offset_secs: 8 * 3600,
+        measures: StatsMeasures::All,
     }
 }
 
@@ -363,6 +367,8 @@ async fn the_rollup_counts_what_the_tables_count(open: Open) {
         .unwrap();
     let before = every_figure(&plain.store).await;
     assert_eq!(before, every_figure(&rolled.store).await);
+    received::assert_received_only_matches(&plain.store, "tables").await;
+    received::assert_received_only_matches(&rolled.store, "rolled up").await;
 
     for (store, ids) in [(&plain.store, &plain_ids), (&rolled.store, &ids)] {
         let mut tx = store.begin_decision().await.unwrap();
@@ -416,6 +422,7 @@ async fn the_rollup_counts_what_the_tables_count(open: Open) {
         every_figure(&rolled.store).await,
         "stale days read from the tables"
     );
+    received::assert_received_only_matches(&rolled.store, "stale days").await;
     let pass = rolled
         .store
         .refresh_stats_rollup(8 * 3600, now, 1000)
@@ -430,6 +437,7 @@ async fn the_rollup_counts_what_the_tables_count(open: Open) {
         every_figure(&rolled.store).await,
         "and read from the rollup"
     );
+    received::assert_received_only_matches(&rolled.store, "counted again").await;
     // Another local offset cuts other days: the rollup starts again, the figures stay.
     rolled
         .store

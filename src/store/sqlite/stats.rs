@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::{SqliteStore, stats_rollup};
 use crate::store::stats::{
-    RollupRefresh, StatsBucket, StatsGroup, StatsQuery, StatsReads, StatsRow,
+    RollupRefresh, StatsBucket, StatsGroup, StatsMeasures, StatsQuery, StatsReads, StatsRow,
 };
 use crate::store::{StoreError, format_utc};
 
@@ -67,9 +67,22 @@ pub(super) enum Part {
     /// Overdue now: the clocks open now whose deadline fell in the part of the period before
     /// now (over all time before now, this is the figure; the rollup keeps it per day).
     Overdue,
+    /// Received only (the first of [`Part::Periodic`]'s aggregates).
+    Received,
 }
 
-/// The statement counting `part` for `by` and `bucket`; its parameters: `?1`/`?2` the period
+impl Part {
+    /// The part counting what `query` asks for besides overdue now.
+    pub(super) fn of(query: &StatsQuery) -> Part {
+        match query.measures {
+            StatsMeasures::All => Part::Periodic,
+            StatsMeasures::ReceivedOnly => Part::Received,
+        }
+    }
+}
+
+/// The statement counting `part` for `by` and `bucket` (of [`Part::Periodic`], received
+/// first: [`Part::Received`] is that aggregate alone); its parameters: `?1`/`?2` the period
 /// as RFC 3339, `?3`/`?4` the same in Unix milliseconds, `?5` now in milliseconds, `?6` the
 /// local offset as a date modifier.
 pub(super) fn statement(by: StatsGroup, bucket_by: StatsBucket, part: Part) -> String {
@@ -91,6 +104,17 @@ pub(super) fn statement(by: StatsGroup, bucket_by: StatsBucket, part: Part) -> S
         StatsGroup::Channel => "c.channel",
         StatsGroup::Category => "f.category",
     };
+    let rb = b("c.received_at");
+    let received = format!(
+        "SELECT 'received' AS measure, {received_group} AS grp, {rb} AS bucket,
+                COUNT(*) AS total, 0 AS hits
+         FROM complaints c LEFT JOIN complaint_facets f ON f.complaint_id = c.id
+         WHERE c.received_at >= ?1 AND c.received_at < ?2 AND c.historical = 0
+         GROUP BY grp, bucket"
+    );
+    if part == Part::Received {
+        return received;
+    }
     let due_ms = "d.due_ms / 1000, 'unixepoch'";
     let accept_ms = "d.accept_due_ms / 1000, 'unixepoch'";
     let on_time = format!("{} <= d.due_ms", ms("d.answered_at"));
@@ -109,19 +133,10 @@ pub(super) fn statement(by: StatsGroup, bucket_by: StatsBucket, part: Part) -> S
         by,
         "COALESCE(json_extract(t.detail, '$.returned_by'), w.queue_key)",
     );
-    let (rb, db, ab, nb) = (
-        b("c.received_at"),
-        b(due_ms),
-        b(accept_ms),
-        b("d.answered_at"),
-    );
+    let (db, ab, nb) = (b(due_ms), b(accept_ms), b("d.answered_at"));
     let (ub, tb) = (b("u.recorded_at"), b("t.at"));
     format!(
-        "SELECT 'received' AS measure, {received_group} AS grp, {rb} AS bucket,
-                COUNT(*) AS total, 0 AS hits
-         FROM complaints c LEFT JOIN complaint_facets f ON f.complaint_id = c.id
-         WHERE c.received_at >= ?1 AND c.received_at < ?2 AND c.historical = 0
-         GROUP BY grp, bucket
+        "{received}
          UNION ALL
          SELECT 'due', {dg} AS grp, {db} AS bucket, COUNT(*),
                 COALESCE(SUM(d.state = 'answered' AND {on_time}), 0)
@@ -210,16 +225,20 @@ pub(super) fn row(row: &sqlx::sqlite::SqliteRow) -> StatsRow {
 
 #[async_trait]
 impl StatsReads for SqliteStore {
-    /// Every measure from the rollup for its current days and months (overdue: over all time
-    /// before now), from the tables for the rest.
+    /// Every measure (or received only) from the rollup for its current days and months
+    /// (overdue: over all time before now), from the tables for the rest.
     async fn stats_rows(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError> {
-        let mut out = stats_rollup::overdue(&self.pool, query).await?;
+        let part = Part::of(query);
+        let mut out = match query.measures {
+            StatsMeasures::All => stats_rollup::overdue(&self.pool, query).await?,
+            StatsMeasures::ReceivedOnly => Vec::new(),
+        };
         let plan = stats_rollup::plan_for(&self.pool, query).await?;
         for (from, to) in &plan.live {
-            let sql = statement(query.by, query.bucket, Part::Periodic);
+            let sql = statement(query.by, query.bucket, part);
             out.extend(rows(&self.pool, sql, query, *from, *to).await?);
         }
-        out.extend(stats_rollup::read(&self.pool, query, &plan, Part::Periodic).await?);
+        out.extend(stats_rollup::read(&self.pool, query, &plan, part).await?);
         Ok(out)
     }
 

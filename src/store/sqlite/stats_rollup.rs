@@ -13,7 +13,9 @@ use sqlx::SqlitePool;
 
 use super::stats::{Part, modifier, row, statement};
 use crate::store::StoreError;
-use crate::store::stats::{RollupRefresh, StatsBucket, StatsGroup, StatsQuery, StatsRow};
+use crate::store::stats::{
+    RollupRefresh, StatsBucket, StatsGroup, StatsMeasures, StatsQuery, StatsRow,
+};
 
 /// More parts of a period counted from the tables than this, and the whole period is (one
 /// statement over the period costs less than many small ones).
@@ -197,6 +199,7 @@ pub(super) async fn read(
     let measures = match part {
         Part::Periodic => "measure <> 'overdue'",
         Part::Overdue => "measure = 'overdue'",
+        Part::Received => "measure = 'received'",
     };
     if !plan.days.is_empty() {
         let bucket = match query.bucket {
@@ -245,6 +248,7 @@ pub(super) async fn overdue(
         from: first.min(query.now),
         to: query.now,
         bucket: StatsBucket::Whole,
+        measures: StatsMeasures::All,
         ..query.clone()
     };
     let plan = plan_for(pool, &all_time).await?;
@@ -425,6 +429,7 @@ async fn count_day(
             by,
             bucket: StatsBucket::Whole,
             utc_offset_secs: offset.local_minus_utc(),
+            measures: StatsMeasures::All,
         };
         let sql = statement(by, StatsBucket::Whole, part);
         let rows = super::stats::rows(reader, sql, &query, from, to).await?;
