@@ -339,7 +339,16 @@ impl Stage for AssignStage {
             }
             // History closes a case only while no live complaint has given it a deadline.
             for case in history {
-                if !assigned.contains_key(case.route_key.as_str()) {
+                if assigned.contains_key(case.route_key.as_str()) {
+                    continue;
+                }
+                let state = tx.case_state(&case.route_key).await?;
+                if state.is_some_and(|s| s.state == workflow::State::Closed.as_str()) {
+                    // Closed by an earlier batch, its members with it: only the newcomer's
+                    // facet (all members' would cost the size of the case at every join).
+                    let closed = [(crate::store::facets::Facet::Status, Some("closed"))];
+                    tx.set_facets(&case.complaint_id, &closed).await?;
+                } else {
                     set_case_status(tx, case, ("closed", "closed"), HISTORICAL_WHY).await?;
                     let at = chrono::Utc::now();
                     workflow::entry::historical(tx, &case.route_key, &case.queue, at)

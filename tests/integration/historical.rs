@@ -159,4 +159,42 @@ async fn a_historical_import_records_cases_and_routes_without_deadlines_or_notic
     }
     let live_record = app.get_json(&format!("/v1/complaints/{new_id}")).await;
     assert_eq!(live_record["historical"], false, "{live_record}");
+
+    // A later batch of history joining the closed case: the newcomer is closed with it.
+    let more = jsonl(&[json!({
+        "external_id": "old-3",
+        "title": "小区旁工地夜间施工噪音扰民",
+        "body": "锦绣花园小区旁的工地每天夜里十一点以后还在施工，噪音很大，根本无法入睡。",
+        "submitted_at": "2019-05-08T23:10:00+08:00"
+    })]);
+    let (ok, stdout, stderr) = run_beside(
+        &data,
+        &["import", "-", "--source", "archive", "--historical"],
+        Some(more.as_bytes()),
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 new"), "{stdout}");
+    let (ok, exported, stderr) = run_beside(&data, &["export"], None).await;
+    assert!(ok, "{stderr}");
+    let id_of = |external_id: &str| {
+        exported
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["external_id"] == external_id)
+            .and_then(|r| r["id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("{external_id} in {exported}"))
+    };
+    let (old_case, _) = routed(&app, &id_of("old-2")).await;
+    let third = id_of("old-3");
+    let (case, _) = routed(&app, &third).await;
+    assert_eq!(case, old_case, "the same complaint again joins its case");
+    let record = eventually("old-3 closed", || async {
+        let record = app.get_json(&format!("/v1/complaints/{third}")).await;
+        (record["facets"]["status"] == "closed").then_some(record)
+    })
+    .await;
+    assert!(record["facets"]["deadline"].is_null(), "{record}");
+    let detail = app.get_json(&format!("/v1/cases/{case}")).await;
+    assert_eq!(detail["status"], "closed", "{detail}");
 }
