@@ -186,11 +186,7 @@ async fn set_deadline_facet(
     due: &DateTime<FixedOffset>,
 ) -> Result<(), StoreError> {
     let due_text = due.to_rfc3339();
-    for id in case_complaints(tx, case_id, complaint_id).await? {
-        tx.set_facets(&id, &[(Facet::Deadline, Some(&due_text))])
-            .await?;
-    }
-    Ok(())
+    set_case_facet(tx, case_id, complaint_id, Facet::Deadline, Some(&due_text)).await
 }
 
 /// Sets the status facet (`overdue`, `answered`) of every complaint of the case.
@@ -200,10 +196,7 @@ async fn set_status_facet(
     complaint_id: &str,
     status: &str,
 ) -> Result<(), StoreError> {
-    for id in case_complaints(tx, case_id, complaint_id).await? {
-        tx.set_facets(&id, &[(Facet::Status, Some(status))]).await?;
-    }
-    Ok(())
+    set_case_facet(tx, case_id, complaint_id, Facet::Status, Some(status)).await
 }
 
 /// Sets (or, with `None`, clears) the status facet of every complaint of the case: `closed`
@@ -214,9 +207,21 @@ pub async fn set_case_status_facet(
     complaint_id: &str,
     status: Option<&str>,
 ) -> Result<(), StoreError> {
-    for id in case_complaints(tx, case_id, complaint_id).await? {
-        tx.set_facets(&id, &[(Facet::Status, status)]).await?;
-    }
+    set_case_facet(tx, case_id, complaint_id, Facet::Status, status).await
+}
+
+/// Sets `facet` to `value` on every complaint of the case (and `complaint_id`) in one
+/// statement, whatever the size of the case; only the changed ones are queued for the index.
+async fn set_case_facet(
+    tx: &mut dyn DerivedTx,
+    case_id: &str,
+    complaint_id: &str,
+    facet: Facet,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    let ids = case_complaints(tx, case_id, complaint_id).await?;
+    let values: Vec<(&str, Option<&str>)> = ids.iter().map(|id| (id.as_str(), value)).collect();
+    tx.set_facet_many(facet, &values).await?;
     Ok(())
 }
 
