@@ -82,8 +82,8 @@ pub async fn move_members(
 /// members added to its counts (one index probe per new complainant), whatever its size; a
 /// case founded in this batch is aggregated from its members, all of which are new.
 ///
-/// A complaint already in a case must not be passed here (it would be counted twice): moves
-/// go through [`move_members`] and [`refresh_cases`].
+/// Each complaint once, and none already in a case (it would be counted twice): moves go
+/// through [`move_members`] and [`refresh_cases`].
 pub async fn join_members(
     tx: &mut (dyn DerivedTx + '_),
     members: Vec<MemberRow>,
@@ -91,14 +91,6 @@ pub async fn join_members(
     if members.is_empty() {
         return Ok(());
     }
-    // One member per complaint (the last one wins, as in the upsert).
-    let mut seen = BTreeSet::new();
-    let mut members: Vec<MemberRow> = members
-        .into_iter()
-        .rev()
-        .filter(|m| seen.insert(m.complaint_id.clone()))
-        .collect();
-    members.reverse();
     let touched: BTreeSet<String> = members.iter().map(|m| m.case_id.clone()).collect();
     let mut rows: HashMap<String, CaseRow> = tx
         .case_rows(&touched)

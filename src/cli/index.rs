@@ -272,12 +272,6 @@ pub async fn derive_and_index(
     bars: &indicatif::MultiProgress,
     intake_finished: &CancellationToken,
 ) -> DeriveNotes {
-    let notes = |(derived, indexed): (String, String)| DeriveNotes {
-        derived,
-        indexed,
-        by_gateway: false,
-        stages: String::new(),
-    };
     let lock = PipelineLock::try_acquire(&config.data_dir);
     if !matches!(lock, Ok(Some(_))) {
         // Nothing to follow: let the intake finish, then report.
@@ -296,25 +290,20 @@ pub async fn derive_and_index(
                     by_gateway: true,
                     stages: String::new(),
                 },
-                other => notes((
+                other => DeriveNotes::here(
                     "; the running gateway derives cases and routes".into(),
                     index_note(other),
-                )),
+                ),
             };
         }
         Err(error) => {
-            return notes((
+            return DeriveNotes::here(
                 format!("; pipeline not run: {error}"),
                 catch_up_if_free(config).await,
-            ));
+            );
         }
     };
-    let (derived, indexed, stages) =
-        run_and_index(config, store, bars, intake_finished, lock).await;
-    DeriveNotes {
-        stages,
-        ..notes((derived, indexed))
-    }
+    run_and_index(config, store, bars, intake_finished, lock).await
 }
 
 /// What [`derive_and_index`] did, as notes for a summary line (empty when nothing to say).
@@ -327,23 +316,34 @@ pub struct DeriveNotes {
     pub stages: String,
 }
 
-/// [`derive_and_index`] once this process holds the pipeline: (derived, indexed) notes and
-/// where the time went.
+impl DeriveNotes {
+    /// Notes of a run in this process, without stage times.
+    fn here(derived: String, indexed: String) -> DeriveNotes {
+        DeriveNotes {
+            derived,
+            indexed,
+            by_gateway: false,
+            stages: String::new(),
+        }
+    }
+}
+
+/// [`derive_and_index`] once this process holds the pipeline: its notes, with where the time
+/// went.
 async fn run_and_index(
     config: &Config,
     store: &Store,
     bars: &indicatif::MultiProgress,
     intake_finished: &CancellationToken,
     lock: PipelineLock,
-) -> (String, String, String) {
+) -> DeriveNotes {
     let mut pipeline = match Pipeline::standard_on(config, store).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             intake_finished.cancelled().await;
-            return (
+            return DeriveNotes::here(
                 format!("; pipeline not run: {error}"),
                 catch_up_if_free(config).await,
-                String::new(),
             );
         }
     };
@@ -352,11 +352,7 @@ async fn run_and_index(
         Ok(index) => index,
         Err(error) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (
-                derived,
-                format!("; search index not updated: {error}"),
-                String::new(),
-            );
+            return DeriveNotes::here(derived, format!("; search index not updated: {error}"));
         }
     };
     let heap = crate::app::indexer_settings(config).writer_heap_bytes;
@@ -364,15 +360,11 @@ async fn run_and_index(
         Ok(writer) => writer,
         Err(IndexError::Locked) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (derived, index_note(Ok(None)), String::new());
+            return DeriveNotes::here(derived, index_note(Ok(None)));
         }
         Err(error) => {
             let derived = run_locked(&mut pipeline, store, &lock, bars, intake_finished).await;
-            return (
-                derived,
-                format!("; search index not updated: {error}"),
-                String::new(),
-            );
+            return DeriveNotes::here(derived, format!("; search index not updated: {error}"));
         }
     };
     let derive_bar = bars.add(super::progress_bar(None, "deriving"));
@@ -441,7 +433,10 @@ async fn run_and_index(
         Ok(Err(error)) => format!("; search index not updated: {error}"),
         Err(error) => format!("; search index not updated: {error}"),
     };
-    (derived, indexed, stages)
+    DeriveNotes {
+        stages,
+        ..DeriveNotes::here(derived, indexed)
+    }
 }
 
 async fn run_locked(
