@@ -74,7 +74,7 @@ pub async fn get_case_page(
 /// A stored member as the API shows it, its grouping reason read back.
 fn member(record: crate::store::cases::MemberRecord) -> Result<CaseMember, CaseError> {
     Ok(CaseMember {
-        snippet: snippet(&record.text_norm, SNIPPET_CHARS),
+        snippet: snippet(&record.text_start, SNIPPET_CHARS),
         why: serde_json::from_str(&record.reason_json)
             .map_err(|e| CaseError::Corrupt(format!("grouping reason: {e}")))?,
         complaint_id: record.complaint_id,

@@ -1,6 +1,7 @@
-//! The first stage: the matching text. Intake computes it with the code of this very binary, so
-//! on the live path there is nothing to do; a `reprocess` (which resets the stages) recomputes
-//! it, so complaints stored by an older normaliser are brought up to date after an upgrade.
+//! The first stage: the matching text. The store derives it from the title and body with the
+//! code of this very binary when a complaint is read, so on the live path there is nothing to
+//! do; complaints stored by an older binary kept the text its normaliser made, and a `reprocess`
+//! (which resets the stages) recomputes it, so they are brought up to date after an upgrade.
 
 use crate::store::DerivedTx;
 use futures::future::BoxFuture;

@@ -44,7 +44,7 @@ async fn add(store: &Store, external_id: &str, body: &str) {
         &ParseOptions::default(),
     )
     .unwrap();
-    let mut complaint = NewComplaint::new(
+    let complaint = NewComplaint::new(
         "t",
         Channel::Online,
         item,
@@ -53,8 +53,6 @@ async fn add(store: &Store, external_id: &str, body: &str) {
         Utc::now(),
         chrono::Duration::days(1),
     );
-    // As if stored by an older normaliser.
-    complaint.text_norm = "stale".into();
     let op = WriteOp::Complaint(complaint);
     store
         .submit(WriteBatch {
@@ -63,6 +61,16 @@ async fn add(store: &Store, external_id: &str, body: &str) {
         })
         .await
         .unwrap();
+    // As if stored by an older normaliser.
+    let id = store
+        .complaint_by_external_id("t", external_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.set_text_norm(&id, "stale").await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

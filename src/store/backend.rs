@@ -122,6 +122,8 @@ pub trait IntakeLog: Send + Sync {
     /// index-queue entry after `q` are read but left out: that entry, still to be followed,
     /// indexes them with their latest derived data (an archive load re-queues a case's members
     /// as the case grows; each is then indexed once instead of once per change).
+    /// The search index's reads (this and [`Self::index_rows_queued`]) leave each complaint's
+    /// `text_norm` empty: the index analyses the title and body itself.
     async fn index_rows_after(
         &self,
         after: i64,

@@ -106,8 +106,9 @@ pub struct MemberRecord {
     /// The complaint's `submitted_at`, as given (RFC 3339).
     pub submitted_at: String,
     pub title: Option<String>,
-    /// The complaint's normalised text.
-    pub text_norm: String,
+    /// The complaint's matching text, of its title and the body's start only (enough for a
+    /// snippet).
+    pub text_start: String,
     /// Why the complaint is in its case: the grouping reason as recorded (JSON).
     pub reason_json: String,
 }
@@ -202,8 +203,8 @@ pub struct CaseAggregate {
     pub media_exposed: bool,
     /// The members' distinct channels, in no particular order.
     pub channels: Vec<String>,
-    /// Title and normalised text of the complaint the case is named after (none when that
-    /// complaint is not stored).
+    /// Title of the complaint the case is named after and its matching text, of the title and
+    /// the body's start only (enough for a snippet; none when that complaint is not stored).
     pub founder_title: Option<String>,
     pub founder_text: Option<String>,
 }

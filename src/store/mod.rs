@@ -116,18 +116,19 @@ impl StoreError {
     }
 }
 
-/// A complaint ready to be stored (parsed, validated, normalised). Built with
-/// [`NewComplaint::new`], which does the CPU work (serialising, hashing, normalising) so the
-/// single writer does none.
+/// A complaint ready to be stored (parsed and validated). Built with [`NewComplaint::new`],
+/// which does the CPU work (serialising, hashing) so the single writer does little. Its matching
+/// text is not computed here: the store derives it when it is read (see
+/// [`text_norm_from_stored`]).
 #[derive(Debug, Clone)]
 pub struct NewComplaint {
     pub source: String,
     pub channel: Channel,
     pub item: Item,
-    /// The item's canonical JSON: stored, and what the content hash covers.
+    /// The item's JSON as stored ([`stored_item_json`]: without its title and body, which
+    /// have columns of their own). The content hash covers the whole item.
     pub item_json: String,
     pub content_hash: String,
-    pub text_norm: String,
     pub raw: Vec<u8>,
     pub raw_content_type: String,
     pub received_at: DateTime<Utc>,
@@ -153,14 +154,15 @@ impl NewComplaint {
         future_tolerance: chrono::Duration,
     ) -> NewComplaint {
         let effective = effective_time(item.submitted_at, received_at, future_tolerance);
-        let item_json = serde_json::to_string(&item).expect("an item always serialises");
+        let whole_json = serde_json::to_string(&item).expect("an item always serialises");
         // The same bytes `Item::content_hash` hashes, serialised once.
-        let content_hash =
-            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(item_json.as_bytes()));
+        let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            whole_json.as_bytes(),
+        ));
+        let item_json = stored_item_json(&item);
         NewComplaint {
             source: source.to_string(),
             channel,
-            text_norm: item.normalized_text(),
             item,
             item_json,
             content_hash,
@@ -359,9 +361,50 @@ pub fn format_utc(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// A stored item (the `item` column's JSON).
-pub(crate) fn parse_item(json: &str) -> Result<Item, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))
+/// What the `item` column keeps of an item: its JSON without the title and the body (they are
+/// the `title` and `body` columns; [`parse_item`] puts them back), so that the text is not
+/// stored twice. An item's body is never empty, so an empty one marks such a row; rows
+/// written before keep the whole item, and read as they are.
+pub(crate) fn stored_item_json(item: &Item) -> String {
+    let text_less = Item {
+        title: None,
+        body: String::new(),
+        ..item.clone()
+    };
+    serde_json::to_string(&text_less).expect("an item always serialises")
+}
+
+/// A stored item (the `item` column's JSON, see [`stored_item_json`]) with the row's `title`
+/// and `body` columns.
+pub(crate) fn parse_item(
+    json: &str,
+    title: Option<String>,
+    body: &str,
+) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("item JSON: {e}")))?;
+    if item.body.is_empty() {
+        item.body = body.to_string();
+        item.title = title;
+    }
+    Ok(item)
+}
+
+/// How many characters of a body the snippet reads take ([`text_norm_from_stored`] of the
+/// title and this start of the body): a snippet shows far fewer, and deriving a whole text for
+/// each member of a large case would cost the case page time for nothing.
+pub(crate) const SNIPPET_SOURCE_CHARS: i64 = 400;
+
+/// A complaint's matching text from its `text_norm` column: empty means "derived", the
+/// [`connectors::text::matching_text`] of the row's title and body (what this binary stores
+/// for every complaint: the text is not kept a fourth time); any other value is kept as stored
+/// (a complaint normalised by an older binary, or a text a reprocess set).
+pub(crate) fn text_norm_from_stored(stored: String, title: Option<&str>, body: &str) -> String {
+    if stored.is_empty() {
+        connectors::text::matching_text(title, body)
+    } else {
+        stored
+    }
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ async fn members_are_recorded_moved_and_set_their_facets(fixture: Fixture) {
     assert_eq!(read[1].reason_json, members[1].reason_json);
     assert_eq!(read[1].title.as_deref(), Some("t1"));
     assert_eq!(read[2].title, None);
-    assert_eq!(read[2].text_norm, "body 2");
+    assert_eq!(read[2].text_start, "body 2");
     assert_eq!(read[0].channel, "hotline", "the complaint's channel");
     assert_eq!(read[0].source, "s");
     let facets = store.complaint(&c[1].0).await.unwrap().unwrap().facets;

@@ -102,18 +102,24 @@ fn decision(row: &SqliteRow) -> StoredDecision {
 }
 
 /// A complaint as the grouping engine sees it, from a row with `id`, `channel`,
-/// `submitted_ms`, `title`, `text_norm` and `item`.
+/// `submitted_ms`, `title`, `body`, `text_norm` and `item`.
 fn grouping_complaint(row: &SqliteRow) -> Result<GroupingComplaint, StoreError> {
     let effective_ms: i64 = row.get("submitted_ms");
     let item: String = row.get("item");
+    let title: Option<String> = row.get("title");
+    let body: String = row.get("body");
     Ok(GroupingComplaint {
         id: row.get("id"),
         channel: row.get("channel"),
         effective_at: DateTime::from_timestamp_millis(effective_ms)
             .ok_or_else(|| StoreError::Corrupt(format!("submitted_ms {effective_ms}")))?,
-        title: row.get("title"),
-        text_norm: row.get("text_norm"),
-        item: crate::store::parse_item(&item)?,
+        text_norm: crate::store::text_norm_from_stored(
+            row.get("text_norm"),
+            title.as_deref(),
+            &body,
+        ),
+        item: crate::store::parse_item(&item, title.clone(), &body)?,
+        title,
     })
 }
 
@@ -123,7 +129,7 @@ async fn grouping_complaint_by_id(
     complaint_id: &str,
 ) -> Result<Option<GroupingComplaint>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, seq, channel, submitted_ms, title, text_norm, item
+        "SELECT id, seq, channel, submitted_ms, title, body, text_norm, item
          FROM complaints WHERE id = ?",
     )
     .bind(complaint_id)
@@ -158,7 +164,8 @@ async fn grouping_state(
     if let Some(latest_ms) = latest_ms {
         let rows = sqlx::query(
             "SELECT * FROM (
-                 SELECT c.id, m.seq, c.channel, c.submitted_ms, c.title, c.text_norm, c.item,
+                 SELECT c.id, m.seq, c.channel, c.submitted_ms, c.title, c.body, c.text_norm,
+                     c.item,
                      m.case_id
                  FROM case_members m JOIN complaints c ON c.id = m.complaint_id
                  WHERE m.submitted_ms >= ? ORDER BY m.seq DESC LIMIT ?)

@@ -14,6 +14,7 @@ use chrono::Utc;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::raw_encoding;
 use crate::store::{NewComplaint, NewDeadLetter, format_utc};
 use crate::store::{WriteBatch, WriteOp, WriteOutcome};
 
@@ -219,6 +220,10 @@ fn columns(c: &NewComplaint) -> Columns {
     }
 }
 
+/// What a new complaint's `text_norm` column holds: empty, "derived from the title and body"
+/// when read (`store::text_norm_from_stored`).
+const STORED_TEXT_NORM: &str = "";
+
 fn insert_new(
     conn: &Connection,
     id: &str,
@@ -226,11 +231,12 @@ fn insert_new(
     c: &NewComplaint,
 ) -> Result<(), rusqlite::Error> {
     let cols = columns(c);
+    let (raw, raw_encoding) = raw_encoding::encode(&c.raw);
     conn.prepare_cached(
         "INSERT INTO complaints (id, seq, source, channel, external_id, revision, received_at,
             submitted_at, submitted_ms, future_dated, title, body, text_norm, item, content_hash,
-            raw, raw_content_type, historical)
-         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            raw, raw_content_type, historical, raw_encoding)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         id,
@@ -244,12 +250,13 @@ fn insert_new(
         c.future_dated,
         c.item.title,
         c.item.body,
-        c.text_norm,
+        STORED_TEXT_NORM,
         c.item_json,
         c.content_hash,
-        c.raw,
+        raw,
         c.raw_content_type,
         c.historical,
+        raw_encoding,
     ])?;
     Ok(())
 }
@@ -267,18 +274,19 @@ fn revise(
 ) -> Result<i64, rusqlite::Error> {
     conn.prepare_cached(
         "INSERT INTO complaint_revisions (complaint_id, revision, received_at, submitted_at, title,
-            body, item, content_hash, raw, raw_content_type, superseded_at)
+            body, item, content_hash, raw, raw_content_type, superseded_at, raw_encoding)
          SELECT id, revision, received_at, submitted_at, title, body, item, content_hash, raw,
-            raw_content_type, ? FROM complaints WHERE id = ?",
+            raw_content_type, ?, raw_encoding FROM complaints WHERE id = ?",
     )?
     .execute(params![now, id])?;
     let cols = columns(c);
+    let (raw, raw_encoding) = raw_encoding::encode(&c.raw);
     conn.prepare_cached(
         "UPDATE complaints SET seq = ?1, revision = revision + 1, channel = ?2,
             received_at = CASE WHEN historical OR NOT ?12 THEN ?3 ELSE received_at END,
             submitted_at = ?4, submitted_ms = ?5, future_dated = ?6, title = ?7, body = ?8,
             text_norm = ?9, item = ?10, content_hash = ?11, raw = ?13, raw_content_type = ?14,
-            historical = historical AND ?12
+            historical = historical AND ?12, raw_encoding = ?16
          WHERE id = ?15 RETURNING revision",
     )?
     .query_row(
@@ -291,13 +299,14 @@ fn revise(
             c.future_dated,
             c.item.title,
             c.item.body,
-            c.text_norm,
+            STORED_TEXT_NORM,
             c.item_json,
             c.content_hash,
             c.historical,
-            c.raw,
+            raw,
             c.raw_content_type,
             id,
+            raw_encoding,
         ],
         |row| row.get(0),
     )

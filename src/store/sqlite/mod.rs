@@ -1,7 +1,9 @@
 //! The SQLite backend: the embedded default.
 //!
-//! SQLite in WAL mode with `synchronous=FULL`. Every complaint keeps its raw payload verbatim,
-//! its parsed item, its normalised text and a content hash; `(source, external_id)` is unique.
+//! SQLite in WAL mode with `synchronous=FULL`. Every complaint keeps its raw payload verbatim
+//! (compressed, [`raw_encoding`]), its parsed item (title and body in columns of their own, the
+//! rest as JSON) and a content hash; its matching text is derived when read. `(source,
+//! external_id)` is unique.
 //! All intake writes go through one [`writer::Writer`] that group-commits concurrent requests
 //! on its own connection (rusqlite, on its own thread), and a caller is answered only after its
 //! transaction is durably committed. Checkpoints run on their own thread ([`checkpoint`]),
@@ -20,6 +22,7 @@ mod follow_ups;
 mod open311;
 mod outbox;
 mod people;
+mod raw_encoding;
 pub(crate) mod read;
 mod routes;
 pub(crate) mod schema;
@@ -179,6 +182,8 @@ async fn open_all(pool: &SqlitePool, n: u32) -> Result<(), sqlx::Error> {
 mod future_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_once_tests;
 
 #[cfg(test)]
 mod conformance {

@@ -12,16 +12,22 @@ use sqlx::sqlite::SqliteRow;
 use tokio::sync::watch;
 
 use super::tx::SqliteTx;
-use super::{SqliteStore, facets};
+use super::{SqliteStore, facets, raw_encoding};
 use crate::store::{
     Complaint, DeadLetterFilter, DeadLetterRecord, DerivedTx, IntakeLog, QueuedWindow,
     RevisionRecord, StoreError, WriteBatch, WriteOutcome, format_utc, parse_item,
+    text_norm_from_stored,
 };
 
-/// The one column list of a complaint read ([`complaint_from_row`]); `{raw}` is `c.raw` where the
-/// bytes are wanted and an empty blob in the batch reads of the pipeline and the indexer.
+/// The one column list of a complaint read ([`complaint_from_row`]); `{raw}` is `c.raw` and its
+/// encoding where the bytes are wanted and an empty blob in the batch reads of the pipeline
+/// and the indexer.
 fn complaint_columns(with_raw: bool) -> String {
-    let raw = if with_raw { "c.raw" } else { "x'' AS raw" };
+    let raw = if with_raw {
+        "c.raw, c.raw_encoding"
+    } else {
+        "x'' AS raw, NULL AS raw_encoding"
+    };
     format!(
         "c.id, c.seq, c.source, c.channel, c.external_id, c.revision, c.received_at,
          c.submitted_at, c.submitted_ms, c.future_dated, c.historical, c.title, c.body, c.text_norm, c.item,
@@ -47,7 +53,25 @@ fn times(row: &SqliteRow) -> Result<(DateTime<FixedOffset>, DateTime<Utc>), Stor
 
 /// A complaint read with [`complaint_columns`].
 fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
+    complaint_with_text(row, true)
+}
+
+/// A complaint read for the search index, with [`complaint_columns`]: its matching text is
+/// left empty (the index analyses the title and body itself; deriving it would cost every
+/// indexed complaint a normalisation for nothing).
+fn index_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
+    complaint_with_text(row, false)
+}
+
+fn complaint_with_text(row: &SqliteRow, matching: bool) -> Result<Complaint, StoreError> {
     let (submitted_at, effective_at) = times(row)?;
+    let title: Option<String> = row.get("title");
+    let body: String = row.get("body");
+    let text_norm = if matching {
+        text_norm_from_stored(row.get("text_norm"), title.as_deref(), &body)
+    } else {
+        String::new()
+    };
     Ok(Complaint {
         id: row.get("id"),
         seq: row.get("seq"),
@@ -60,12 +84,12 @@ fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
         effective_at,
         future_dated: row.get("future_dated"),
         historical: row.get("historical"),
-        title: row.get("title"),
-        body: row.get("body"),
-        text_norm: row.get("text_norm"),
-        item: parse_item(row.get("item"))?,
+        text_norm,
+        item: parse_item(row.get("item"), title.clone(), &body)?,
+        title,
+        body,
         content_hash: row.get("content_hash"),
-        raw: row.get("raw"),
+        raw: raw_encoding::decode(row.get("raw"), row.get("raw_encoding"))?,
         raw_content_type: row.get("raw_content_type"),
         facets: facets::from_row(row),
         case_id: None,
@@ -166,7 +190,7 @@ impl IntakeLog for SqliteStore {
     async fn revisions(&self, id: &str) -> Result<Vec<RevisionRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT revision, received_at, submitted_at, title, body, item, content_hash, raw,
-                raw_content_type, superseded_at
+                raw_encoding, raw_content_type, superseded_at
              FROM complaint_revisions WHERE complaint_id = ? ORDER BY revision",
         )
         .bind(id)
@@ -174,15 +198,17 @@ impl IntakeLog for SqliteStore {
         .await?;
         rows.iter()
             .map(|row| {
+                let title: Option<String> = row.get("title");
+                let body: String = row.get("body");
                 Ok(RevisionRecord {
                     revision: row.get("revision"),
                     received_at: row.get("received_at"),
                     submitted_at: row.get("submitted_at"),
-                    title: row.get("title"),
-                    body: row.get("body"),
-                    item: parse_item(row.get("item"))?,
+                    item: parse_item(row.get("item"), title.clone(), &body)?,
+                    title,
+                    body,
                     content_hash: row.get("content_hash"),
-                    raw: row.get("raw"),
+                    raw: raw_encoding::decode(row.get("raw"), row.get("raw_encoding"))?,
                     raw_content_type: row.get("raw_content_type"),
                     superseded_at: row.get("superseded_at"),
                 })
@@ -247,7 +273,7 @@ impl IntakeLog for SqliteStore {
         let kept = rows
             .iter()
             .filter(|row| !row.get::<bool, _>("deferred"))
-            .map(complaint_from_row)
+            .map(index_row)
             .collect::<Result<_, _>>()?;
         Ok((kept, last))
     }
@@ -290,9 +316,7 @@ impl IntakeLog for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok((
-            rows.iter()
-                .map(complaint_from_row)
-                .collect::<Result<_, _>>()?,
+            rows.iter().map(index_row).collect::<Result<_, _>>()?,
             Some(last),
         ))
     }

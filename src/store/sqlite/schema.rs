@@ -481,5 +481,10 @@ pub fn migrator() -> Migrator {
             "index_queue_complaint",
             include_str!("migrations/78_index_queue_complaint.sql"),
         ),
+        migration(
+            79,
+            "raw_encoding",
+            include_str!("migrations/79_raw_encoding.sql"),
+        ),
     ])
 }

@@ -11,11 +11,11 @@ use super::{
     DECISION_COLUMNS, SUMMARY_BY_DEADLINE, SUMMARY_BY_STATE, SUMMARY_SELECT, by_state, decision,
     summary,
 };
-use crate::store::StoreError;
 use crate::store::cases::{
     CaseFilter, CaseReads, CaseSort, CaseSummary, GroupingState, MemberRecord, StoredDecision,
     WindowMember,
 };
+use crate::store::{SNIPPET_SOURCE_CHARS, StoreError, text_norm_from_stored};
 
 #[async_trait]
 impl CaseReads for SqliteStore {
@@ -119,10 +119,11 @@ impl CaseReads for SqliteStore {
         // `LIMIT -1`: every member (SQLite's "no limit").
         let rows = sqlx::query(
             "SELECT m.complaint_id, m.reason, c.channel, c.source, c.submitted_at, c.title,
-                 c.text_norm
+                 c.text_norm, substr(c.body, 1, ?) AS body_start
              FROM case_members m JOIN complaints c ON c.id = m.complaint_id
              WHERE m.case_id = ? ORDER BY m.seq LIMIT ? OFFSET ?",
         )
+        .bind(SNIPPET_SOURCE_CHARS)
         .bind(case_id)
         .bind(limit)
         .bind(offset.max(0))
@@ -130,14 +131,21 @@ impl CaseReads for SqliteStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|row| MemberRecord {
-                complaint_id: row.get("complaint_id"),
-                channel: row.get("channel"),
-                source: row.get("source"),
-                submitted_at: row.get("submitted_at"),
-                title: row.get("title"),
-                text_norm: row.get("text_norm"),
-                reason_json: row.get("reason"),
+            .map(|row| {
+                let title: Option<String> = row.get("title");
+                MemberRecord {
+                    complaint_id: row.get("complaint_id"),
+                    channel: row.get("channel"),
+                    source: row.get("source"),
+                    submitted_at: row.get("submitted_at"),
+                    text_start: text_norm_from_stored(
+                        row.get("text_norm"),
+                        title.as_deref(),
+                        row.get("body_start"),
+                    ),
+                    title,
+                    reason_json: row.get("reason"),
+                }
             })
             .collect())
     }

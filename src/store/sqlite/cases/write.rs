@@ -9,11 +9,11 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::super::SqliteTx;
 use super::{DECISION_COLUMNS, decision, grouping_complaint_by_id};
-use crate::store::StoreError;
 use crate::store::cases::{
     CaseAggregate, CaseRow, CaseWrites, GroupingComplaint, GroupingState, MemberSeq, NewDecision,
     NewMember, StatusChange, StoredDecision,
 };
+use crate::store::{SNIPPET_SOURCE_CHARS, StoreError, text_norm_from_stored};
 
 /// Rows per multi-row upsert (at most 10 bound values each, well under SQLite's variable
 /// limit).
@@ -175,10 +175,13 @@ impl CaseWrites for SqliteTx {
                  COALESCE(MAX(m.media_exposed), 0) AS media,
                  group_concat(DISTINCT m.channel) AS channels,
                  (SELECT c.title FROM complaints c WHERE c.id = m.case_id) AS founder_title,
-                 (SELECT c.text_norm FROM complaints c WHERE c.id = m.case_id) AS founder_text
+                 (SELECT c.text_norm FROM complaints c WHERE c.id = m.case_id) AS founder_text,
+                 (SELECT substr(c.body, 1, ?) FROM complaints c WHERE c.id = m.case_id)
+                     AS founder_body
              FROM case_members m WHERE m.case_id IN (SELECT value FROM json_each(?))
              GROUP BY m.case_id",
         )
+        .bind(SNIPPET_SOURCE_CHARS)
         .bind(json_list(case_ids)?)
         .fetch_all(self.conn())
         .await?;
@@ -186,6 +189,7 @@ impl CaseWrites for SqliteTx {
             .iter()
             .map(|row| {
                 let channels: Option<String> = row.get("channels");
+                let founder_title: Option<String> = row.get("founder_title");
                 CaseAggregate {
                     case_id: row.get("case_id"),
                     complaints: row.get("complaints"),
@@ -201,8 +205,13 @@ impl CaseWrites for SqliteTx {
                         .filter(|c| !c.is_empty())
                         .map(str::to_string)
                         .collect(),
-                    founder_title: row.get("founder_title"),
-                    founder_text: row.get("founder_text"),
+                    founder_text: row
+                        .get::<Option<String>, _>("founder_text")
+                        .zip(row.get::<Option<String>, _>("founder_body"))
+                        .map(|(text, body)| {
+                            text_norm_from_stored(text, founder_title.as_deref(), &body)
+                        }),
+                    founder_title,
                 }
             })
             .collect())
