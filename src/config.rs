@@ -306,6 +306,10 @@ pub struct SearchConfig {
     /// Memory budget of the index writer, in MiB.
     #[serde(default = "defaults::writer_heap_mb")]
     pub writer_heap_mb: usize,
+    /// Memory budget of the index writer of the bulk commands (`import`, `index rebuild`), in
+    /// MiB: fewer, larger segments to merge.
+    #[serde(default = "defaults::bulk_writer_heap_mb")]
+    pub bulk_writer_heap_mb: usize,
 }
 
 /// One webhook sender.
@@ -368,6 +372,9 @@ mod defaults {
     pub fn writer_heap_mb() -> usize {
         128
     }
+    pub fn bulk_writer_heap_mb() -> usize {
+        512
+    }
     pub fn rate_limit_per_sec() -> u32 {
         50
     }
@@ -424,6 +431,7 @@ impl Default for SearchConfig {
         SearchConfig {
             commit_interval_ms: defaults::commit_interval_ms(),
             writer_heap_mb: defaults::writer_heap_mb(),
+            bulk_writer_heap_mb: defaults::bulk_writer_heap_mb(),
         }
     }
 }

@@ -89,7 +89,7 @@ async fn catch_up(config: &Config) -> anyhow::Result<Option<u64>> {
 /// [`catch_up`] on an index already open.
 async fn catch_up_index(config: &Config, index: &SearchIndex) -> anyhow::Result<Option<u64>> {
     let store = Store::open(&config.data_dir, crate::app::commit_settings(config)).await?;
-    let heap = crate::app::indexer_settings(config).writer_heap_bytes;
+    let heap = crate::app::bulk_writer_heap_bytes(config);
     let result = tokio::task::spawn_blocking({
         let (index, store) = (index.clone(), store.clone());
         let runtime = tokio::runtime::Handle::current();
@@ -185,7 +185,7 @@ fn html_to_terminal(snippet: &str, bold: &str, plain: &str) -> String {
 /// Rebuilds the index from the store with a progress bar; returns the sequence number reached.
 async fn rebuild(config: &Config, store: &Store, total: u64) -> anyhow::Result<i64> {
     let index = crate::app::open_index(config)?;
-    let heap = crate::app::indexer_settings(config).writer_heap_bytes;
+    let heap = crate::app::bulk_writer_heap_bytes(config);
     let seq = tokio::task::spawn_blocking({
         let (index, store) = (index.clone(), store.clone());
         let runtime = tokio::runtime::Handle::current();
@@ -355,7 +355,7 @@ async fn run_and_index(
             return DeriveNotes::here(derived, format!("; search index not updated: {error}"));
         }
     };
-    let heap = crate::app::indexer_settings(config).writer_heap_bytes;
+    let heap = crate::app::bulk_writer_heap_bytes(config);
     let mut writer = match index.writer(heap) {
         Ok(writer) => writer,
         Err(IndexError::Locked) => {
