@@ -21,6 +21,8 @@ mod common;
 mod find;
 #[path = "console/ops.rs"]
 mod ops;
+#[path = "console/replies.rs"]
+mod replies;
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@ mod integration {
     mod cases;
     mod cases_api;
     mod console_case;
+    mod console_replies;
     mod crash;
     mod dead_letters;
     mod deadlines;

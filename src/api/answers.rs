@@ -85,7 +85,7 @@ async fn page(
     default_state: Option<&str>,
     states: &[&str],
     replies: bool,
-) -> Result<Json<OutcomePage>, ApiError> {
+) -> Result<OutcomePage, ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::new(
@@ -126,7 +126,7 @@ async fn page(
             .find(|a| a.id == outcome.answer_id);
         items.push(view(state, outcome, answer));
     }
-    Ok(Json(OutcomePage { items }))
+    Ok(OutcomePage { items })
 }
 
 fn view(state: &AppState, o: AnswerOutcome, answer: Option<&AnswerRecord>) -> OutcomeView {
@@ -169,7 +169,13 @@ pub async fn replies(
     State(state): State<AppState>,
     Query(params): Query<OutcomeParams>,
 ) -> Result<Json<OutcomePage>, ApiError> {
-    page(&state, &params, Some("pending"), &["pending", "sent"], true).await
+    reply_page(&state, &params).await.map(Json)
+}
+
+/// A page of replies to send, as `GET /v1/replies` answers it (the console's 待回复 reads it
+/// too).
+pub async fn reply_page(state: &AppState, params: &OutcomeParams) -> Result<OutcomePage, ApiError> {
+    page(state, params, Some("pending"), &["pending", "sent"], true).await
 }
 
 /// Records that a reply was sent (phone, letter …): once, audited.
@@ -192,6 +198,19 @@ pub async fn reply_sent(
     Path(id): Path<i64>,
     Json(sent): Json<ReplySent>,
 ) -> Result<Json<OutcomeView>, ApiError> {
+    mark_sent(&state, &principal, id, &sent).await.map(Json)
+}
+
+/// Records reply `id` sent by `principal` (how, and a note), once, with its audit entry in the
+/// same transaction: `POST /v1/replies/{id}/sent`, and the console's 待回复 form. Refused: an
+/// unknown method (`invalid_parameter`), no such reply (a callback's outcome is none), sent
+/// already (`already_decided`).
+pub async fn mark_sent(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    sent: &ReplySent,
+) -> Result<OutcomeView, ApiError> {
     if !REPLY_METHODS.contains(&sent.method.as_str()) {
         return Err(ApiError::new(
             ErrorCode::InvalidParameter,
@@ -242,7 +261,7 @@ pub async fn reply_sent(
     );
     tx.append_audit(&[entry]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
-    view_by_id(&state, id, not_found).await
+    view_by_id(state, id, not_found).await
 }
 
 /// Status updates to the channels' systems (sources with a `[callback]`), newest first.
@@ -265,6 +284,7 @@ pub async fn callbacks(
         false,
     )
     .await
+    .map(Json)
 }
 
 /// Sends a failed callback again (its attempts start afresh).
@@ -300,7 +320,7 @@ pub async fn retry_callback(
         ));
     }
     tracing::info!(callback = id, actor = %principal.actor, "callback put back to pending");
-    view_by_id(&state, id, not_found).await
+    view_by_id(&state, id, not_found).await.map(Json)
 }
 
 /// Outcome `id` as it stands now, with its answer.
@@ -308,7 +328,7 @@ async fn view_by_id(
     state: &AppState,
     id: i64,
     not_found: impl Fn() -> ApiError,
-) -> Result<Json<OutcomeView>, ApiError> {
+) -> Result<OutcomeView, ApiError> {
     let outcome = state
         .store
         .answer_outcome(id)
@@ -316,7 +336,7 @@ async fn view_by_id(
         .ok_or_else(not_found)?;
     let answers = state.store.case_answers(&outcome.case_id).await?;
     let answer = answers.iter().find(|a| a.id == outcome.answer_id);
-    Ok(Json(view(state, outcome, answer)))
+    Ok(view(state, outcome, answer))
 }
 
 /// This module's routes.

@@ -60,6 +60,34 @@ pub fn action(code: &str) -> &'static str {
     }
 }
 
+/// An answer's finding (办理结论): 查实, 部分查实, 不属实, 其他.
+pub fn finding(code: &str) -> &'static str {
+    use crate::workflow::machine::Finding;
+    [
+        Finding::Substantiated,
+        Finding::PartlySubstantiated,
+        Finding::Unsubstantiated,
+        Finding::Other,
+    ]
+    .into_iter()
+    .find(|f| f.as_str() == code)
+    .map_or("—", Finding::label)
+}
+
+/// How a reply was sent (`answers::REPLY_METHODS`).
+pub fn reply_method(code: &str) -> &'static str {
+    match code {
+        "phone" => "电话",
+        "sms" => "短信",
+        "letter" => "信函",
+        "email" => "电子邮件",
+        "in_person" => "当面答复",
+        "portal" => "网站答复",
+        "other" => "其他方式",
+        _ => "—",
+    }
+}
+
 /// A return (退单) reason.
 pub fn return_reason(code: &str) -> &'static str {
     match code {
@@ -80,6 +108,7 @@ pub fn audit_action(code: &str) -> String {
         "case.subject_named" => "标记涉及单位",
         "case.subject_removed" => "移除涉及单位",
         "case.follow_up" => "回访",
+        "reply.sent" => "答复已发送",
         "personal_data.view" => "查看个人信息",
         "clock_closed" => "期限停止计时",
         "merge" => "并入其他案件",
@@ -117,6 +146,11 @@ mod tests {
         for r in crate::workflow::machine::RETURN_REASONS {
             assert_ne!(return_reason(r), "其他", "{r}");
         }
+        for m in crate::answers::REPLY_METHODS {
+            assert_ne!(reply_method(m), "—", "{m}");
+        }
+        assert_eq!(finding("partly_substantiated"), "部分查实");
+        assert_eq!(finding("unknown"), "—");
         assert_eq!(audit_action("case.accept"), "流程：签收");
         assert_eq!(audit_action("something.else"), "something.else");
     }

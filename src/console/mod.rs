@@ -15,6 +15,9 @@
 //! - [`search`] 检索, [`queues`] 队列, [`hot`] 热点, [`stats`] 统计: the reads of
 //!   `GET /v1/search`, `GET /v1/cases?queue=…&sort=deadline`, `GET /v1/hot-issues` and
 //!   `GET /v1/stats` (the same functions, the same permissions), charts in [`svg`].
+//! - [`replies`] 待回复: the replies to send by phone or letter (`GET /v1/replies`, through
+//!   `api::answers::reply_page`, masked as that answer is) and the form that records one sent
+//!   (`api::answers::mark_sent`, the code of `POST /v1/replies/{id}/sent`).
 //! - [`page`]: the layout, the error pages (401/403/404/500, never an empty body), times in
 //!   the configured offset and countdowns.
 //!
@@ -36,6 +39,7 @@ mod labels;
 mod login;
 pub mod page;
 mod queues;
+mod replies;
 mod search;
 mod sources;
 mod stats;
@@ -66,8 +70,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/console/hot", Permission::CasesRead),
     ("GET", "/console/stats", Permission::StatsRead),
     ("GET", "/console/stats/csv", Permission::StatsRead),
-    // 案件's other forms, 渠道, 死信 and 管理: the API's permission of each (`api::auth::ROUTES`);
-    // accounts and tokens have no API route: `people.manage` (admins).
+    // 案件's other forms, 渠道, 待回复, 死信 and 管理: the API's permission of each
+    // (`api::auth::ROUTES`); accounts and tokens have no API route: `people.manage` (admins).
     (
         "POST",
         "/console/cases/{id}/follow-ups",
@@ -96,6 +100,12 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/console/cases/{id}/merge", Permission::CasesDecide),
     ("POST", "/console/cases/{id}/split", Permission::CasesDecide),
     ("GET", "/console/sources", Permission::IntakeRead),
+    ("GET", "/console/replies", Permission::IntakeRead),
+    (
+        "POST",
+        "/console/replies/{id}/sent",
+        Permission::CasesDecide,
+    ),
     ("GET", "/console/dead-letters", Permission::IntakeRead),
     ("GET", "/console/dead-letters/{id}", Permission::IntakeRead),
     (
@@ -151,6 +161,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("工作台", "/console"),
     ("检索", "/console/search"),
     ("队列", "/console/queues"),
+    ("待回复", "/console/replies"),
     ("热点", "/console/hot"),
     ("统计", "/console/stats"),
     ("渠道", "/console/sources"),
@@ -202,6 +213,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(case_forms::routes())
         .merge(case_merge::routes())
         .merge(sources::routes())
+        .merge(replies::routes())
         .merge(dead_letters::routes())
         .merge(admin::routes())
         .route("/console/static/console.css", get(stylesheet))

@@ -215,6 +215,12 @@ mod tests {
                 "/console/dead-letters/{id}/replay",
                 "/v1/dead-letters/{id}/replay",
             ),
+            ("GET", "/console/replies", "/v1/replies"),
+            (
+                "POST",
+                "/console/replies/{id}/sent",
+                "/v1/replies/{id}/sent",
+            ),
             ("POST", "/console/admin/calendar", "/v1/calendar/{year}"),
             ("POST", "/console/cases/{id}/merge", "/v1/cases/{id}/merge"),
             ("POST", "/console/cases/{id}/split", "/v1/cases/{id}/split"),

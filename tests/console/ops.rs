@@ -4,7 +4,8 @@
 //! investigator on 管理 who then signs in, makes and revokes a token; the investigator accepts
 //! a case and asks for a 延期, triage (refused 管理: 403) approves it; the admin stores the next
 //! year's calendar and sees the case's extended provisional deadline listed; the investigator
-//! answers and triage records the 回访. Each new page is checked and screenshotted.
+//! answers and triage records the 回访, then records the answer sent by phone on 待回复. Each
+//! new page is checked and screenshotted.
 
 use fantoccini::{Client, Locator};
 use serde_json::json;
@@ -374,6 +375,8 @@ async fn operations_pages_and_case_forms_in_a_real_browser() {
     assert_eq!(path_now(&client).await, format!("/console/cases/{case}"));
     check_page(&client, "case (follow-up)").await;
     screenshot(&client, "case-follow-up").await;
+    // The answer goes back by phone: 待回复's form records it sent.
+    crate::replies::send_a_reply(&client, &app, &case).await;
 
     client.close().await.unwrap();
     drop(driver);

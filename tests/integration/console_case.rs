@@ -14,16 +14,16 @@ use crate::common::{TestApp, config_text, eventually};
 
 const PASSWORD: &str = "案件页测试 2026";
 
-/// A signed-in browser: its session cookie and CSRF token.
-struct Console {
+/// A signed-in browser: its session cookie and CSRF token (`console_replies` signs in so too).
+pub(super) struct Console {
     base: String,
-    cookie: String,
+    pub(super) cookie: String,
     csrf: String,
     http: reqwest::Client,
 }
 
 /// Creates `name` with a password and `args` (roles, queues).
-async fn add_user(data: &Path, name: &str, args: &[&str]) {
+pub(super) async fn add_user(data: &Path, name: &str, args: &[&str]) {
     let mut all = vec!["user", "add", name, "--password-stdin"];
     all.extend_from_slice(args);
     let line = format!("{PASSWORD}\n");
@@ -33,7 +33,7 @@ async fn add_user(data: &Path, name: &str, args: &[&str]) {
 
 impl Console {
     /// Signs in as `name` (the session the console's login makes: `POST /v1/session`).
-    async fn sign_in(app: &TestApp, name: &str) -> Console {
+    pub(super) async fn sign_in(app: &TestApp, name: &str) -> Console {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -56,7 +56,7 @@ impl Console {
         }
     }
 
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub(super) async fn get(&self, path: &str) -> (u16, String) {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -67,14 +67,14 @@ impl Console {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
-    async fn json(&self, path: &str) -> Value {
+    pub(super) async fn json(&self, path: &str) -> Value {
         let (status, body) = self.get(path).await;
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
     }
 
     /// Posts a console form with the CSRF token: status, where it redirects to, the page.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    pub(super) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
         let mut form = vec![("csrf", self.csrf.as_str())];
         form.extend_from_slice(fields);
         let response = self
