@@ -33,7 +33,6 @@ use crate::workflow;
 
 /// Who set the status of a case loaded as history, and why.
 const STATUS_ACTOR: &str = "system:assign";
-const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
 const REOPENED_WHY: &str = "a live complaint joined a case loaded as history";
 /// Who records the subjects found when complaints are routed.
 const SUBJECT_ACTOR: &str = "system:route";
@@ -338,24 +337,11 @@ impl Stage for AssignStage {
                 set_case_status(tx, case, ("open", facet), REOPENED_WHY).await?;
             }
             // History closes a case only while no live complaint has given it a deadline.
-            for case in history {
-                if assigned.contains_key(case.route_key.as_str()) {
-                    continue;
-                }
-                let state = tx.case_state(&case.route_key).await?;
-                if state.is_some_and(|s| s.state == workflow::State::Closed.as_str()) {
-                    // Closed by an earlier batch, its members with it: only the newcomer's
-                    // facet (all members' would cost the size of the case at every join).
-                    let closed = [(crate::store::facets::Facet::Status, Some("closed"))];
-                    tx.set_facets(&case.complaint_id, &closed).await?;
-                } else {
-                    set_case_status(tx, case, ("closed", "closed"), HISTORICAL_WHY).await?;
-                    let at = chrono::Utc::now();
-                    workflow::entry::historical(tx, &case.route_key, &case.queue, at)
-                        .await
-                        .map_err(|e| Self::error(e.to_string()))?;
-                }
-            }
+            let history: Vec<&RoutedCase> = history
+                .into_iter()
+                .filter(|case| !assigned.contains_key(case.route_key.as_str()))
+                .collect();
+            super::history::close(tx, &history, STATUS_ACTOR).await?;
             Ok(())
         })
     }

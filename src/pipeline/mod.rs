@@ -18,6 +18,7 @@ mod classify_route;
 mod follow;
 mod grouping;
 mod grouping_input;
+mod history;
 mod normalize;
 mod read;
 

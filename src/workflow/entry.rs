@@ -86,33 +86,6 @@ pub async fn reopened_by_live(
     }
 }
 
-/// Records `case_id`, loaded as history, as `closed` (unless the workflow already has it).
-pub async fn historical(
-    tx: &mut dyn DerivedTx,
-    case_id: &str,
-    queue: &str,
-    at: DateTime<Utc>,
-) -> Result<(), WorkflowError> {
-    if tx.case_state(case_id).await?.is_some() {
-        return Ok(());
-    }
-    let mut state = CaseState {
-        case_id: case_id.to_string(),
-        state: State::Closed.as_str().to_string(),
-        queue_key: Some(queue.to_string()),
-        assignee: None,
-        merged_into: None,
-        note: Some("historical import: answered elsewhere, long ago".into()),
-        updated_at: String::new(),
-        updated_by: String::new(),
-        version: 0,
-    };
-    stamp(&mut state, ACTOR, at);
-    tx.put_case_state(&state, None).await?;
-    let step = (State::New, State::Closed);
-    record(tx, case_id, "close", step, queue, ACTOR, at).await
-}
-
 fn parse(state: &CaseState) -> Result<State, WorkflowError> {
     state
         .state

@@ -3,7 +3,7 @@
 
 use super::Open;
 use crate::store::StoreError;
-use crate::store::workflow::{CaseState, NewAnswer, NewTransition};
+use crate::store::workflow::{CaseState, HistoryClose, HistoryCloses, NewAnswer, NewTransition};
 
 /// Runs every check of this area on fresh stores from `open`.
 pub async fn run(open: Open) {
@@ -12,6 +12,7 @@ pub async fn run(open: Open) {
     workloads_count_open_cases_by_assignee(open).await;
     a_rolled_back_transition_leaves_nothing(open).await;
     extension_requests_are_decided_once(open).await;
+    history_is_closed_in_bulk_and_a_state_already_there_is_kept(open).await;
 }
 
 fn state(case_id: &str, state: &str, queue: Option<&str>, assignee: Option<&str>) -> CaseState {
@@ -246,4 +247,93 @@ pub async fn extension_requests_are_decided_once(open: Open) {
             .is_empty(),
         "decided requests wait no more"
     );
+}
+
+async fn history_is_closed_in_bulk_and_a_state_already_there_is_kept(open: Open) {
+    let fixture = open().await;
+    let store = &fixture.store;
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.upsert_cases(&[super::cases::fixtures::case_row("g1", "G1", 100, 2)])
+        .await
+        .unwrap();
+    // A case live before (it has a state) and one without a case row.
+    tx.put_case_state(&state("c2", "assigned", Some("env"), None), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let close = |id: &str, queue: &str, status_case: Option<&str>| HistoryClose {
+        case_id: id.into(),
+        queue: queue.into(),
+        detail: serde_json::json!({"queue": queue, "by": "routing"}),
+        status_case: status_case.map(str::to_string),
+    };
+    let cases = [
+        close("g1", "env", Some("g1")),
+        close("c2", "env", Some("c2")),
+        close("c3", "roads", None),
+    ];
+    let closes = HistoryCloses {
+        cases: &cases,
+        state: "closed",
+        note: "history",
+        actor: "system:assign",
+        at: "2026-03-02T03:00:00.000000Z",
+        action: "close",
+        from_state: "new",
+        status: "closed",
+        status_actor: "system:status",
+        status_why: "answered long ago",
+    };
+    let mut tx = store.begin_derived().await.unwrap();
+    let before = tx.case_states(&["g1", "c2", "c3"]).await.unwrap();
+    assert_eq!(before.keys().collect::<Vec<_>>(), ["c2"]);
+    tx.close_history(&closes).await.unwrap();
+    let after = tx.case_states(&["g1", "c2", "c3", "none"]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(after.len(), 3, "{after:?}");
+    let g1 = &after["g1"];
+    assert_eq!(
+        (g1.state.as_str(), g1.version, g1.queue_key.as_deref()),
+        ("closed", 1, Some("env"))
+    );
+    assert_eq!(g1.note.as_deref(), Some("history"));
+    assert_eq!(
+        (g1.updated_by.as_str(), g1.updated_at.as_str()),
+        ("system:assign", "2026-03-02T03:00:00.000000Z")
+    );
+    assert_eq!(after["c3"].queue_key.as_deref(), Some("roads"));
+    assert_eq!(
+        (after["c2"].state.as_str(), after["c2"].version),
+        ("assigned", 1),
+        "a state already there is kept"
+    );
+
+    let trail = store.case_transitions("g1").await.unwrap();
+    assert_eq!(trail.len(), 1);
+    let t = &trail[0];
+    assert_eq!(
+        (
+            t.action.as_str(),
+            t.from_state.as_str(),
+            t.to_state.as_str()
+        ),
+        ("close", "new", "closed")
+    );
+    assert_eq!(
+        (t.actor.as_str(), t.at.as_str()),
+        ("system:assign", closes.at)
+    );
+    let detail: serde_json::Value = serde_json::from_str(&t.detail).unwrap();
+    assert_eq!(detail, serde_json::json!({"queue": "env", "by": "routing"}));
+    assert!(store.case_transitions("c2").await.unwrap().is_empty());
+    assert_eq!(store.case_transitions("c3").await.unwrap().len(), 1);
+    let summary = store.case_summary("g1").await.unwrap().unwrap();
+    assert_eq!(summary.status, "closed");
+
+    // Closing them again adds nothing.
+    let mut tx = store.begin_derived().await.unwrap();
+    tx.close_history(&closes).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.case_transitions("g1").await.unwrap().len(), 1);
+    assert_eq!(store.case_state("g1").await.unwrap().unwrap().version, 1);
 }

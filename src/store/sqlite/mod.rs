@@ -19,6 +19,7 @@ mod checkpoint;
 mod commit;
 pub(crate) mod facets;
 mod follow_ups;
+mod history_close;
 mod open311;
 mod outbox;
 mod people;

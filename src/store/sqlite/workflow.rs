@@ -7,11 +7,11 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use super::{SqliteStore, SqliteTx};
 use crate::store::StoreError;
 use crate::store::workflow::{
-    AnswerRecord, CaseState, ExtensionRequest, NewAnswer, NewExtensionRequest, NewTransition,
-    QueueInvestigator, TransitionRecord, WorkflowReads, WorkflowWrites, Workload,
+    AnswerRecord, CaseState, ExtensionRequest, HistoryCloses, NewAnswer, NewExtensionRequest,
+    NewTransition, QueueInvestigator, TransitionRecord, WorkflowReads, WorkflowWrites, Workload,
 };
 
-fn state_from_row(row: &SqliteRow) -> CaseState {
+pub(super) fn state_from_row(row: &SqliteRow) -> CaseState {
     CaseState {
         case_id: row.get("case_id"),
         state: row.get("state"),
@@ -216,6 +216,17 @@ impl WorkflowReads for SqliteStore {
 impl WorkflowWrites for SqliteTx {
     async fn case_state(&mut self, case_id: &str) -> Result<Option<CaseState>, StoreError> {
         load_state(self.conn(), case_id).await
+    }
+
+    async fn case_states(
+        &mut self,
+        case_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, CaseState>, StoreError> {
+        super::history_close::case_states(self.conn(), case_ids).await
+    }
+
+    async fn close_history(&mut self, close: &HistoryCloses<'_>) -> Result<(), StoreError> {
+        super::history_close::close_history(self.conn(), close).await
     }
 
     async fn put_case_state(
