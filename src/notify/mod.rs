@@ -219,31 +219,30 @@ async fn set_case_facet(
     facet: Facet,
     value: Option<&str>,
 ) -> Result<(), StoreError> {
-    let ids = case_complaints(tx, case_id, complaint_id).await?;
-    let values: Vec<(&str, Option<&str>)> = ids.iter().map(|id| (id.as_str(), value)).collect();
-    tx.set_facet_many(facet, &values).await?;
-    Ok(())
+    set_cases_facet(tx, &[case_id], &[complaint_id], facet, value).await
 }
 
-/// The complaints of a case: those whose facet names it, plus `complaint_id` when it exists.
-async fn case_complaints(
+/// [`set_case_facet`] for many cases at once: `facet` set to `value` on every complaint of
+/// `case_ids` and on those of `complaint_ids` that exist, in one statement.
+pub async fn set_cases_facet(
     tx: &mut dyn DerivedTx,
-    case_id: &str,
-    complaint_id: &str,
-) -> Result<Vec<String>, StoreError> {
+    case_ids: &[&str],
+    complaint_ids: &[&str],
+    facet: Facet,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
     let mut ids: Vec<String> = tx
-        .case_members(&[case_id])
+        .case_members(case_ids)
         .await?
         .into_iter()
         .map(|m| m.complaint_id)
         .collect();
-    let exists = tx.existing_complaints(&[complaint_id]).await?.pop();
-    if let Some(id) = exists
-        && !ids.contains(&id)
-    {
-        ids.push(id);
-    }
-    Ok(ids)
+    ids.extend(tx.existing_complaints(complaint_ids).await?);
+    ids.sort_unstable();
+    ids.dedup();
+    let values: Vec<(&str, Option<&str>)> = ids.iter().map(|id| (id.as_str(), value)).collect();
+    tx.set_facet_many(facet, &values).await?;
+    Ok(())
 }
 
 /// Appends to the audit trail.

@@ -15,7 +15,7 @@ use crate::workflow::{self, State};
 use super::PipelineError;
 
 /// Why a case loaded as history is closed (its state's note and its status's reason).
-pub(super) const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
+const HISTORICAL_WHY: &str = "historical import: answered elsewhere, long ago";
 
 /// Closes the cases of `history` (routed complaints of an archive load whose case no live
 /// complaint has given a deadline): a case closed before only gives its newcomer the `closed`
@@ -67,17 +67,7 @@ pub(super) async fn close(
     // The facet: every member of a case closed now, and each newcomer.
     let closing_keys: Vec<&str> = closing.iter().map(|c| c.case_id.as_str()).collect();
     let newcomers: Vec<&str> = history.iter().map(|c| c.complaint_id.as_str()).collect();
-    let mut ids: Vec<String> = tx
-        .case_members(&closing_keys)
-        .await?
-        .into_iter()
-        .map(|m| m.complaint_id)
-        .collect();
-    ids.extend(tx.existing_complaints(&newcomers).await?);
-    ids.sort_unstable();
-    ids.dedup();
-    let values: Vec<(&str, Option<&str>)> =
-        ids.iter().map(|id| (id.as_str(), Some(closed))).collect();
-    tx.set_facet_many(Facet::Status, &values).await?;
+    crate::notify::set_cases_facet(tx, &closing_keys, &newcomers, Facet::Status, Some(closed))
+        .await?;
     Ok(())
 }
