@@ -63,6 +63,7 @@ pub mod grouping;
 pub mod http;
 pub mod index;
 pub mod intake;
+pub mod memory;
 pub mod notify;
 pub mod open311;
 pub mod people;

@@ -12,6 +12,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     complaint_gateway::telemetry::init_logging(cli.log_json);
     if matches!(cli.command, Command::Serve { .. }) {
+        complaint_gateway::memory::for_long_run();
         let _ = complaint_gateway::telemetry::prometheus();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -168,6 +168,23 @@ pub fn grouping_engine(stats: &crate::grouping::EngineStats) {
     gauge!("gateway_grouping_heap_bytes").set(stats.approx_heap_bytes as f64);
 }
 
+/// What the embedded database engine holds in memory (page caches, statements), in bytes.
+pub fn engine_memory(bytes: i64) {
+    gauge!("gateway_sqlite_memory_bytes").set(bytes as f64);
+}
+
+/// The heap the program holds (allocated, not yet freed), where the allocator can say: a build
+/// with glibc's allocator (`--no-default-features`) reports `gateway_heap_in_use_bytes`, so a
+/// memory diagnosis can tell the program's own growth from memory the allocator keeps.
+pub fn heap_in_use() {
+    #[cfg(all(not(feature = "mimalloc"), target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        let info = unsafe { libc::mallinfo2() };
+        gauge!("gateway_heap_in_use_bytes").set((info.uordblks + info.hblkhd) as f64);
+    }
+}
+
 /// The search index after a commit: its segments, and the document-store blocks its readers
 /// keep decompressed (each up to the store's block size).
 pub fn index_sizes(segments: usize, doc_store_blocks: usize) {

@@ -339,6 +339,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus text. The lag gauges are measured at scrape time, so a background worker that
 /// yields to intake under a burst does not leave a stale value behind.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::telemetry::engine_memory(crate::store::engine_memory_bytes());
+    crate::telemetry::heap_in_use();
     if let Ok(stored) = state.store.max_seq().await {
         let index = state.index.clone();
         if let Ok(Ok(progress)) = tokio::task::spawn_blocking(move || index.progress()).await {

@@ -16,6 +16,7 @@
 //! Figures are printed, never asserted: timings do not gate tests.
 
 mod case_join;
+mod child_process;
 mod classify;
 mod console;
 mod console_data;

@@ -11,8 +11,8 @@
 //! reading upstreams on this machine that keep producing ([`upstream`]); searches and staff
 //! decisions ([`staff`]). The generators and their counts are [`load`]; the figures and the
 //! verdict arithmetic [`report`]; the closing summary [`summary`].
-//! The load generator shares the process (and so the figures) with the gateway; its own state
-//! is bounded.
+//! The gateway runs as a child process ([`super::child_process`]), so the memory, descriptors
+//! and CPU printed are its own; the load generator's CPU is printed beside them.
 
 mod connector_files;
 mod load;
@@ -61,6 +61,11 @@ pub struct SoakArgs {
     /// smaller window shows whether memory levels off once it is full.
     #[arg(long)]
     pub grouping_window_complaints: Option<usize>,
+    /// Run the gateway under this command line (split at spaces), e.g. `heaptrack -o FILE`
+    /// with a gateway built on glibc's allocator (`--no-default-features`), to see where its
+    /// memory goes; the figures are still the gateway's own process.
+    #[arg(long)]
+    pub gateway_wrapper: Option<String>,
     /// Keep the temporary data directory (its path is printed).
     #[arg(long)]
     pub keep: bool,
@@ -120,19 +125,26 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         chrono::Utc::now(),
     )?;
 
-    let config = crate::config::Config::from_toml(
-        &config_text(&dir, args.grouping_window_complaints),
-        "bench soak",
-    )?;
+    let config_file = dir.join("gateway.toml");
+    let text = config_text(&dir, args.grouping_window_complaints);
+    // Checked here so that a mistake is reported as such, not as a gateway that never starts.
+    crate::config::Config::from_toml(&text, "bench soak")?;
+    std::fs::write(&config_file, text)?;
     let client = reqwest::Client::builder()
         // Below the gateway's keep-alive idle time, so a pooled connection is never reused as
         // the server closes it.
         .pool_idle_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(120))
         .build()?;
-    let gateway =
-        super::in_process::Gateway::start(config, &client, Duration::from_secs(120)).await?;
-    let base = gateway.base.clone();
+    let gateway = super::child_process::ChildGateway::start(
+        &config_file,
+        &dir.join("gateway.log"),
+        args.gateway_wrapper.as_deref(),
+        &client,
+        Duration::from_secs(120),
+    )
+    .await?;
+    let (base, pid) = (gateway.base.clone(), gateway.pid);
 
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mix: Vec<String> = push::MIX
@@ -159,10 +171,10 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         println!("  gateway: default configuration but a grouping window of {n} complaints");
     }
     println!(
-        "  per minute: RSS (anon: its heap part; sqlite: what SQLite holds of it), fds and WAL are the highest of 1-s samples, the lags the highest of \
+        "  per minute (the gateway runs as process {pid}, its log in the temporary directory): RSS (anon: its anonymous part; heap: what the program holds of that, reported by builds on glibc's allocator only; sqlite: what SQLite holds), fds and WAL are the highest of 1-s samples, the lags the highest of \
          5-s samples of /metrics; latencies of the minute's answered requests; items: webhook \
          items acknowledged; pulled: new complaints and revisions from the pull sources; errs: \
-         answers other than the request called for; cores: CPU of this process (gateway and load)"
+         answers other than the request called for; cores: CPU of the gateway's process; gen: CPU of the load generator (this process)"
     );
     println!("{}", report::header());
 
@@ -223,15 +235,14 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
     let mut series: Vec<Minute> = Vec::new();
     let mut current = Minute::default();
     let mut pulled_before = 0.0;
-    let mut cpu_before = super::process_cpu_secs();
+    let mut cpu_before = report::cpu_secs(pid);
+    let mut load_cpu_before = super::process_cpu_secs();
     for second in 1..=u64::from(args.minutes) * 60 {
         tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
-        let (rss, anon) = report::rss_mib();
-        if rss > current.rss_mib {
-            let sqlite = crate::store::engine_memory_bytes() as f64 / (1024.0 * 1024.0);
-            (current.rss_mib, current.anon_mib, current.sqlite_mib) = (rss, anon, sqlite);
-        }
-        current.fds = current.fds.max(report::open_fds());
+        let (rss, anon) = report::rss_mib(pid);
+        current.rss_mib = current.rss_mib.max(rss);
+        current.anon_mib = current.anon_mib.max(anon);
+        current.fds = current.fds.max(report::open_fds(pid));
         current.wal_mib = current.wal_mib.max(report::file_mib(&wal));
         if second % 5 != 0 {
             continue;
@@ -246,13 +257,17 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         if second % 60 != 0 {
             continue;
         }
-        current.grouping_mib =
-            super::metric(&text, "gateway_grouping_heap_bytes") / (1024.0 * 1024.0);
+        let mib = |name| super::metric(&text, name) / (1024.0 * 1024.0);
+        current.grouping_mib = mib("gateway_grouping_heap_bytes");
+        current.sqlite_mib = mib("gateway_sqlite_memory_bytes");
+        current.heap_mib = text
+            .contains("gateway_heap_in_use_bytes ")
+            .then(|| mib("gateway_heap_in_use_bytes"));
         current.index_segments = super::metric(&text, "gateway_index_segments");
         current.doc_store_blocks = super::metric(&text, "gateway_index_doc_store_cached_blocks");
         let period = ctx.stats.take_minute();
         let pulled_now = summary::pulled(&text, None);
-        let cpu_now = super::process_cpu_secs();
+        let (cpu_now, load_cpu_now) = (report::cpu_secs(pid), super::process_cpu_secs());
         let minute = Minute {
             minute: (second / 60) as u32,
             push_ms: period.percentiles_ms(Gen::Push),
@@ -261,11 +276,12 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
             pulled: (pulled_now - pulled_before).max(0.0) as u64,
             errors: period.errors,
             cores: (cpu_now - cpu_before) / 60.0,
+            load_cores: (load_cpu_now - load_cpu_before) / 60.0,
             load: report::loadavg(),
             notes: period.shortfall(targets),
             ..std::mem::take(&mut current)
         };
-        (pulled_before, cpu_before) = (pulled_now, cpu_now);
+        (pulled_before, cpu_before, load_cpu_before) = (pulled_now, cpu_now, load_cpu_now);
         println!("{}", report::line(&minute));
         series.push(minute);
     }
@@ -288,14 +304,14 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         "stored from the pull sources: {} (new complaints and revisions)",
         per_source.join(", ")
     );
+    let (gateway_cpu, load_cpu) = (report::cpu_secs(pid), super::process_cpu_secs());
     println!(
-        "store {:.0} MiB (WAL {:.1} MiB), search index {:.0} MiB; process CPU {:.0} s over {:.0} s ({:.2} cores); load average {:.2} at the end",
+        "store {:.0} MiB (WAL {:.1} MiB), search index {:.0} MiB; over {elapsed:.0} s the gateway used {gateway_cpu:.0} s of CPU ({:.2} cores), the load generator {load_cpu:.0} s ({:.2}); load average {:.2} at the end",
         report::file_mib(&data.join(crate::store::DB_FILE)),
         report::file_mib(&wal),
         report::dir_mib(&data.join(crate::index::INDEX_DIR)),
-        super::process_cpu_secs(),
-        elapsed,
-        super::process_cpu_secs() / elapsed,
+        gateway_cpu / elapsed,
+        load_cpu / elapsed,
         report::loadavg()
     );
 

@@ -11,10 +11,14 @@ pub struct Minute {
     pub minute: u32,
     /// Highest of the minute's samples (one a second).
     pub rss_mib: f64,
-    /// The anonymous part of the RSS (heap), at the sample of the highest RSS.
+    /// Highest of the minute's samples of the anonymous part of the RSS (what the process
+    /// itself holds, without the files it maps).
     pub anon_mib: f64,
-    /// What SQLite itself holds (page caches, statements), at the same sample.
+    /// What SQLite itself holds (page caches, statements), at the minute's end.
     pub sqlite_mib: f64,
+    /// The heap the gateway holds (allocated, not freed; `gateway_heap_in_use_bytes`), at the
+    /// minute's end: only a gateway built with glibc's allocator reports it.
+    pub heap_mib: Option<f64>,
     /// The grouping engine's own tables (`gateway_grouping_heap_bytes`), at the minute's end.
     pub grouping_mib: f64,
     /// The search index's segments and its readers' cached document-store blocks
@@ -36,8 +40,10 @@ pub struct Minute {
     /// Answers that were not what the request called for (deliberate bad items answered as
     /// expected are not errors).
     pub errors: u64,
-    /// CPU time of the whole process in the minute, in cores.
+    /// CPU time of the gateway's process in the minute, in cores.
     pub cores: f64,
+    /// CPU time of the load generator (the benchmark's own process) in the minute, in cores.
+    pub load_cores: f64,
     /// The machine's one-minute load average at the end of the minute.
     pub load: f64,
     /// Where the load generator could not keep the rate, empty otherwise.
@@ -47,10 +53,11 @@ pub struct Minute {
 /// The column titles, aligned with [`line`].
 pub fn header() -> String {
     format!(
-        "{:>3} {:>7} {:>5} {:>6} {:>5} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5} {:>4} {:>6}  notes",
+        "{:>3} {:>7} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7} {:>7} {:>8} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5} {:>5} {:>5} {:>4} {:>6}  notes",
         "min",
         "RSS MiB",
         "anon",
+        "heap",
         "sqlite",
         "group",
         "fds",
@@ -63,6 +70,7 @@ pub fn header() -> String {
         "pulled",
         "errs",
         "cores",
+        "gen",
         "load",
         "segs",
         "blocks"
@@ -73,10 +81,11 @@ pub fn header() -> String {
 pub fn line(m: &Minute) -> String {
     let pair = |(a, b): (f64, f64)| format!("{a:.1}/{b:.1}");
     format!(
-        "{:>3} {:>7.1} {:>5.0} {:>6.0} {:>5.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2} {:>4.0} {:>6.0}  {}",
+        "{:>3} {:>7.1} {:>5.0} {:>5} {:>6.0} {:>5.0} {:>5} {:>7.1} {:>7.0} {:>8.0} {:>15} {:>15} {:>6} {:>6} {:>5} {:>5.2} {:>5.2} {:>5.2} {:>4.0} {:>6.0}  {}",
         m.minute,
         m.rss_mib,
         m.anon_mib,
+        m.heap_mib.map_or("-".to_string(), |h| format!("{h:.0}")),
         m.sqlite_mib,
         m.grouping_mib,
         m.fds,
@@ -89,6 +98,7 @@ pub fn line(m: &Minute) -> String {
         m.pulled,
         m.errors,
         m.cores,
+        m.load_cores,
         m.load,
         m.index_segments,
         m.doc_store_blocks,
@@ -107,20 +117,37 @@ pub fn status_kib(status: &str, field: &str) -> Option<u64> {
         .and_then(|kb| kb.parse().ok())
 }
 
-/// Resident memory of this process and its anonymous part (heap), in MiB (0 where /proc is
+/// Resident memory of process `pid` and its anonymous part (heap), in MiB (0 where /proc is
 /// missing).
-pub fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+pub fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let mib = |field| status_kib(&status, field).unwrap_or(0) as f64 / 1024.0;
     (mib("VmRSS:"), mib("RssAnon:"))
 }
 
-/// Open file descriptors of this process: the entries of /proc/self/fd, less the one the
-/// listing itself holds open.
-pub fn open_fds() -> u64 {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|entries| entries.count().saturating_sub(1) as u64)
+/// Open file descriptors of process `pid`: the entries of its /proc/<pid>/fd.
+pub fn open_fds(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| entries.count() as u64)
         .unwrap_or(0)
+}
+
+/// CPU time (user + system) of process `pid` so far, in seconds (0 where /proc is missing).
+pub fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    parse_stat_cpu_ticks(&stat).map_or(0.0, |t| t as f64 / ticks)
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in clock ticks. The command
+/// name (field 2) is in parentheses and may hold spaces, so fields are counted after its `)`.
+pub fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// Size of a file in MiB, 0 when it does not exist.
@@ -221,7 +248,10 @@ pub fn verdict(values: &[(u32, f64)], windows: &Windows) -> Verdict {
 pub fn verdict_lines(series: &[Minute], windows: &Windows) -> String {
     /// Name, unit, decimals, and where the figure is in a minute.
     type Figure = (&'static str, &'static str, usize, fn(&Minute) -> f64);
-    let figures: [Figure; 3] = [
+    let figures: [Figure; 4] = [
+        // The process's own memory; the RSS adds the index files it maps (page cache the
+        // kernel reclaims at will, growing with the index).
+        ("memory (anon)", " MiB", 1, |m| m.anon_mib),
         ("memory (RSS)", " MiB", 1, |m| m.rss_mib),
         ("open fds", "", 0, |m| m.fds as f64),
         ("WAL", " MiB", 1, |m| m.wal_mib),
@@ -321,6 +351,14 @@ mod tests {
     }
 
     #[test]
+    fn the_cpu_ticks_of_a_stat_line_are_counted_after_the_command_name() {
+        // pid, (comm with a space and a parenthesis), state, then fields 4-13, utime, stime.
+        let stat = "4242 (complaint (gw) x) S 1 2 3 4 5 6 7 8 9 10 250 31 0 0 20 0 9";
+        assert_eq!(parse_stat_cpu_ticks(stat), Some(281));
+        assert_eq!(parse_stat_cpu_ticks("garbage"), None);
+    }
+
+    #[test]
     fn proc_fields_are_parsed() {
         let status = "Name:\tcomplaint-gatew\nVmPeak:\t  912344 kB\nVmHWM:\t  301000 kB\nVmRSS:\t  287512 kB\nRssAnon:\t  250000 kB\nRssFile:\t   37512 kB\nThreads:\t14\n";
         assert_eq!(status_kib(status, "VmRSS:"), Some(287_512));
@@ -338,6 +376,7 @@ mod tests {
             minute: 7,
             rss_mib: 301.31,
             anon_mib: 250.4,
+            heap_mib: Some(180.6),
             sqlite_mib: 120.2,
             grouping_mib: 33.6,
             index_segments: 12.0,
@@ -352,19 +391,28 @@ mod tests {
             pulled: 77,
             errors: 0,
             cores: 0.61,
+            load_cores: 0.33,
             load: 1.5,
             notes: String::new(),
         };
         let text = line(&m);
         assert!(
-            text.starts_with("  7   301.3   250    120    34    61     4.0"),
+            text.starts_with("  7   301.3   250   181    120    34    61     4.0"),
             "{text}"
         );
         assert!(
             text.contains("1.2/9.9") && text.contains("3.0/14.5"),
             "{text}"
         );
-        assert!(text.ends_with("0.61  1.50   12    300"), "{text}");
+        assert!(text.ends_with("0.61  0.33  1.50   12    300"), "{text}");
         assert_eq!(header().split_whitespace().next(), Some("min"));
+        let without_heap = line(&Minute {
+            heap_mib: None,
+            ..m
+        });
+        assert!(
+            without_heap.starts_with("  7   301.3   250     -    120"),
+            "{without_heap}"
+        );
     }
 }

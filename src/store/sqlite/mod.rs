@@ -110,7 +110,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
             // Checkpoints run on the checkpointer's thread only (see `checkpoint`).
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            .pragma(
+                "journal_size_limit",
+                checkpoint::LOG_LIMIT_BYTES.to_string(),
+            );
         let options = match settings.max_page_count {
             Some(pages) => options.pragma("max_page_count", pages.to_string()),
             None => options,

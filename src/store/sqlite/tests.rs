@@ -81,6 +81,52 @@ async fn the_log_is_checkpointed_into_the_database_file_while_the_store_is_open(
 }
 
 #[tokio::test]
+async fn the_log_file_is_cut_back_when_the_log_starts_over() {
+    // A burst leaves a log far beyond the limit; once it is copied back, the next commit starts
+    // the log over and cuts the file back, instead of keeping the burst's size on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let wal = dir.path().join(format!("{DB_FILE}-wal"));
+    let ops: Vec<WriteOp> = (0..3000)
+        .map(|n| {
+            complaint(
+                "burst",
+                item(&format!("b{n}"), &format!("{n}号楼日志测试").repeat(200)),
+            )
+        })
+        .collect();
+    store.submit(batch(ops)).await.unwrap();
+    let burst = std::fs::metadata(&wal).unwrap().len();
+    let limit = super::checkpoint::LOG_LIMIT_BYTES as u64;
+    assert!(
+        burst > 2 * limit,
+        "the burst left a log of {burst} bytes only"
+    );
+    let started = std::time::Instant::now();
+    let mut n = 0;
+    loop {
+        n += 1;
+        store
+            .submit(batch(vec![complaint(
+                "after",
+                item(&n.to_string(), "之后"),
+            )]))
+            .await
+            .unwrap();
+        let size = std::fs::metadata(&wal).unwrap().len();
+        if size <= limit {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the log file is still {size} bytes (limit {limit}) {n} commits after the burst"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    store.close().await;
+}
+
+#[tokio::test]
 async fn reopening_keeps_everything_and_continues_the_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;

@@ -123,13 +123,15 @@ fn open_connection(
     // contention intake would lose the lock to the other writers again and again. `commit`
     // polls for it instead. Checkpoints run on the checkpointer's connection, never inside
     // an intake commit.
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA cache_size = -65536;
-         PRAGMA wal_autocheckpoint = 0;",
-    )?;
+         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA journal_size_limit = {};",
+        super::checkpoint::LOG_LIMIT_BYTES
+    ))?;
     if let Some(pages) = max_page_count {
         // A query: the pragma answers with the bound in force.
         conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
