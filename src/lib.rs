@@ -59,6 +59,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod dictionary;
 pub mod grouping;
 pub mod http;
 pub mod index;

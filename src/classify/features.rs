@@ -20,8 +20,6 @@
 //!
 //! Extraction never fails: an empty text yields an empty vector.
 
-use std::sync::OnceLock;
-
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
 
@@ -148,10 +146,9 @@ impl FeatureConfig {
     }
 }
 
-/// The jieba dictionary is large; it is loaded once per process, on first use.
+/// The process's one jieba dictionary.
 fn jieba() -> &'static Jieba {
-    static JIEBA: OnceLock<Jieba> = OnceLock::new();
-    JIEBA.get_or_init(Jieba::new)
+    crate::dictionary::jieba()
 }
 
 /// Reusable buffers for extraction, so that predicting allocates little per message.

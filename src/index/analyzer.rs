@@ -264,8 +264,7 @@ pub(super) fn push_token(
 }
 
 fn jieba() -> &'static jieba_rs::Jieba {
-    static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
-    JIEBA.get_or_init(jieba_rs::Jieba::new)
+    crate::dictionary::jieba()
 }
 
 /// jieba search-mode words of the folded text; punctuation and spaces dropped.

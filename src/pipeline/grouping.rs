@@ -15,10 +15,9 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use jieba_rs::Jieba;
 
 use super::grouping_input::{StoredComplaint, complainant_key, input_of};
 use super::{BatchKey, Complaint, PipelineError, Precompute, Stage, batch_key};
@@ -31,12 +30,6 @@ use crate::grouping::{
 };
 use crate::store::cases::{GroupingComplaint, GroupingState};
 use crate::store::{DerivedTx, Store};
-
-/// jieba's dictionary, loaded once per process for the grouping engine.
-fn shared_jieba() -> Arc<Jieba> {
-    static JIEBA: OnceLock<Arc<Jieba>> = OnceLock::new();
-    JIEBA.get_or_init(|| Arc::new(Jieba::new())).clone()
-}
 
 fn stage_error(error: impl std::fmt::Display) -> PipelineError {
     PipelineError::Stage {
@@ -117,8 +110,8 @@ impl GroupingStage {
             .collect::<Result<Vec<_>, CaseError>>()?;
         let pins = Pins::from_decisions(decisions.iter().map(|(_, d)| d));
         self.decisions_applied = decisions.last().map_or(0, |(id, _)| *id);
-        let mut engine =
-            Engine::new(self.config.clone(), shared_jieba(), pins).map_err(stage_error)?;
+        let mut engine = Engine::new(self.config.clone(), crate::dictionary::jieba_arc(), pins)
+            .map_err(stage_error)?;
         self.last_seq = state.last_seq;
         for member in &state.window {
             let input = input_of(&stored_of(&member.complaint), &self.key);
