@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
@@ -61,26 +61,14 @@ impl ChildGateway {
         let child_pid = child
             .id()
             .ok_or_else(|| anyhow::anyhow!("the gateway process exited at once"))?;
-        let started = Instant::now();
-        while !client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        super::in_process::wait_until_ready(client, &base, ready_within, || {
             if let Some(status) = child.try_wait()? {
-                anyhow::bail!(
-                    "the gateway process stopped while starting ({status}); see {}",
-                    log.display()
-                );
+                anyhow::bail!("the gateway process stopped while starting ({status})");
             }
-            anyhow::ensure!(
-                started.elapsed() < ready_within,
-                "gateway not ready after {ready_within:?}; see {}",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; see {}", log.display()))?;
         let pid = if wrapper.is_some() {
             gateway_below(&exe, config).ok_or_else(|| {
                 anyhow::anyhow!(

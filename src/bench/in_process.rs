@@ -6,6 +6,31 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Polls `base`'s `/readyz` until it answers 2xx, at most `ready_within`; `alive` fails the
+/// wait at once when the gateway is known to have stopped.
+pub async fn wait_until_ready(
+    client: &reqwest::Client,
+    base: &str,
+    ready_within: Duration,
+    mut alive: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        alive()?;
+        anyhow::ensure!(
+            started.elapsed() < ready_within,
+            "gateway not ready after {ready_within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// A running gateway.
 pub struct Gateway {
     /// `http://127.0.0.1:<port>`.
@@ -27,17 +52,11 @@ impl Gateway {
         let task = tokio::spawn(crate::app::run(config, listener, async move {
             let _ = stopped.await;
         }));
-        let started = Instant::now();
-        while !client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        wait_until_ready(client, &base, ready_within, || {
             anyhow::ensure!(!task.is_finished(), "the gateway stopped while starting");
-            anyhow::ensure!(started.elapsed() < ready_within, "gateway not ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok(())
+        })
+        .await?;
         Ok(Gateway { base, stop, task })
     }
 
